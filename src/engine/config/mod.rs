@@ -1,0 +1,247 @@
+//! The `runwisp.toml` model (`product.md` §2): what a loaded, validated configuration looks like.
+//! Loading and every rule live in `load.rs` (tasks and services) and `sections.rs` (the other
+//! tables); errors point at file, line, column and key path. The starter file is embedded here.
+
+mod errors;
+mod fields;
+mod load;
+mod sections;
+pub mod units;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+pub use errors::{ConfigError, ConfigErrors, LoadError};
+pub use load::{load_file, load_str};
+
+use crate::engine::model::TaskName;
+use crate::engine::schedule::Schedule;
+
+/// The starter configuration written by `runwisp init`: every key, commented, with its default.
+pub const STARTER: &str = include_str!("../../../runwisp.toml");
+
+/// A whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    pub tasks: BTreeMap<TaskName, Task>,
+    pub services: BTreeMap<TaskName, Service>,
+    pub scheduler: Scheduler,
+    pub daemon: Daemon,
+    pub storage: Storage,
+    pub notify: Notify,
+    pub notifiers: Vec<Notifier>,
+    pub routes: Vec<Route>,
+    /// Problems that do not stop loading (a task that can never run, …), one sentence each.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// The folder of the configuration file: the default working directory of every command.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    pub fn task(&self, name: &TaskName) -> Option<&Task> {
+        self.tasks.get(name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOnFull {
+    DropOld,
+    DropNew,
+    KillTask,
+}
+
+impl LogOnFull {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogOnFull::DropOld => "drop_old",
+            LogOnFull::DropNew => "drop_new",
+            LogOnFull::KillTask => "kill_task",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    Latest,
+    All,
+    Skip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnOverlap {
+    Queue,
+    Skip,
+    Terminate,
+}
+
+impl OnOverlap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnOverlap::Queue => "queue",
+            OnOverlap::Skip => "skip",
+            OnOverlap::Terminate => "terminate",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    Constant,
+    Linear,
+    Exponential,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    Never,
+    OnFailure,
+}
+
+/// What tasks and services share: the command, its environment, logs, retention, notifications.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub name: TaskName,
+    pub run: String,
+    pub description: String,
+    pub group: String,
+    pub api_trigger: bool,
+    pub graceful_stop: Duration,
+    pub log_max_size: u64,
+    pub log_on_full: LogOnFull,
+    pub keep_runs: Option<u32>,
+    pub keep_for: Option<Duration>,
+    pub notify_on_failure: Vec<String>,
+    pub notify_on_success: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub working_dir: PathBuf,
+}
+
+/// `[tasks.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub common: Common,
+    pub cron: Option<Schedule>,
+    pub timezone: TimeZone,
+    /// The zone's name as shown to users (`Europe/Bratislava`, `UTC`).
+    pub timezone_name: String,
+    pub catch_up: CatchUp,
+    pub max_catch_up_runs: u32,
+    pub max_concurrent: u32,
+    pub on_overlap: OnOverlap,
+    pub queue_max: u32,
+    pub retry_attempts: u32,
+    pub retry_delay: Duration,
+    pub retry_backoff: Backoff,
+    pub restart: Restart,
+    pub timeout: Option<Duration>,
+}
+
+/// `[services.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub common: Common,
+    pub instances: u32,
+    pub restart_delay: Duration,
+    pub restart_backoff: Backoff,
+    pub backoff_reset_after: Duration,
+}
+
+/// `[scheduler]`, with the zone resolved.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    pub timezone: TimeZone,
+    pub timezone_name: String,
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Daemon {
+    pub host: String,
+    pub port: u16,
+    pub shutdown_timeout: Duration,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    /// Total bytes of run logs; 0 means no cap.
+    pub max_size: u64,
+    /// A run does not start when the data disk has less free space than this; 0 disables it.
+    pub min_free_space: u64,
+}
+
+/// `[notify]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notify {
+    pub append_notifiers: Vec<String>,
+    pub coalesce_window: Duration,
+    pub occurrence_ring: u32,
+    pub history_keep: u32,
+    pub history_keep_for: Duration,
+}
+
+/// Where a secret comes from: written inline, an environment variable, or a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    Inline(String),
+    Env(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifierKind {
+    Slack {
+        webhook_url: Secret,
+        channel: Option<String>,
+    },
+    Telegram {
+        bot_token: Secret,
+        chat_id: String,
+        api_url: String,
+    },
+    Webhook {
+        url: Secret,
+        headers: BTreeMap<String, String>,
+    },
+}
+
+/// `[[notifier]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notifier {
+    pub id: String,
+    pub kind: NotifierKind,
+}
+
+/// `[[notification_route]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub kinds: Vec<String>,
+    pub task: Option<String>,
+    pub severity: Option<String>,
+    pub notify: Vec<String>,
+}
+
+/// The defaults of `[storage]`, `[daemon]` and `[notify]` as documented in the starter file.
+pub mod defaults {
+    use std::time::Duration;
+
+    pub const LISTEN_HOST: &str = "127.0.0.1";
+    pub const LISTEN_PORT: u16 = 9477;
+    pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const GRACEFUL_STOP: Duration = Duration::from_secs(5);
+    pub const LOG_MAX_SIZE: u64 = 100 << 20;
+    pub const MIN_FREE_SPACE: u64 = 16 << 20;
+    pub const RETRY_DELAY: Duration = Duration::from_secs(5);
+    pub const RESTART_DELAY: Duration = Duration::from_secs(1);
+    pub const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(60);
+    pub const COALESCE_WINDOW: Duration = Duration::from_secs(3600);
+    pub const HISTORY_KEEP_FOR: Duration = Duration::from_secs(90 * 86_400);
+}

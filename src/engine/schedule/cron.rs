@@ -1,0 +1,183 @@
+//! The five-field cron grammar of `product.md` §3.1, checked strictly here and then handed to
+//! `croner` for its bit sets and day matching. runwisp's own rules sit on top:
+//!
+//! - the grammar is exactly `*`, `N`, `A-B`, `*/S`, `A-B/S` and comma lists, with `JAN`-`DEC` and
+//!   `SUN`-`SAT` names; croner's extensions (`L`, `W`, `#`, `?`, seconds, years) are refused;
+//! - Vixie day semantics: when both day fields are restricted a day matches if either does; when
+//!   either field starts with `*` both must match (croner's `dom_and_dow` is set for that case);
+//! - an expression that can never fire is refused when parsed.
+
+use croner::parser::CronParser;
+use croner::{Cron, Weekday};
+use jiff::civil::Date;
+
+/// What a field may hold.
+struct FieldSpec {
+    name: &'static str,
+    min: u32,
+    max: u32,
+    names: &'static [&'static str],
+    names_start: u32,
+}
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+const FIELDS: [FieldSpec; 5] = [
+    FieldSpec { name: "minute", min: 0, max: 59, names: &[], names_start: 0 },
+    FieldSpec { name: "hour", min: 0, max: 23, names: &[], names_start: 0 },
+    FieldSpec { name: "day-of-month", min: 1, max: 31, names: &[], names_start: 0 },
+    FieldSpec { name: "month", min: 1, max: 12, names: &MONTHS, names_start: 1 },
+    FieldSpec { name: "day-of-week", min: 0, max: 7, names: &DAYS, names_start: 0 },
+];
+
+/// A parsed five-field expression.
+#[derive(Debug, Clone)]
+pub struct CronExpr {
+    cron: Cron,
+    /// True when the minute field starts with `*` or the hour field is `*` (or `*/1`): such a
+    /// task follows the wall clock across daylight-saving changes (§3.2).
+    pub wall_clock: bool,
+}
+
+impl CronExpr {
+    /// Parses `expr` (already expanded from any macro).
+    pub fn parse(expr: &str) -> Result<Self, String> {
+        let fields: Vec<&str> = expr.split_whitespace().collect();
+        if fields.len() != 5 {
+            return Err(format!(
+                "expected 5 fields (minute hour day-of-month month day-of-week), found {}",
+                fields.len()
+            ));
+        }
+        for (field, spec) in fields.iter().zip(FIELDS.iter()) {
+            check_field(field, spec)?;
+        }
+        let dom_and_dow = fields[2].starts_with('*') || fields[4].starts_with('*');
+        let cron = CronParser::builder()
+            .seconds(croner::parser::Seconds::Disallowed)
+            .year(croner::parser::Year::Disallowed)
+            .dom_and_dow(dom_and_dow)
+            .build()
+            .parse(&fields.join(" "))
+            .map_err(|e| format!("{e}"))?;
+        let hour_every = matches!(fields[1], "*" | "*/1");
+        let parsed = Self {
+            cron,
+            wall_clock: fields[0].starts_with('*') || hour_every,
+        };
+        if !parsed.can_ever_fire() {
+            return Err("it can never fire: no calendar day matches its day and month fields".into());
+        }
+        Ok(parsed)
+    }
+
+    pub fn minute_matches(&self, minute: u32) -> bool {
+        self.cron.pattern.minute_match(minute).unwrap_or(false)
+    }
+
+    pub fn hour_matches(&self, hour: u32) -> bool {
+        self.cron.pattern.hour_match(hour).unwrap_or(false)
+    }
+
+    /// Whether the calendar day matches the month and both day fields.
+    pub fn date_matches(&self, date: Date) -> bool {
+        let month = date.month() as u32;
+        if !self.cron.pattern.month_match(month).unwrap_or(false) {
+            return false;
+        }
+        let weekday = Weekday::from_days_from_sunday(date.weekday().to_sunday_zero_offset() as u32);
+        self.cron
+            .pattern
+            .day_match(date.year() as i32, month, date.day() as u32, weekday)
+            .unwrap_or(false)
+    }
+
+    /// Every (month, day, weekday) combination occurs within 28 consecutive years that do not
+    /// cross a skipped century leap day, so 2000-2027 settles whether any day ever matches.
+    fn can_ever_fire(&self) -> bool {
+        let Ok(mut date) = Date::new(2000, 1, 1) else {
+            return true;
+        };
+        while date.year() < 2028 {
+            if self.date_matches(date) {
+                return true;
+            }
+            match date.tomorrow() {
+                Ok(next) => date = next,
+                Err(_) => return true,
+            }
+        }
+        false
+    }
+}
+
+fn check_field(field: &str, spec: &FieldSpec) -> Result<(), String> {
+    let fail = |why: String| Err(format!("{} field {field:?}: {why}", spec.name));
+    if field.is_empty() {
+        return fail("is empty".into());
+    }
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        if let Some(step) = step {
+            match step.parse::<u32>() {
+                Ok(0) => return fail("a step cannot be 0".into()),
+                Ok(s) if s > spec.max => {
+                    return fail(format!("step {s} is larger than {}", spec.max))
+                }
+                Ok(_) => {}
+                Err(_) => return fail(format!("{step:?} is not a step number")),
+            }
+            if range != "*" && !range.contains('-') {
+                return fail(format!(
+                    "a step needs `*` or a range before it (`*/{step}` or `A-B/{step}`), not {range:?}"
+                ));
+            }
+        }
+        if range == "*" {
+            continue;
+        }
+        let (low, high) = match range.split_once('-') {
+            Some((a, b)) => (value(a, spec)?, value(b, spec)?),
+            None => {
+                let v = value(range, spec)?;
+                (v, v)
+            }
+        };
+        if low > high {
+            return fail(format!("the range {range:?} runs backwards"));
+        }
+    }
+    Ok(())
+}
+
+fn value(text: &str, spec: &FieldSpec) -> Result<u32, String> {
+    let upper = text.to_ascii_uppercase();
+    if let Some(i) = spec.names.iter().position(|n| *n == upper) {
+        return Ok(i as u32 + spec.names_start);
+    }
+    match text.parse::<u32>() {
+        Ok(v) if (spec.min..=spec.max).contains(&v) => Ok(v),
+        Ok(v) => Err(format!(
+            "{} field: {v} is out of range {}-{}",
+            spec.name, spec.min, spec.max
+        )),
+        Err(_) if text.is_empty() => Err(format!("{} field: a range is missing a number", spec.name)),
+        Err(_) => {
+            let names = if spec.names.is_empty() {
+                String::new()
+            } else {
+                format!(" or a name like {}", spec.names[0])
+            };
+            Err(format!(
+                "{} field: {text:?} is not a number{names}",
+                spec.name
+            ))
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The `runwisp` binary: parse the command line and hand over to `cli::run`.
+
+fn main() {
+    let code = runwisp::cli::run();
+    std::process::exit(code);
+}
