@@ -245,3 +245,6 @@ pub mod defaults {
     pub const COALESCE_WINDOW: Duration = Duration::from_secs(3600);
     pub const HISTORY_KEEP_FOR: Duration = Duration::from_secs(90 * 86_400);
 }
+
+#[cfg(test)]
+mod tests;
