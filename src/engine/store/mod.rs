@@ -1,1 +1,151 @@
+//! Run history in SQLite (`runwisp.db` in the data directory): WAL journal, full fsync on commit,
+//! append-only migrations kept as `.sql` files beside this module, and the `runs` table of
+//! `product.md` §6 with `UNIQUE(task_name, scheduled_for)` so one firing never yields two runs.
+//!
+//! A `Store` holds one connection behind a mutex: the one writer of its process. Every change
+//! is one short transaction. Reads use the same connection for now; the daemon adds a reader
+//! pool when it needs one.
 
+mod runs;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use runs::NewRun;
+
+/// The migrations, in order. `user_version` records how many have been applied.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_runs", include_str!("migrations/0001_runs.sql"))];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the run history {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the run history {path} was written by a newer runwisp (schema {found}, this binary knows {known}); upgrade runwisp")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("the disk holding the run history is full; free some space (nothing was recorded)")]
+    DiskFull,
+    #[error("a run of task {task:?} for {scheduled_for} already exists")]
+    Duplicate { task: String, scheduled_for: i64 },
+    #[error("{action}: {source}")]
+    Sql {
+        action: &'static str,
+        source: rusqlite::Error,
+    },
+}
+
+impl StoreError {
+    /// Wraps a SQLite error with what was being done, singling out a full disk.
+    pub(crate) fn sql(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+        move |source| match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Sql { action, source },
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The run history.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        let store = Self {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-applied transaction behind (SQLite
+        // rolls it back), so a poisoned lock is still safe to use.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.conn();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(StoreError::sql("reading the schema version"))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
+        }
+        for (i, (_, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn
+                .transaction()
+                .map_err(StoreError::sql("starting a migration"))?;
+            tx.execute_batch(sql)
+                .map_err(StoreError::sql("applying a migration"))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(StoreError::sql("recording the schema version"))?;
+            tx.commit()
+                .map_err(StoreError::sql("committing a migration"))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a daemon fact (fingerprint, secrets).
+    pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(StoreError::sql("reading daemon metadata"))
+    }
+
+    /// Stores a daemon fact unless one is already stored; returns the value in force.
+    pub fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            [key, value],
+        )
+        .map_err(StoreError::sql("storing daemon metadata"))?;
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .map_err(StoreError::sql("reading daemon metadata"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! Queries on the `runs` table: create a run, move it to running, end it, and read history.
+
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{Result, Store, StoreError};
+use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TriggeredBy};
+
+/// What is known of a run when it is created.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: RunId,
+    pub task_name: String,
+    pub kind: RunKind,
+    pub triggered_by: TriggeredBy,
+    pub scheduled_for: Option<i64>,
+    pub created_at: i64,
+    pub retry_attempt: u32,
+    pub retry_of_run_id: Option<RunId>,
+    pub replica_index: Option<u32>,
+}
+
+const COLUMNS: &str = "id, task_name, kind, status, end_reason, exit_code, triggered_by, \
+     scheduled_for, created_at, start_at, end_at, retry_attempt, retry_of_run_id, \
+     replica_index, message, pid, pgid, pid_start_time";
+
+fn parse_col<T: std::str::FromStr<Err = String>>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(i)?;
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
+    let end_reason: Option<String> = row.get(4)?;
+    let end_reason = match end_reason {
+        Some(text) => Some(text.parse::<EndReason>().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
+        })?),
+        None => None,
+    };
+    Ok(Run {
+        id: row.get(0)?,
+        task_name: row.get(1)?,
+        kind: parse_col::<RunKind>(row, 2)?,
+        status: parse_col::<RunStatus>(row, 3)?,
+        end_reason,
+        exit_code: row.get(5)?,
+        triggered_by: parse_col::<TriggeredBy>(row, 6)?,
+        scheduled_for: row.get(7)?,
+        created_at: row.get(8)?,
+        start_at: row.get(9)?,
+        end_at: row.get(10)?,
+        retry_attempt: row.get(11)?,
+        retry_of_run_id: row.get(12)?,
+        replica_index: row.get(13)?,
+        message: row.get(14)?,
+        pid: row.get(15)?,
+        pgid: row.get(16)?,
+        pid_start_time: row.get::<_, Option<i64>>(17)?.map(|v| v as u64),
+    })
+}
+
+impl Store {
+    /// Records a new `pending` run. A second run for the same `(task, scheduled_for)` is refused
+    /// with [`StoreError::Duplicate`].
+    pub fn insert_run(&self, new: &NewRun) -> Result<()> {
+        let result = self.conn().execute(
+            "INSERT INTO runs (id, task_name, kind, status, triggered_by, scheduled_for, \
+             created_at, retry_attempt, retry_of_run_id, replica_index) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                new.id.to_string(),
+                new.task_name,
+                new.kind.as_str(),
+                new.triggered_by.as_str(),
+                new.scheduled_for,
+                new.created_at,
+                new.retry_attempt,
+                new.retry_of_run_id.map(|r| r.to_string()),
+                new.replica_index,
+            ],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+                    && new.scheduled_for.is_some() =>
+            {
+                Err(StoreError::Duplicate {
+                    task: new.task_name.clone(),
+                    scheduled_for: new.scheduled_for.unwrap_or_default(),
+                })
+            }
+            Err(e) => Err(StoreError::sql("recording a new run")(e)),
+        }
+    }
+
+    /// Records a run that ended without starting (skipped, queue full, refused for disk space).
+    pub fn insert_ended(
+        &self,
+        new: &NewRun,
+        reason: EndReason,
+        exit_code: i32,
+        message: &str,
+    ) -> Result<()> {
+        self.insert_run(new)?;
+        self.finish_run(&new.id, reason, Some(exit_code), new.created_at, Some(message))
+    }
+
+    /// Moves a run to `running` with the process facts crash recovery needs.
+    pub fn mark_running(
+        &self,
+        id: &RunId,
+        start_at: i64,
+        pid: i32,
+        pid_start_time: Option<u64>,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE runs SET status = 'running', start_at = ?2, pid = ?3, pgid = ?3, \
+                 pid_start_time = ?4 WHERE id = ?1 AND status = 'pending'",
+                params![id.to_string(), start_at, pid, pid_start_time.map(|v| v as i64)],
+            )
+            .map_err(StoreError::sql("recording a run's start"))?;
+        Ok(())
+    }
+
+    /// Ends a run. An already ended run is left as it is.
+    pub fn finish_run(
+        &self,
+        id: &RunId,
+        reason: EndReason,
+        exit_code: Option<i32>,
+        end_at: i64,
+        message: Option<&str>,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE runs SET status = 'ended', end_reason = ?2, exit_code = ?3, \
+                 end_at = ?4, message = COALESCE(?5, message) WHERE id = ?1 AND status <> 'ended'",
+                params![id.to_string(), reason.as_str(), exit_code, end_at, message],
+            )
+            .map_err(StoreError::sql("recording a run's end"))?;
+        Ok(())
+    }
+
+    pub fn get_run(&self, id: &RunId) -> Result<Option<Run>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"),
+                [id.to_string()],
+                from_row,
+            )
+            .optional()
+            .map_err(StoreError::sql("reading a run"))
+    }
+
+    /// The newest `limit` runs, of one task or of all, newest first.
+    pub fn list_runs(&self, task: Option<&str>, limit: u32) -> Result<Vec<Run>> {
+        let conn = self.conn();
+        let collect = |rows: rusqlite::MappedRows<'_, _>| rows.collect::<rusqlite::Result<Vec<Run>>>();
+        let result = match task {
+            Some(task) => {
+                let mut stmt = conn
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2"
+                    ))
+                    .map_err(StoreError::sql("listing runs"))?;
+                let rows = stmt
+                    .query_map(params![task, limit], from_row)
+                    .map_err(StoreError::sql("listing runs"))?;
+                collect(rows)
+            }
+            None => {
+                let mut stmt = conn
+                    .prepare_cached(&format!("SELECT {COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"))
+                    .map_err(StoreError::sql("listing runs"))?;
+                let rows = stmt
+                    .query_map(params![limit], from_row)
+                    .map_err(StoreError::sql("listing runs"))?;
+                collect(rows)
+            }
+        };
+        result.map_err(StoreError::sql("listing runs"))
+    }
+
+    /// Runs that never reached `ended`: what crash recovery looks at.
+    pub fn unfinished_runs(&self) -> Result<Vec<Run>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM runs WHERE status <> 'ended' ORDER BY id"
+            ))
+            .map_err(StoreError::sql("listing unfinished runs"))?;
+        let rows = stmt
+            .query_map([], from_row)
+            .map_err(StoreError::sql("listing unfinished runs"))?;
+        rows.collect::<rusqlite::Result<Vec<Run>>>()
+            .map_err(StoreError::sql("listing unfinished runs"))
+    }
+}

@@ -1,0 +1,89 @@
+use super::*;
+use crate::engine::model::{EndReason, RunId, RunKind, RunStatus, TriggeredBy};
+
+fn new_run(task: &str, scheduled_for: Option<i64>) -> NewRun {
+    NewRun {
+        id: RunId::new(),
+        task_name: task.into(),
+        kind: RunKind::Task,
+        triggered_by: TriggeredBy::Cli,
+        scheduled_for,
+        created_at: 1_000,
+        retry_attempt: 0,
+        retry_of_run_id: None,
+        replica_index: None,
+    }
+}
+
+#[test]
+fn a_run_goes_from_pending_to_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
+    let run = new_run("backup", None);
+    store.insert_run(&run).unwrap();
+    assert_eq!(store.get_run(&run.id).unwrap().unwrap().status, RunStatus::Pending);
+    store.mark_running(&run.id, 2_000, 4242, Some(77)).unwrap();
+    let running = store.get_run(&run.id).unwrap().unwrap();
+    assert_eq!((running.status, running.pid, running.pid_start_time), (RunStatus::Running, Some(4242), Some(77)));
+    assert_eq!(store.unfinished_runs().unwrap().len(), 1);
+    store
+        .finish_run(&run.id, EndReason::Failed, Some(3), 3_000, None)
+        .unwrap();
+    let ended = store.get_run(&run.id).unwrap().unwrap();
+    assert_eq!(ended.status, RunStatus::Ended);
+    assert_eq!(ended.end_reason, Some(EndReason::Failed));
+    assert_eq!(ended.exit_code, Some(3));
+    assert!(store.unfinished_runs().unwrap().is_empty());
+    // Ending twice keeps the first end.
+    store
+        .finish_run(&run.id, EndReason::Crashed, Some(-2), 4_000, None)
+        .unwrap();
+    assert_eq!(store.get_run(&run.id).unwrap().unwrap().end_reason, Some(EndReason::Failed));
+}
+
+#[test]
+fn one_firing_never_yields_two_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
+    store.insert_run(&new_run("backup", Some(60_000))).unwrap();
+    let err = store.insert_run(&new_run("backup", Some(60_000))).unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");
+    // Manual runs have no scheduled_for and never collide.
+    store.insert_run(&new_run("backup", None)).unwrap();
+    store.insert_run(&new_run("backup", None)).unwrap();
+    store.insert_run(&new_run("other", Some(60_000))).unwrap();
+    assert_eq!(store.list_runs(Some("backup"), 10).unwrap().len(), 3);
+    assert_eq!(store.list_runs(None, 10).unwrap().len(), 4);
+}
+
+#[test]
+fn history_survives_reopening_and_migrations_are_not_reapplied() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runwisp.db");
+    let run = new_run("backup", None);
+    {
+        let store = Store::open(&path).unwrap();
+        store.insert_run(&run).unwrap();
+        assert_eq!(store.meta_get_or_insert("fingerprint", "misty-river").unwrap(), "misty-river");
+    }
+    let store = Store::open(&path).unwrap();
+    assert!(store.get_run(&run.id).unwrap().is_some());
+    assert_eq!(store.meta_get_or_insert("fingerprint", "other").unwrap(), "misty-river");
+    let mode: String = store
+        .conn()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runwisp.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let err = Store::open(&path).err().expect("must refuse");
+    assert!(err.to_string().contains("written by a newer runwisp"), "{err}");
+}
