@@ -1,1 +1,227 @@
+//! Running one command (`product.md` §5): `/bin/sh -c RUN` in a new process group with stdin
+//! from `/dev/null`, the daemon's environment plus the task's `env` and the `RUNWISP_*`
+//! variables, output captured into the run's log, a timeout, and a stop that reaches the whole
+//! process group and every escaped descendant. The runner knows nothing of the database: the
+//! caller records the start and the outcome.
+//!
+//! When the main process exits, anything of the run still alive (a background child, a
+//! `setsid` grandchild) is stopped with the same SIGTERM → `graceful_stop` → SIGKILL ladder, so
+//! a finished run never leaves a process behind; a `[SYSTEM]` line says so in the log.
+//!
+//! `RUNWISP_ATTEMPT` is 1 for a first run and N+1 for retry N.
 
+mod capture;
+pub mod procs;
+pub mod reaper;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+
+pub use capture::{CaptureReport, Chunk, Echo, Stream};
+use capture::{read_lines, LogWriter};
+
+use crate::engine::config::units::format_duration;
+use crate::engine::config::LogOnFull;
+use crate::engine::model::{EndReason, RunId, TaskName, TriggeredBy};
+
+/// Everything needed to run one attempt of a task or one replica lifetime.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub run_id: RunId,
+    pub task: TaskName,
+    pub command: String,
+    pub working_dir: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub trigger: TriggeredBy,
+    /// 0 for a first run, N for retry N.
+    pub retry_attempt: u32,
+    pub timeout: Option<Duration>,
+    pub graceful_stop: Duration,
+    pub log_max_size: u64,
+    pub log_on_full: LogOnFull,
+}
+
+/// The process facts recorded when a run starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Started {
+    pub pid: i32,
+    pub start_time: Option<u64>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub end_reason: EndReason,
+    /// The exit code, 128 + signal for a signal, -1 when the command could not start.
+    pub exit_code: i32,
+    pub message: Option<String>,
+}
+
+/// Asks a running run to stop; cloneable, usable from any task.
+#[derive(Debug, Clone, Default)]
+pub struct StopHandle(Arc<Notify>);
+
+impl StopHandle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests the stop ladder; the run ends `stopped`.
+    pub fn stop(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Why the runner is stopping a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Timeout,
+    Operator,
+    LogOverflow,
+}
+
+fn command(spec: &RunSpec) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(&spec.command)
+        .current_dir(&spec.working_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .envs(&spec.env)
+        .env("RUNWISP_TASK", spec.task.as_str())
+        .env("RUNWISP_RUN_ID", spec.run_id.to_string())
+        .env("RUNWISP_TRIGGER", spec.trigger.as_str())
+        .env("RUNWISP_ATTEMPT", (spec.retry_attempt + 1).to_string());
+    cmd
+}
+
+fn pipe_of(fd: Option<impl Into<OwnedFd>>) -> Option<tokio::net::unix::pipe::Receiver> {
+    tokio::net::unix::pipe::Receiver::from_owned_fd(fd?.into()).ok()
+}
+
+/// Runs `spec` to its end, writing its log to `log` (at `log_path`). `on_start` is called once
+/// the process exists, before any output is read. Must be called inside a tokio runtime.
+pub async fn execute(
+    spec: &RunSpec,
+    log: File,
+    log_path: PathBuf,
+    mut echo: Option<Echo>,
+    stop: StopHandle,
+    on_start: impl FnOnce(Started),
+) -> (Outcome, CaptureReport) {
+    let (tx, mut rx) = mpsc::channel::<Chunk>(64);
+    let overflow = Arc::new(Notify::new());
+    let writer = {
+        let overflow = overflow.clone();
+        let mut writer = LogWriter::new(log, &log_path, spec.log_max_size, spec.log_on_full);
+        tokio::task::spawn_blocking(move || {
+            while let Some(chunk) = rx.blocking_recv() {
+                if let Some(echo) = echo.as_mut() {
+                    echo(&chunk);
+                }
+                if writer.write(&chunk) {
+                    overflow.notify_one();
+                }
+            }
+            writer.finish()
+        })
+    };
+    let system = |tx: &mpsc::Sender<Chunk>, text: String| {
+        let tx = tx.clone();
+        async move {
+            let data = format!("{text}\n").into_bytes();
+            let _ = tx.send(Chunk { stream: Stream::System, data }).await;
+        }
+    };
+
+    let (mut child, exited) = match reaper::spawn(&mut command(spec)) {
+        Ok(spawned) => spawned,
+        Err(e) => {
+            let message = format!("cannot start /bin/sh in {}: {e}", spec.working_dir.display());
+            system(&tx, message.clone()).await;
+            drop(tx);
+            let report = writer.await.unwrap_or_default();
+            let outcome = Outcome { end_reason: EndReason::Failed, exit_code: -1, message: Some(message) };
+            return (outcome, report);
+        }
+    };
+    let pid = child.id() as i32;
+    on_start(Started { pid, start_time: procs::stat(pid).map(|s| s.start_time) });
+
+    let readers = [
+        pipe_of(child.stdout.take()).map(|p| tokio::spawn(read_lines(p, Stream::Stdout, tx.clone()))),
+        pipe_of(child.stderr.take()).map(|p| tokio::spawn(read_lines(p, Stream::Stderr, tx.clone()))),
+    ];
+    let run_id = spec.run_id.to_string();
+    let timeout = async {
+        match spec.timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(exited, timeout);
+
+    let mut cause = None;
+    let status = tokio::select! {
+        status = &mut exited => status.ok(),
+        _ = &mut timeout => { cause = Some(Cause::Timeout); None }
+        _ = stop.0.notified() => { cause = Some(Cause::Operator); None }
+        _ = overflow.notified() => { cause = Some(Cause::LogOverflow); None }
+    };
+    let status = match (status, cause) {
+        (Some(status), _) => Some(status),
+        (None, Some(c)) => {
+            let why = match c {
+                Cause::Timeout => format!("timeout of {} reached", format_duration(spec.timeout.unwrap_or_default())),
+                Cause::Operator => "stop requested".to_string(),
+                Cause::LogOverflow => "log reached log_max_size with log_on_full = \"kill_task\"".to_string(),
+            };
+            system(&tx, format!("{why}; sending SIGTERM to the process group (graceful_stop {})", format_duration(spec.graceful_stop))).await;
+            if procs::stop_ladder(&run_id, pid, spec.graceful_stop).await.killed {
+                system(&tx, "processes still running after graceful_stop were killed (SIGKILL)".into()).await;
+            }
+            exited.await.ok()
+        }
+        (None, None) => None,
+    };
+
+    // The main process is gone; nothing of the run may outlive it.
+    let leftovers = procs::run_processes(&run_id, pid).len();
+    if leftovers > 0 {
+        system(&tx, format!("the command exited but {leftovers} process(es) it started were still running; stopping them")).await;
+        procs::stop_ladder(&run_id, pid, spec.graceful_stop).await;
+    }
+    drop(tx);
+    for mut reader in readers.into_iter().flatten() {
+        // A descendant that escaped detection could hold the pipe open forever.
+        if tokio::time::timeout(Duration::from_secs(2), &mut reader).await.is_err() {
+            reader.abort();
+            tracing::warn!(run = %run_id, "output pipe still open after the run ended; stopped reading it");
+        }
+    }
+    let report = writer.await.unwrap_or_default();
+
+    let exit_code = status.map(|s| s.code()).unwrap_or(-1);
+    let end_reason = match cause {
+        Some(Cause::Timeout) => EndReason::Timeout,
+        Some(Cause::Operator) => EndReason::Stopped,
+        Some(Cause::LogOverflow) => EndReason::LogOverflow,
+        None if exit_code == 0 => EndReason::Success,
+        None => EndReason::Failed,
+    };
+    let message = report.write_error.clone();
+    (Outcome { end_reason, exit_code, message }, report)
+}
+
+#[cfg(test)]
+mod tests;

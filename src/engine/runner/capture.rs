@@ -1,0 +1,296 @@
+//! Capturing a run's output into its log file. Two readers (stdout, stderr) cut their pipes into
+//! whole lines and send them, in arrival order, to one writer that owns the file: stdout lines
+//! as they are, stderr lines prefixed `[ERR] `, runwisp's own lines `[SYSTEM] `.
+//!
+//! The writer enforces `log_max_size` by `log_on_full`: `drop_old` moves the file to
+//! `<run>.log.prev` (one generation) and continues, `drop_new` stops writing, `kill_task` stops
+//! writing and asks for the run to be stopped. Each cut writes one `[SYSTEM]` marker. A log file
+//! holds at most `log_max_size` bytes of output plus that marker and runwisp's own `[SYSTEM]`
+//! lines (which are never dropped). Output past the cap is still
+//! read and thrown away, so a chatty child never blocks on a full pipe.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
+use tokio::sync::mpsc;
+
+use crate::engine::config::units::format_size;
+use crate::engine::config::LogOnFull;
+use crate::engine::datadir::create_private_file;
+
+/// Where a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    System,
+}
+
+/// One or more whole lines, each ending in `\n`, from one stream.
+#[derive(Debug)]
+pub struct Chunk {
+    pub stream: Stream,
+    pub data: Vec<u8>,
+}
+
+/// Receives every chunk as it is captured, before the cap applies (the terminal of
+/// `runwisp exec`, later the live log of the API).
+pub type Echo = Box<dyn FnMut(&Chunk) + Send>;
+
+const READ_SIZE: usize = 64 * 1024;
+/// A line longer than this is cut into pieces, so one endless line cannot exhaust memory.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Reads a pipe to its end, sending whole lines.
+pub async fn read_lines(mut pipe: pipe::Receiver, stream: Stream, tx: mpsc::Sender<Chunk>) {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; READ_SIZE];
+    loop {
+        let n = match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&buf[..n]);
+        let cut = match pending.iter().rposition(|b| *b == b'\n') {
+            Some(i) => i + 1,
+            None if pending.len() >= MAX_LINE => {
+                pending.push(b'\n');
+                pending.len()
+            }
+            None => continue,
+        };
+        let rest = pending.split_off(cut);
+        let data = std::mem::replace(&mut pending, rest);
+        if tx.send(Chunk { stream, data }).await.is_err() {
+            break;
+        }
+    }
+    if !pending.is_empty() {
+        pending.push(b'\n');
+        let _ = tx.send(Chunk { stream, data: pending }).await;
+    }
+}
+
+/// What the writer saw, for the run's record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CaptureReport {
+    /// The first write error (a full disk), if any; capture went on draining.
+    pub write_error: Option<String>,
+    /// Times the cap was reached.
+    pub cuts: u32,
+}
+
+/// Owns a run's log file and applies the cap.
+pub struct LogWriter {
+    file: File,
+    path: PathBuf,
+    written: u64,
+    cap: u64,
+    policy: LogOnFull,
+    dropping: bool,
+    /// Nothing but (at most) a marker has been written to the current file.
+    fresh: bool,
+    report: CaptureReport,
+}
+
+impl LogWriter {
+    pub fn new(file: File, path: &Path, cap: u64, policy: LogOnFull) -> Self {
+        Self {
+            file,
+            path: path.to_path_buf(),
+            written: 0,
+            cap: cap.max(1),
+            policy,
+            dropping: false,
+            fresh: true,
+            report: CaptureReport::default(),
+        }
+    }
+
+    /// Writes a chunk; returns true the moment `kill_task` wants the run stopped.
+    pub fn write(&mut self, chunk: &Chunk) -> bool {
+        if chunk.stream == Stream::System {
+            let data = prefixed(&chunk.data, b"[SYSTEM] ");
+            self.raw(&data);
+            return false;
+        }
+        if self.dropping {
+            return false;
+        }
+        let owned;
+        let mut data: &[u8] = if chunk.stream == Stream::Stderr {
+            owned = prefixed(&chunk.data, b"[ERR] ");
+            &owned
+        } else {
+            &chunk.data
+        };
+        while !data.is_empty() {
+            let room = self.cap.saturating_sub(self.written) as usize;
+            if data.len() <= room {
+                self.raw(data);
+                self.fresh = false;
+                return false;
+            }
+            // Cut at the last line end that fits. A line that does not fit even an empty file is
+            // split at the cap, so the loop always makes progress.
+            let fit = data[..room].iter().rposition(|b| *b == b'\n').map(|i| i + 1);
+            let cut = match fit {
+                Some(cut) => cut,
+                None if self.fresh => data.len().min(self.cap as usize),
+                None => 0,
+            };
+            self.raw(&data[..cut]);
+            self.fresh = false;
+            data = &data[cut..];
+            self.report.cuts += 1;
+            let size = format_size(self.cap);
+            match self.policy {
+                LogOnFull::DropOld => self.rotate(&size),
+                LogOnFull::DropNew => {
+                    self.marker(&format!("log reached log_max_size ({size}); further output is dropped (log_on_full = \"drop_new\")"));
+                    self.dropping = true;
+                    return false;
+                }
+                LogOnFull::KillTask => {
+                    self.marker(&format!("log reached log_max_size ({size}); stopping the run (log_on_full = \"kill_task\")"));
+                    self.dropping = true;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn rotate(&mut self, size: &str) {
+        let _ = self.file.flush();
+        let mut prev = self.path.clone().into_os_string();
+        prev.push(".prev");
+        let result = std::fs::rename(&self.path, &prev)
+            .map_err(|e| e.to_string())
+            .and_then(|_| create_private_file(&self.path).map_err(|e| e.to_string()));
+        match result {
+            Ok(file) => {
+                self.file = file;
+                self.written = 0;
+                self.fresh = true;
+                let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                self.marker(&format!("log reached log_max_size ({size}); earlier output moved to {name}.prev"));
+            }
+            Err(e) => {
+                self.record_error(format!("cannot rotate the log: {e}"));
+                self.dropping = true;
+            }
+        }
+    }
+
+    fn marker(&mut self, text: &str) {
+        let line = format!("[SYSTEM] {text}\n");
+        self.raw(line.as_bytes());
+    }
+
+    fn raw(&mut self, data: &[u8]) {
+        if data.is_empty() || self.report.write_error.is_some() {
+            return;
+        }
+        match self.file.write_all(data) {
+            Ok(()) => self.written += data.len() as u64,
+            Err(e) => self.record_error(format!("cannot write the run log {}: {e}", self.path.display())),
+        }
+    }
+
+    fn record_error(&mut self, message: String) {
+        if self.report.write_error.is_none() {
+            self.report.write_error = Some(message);
+        }
+    }
+
+    pub fn finish(mut self) -> CaptureReport {
+        if let Err(e) = self.file.sync_data() {
+            self.record_error(format!("cannot sync the run log: {e}"));
+        }
+        self.report
+    }
+}
+
+fn prefixed(data: &[u8], prefix: &[u8]) -> Vec<u8> {
+    let lines = data.iter().filter(|b| **b == b'\n').count().max(1);
+    let mut out = Vec::with_capacity(data.len() + lines * prefix.len());
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(line);
+    }
+    if out.last() != Some(&b'\n') {
+        out.push(b'\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &Path, cap: u64, policy: LogOnFull) -> (LogWriter, PathBuf) {
+        let path = dir.join("run.log");
+        let file = create_private_file(&path).unwrap();
+        (LogWriter::new(file, &path, cap, policy), path)
+    }
+
+    fn out(text: &str) -> Chunk {
+        Chunk { stream: Stream::Stdout, data: text.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn prefixes_stderr_and_system_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut w, path) = writer(tmp.path(), 1 << 20, LogOnFull::DropOld);
+        w.write(&out("hello\n"));
+        w.write(&Chunk { stream: Stream::Stderr, data: b"oops\nagain\n".to_vec() });
+        w.write(&Chunk { stream: Stream::System, data: b"timeout\n".to_vec() });
+        assert_eq!(w.finish(), CaptureReport::default());
+        assert_eq!(
+            std::fs::read_to_string(path).unwrap(),
+            "hello\n[ERR] oops\n[ERR] again\n[SYSTEM] timeout\n"
+        );
+    }
+
+    #[test]
+    fn drop_old_keeps_one_previous_generation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut w, path) = writer(tmp.path(), 100, LogOnFull::DropOld);
+        for i in 0..40 {
+            assert!(!w.write(&out(&format!("line {i:04}\n"))));
+        }
+        let report = w.finish();
+        assert!(report.cuts >= 3);
+        let current = std::fs::read_to_string(&path).unwrap();
+        let prev = std::fs::read_to_string(tmp.path().join("run.log.prev")).unwrap();
+        assert!(current.starts_with("[SYSTEM] log reached log_max_size (100B); earlier output moved to run.log.prev\n"), "{current}");
+        assert!(current.ends_with("line 0039\n"), "{current}");
+        assert!(current.len() <= 100 && prev.len() <= 100);
+    }
+
+    #[test]
+    fn drop_new_stops_writing_and_kill_task_asks_to_stop() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut w, path) = writer(tmp.path(), 20, LogOnFull::DropNew);
+        assert!(!w.write(&out("0123456789\n0123456789\nlater\n")));
+        assert!(!w.write(&out("much later\n")));
+        w.finish();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "0123456789\n[SYSTEM] log reached log_max_size (20B); further output is dropped (log_on_full = \"drop_new\")\n"
+        );
+        let (mut w, path) = writer(tmp.path(), 20, LogOnFull::KillTask);
+        assert!(!w.write(&out("short\n")));
+        assert!(w.write(&out("0123456789abcdef\n")));
+        assert!(!w.write(&out("ignored\n")));
+        w.finish();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "short\n[SYSTEM] log reached log_max_size (20B); stopping the run (log_on_full = \"kill_task\")\n"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! Finding and stopping every process of a run: the members of its process group, the
+//! processes that carry its run id in their environment (escapees that called `setsid` or
+//! double-forked), and all their descendants. The stop ladder is SIGTERM to all of them, a wait
+//! of `graceful_stop`, then SIGKILL.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+
+/// What `/proc/PID/stat` says about a process.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcStat {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    pub zombie: bool,
+    /// Start time in clock ticks since boot: with the pid, it names one process for good.
+    pub start_time: u64,
+}
+
+/// Reads `/proc/PID/stat`; `None` when the process is gone.
+pub fn stat(pid: i32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain anything; fields follow the last ')'.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcStat {
+        pid,
+        zombie: fields.first()? == &"Z" || fields.first()? == &"X",
+        ppid: fields.get(1)?.parse().ok()?,
+        pgid: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+fn all_stats() -> Vec<ProcStat> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(stat)
+        .collect()
+}
+
+fn has_marker(pid: i32, marker: &[u8]) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|var| var == marker))
+        .unwrap_or(false)
+}
+
+/// The living processes of a run: its group `pgid`, anything whose environment holds
+/// `RUNWISP_RUN_ID=<run_id>`, and every descendant of those. Zombies are left to the reaper.
+pub fn run_processes(run_id: &str, pgid: i32) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let marker = format!("RUNWISP_RUN_ID={run_id}").into_bytes();
+    let stats: Vec<ProcStat> = all_stats().into_iter().filter(|s| s.pid != me).collect();
+    let mut found: HashSet<i32> = stats
+        .iter()
+        .filter(|s| s.pgid == pgid || has_marker(s.pid, &marker))
+        .map(|s| s.pid)
+        .collect();
+    loop {
+        let before = found.len();
+        for s in &stats {
+            if found.contains(&s.ppid) {
+                found.insert(s.pid);
+            }
+        }
+        if found.len() == before {
+            break;
+        }
+    }
+    stats
+        .iter()
+        .filter(|s| found.contains(&s.pid) && !s.zombie)
+        .map(|s| s.pid)
+        .collect()
+}
+
+fn signal_all(run_id: &str, pgid: i32, signal: Signal) {
+    // ESRCH (already gone) is the outcome we want, so errors are ignored.
+    let _ = killpg(Pid::from_raw(pgid), signal);
+    for pid in run_processes(run_id, pgid) {
+        let _ = kill(Pid::from_raw(pid), signal);
+    }
+}
+
+async fn wait_until_gone(run_id: &str, pgid: i32, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if run_processes(run_id, pgid).is_empty() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// How a stop ladder ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Whether SIGKILL was needed after the grace period.
+    pub killed: bool,
+}
+
+/// SIGTERM to the whole run, up to `grace` for it to exit, then SIGKILL to what is left.
+pub async fn stop_ladder(run_id: &str, pgid: i32, grace: Duration) -> Stopped {
+    if !grace.is_zero() {
+        signal_all(run_id, pgid, Signal::SIGTERM);
+        if wait_until_gone(run_id, pgid, grace).await {
+            return Stopped { killed: false };
+        }
+    }
+    // Several rounds: a process may fork between the listing and the signal.
+    for _ in 0..20 {
+        signal_all(run_id, pgid, Signal::SIGKILL);
+        if wait_until_gone(run_id, pgid, Duration::from_millis(250)).await {
+            break;
+        }
+    }
+    Stopped { killed: true }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_our_own_stat() {
+        let me = std::process::id() as i32;
+        let s = stat(me).expect("own stat");
+        assert_eq!(s.pid, me);
+        assert!(!s.zombie);
+        assert!(s.start_time > 0);
+        assert!(stat(i32::MAX).is_none());
+    }
+}

@@ -1,0 +1,139 @@
+//! The runner against real processes: exit codes, environment, capture order, timeouts and
+//! stops that leave nothing behind, and the log cap.
+
+use std::time::Duration;
+
+use super::*;
+
+fn spec(command: &str, dir: &std::path::Path) -> RunSpec {
+    RunSpec {
+        run_id: RunId::new(),
+        task: TaskName::parse("unit").unwrap(),
+        command: command.to_string(),
+        working_dir: dir.to_path_buf(),
+        env: BTreeMap::from([("GREETING".to_string(), "hello".to_string())]),
+        trigger: TriggeredBy::Cli,
+        retry_attempt: 0,
+        timeout: None,
+        graceful_stop: Duration::from_millis(500),
+        log_max_size: 1 << 20,
+        log_on_full: LogOnFull::DropOld,
+    }
+}
+
+async fn run(spec: &RunSpec, dir: &std::path::Path, stop: StopHandle) -> (Outcome, String, Started) {
+    let path = dir.join(format!("{}.log", spec.run_id));
+    let file = crate::engine::datadir::create_private_file(&path).unwrap();
+    let mut started = None;
+    let (outcome, _) = execute(spec, file, path.clone(), None, stop, |s| started = Some(s)).await;
+    (outcome, std::fs::read_to_string(&path).unwrap(), started.expect("on_start called"))
+}
+
+fn alive(pid: i32) -> bool {
+    procs::stat(pid).is_some_and(|s| !s.zombie)
+}
+
+#[tokio::test]
+async fn exit_code_environment_and_prefixes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = spec(
+        "echo \"$GREETING $RUNWISP_TASK $RUNWISP_TRIGGER $RUNWISP_ATTEMPT\"; echo bad >&2; sleep 0.2; pwd; exit 3",
+        tmp.path(),
+    );
+    let (outcome, log, _) = run(&s, tmp.path(), StopHandle::new()).await;
+    assert_eq!(outcome, Outcome { end_reason: EndReason::Failed, exit_code: 3, message: None });
+    let cwd = std::fs::canonicalize(tmp.path()).unwrap();
+    assert_eq!(log, format!("hello unit cli 1\n[ERR] bad\n{}\n", cwd.display()));
+}
+
+#[tokio::test]
+async fn success_and_signals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, _, _) = run(&spec("true", tmp.path()), tmp.path(), StopHandle::new()).await;
+    assert_eq!((ok.end_reason, ok.exit_code), (EndReason::Success, 0));
+    let (killed, _, _) = run(&spec("kill -9 $$", tmp.path()), tmp.path(), StopHandle::new()).await;
+    assert_eq!((killed.end_reason, killed.exit_code), (EndReason::Failed, 137));
+}
+
+#[tokio::test]
+async fn a_missing_working_dir_fails_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec("true", tmp.path());
+    s.working_dir = tmp.path().join("nope");
+    let path = tmp.path().join("x.log");
+    let file = crate::engine::datadir::create_private_file(&path).unwrap();
+    let (outcome, _) = execute(&s, file, path.clone(), None, StopHandle::new(), |_| panic!("must not start")).await;
+    assert_eq!((outcome.end_reason, outcome.exit_code), (EndReason::Failed, -1));
+    let message = outcome.message.unwrap();
+    assert!(message.starts_with("cannot start /bin/sh in "), "{message}");
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with("[SYSTEM] cannot start"));
+}
+
+/// A child that ignores SIGTERM and a grandchild in its own session: after the timeout,
+/// neither may be alive.
+#[tokio::test]
+async fn timeout_stops_the_group_and_escapees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pids = tmp.path().join("pids");
+    let command = format!(
+        "sh -c 'trap \"\" TERM; echo $$ >> {p}; sleep 60' & \
+         setsid sh -c 'echo $$ >> {p}; sleep 60' & \
+         echo started; wait",
+        p = pids.display()
+    );
+    let mut s = spec(&command, tmp.path());
+    s.timeout = Some(Duration::from_millis(700));
+    s.graceful_stop = Duration::from_millis(300);
+    let (outcome, log, started) = run(&s, tmp.path(), StopHandle::new()).await;
+    assert_eq!(outcome.end_reason, EndReason::Timeout);
+    assert!(log.contains("[SYSTEM] timeout of 700ms reached; sending SIGTERM"), "{log}");
+    let recorded: Vec<i32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(recorded.len(), 2, "both descendants started");
+    for pid in recorded {
+        assert!(!alive(pid), "process {pid} survived the timeout");
+    }
+    assert!(procs::run_processes(&s.run_id.to_string(), started.pid).is_empty());
+}
+
+#[tokio::test]
+async fn background_leftovers_are_stopped_when_the_command_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = tmp.path().join("pid");
+    let command = format!("setsid sh -c 'echo $$ > {}; exec sleep 60' > /dev/null 2>&1 & sleep 0.2; echo done", pid_file.display());
+    let (outcome, log, _) = run(&spec(&command, tmp.path()), tmp.path(), StopHandle::new()).await;
+    assert_eq!(outcome.end_reason, EndReason::Success);
+    assert!(log.contains("process(es) it started were still running; stopping them"), "{log}");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(!alive(pid));
+}
+
+#[tokio::test]
+async fn an_operator_stop_ends_the_run_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stop = StopHandle::new();
+    let s = spec("echo up; sleep 30", tmp.path());
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stopper.stop();
+    });
+    let (outcome, log, _) = run(&s, tmp.path(), stop).await;
+    assert_eq!((outcome.end_reason, outcome.exit_code), (EndReason::Stopped, 143));
+    assert!(log.starts_with("up\n[SYSTEM] stop requested; sending SIGTERM"), "{log}");
+}
+
+#[tokio::test]
+async fn kill_task_ends_the_run_with_log_overflow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec("yes runwisp", tmp.path());
+    s.log_max_size = 64 * 1024;
+    s.log_on_full = LogOnFull::KillTask;
+    let (outcome, log, _) = run(&s, tmp.path(), StopHandle::new()).await;
+    assert_eq!(outcome.end_reason, EndReason::LogOverflow);
+    assert!(log.len() <= 64 * 1024 + 400, "{}", log.len());
+    assert!(log.contains("[SYSTEM] log reached log_max_size (64KB); stopping the run"));
+}
