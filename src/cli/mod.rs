@@ -1,1 +1,165 @@
-pub fn run() -> i32 { 0 }
+//! The command line (`product.md` §8): clap definitions here, one file per command. Every
+//! command returns its exit code or an error, printed as one sentence on stderr.
+//!
+//! Exit codes: 0 ok; 1 error (config, refused, not found); 2 the listen port is in use; `exec`
+//! returns the task's own exit code. Usage mistakes exit 1 too, so 2 keeps its one meaning.
+
+mod cron;
+mod exec;
+mod init;
+mod list;
+mod logs;
+mod runs;
+mod table;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::engine::config::{self, Config, LoadError};
+
+#[derive(Debug, Parser)]
+#[command(name = "runwisp", version, about = "Runs tasks on schedules and on demand, keeps services alive, records every run.")]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(short = 'c', long, global = true, env = "RUNWISP_CONFIG", default_value = "runwisp.toml")]
+    pub config: PathBuf,
+    /// The data directory (run history, logs, lock).
+    #[arg(long, global = true, env = "RUNWISP_DATA", default_value = "data")]
+    pub data: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a task now in this process, stream its output, exit with its exit code.
+    Exec {
+        /// The task to run.
+        task: String,
+    },
+    /// List tasks and services with their schedule and next firing.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show run history, newest first.
+    Runs {
+        /// Only the runs of this task.
+        task: Option<String>,
+        /// How many runs to show.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the log of a run.
+    Logs {
+        /// The run id (a ULID, as shown by `runwisp runs`).
+        run_id: String,
+    },
+    /// Check the configuration and print every error.
+    Validate,
+    /// Write the starter runwisp.toml.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the next firings of a cron expression.
+    Cron {
+        /// A five-field expression or a macro such as @daily or "@every 10m".
+        expr: String,
+        /// The IANA time zone to read it in (default: the host's zone).
+        #[arg(long)]
+        tz: Option<String>,
+        /// Start after this RFC 3339 instant (default: now).
+        #[arg(long)]
+        from: Option<String>,
+        /// How many firings.
+        #[arg(short = 'n', default_value_t = 5)]
+        count: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses the command line, runs the command, and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("runwisp: {e:#}");
+            1
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        None => bare(cli),
+        Some(Command::Exec { task }) => exec::run(cli, task),
+        Some(Command::List { json }) => list::run(cli, *json),
+        Some(Command::Runs { task, limit, json }) => runs::run(cli, task.as_deref(), *limit, *json),
+        Some(Command::Logs { run_id }) => logs::run(cli, run_id),
+        Some(Command::Validate) => validate::run(cli),
+        Some(Command::Init { force }) => init::run(cli, *force),
+        Some(Command::Cron { expr, tz, from, count, json }) => {
+            cron::run(expr, tz.as_deref(), from.as_deref(), *count, *json)
+        }
+    }
+}
+
+/// Bare `runwisp`: without a configuration, say how to make one; with one, show the tasks. The
+/// daemon and the terminal UI it attaches to are not part of this version yet.
+fn bare(cli: &Cli) -> anyhow::Result<i32> {
+    if !cli.config.exists() {
+        eprintln!(
+            "runwisp: there is no {} here; create the starter configuration with `runwisp init`, then edit it",
+            cli.config.display()
+        );
+        return Ok(1);
+    }
+    let code = list::run(cli, false)?;
+    eprintln!("runwisp: the daemon and terminal UI are not in this version yet; `runwisp exec TASK` runs a task now");
+    Ok(code)
+}
+
+/// Loads the configuration, printing every error on failure. `Ok(None)` means errors were
+/// printed and the command should exit 1.
+pub(crate) fn load_config(path: &Path) -> anyhow::Result<Option<Config>> {
+    match config::load_file(path) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("runwisp: warning: {warning}");
+            }
+            Ok(Some(config))
+        }
+        Err(LoadError::Invalid(errors)) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            let n = errors.0.len();
+            eprintln!("runwisp: {} has {n} error{}", path.display(), if n == 1 { "" } else { "s" });
+            Ok(None)
+        }
+        Err(e @ LoadError::Read { .. }) => {
+            if !path.exists() {
+                anyhow::bail!("there is no {}; create one with `runwisp init`", path.display());
+            }
+            Err(e.into())
+        }
+    }
+}

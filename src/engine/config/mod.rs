@@ -16,6 +16,7 @@ use jiff::tz::TimeZone;
 
 pub use errors::{ConfigError, ConfigErrors, LoadError};
 pub use load::{load_file, load_str};
+pub use sections::{host_zone, INAPP};
 
 use crate::engine::model::TaskName;
 use crate::engine::schedule::Schedule;

@@ -68,6 +68,13 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        // SQLite gives the -wal and -shm files the database file's mode, so create it 0600.
+        if !path.exists() {
+            crate::engine::datadir::create_private_file(path).map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                source: rusqlite::Error::InvalidPath(PathBuf::from(e.to_string())),
+            })?;
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX

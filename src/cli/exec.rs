@@ -1,0 +1,164 @@
+//! `runwisp exec TASK`: run a task in this process, stream its output to the terminal (stdout to
+//! stdout, stderr to stderr, runwisp's own lines to stderr), record the run in the data
+//! directory, and exit with the task's exit code. Ctrl-C (or SIGTERM) stops the run through the
+//! usual ladder and records it `stopped`.
+//!
+//! It refuses while a daemon holds the data directory: the daemon owns scheduling and
+//! concurrency there, and two writers would race.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context};
+
+use super::{load_config, Cli};
+use crate::engine::clock::{millis, Clock, SystemClock};
+use crate::engine::config::units::format_size;
+use crate::engine::config::{Config, Task};
+use crate::engine::datadir::DataDir;
+use crate::engine::model::{EndReason, RunId, RunKind, TaskName, TriggeredBy};
+use crate::engine::runner::{self, Chunk, RunSpec, StopHandle, Stream};
+use crate::engine::store::{NewRun, Store};
+
+/// Finds `name` among the tasks, with a clear refusal for services, unknown names and tasks
+/// that may only run on their schedule.
+pub(crate) fn find_task<'c>(config: &'c Config, name: &str) -> anyhow::Result<(TaskName, &'c Task)> {
+    let task_name = TaskName::parse(name).map_err(|e| anyhow!("{name:?} is not a task name: {e}"))?;
+    if config.services.contains_key(&task_name) {
+        bail!("{name:?} is a service; services are kept alive by the daemon, not run with exec");
+    }
+    let task = config.task(&task_name).ok_or_else(|| {
+        let names: Vec<&str> = config.tasks.keys().map(TaskName::as_str).collect();
+        anyhow!(
+            "there is no task named {name:?} in {} (tasks: {})",
+            config.path.display(),
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        )
+    })?;
+    if !task.common.api_trigger {
+        bail!("API triggering disabled for this task ({name:?} has api_trigger = false and only runs on its schedule)");
+    }
+    Ok((task_name, task))
+}
+
+fn echo_to_terminal() -> runner::Echo {
+    Box::new(|chunk: &Chunk| {
+        // A closed terminal must not stop the run or its recording, so errors are ignored.
+        let _ = match chunk.stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(&chunk.data),
+            Stream::Stderr => std::io::stderr().lock().write_all(&chunk.data),
+            Stream::System => {
+                let mut err = std::io::stderr().lock();
+                for line in chunk.data.split_inclusive(|b| *b == b'\n') {
+                    let _ = err.write_all(b"runwisp: ");
+                    let _ = err.write_all(line);
+                }
+                Ok(())
+            }
+        };
+    })
+}
+
+pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
+    let Some(config) = load_config(&cli.config)? else {
+        return Ok(1);
+    };
+    let (task_name, task) = find_task(&config, name)?;
+    let dir = DataDir::open(&cli.data)?;
+    if let Some(pid) = dir.daemon_holding_lock()? {
+        bail!(
+            "a runwisp daemon{pid} is running for data directory {}; `runwisp exec` runs tasks in-process only when no daemon holds it",
+            dir.root().display()
+        );
+    }
+    let store = Arc::new(Store::open(&dir.db_path())?);
+    let clock = SystemClock;
+    let new = NewRun {
+        id: RunId::new(),
+        task_name: task_name.to_string(),
+        kind: RunKind::Task,
+        triggered_by: TriggeredBy::Cli,
+        scheduled_for: None,
+        created_at: millis(clock.now()),
+        retry_attempt: 0,
+        retry_of_run_id: None,
+        replica_index: None,
+    };
+
+    let free = dir.free_space()?;
+    if free < config.storage.min_free_space {
+        let message = format!(
+            "not started: the data disk has {} free, below [storage] min_free_space ({})",
+            format_size(free),
+            format_size(config.storage.min_free_space)
+        );
+        store
+            .insert_ended(&new, EndReason::Failed, -1, &message)
+            .context("cannot record the refused run")?;
+        bail!("run {} of task {task_name} {message}", new.id);
+    }
+
+    store.insert_run(&new).context("cannot record the run, so it was not started")?;
+    let (log_path, log) = dir.create_run_log(&task_name, &new.id)?;
+    let spec = RunSpec {
+        run_id: new.id,
+        task: task_name.clone(),
+        command: task.common.run.clone(),
+        working_dir: task.common.working_dir.clone(),
+        env: task.common.env.clone(),
+        trigger: TriggeredBy::Cli,
+        retry_attempt: 0,
+        timeout: task.timeout,
+        graceful_stop: task.common.graceful_stop,
+        log_max_size: task.common.log_max_size,
+        log_on_full: task.common.log_on_full,
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (outcome, _) = runtime.block_on(async {
+        let stop = StopHandle::new();
+        forward_signals(stop.clone());
+        let started_store = store.clone();
+        runner::execute(&spec, log, log_path, Some(echo_to_terminal()), stop, move |s| {
+            if let Err(e) = started_store.mark_running(&new.id, millis(SystemClock.now()), s.pid, s.start_time) {
+                eprintln!("runwisp: {e}");
+            }
+        })
+        .await
+    });
+    store
+        .finish_run(&new.id, outcome.end_reason, Some(outcome.exit_code), millis(clock.now()), outcome.message.as_deref())
+        .context("the run ended but its end could not be recorded")?;
+    if outcome.end_reason != EndReason::Success {
+        eprintln!(
+            "runwisp: run {} of task {task_name} ended {} (exit code {})",
+            new.id, outcome.end_reason, outcome.exit_code
+        );
+    }
+    Ok(match outcome.exit_code {
+        code if code < 0 => 1,
+        code => code,
+    })
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP stop the run instead of killing runwisp before it records it.
+fn forward_signals(stop: StopHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+        let stop = stop.clone();
+        match signal(kind) {
+            Ok(mut stream) => {
+                tokio::spawn(async move {
+                    while stream.recv().await.is_some() {
+                        stop.stop();
+                    }
+                });
+            }
+            Err(e) => eprintln!("runwisp: cannot listen for signals: {e}"),
+        }
+    }
+}

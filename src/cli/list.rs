@@ -1,0 +1,93 @@
+//! `runwisp list [--json]`: `NAME SCHEDULE NEXT CONCURRENCY POLICY API DESCRIPTION`.
+
+use anyhow::Context;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::{load_config, table, Cli};
+use crate::engine::config::Config;
+
+#[derive(Debug, Serialize)]
+struct Entry {
+    name: String,
+    kind: &'static str,
+    schedule: String,
+    timezone: Option<String>,
+    next: Option<String>,
+    max_concurrent: Option<u32>,
+    on_overlap: Option<&'static str>,
+    instances: Option<u32>,
+    api_trigger: bool,
+    group: String,
+    description: String,
+}
+
+fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for (name, task) in &config.tasks {
+        let next = task.cron.as_ref().and_then(|s| s.next_after(now, &task.timezone)).map(|t| {
+            t.to_zoned(task.timezone.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        });
+        out.push(Entry {
+            name: name.to_string(),
+            kind: "task",
+            schedule: task.cron.as_ref().map_or("(manual)".to_string(), |s| s.expr().to_string()),
+            timezone: task.cron.as_ref().map(|_| task.timezone_name.clone()),
+            next,
+            max_concurrent: Some(task.max_concurrent),
+            on_overlap: Some(task.on_overlap.as_str()),
+            instances: None,
+            api_trigger: task.common.api_trigger,
+            group: task.common.group.clone(),
+            description: task.common.description.clone(),
+        });
+    }
+    for (name, service) in &config.services {
+        out.push(Entry {
+            name: name.to_string(),
+            kind: "service",
+            schedule: format!("(service x{})", service.instances),
+            timezone: None,
+            next: None,
+            max_concurrent: None,
+            on_overlap: None,
+            instances: Some(service.instances),
+            api_trigger: service.common.api_trigger,
+            group: service.common.group.clone(),
+            description: service.common.description.clone(),
+        });
+    }
+    out
+}
+
+pub fn run(cli: &Cli, json: bool) -> anyhow::Result<i32> {
+    let Some(config) = load_config(&cli.config)? else {
+        return Ok(1);
+    };
+    let entries = entries(&config, Timestamp::now());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries).context("encoding JSON")?);
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.name.clone(),
+                e.schedule.clone(),
+                match (&e.next, &e.timezone) {
+                    (Some(next), Some(zone)) => format!("{next} ({zone})"),
+                    _ => "-".into(),
+                },
+                e.max_concurrent.or(e.instances).map_or("-".into(), |n| n.to_string()),
+                e.on_overlap.unwrap_or("-").to_string(),
+                if e.api_trigger { "yes" } else { "no" }.to_string(),
+                e.description.clone(),
+            ]
+        })
+        .collect();
+    table::print(&["NAME", "SCHEDULE", "NEXT", "CONCURRENCY", "POLICY", "API", "DESCRIPTION"], &rows);
+    Ok(0)
+}

@@ -1,0 +1,40 @@
+//! `runwisp logs RUN_ID`: print a run's log (the rotated `.prev` generation first, if any).
+
+use std::io::Write;
+
+use anyhow::{anyhow, Context};
+
+use super::runs::open_history;
+use super::Cli;
+use crate::engine::datadir::DataDir;
+use crate::engine::model::{RunId, TaskName};
+
+pub fn run(cli: &Cli, run_id: &str) -> anyhow::Result<i32> {
+    let id = RunId::parse(run_id).map_err(|e| anyhow!(e))?;
+    let not_found = || anyhow!("no run {id} in data directory {}", cli.data.display());
+    let store = open_history(cli)?.ok_or_else(not_found)?;
+    let run = store.get_run(&id)?.ok_or_else(not_found)?;
+    let task = TaskName::parse(&run.task_name).map_err(|e| anyhow!("run {id} names a bad task: {e}"))?;
+    let path = DataDir::open(&cli.data)?.run_log_path(&task, &id);
+    let mut prev = path.clone().into_os_string();
+    prev.push(".prev");
+    let mut out = std::io::stdout().lock();
+    let mut printed = false;
+    for file in [std::path::PathBuf::from(prev), path] {
+        match std::fs::read(&file) {
+            Ok(bytes) => {
+                out.write_all(&bytes).context("writing to stdout")?;
+                printed = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        }
+    }
+    if !printed {
+        match run.message {
+            Some(message) => println!("[SYSTEM] {message}"),
+            None => eprintln!("runwisp: run {id} has no log"),
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,61 @@
+//! `runwisp runs [TASK] [--json]`: run history from the data directory, newest first.
+
+use anyhow::{anyhow, Context};
+
+use super::{table, Cli};
+use crate::engine::clock::format_millis;
+use crate::engine::config::units::format_duration;
+use crate::engine::datadir::DataDir;
+use crate::engine::model::{Run, TaskName};
+use crate::engine::store::Store;
+
+/// Opens the history of `cli.data` for reading; `None` when nothing was ever recorded there.
+pub(crate) fn open_history(cli: &Cli) -> anyhow::Result<Option<Store>> {
+    if !cli.data.join("runwisp.db").exists() {
+        return Ok(None);
+    }
+    let dir = DataDir::open(&cli.data)?;
+    Ok(Some(Store::open(&dir.db_path())?))
+}
+
+fn duration(run: &Run) -> String {
+    match (run.start_at, run.end_at) {
+        (Some(s), Some(e)) => format_duration(std::time::Duration::from_millis((e - s).max(0) as u64)),
+        (Some(_), None) => "running".into(),
+        _ => "-".into(),
+    }
+}
+
+pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Result<i32> {
+    let task = task
+        .map(|t| TaskName::parse(t).map_err(|e| anyhow!("{t:?} is not a task name: {e}")))
+        .transpose()?;
+    let runs = match open_history(cli)? {
+        Some(store) => store.list_runs(task.as_ref().map(TaskName::as_str), limit)?,
+        None => Vec::new(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs).context("encoding JSON")?);
+        return Ok(0);
+    }
+    if runs.is_empty() {
+        println!("no runs recorded yet in {}", cli.data.display());
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.task_name.clone(),
+                r.end_reason.map_or(r.status.to_string(), |e| e.to_string()),
+                r.exit_code.map_or("-".into(), |c| c.to_string()),
+                r.triggered_by.to_string(),
+                format_millis(r.start_at.unwrap_or(r.created_at)),
+                duration(r),
+            ]
+        })
+        .collect();
+    table::print(&["ID", "TASK", "RESULT", "EXIT", "TRIGGER", "STARTED", "DURATION"], &rows);
+    Ok(0)
+}
