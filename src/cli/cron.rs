@@ -8,7 +8,13 @@ use jiff::Timestamp;
 use crate::engine::config::host_zone;
 use crate::engine::schedule::Schedule;
 
-pub fn run(expr: &str, tz: Option<&str>, from: Option<&str>, count: usize, json: bool) -> anyhow::Result<i32> {
+pub fn run(
+    expr: &str,
+    tz: Option<&str>,
+    from: Option<&str>,
+    count: usize,
+    json: bool,
+) -> anyhow::Result<i32> {
     let schedule = Schedule::parse(expr).map_err(|e| anyhow!(e))?;
     let zone = match tz {
         Some(name) => TimeZone::get(name).map_err(|_| {
@@ -23,13 +29,20 @@ pub fn run(expr: &str, tz: Option<&str>, from: Option<&str>, count: usize, json:
     let firings: Vec<String> = schedule
         .upcoming(from, &zone, count)
         .into_iter()
-        .map(|t| t.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string())
+        .map(|t| {
+            t.to_zoned(zone.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        })
         .collect();
     if firings.len() < count {
         anyhow::bail!("{expr:?} does not fire {count} times in the next 30 years");
     }
     if json {
-        println!("{}", serde_json::to_string(&firings).context("encoding JSON")?);
+        println!(
+            "{}",
+            serde_json::to_string(&firings).context("encoding JSON")?
+        );
     } else {
         for f in firings {
             println!("{f}");
@@ -41,6 +54,8 @@ pub fn run(expr: &str, tz: Option<&str>, from: Option<&str>, count: usize, json:
 /// An RFC 3339 instant with its offset (`2025-03-09T01:00:00-05:00`, `2025-03-09T06:00:00Z`).
 fn parse_instant(text: &str) -> anyhow::Result<Timestamp> {
     text.parse::<Timestamp>().map_err(|_| {
-        anyhow!("--from {text:?} is not an RFC 3339 instant with an offset, like 2025-03-09T01:00:00Z")
+        anyhow!(
+            "--from {text:?} is not an RFC 3339 instant with an offset, like 2025-03-09T01:00:00Z"
+        )
     })
 }

@@ -22,8 +22,12 @@ use crate::engine::store::{NewRun, Store};
 
 /// Finds `name` among the tasks, with a clear refusal for services, unknown names and tasks
 /// that may only run on their schedule.
-pub(crate) fn find_task<'c>(config: &'c Config, name: &str) -> anyhow::Result<(TaskName, &'c Task)> {
-    let task_name = TaskName::parse(name).map_err(|e| anyhow!("{name:?} is not a task name: {e}"))?;
+pub(crate) fn find_task<'c>(
+    config: &'c Config,
+    name: &str,
+) -> anyhow::Result<(TaskName, &'c Task)> {
+    let task_name =
+        TaskName::parse(name).map_err(|e| anyhow!("{name:?} is not a task name: {e}"))?;
     if config.services.contains_key(&task_name) {
         bail!("{name:?} is a service; services are kept alive by the daemon, not run with exec");
     }
@@ -32,7 +36,11 @@ pub(crate) fn find_task<'c>(config: &'c Config, name: &str) -> anyhow::Result<(T
         anyhow!(
             "there is no task named {name:?} in {} (tasks: {})",
             config.path.display(),
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         )
     })?;
     if !task.common.api_trigger {
@@ -98,7 +106,9 @@ pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
         bail!("run {} of task {task_name} {message}", new.id);
     }
 
-    store.insert_run(&new).context("cannot record the run, so it was not started")?;
+    store
+        .insert_run(&new)
+        .context("cannot record the run, so it was not started")?;
     let (log_path, log) = dir.create_run_log(&task_name, &new.id)?;
     let spec = RunSpec {
         run_id: new.id,
@@ -123,15 +133,33 @@ pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
         let stop = StopHandle::new();
         forward_signals(stop.clone());
         let started_store = store.clone();
-        runner::execute(&spec, log, log_path, Some(echo_to_terminal()), stop, move |s| {
-            if let Err(e) = started_store.mark_running(&new.id, millis(SystemClock.now()), s.pid, s.start_time) {
-                eprintln!("runwisp: {e}");
-            }
-        })
+        runner::execute(
+            &spec,
+            log,
+            log_path,
+            Some(echo_to_terminal()),
+            stop,
+            move |s| {
+                if let Err(e) = started_store.mark_running(
+                    &new.id,
+                    millis(SystemClock.now()),
+                    s.pid,
+                    s.start_time,
+                ) {
+                    eprintln!("runwisp: {e}");
+                }
+            },
+        )
         .await
     });
     store
-        .finish_run(&new.id, outcome.end_reason, Some(outcome.exit_code), millis(clock.now()), outcome.message.as_deref())
+        .finish_run(
+            &new.id,
+            outcome.end_reason,
+            Some(outcome.exit_code),
+            millis(clock.now()),
+            outcome.message.as_deref(),
+        )
         .context("the run ended but its end could not be recorded")?;
     if outcome.end_reason != EndReason::Success {
         eprintln!(
@@ -148,7 +176,11 @@ pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
 /// Ctrl-C, SIGTERM and SIGHUP stop the run instead of killing runwisp before it records it.
 fn forward_signals(stop: StopHandle) {
     use tokio::signal::unix::{signal, SignalKind};
-    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+    for kind in [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ] {
         let stop = stop.clone();
         match signal(kind) {
             Ok(mut stream) => {

@@ -25,15 +25,22 @@ struct Entry {
 fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
     let mut out = Vec::new();
     for (name, task) in &config.tasks {
-        let next = task.cron.as_ref().and_then(|s| s.next_after(now, &task.timezone)).map(|t| {
-            t.to_zoned(task.timezone.clone())
-                .strftime("%Y-%m-%dT%H:%M:%S%:z")
-                .to_string()
-        });
+        let next = task
+            .cron
+            .as_ref()
+            .and_then(|s| s.next_after(now, &task.timezone))
+            .map(|t| {
+                t.to_zoned(task.timezone.clone())
+                    .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string()
+            });
         out.push(Entry {
             name: name.to_string(),
             kind: "task",
-            schedule: task.cron.as_ref().map_or("(manual)".to_string(), |s| s.expr().to_string()),
+            schedule: task
+                .cron
+                .as_ref()
+                .map_or("(manual)".to_string(), |s| s.expr().to_string()),
             timezone: task.cron.as_ref().map(|_| task.timezone_name.clone()),
             next,
             max_concurrent: Some(task.max_concurrent),
@@ -68,7 +75,10 @@ pub fn run(cli: &Cli, json: bool) -> anyhow::Result<i32> {
     };
     let entries = entries(&config, Timestamp::now());
     if json {
-        println!("{}", serde_json::to_string_pretty(&entries).context("encoding JSON")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).context("encoding JSON")?
+        );
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = entries
@@ -81,13 +91,26 @@ pub fn run(cli: &Cli, json: bool) -> anyhow::Result<i32> {
                     (Some(next), Some(zone)) => format!("{next} ({zone})"),
                     _ => "-".into(),
                 },
-                e.max_concurrent.or(e.instances).map_or("-".into(), |n| n.to_string()),
+                e.max_concurrent
+                    .or(e.instances)
+                    .map_or("-".into(), |n| n.to_string()),
                 e.on_overlap.unwrap_or("-").to_string(),
                 if e.api_trigger { "yes" } else { "no" }.to_string(),
                 e.description.clone(),
             ]
         })
         .collect();
-    table::print(&["NAME", "SCHEDULE", "NEXT", "CONCURRENCY", "POLICY", "API", "DESCRIPTION"], &rows);
+    table::print(
+        &[
+            "NAME",
+            "SCHEDULE",
+            "NEXT",
+            "CONCURRENCY",
+            "POLICY",
+            "API",
+            "DESCRIPTION",
+        ],
+        &rows,
+    );
     Ok(0)
 }

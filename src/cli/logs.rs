@@ -14,7 +14,8 @@ pub fn run(cli: &Cli, run_id: &str) -> anyhow::Result<i32> {
     let not_found = || anyhow!("no run {id} in data directory {}", cli.data.display());
     let store = open_history(cli)?.ok_or_else(not_found)?;
     let run = store.get_run(&id)?.ok_or_else(not_found)?;
-    let task = TaskName::parse(&run.task_name).map_err(|e| anyhow!("run {id} names a bad task: {e}"))?;
+    let task =
+        TaskName::parse(&run.task_name).map_err(|e| anyhow!("run {id} names a bad task: {e}"))?;
     let path = DataDir::open(&cli.data)?.run_log_path(&task, &id);
     let mut prev = path.clone().into_os_string();
     prev.push(".prev");

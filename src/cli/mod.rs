@@ -20,10 +20,20 @@ use clap::{Parser, Subcommand};
 use crate::engine::config::{self, Config, LoadError};
 
 #[derive(Debug, Parser)]
-#[command(name = "runwisp", version, about = "Runs tasks on schedules and on demand, keeps services alive, records every run.")]
+#[command(
+    name = "runwisp",
+    version,
+    about = "Runs tasks on schedules and on demand, keeps services alive, records every run."
+)]
 pub struct Cli {
     /// The configuration file.
-    #[arg(short = 'c', long, global = true, env = "RUNWISP_CONFIG", default_value = "runwisp.toml")]
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        env = "RUNWISP_CONFIG",
+        default_value = "runwisp.toml"
+    )]
     pub config: PathBuf,
     /// The data directory (run history, logs, lock).
     #[arg(long, global = true, env = "RUNWISP_DATA", default_value = "data")]
@@ -116,9 +126,13 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Some(Command::Logs { run_id }) => logs::run(cli, run_id),
         Some(Command::Validate) => validate::run(cli),
         Some(Command::Init { force }) => init::run(cli, *force),
-        Some(Command::Cron { expr, tz, from, count, json }) => {
-            cron::run(expr, tz.as_deref(), from.as_deref(), *count, *json)
-        }
+        Some(Command::Cron {
+            expr,
+            tz,
+            from,
+            count,
+            json,
+        }) => cron::run(expr, tz.as_deref(), from.as_deref(), *count, *json),
     }
 }
 
@@ -152,12 +166,19 @@ pub(crate) fn load_config(path: &Path) -> anyhow::Result<Option<Config>> {
                 eprintln!("{e}");
             }
             let n = errors.0.len();
-            eprintln!("runwisp: {} has {n} error{}", path.display(), if n == 1 { "" } else { "s" });
+            eprintln!(
+                "runwisp: {} has {n} error{}",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
             Ok(None)
         }
         Err(e @ LoadError::Read { .. }) => {
             if !path.exists() {
-                anyhow::bail!("there is no {}; create one with `runwisp init`", path.display());
+                anyhow::bail!(
+                    "there is no {}; create one with `runwisp init`",
+                    path.display()
+                );
             }
             Err(e.into())
         }

@@ -20,7 +20,9 @@ pub(crate) fn open_history(cli: &Cli) -> anyhow::Result<Option<Store>> {
 
 fn duration(run: &Run) -> String {
     match (run.start_at, run.end_at) {
-        (Some(s), Some(e)) => format_duration(std::time::Duration::from_millis((e - s).max(0) as u64)),
+        (Some(s), Some(e)) => {
+            format_duration(std::time::Duration::from_millis((e - s).max(0) as u64))
+        }
         (Some(_), None) => "running".into(),
         _ => "-".into(),
     }
@@ -35,7 +37,10 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
         None => Vec::new(),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&runs).context("encoding JSON")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runs).context("encoding JSON")?
+        );
         return Ok(0);
     }
     if runs.is_empty() {
@@ -56,6 +61,11 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
             ]
         })
         .collect();
-    table::print(&["ID", "TASK", "RESULT", "EXIT", "TRIGGER", "STARTED", "DURATION"], &rows);
+    table::print(
+        &[
+            "ID", "TASK", "RESULT", "EXIT", "TRIGGER", "STARTED", "DURATION",
+        ],
+        &rows,
+    );
     Ok(0)
 }

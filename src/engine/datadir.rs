@@ -75,7 +75,11 @@ impl DataDir {
     }
 
     /// Creates `logs/TASK/` (0700) and a fresh log file (0600) for a run, refusing symlinks.
-    pub fn create_run_log(&self, task: &TaskName, run: &RunId) -> Result<(PathBuf, File), DataDirError> {
+    pub fn create_run_log(
+        &self,
+        task: &TaskName,
+        run: &RunId,
+    ) -> Result<(PathBuf, File), DataDirError> {
         let folder = self.logs_dir().join(task.as_str());
         make_private_dir(&folder)?;
         let path = self.run_log_path(task, run);
@@ -165,12 +169,15 @@ fn make_private_dir(path: &Path) -> Result<(), DataDirError> {
         }
         Ok(meta) if meta.is_dir() => {
             if meta.permissions().mode() & 0o077 != 0 {
-                fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(io_err(path))?;
+                fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+                    .map_err(io_err(path))?;
             }
             return Ok(());
         }
         Ok(_) => {
-            return Err(io_err(path)(std::io::Error::other("exists and is not a directory")));
+            return Err(io_err(path)(std::io::Error::other(
+                "exists and is not a directory",
+            )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io_err(path)(e)),
@@ -205,7 +212,8 @@ pub fn create_private_file(path: &Path) -> Result<File, DataDirError> {
 const ADJECTIVES: [&str; 32] = [
     "amber", "brave", "calm", "crisp", "dusty", "eager", "fancy", "gentle", "golden", "hidden",
     "icy", "jolly", "keen", "lively", "misty", "noble", "odd", "proud", "quiet", "rapid", "rusty",
-    "silent", "sunny", "swift", "tidy", "urban", "vivid", "wild", "windy", "young", "zesty", "bold",
+    "silent", "sunny", "swift", "tidy", "urban", "vivid", "wild", "windy", "young", "zesty",
+    "bold",
 ];
 const NOUNS: [&str; 32] = [
     "river", "falcon", "meadow", "harbor", "comet", "forest", "glacier", "island", "lantern",
@@ -233,7 +241,9 @@ pub fn derive_fingerprint(machine_id: &str, working_dir: &Path) -> String {
 }
 
 /// The fingerprint in force: `RUNWISP_FINGERPRINT`, else the stored one, else derived and stored.
-pub fn fingerprint(store: &crate::engine::store::Store) -> Result<String, crate::engine::store::StoreError> {
+pub fn fingerprint(
+    store: &crate::engine::store::Store,
+) -> Result<String, crate::engine::store::StoreError> {
     if let Ok(fixed) = std::env::var("RUNWISP_FINGERPRINT") {
         if !fixed.trim().is_empty() {
             return Ok(fixed.trim().to_string());
@@ -259,8 +269,14 @@ mod tests {
         let task = TaskName::parse("backup").unwrap();
         let run = RunId::new();
         let (path, _file) = dir.create_run_log(&task, &run).unwrap();
-        assert_eq!(path, dir.root().join("logs/backup").join(format!("{run}.log")));
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            path,
+            dir.root().join("logs/backup").join(format!("{run}.log"))
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
 
         let target = tmp.path().join("elsewhere");
         fs::write(&target, "keep me").unwrap();
@@ -282,7 +298,10 @@ mod tests {
         let err = dir.lock_exclusive().err().expect("second lock refused");
         assert_eq!(
             err.to_string(),
-            format!("a runwisp daemon{me} is already running for data directory {}", dir.root().display())
+            format!(
+                "a runwisp daemon{me} is already running for data directory {}",
+                dir.root().display()
+            )
         );
         drop(lock);
         assert_eq!(dir.daemon_holding_lock().unwrap(), None);

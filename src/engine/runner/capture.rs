@@ -70,7 +70,12 @@ pub async fn read_lines(mut pipe: pipe::Receiver, stream: Stream, tx: mpsc::Send
     }
     if !pending.is_empty() {
         pending.push(b'\n');
-        let _ = tx.send(Chunk { stream, data: pending }).await;
+        let _ = tx
+            .send(Chunk {
+                stream,
+                data: pending,
+            })
+            .await;
     }
 }
 
@@ -136,7 +141,10 @@ impl LogWriter {
             }
             // Cut at the last line end that fits. A line that does not fit even an empty file is
             // split at the cap, so the loop always makes progress.
-            let fit = data[..room].iter().rposition(|b| *b == b'\n').map(|i| i + 1);
+            let fit = data[..room]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map(|i| i + 1);
             let cut = match fit {
                 Some(cut) => cut,
                 None if self.fresh => data.len().min(self.cap as usize),
@@ -176,8 +184,14 @@ impl LogWriter {
                 self.file = file;
                 self.written = 0;
                 self.fresh = true;
-                let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                self.marker(&format!("log reached log_max_size ({size}); earlier output moved to {name}.prev"));
+                let name = self
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                self.marker(&format!(
+                    "log reached log_max_size ({size}); earlier output moved to {name}.prev"
+                ));
             }
             Err(e) => {
                 self.record_error(format!("cannot rotate the log: {e}"));
@@ -197,7 +211,10 @@ impl LogWriter {
         }
         match self.file.write_all(data) {
             Ok(()) => self.written += data.len() as u64,
-            Err(e) => self.record_error(format!("cannot write the run log {}: {e}", self.path.display())),
+            Err(e) => self.record_error(format!(
+                "cannot write the run log {}: {e}",
+                self.path.display()
+            )),
         }
     }
 
@@ -239,7 +256,10 @@ mod tests {
     }
 
     fn out(text: &str) -> Chunk {
-        Chunk { stream: Stream::Stdout, data: text.as_bytes().to_vec() }
+        Chunk {
+            stream: Stream::Stdout,
+            data: text.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -247,8 +267,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (mut w, path) = writer(tmp.path(), 1 << 20, LogOnFull::DropOld);
         w.write(&out("hello\n"));
-        w.write(&Chunk { stream: Stream::Stderr, data: b"oops\nagain\n".to_vec() });
-        w.write(&Chunk { stream: Stream::System, data: b"timeout\n".to_vec() });
+        w.write(&Chunk {
+            stream: Stream::Stderr,
+            data: b"oops\nagain\n".to_vec(),
+        });
+        w.write(&Chunk {
+            stream: Stream::System,
+            data: b"timeout\n".to_vec(),
+        });
         assert_eq!(w.finish(), CaptureReport::default());
         assert_eq!(
             std::fs::read_to_string(path).unwrap(),
@@ -267,7 +293,12 @@ mod tests {
         assert!(report.cuts >= 3);
         let current = std::fs::read_to_string(&path).unwrap();
         let prev = std::fs::read_to_string(tmp.path().join("run.log.prev")).unwrap();
-        assert!(current.starts_with("[SYSTEM] log reached log_max_size (100B); earlier output moved to run.log.prev\n"), "{current}");
+        assert!(
+            current.starts_with(
+                "[SYSTEM] log reached log_max_size (100B); earlier output moved to run.log.prev\n"
+            ),
+            "{current}"
+        );
         assert!(current.ends_with("line 0039\n"), "{current}");
         assert!(current.len() <= 100 && prev.len() <= 100);
     }

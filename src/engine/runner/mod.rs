@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-pub use capture::{CaptureReport, Chunk, Echo, Stream};
 use capture::{read_lines, LogWriter};
+pub use capture::{CaptureReport, Chunk, Echo, Stream};
 
 use crate::engine::config::units::format_duration;
 use crate::engine::config::LogOnFull;
@@ -140,27 +140,44 @@ pub async fn execute(
         let tx = tx.clone();
         async move {
             let data = format!("{text}\n").into_bytes();
-            let _ = tx.send(Chunk { stream: Stream::System, data }).await;
+            let _ = tx
+                .send(Chunk {
+                    stream: Stream::System,
+                    data,
+                })
+                .await;
         }
     };
 
     let (mut child, exited) = match reaper::spawn(&mut command(spec)) {
         Ok(spawned) => spawned,
         Err(e) => {
-            let message = format!("cannot start /bin/sh in {}: {e}", spec.working_dir.display());
+            let message = format!(
+                "cannot start /bin/sh in {}: {e}",
+                spec.working_dir.display()
+            );
             system(&tx, message.clone()).await;
             drop(tx);
             let report = writer.await.unwrap_or_default();
-            let outcome = Outcome { end_reason: EndReason::Failed, exit_code: -1, message: Some(message) };
+            let outcome = Outcome {
+                end_reason: EndReason::Failed,
+                exit_code: -1,
+                message: Some(message),
+            };
             return (outcome, report);
         }
     };
     let pid = child.id() as i32;
-    on_start(Started { pid, start_time: procs::stat(pid).map(|s| s.start_time) });
+    on_start(Started {
+        pid,
+        start_time: procs::stat(pid).map(|s| s.start_time),
+    });
 
     let readers = [
-        pipe_of(child.stdout.take()).map(|p| tokio::spawn(read_lines(p, Stream::Stdout, tx.clone()))),
-        pipe_of(child.stderr.take()).map(|p| tokio::spawn(read_lines(p, Stream::Stderr, tx.clone()))),
+        pipe_of(child.stdout.take())
+            .map(|p| tokio::spawn(read_lines(p, Stream::Stdout, tx.clone()))),
+        pipe_of(child.stderr.take())
+            .map(|p| tokio::spawn(read_lines(p, Stream::Stderr, tx.clone()))),
     ];
     let run_id = spec.run_id.to_string();
     let timeout = async {
@@ -182,13 +199,32 @@ pub async fn execute(
         (Some(status), _) => Some(status),
         (None, Some(c)) => {
             let why = match c {
-                Cause::Timeout => format!("timeout of {} reached", format_duration(spec.timeout.unwrap_or_default())),
+                Cause::Timeout => format!(
+                    "timeout of {} reached",
+                    format_duration(spec.timeout.unwrap_or_default())
+                ),
                 Cause::Operator => "stop requested".to_string(),
-                Cause::LogOverflow => "log reached log_max_size with log_on_full = \"kill_task\"".to_string(),
+                Cause::LogOverflow => {
+                    "log reached log_max_size with log_on_full = \"kill_task\"".to_string()
+                }
             };
-            system(&tx, format!("{why}; sending SIGTERM to the process group (graceful_stop {})", format_duration(spec.graceful_stop))).await;
-            if procs::stop_ladder(&run_id, pid, spec.graceful_stop).await.killed {
-                system(&tx, "processes still running after graceful_stop were killed (SIGKILL)".into()).await;
+            system(
+                &tx,
+                format!(
+                    "{why}; sending SIGTERM to the process group (graceful_stop {})",
+                    format_duration(spec.graceful_stop)
+                ),
+            )
+            .await;
+            if procs::stop_ladder(&run_id, pid, spec.graceful_stop)
+                .await
+                .killed
+            {
+                system(
+                    &tx,
+                    "processes still running after graceful_stop were killed (SIGKILL)".into(),
+                )
+                .await;
             }
             exited.await.ok()
         }
@@ -204,7 +240,10 @@ pub async fn execute(
     drop(tx);
     for mut reader in readers.into_iter().flatten() {
         // A descendant that escaped detection could hold the pipe open forever.
-        if tokio::time::timeout(Duration::from_secs(2), &mut reader).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(2), &mut reader)
+            .await
+            .is_err()
+        {
             reader.abort();
             tracing::warn!(run = %run_id, "output pipe still open after the run ended; stopped reading it");
         }
@@ -220,7 +259,14 @@ pub async fn execute(
         None => EndReason::Failed,
     };
     let message = report.write_error.clone();
-    (Outcome { end_reason, exit_code, message }, report)
+    (
+        Outcome {
+            end_reason,
+            exit_code,
+            message,
+        },
+        report,
+    )
 }
 
 #[cfg(test)]

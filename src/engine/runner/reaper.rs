@@ -89,7 +89,9 @@ fn reap_forever() {
     loop {
         match waitpid(Pid::from_raw(-1), None) {
             Ok(WaitStatus::Exited(pid, code)) => deliver(pid, ExitStatus::Code(code)),
-            Ok(WaitStatus::Signaled(pid, signal, _)) => deliver(pid, ExitStatus::Signal(signal as i32)),
+            Ok(WaitStatus::Signaled(pid, signal, _)) => {
+                deliver(pid, ExitStatus::Signal(signal as i32))
+            }
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => {
                 // No children right now: sleep until the next spawn.

@@ -21,12 +21,20 @@ fn spec(command: &str, dir: &std::path::Path) -> RunSpec {
     }
 }
 
-async fn run(spec: &RunSpec, dir: &std::path::Path, stop: StopHandle) -> (Outcome, String, Started) {
+async fn run(
+    spec: &RunSpec,
+    dir: &std::path::Path,
+    stop: StopHandle,
+) -> (Outcome, String, Started) {
     let path = dir.join(format!("{}.log", spec.run_id));
     let file = crate::engine::datadir::create_private_file(&path).unwrap();
     let mut started = None;
     let (outcome, _) = execute(spec, file, path.clone(), None, stop, |s| started = Some(s)).await;
-    (outcome, std::fs::read_to_string(&path).unwrap(), started.expect("on_start called"))
+    (
+        outcome,
+        std::fs::read_to_string(&path).unwrap(),
+        started.expect("on_start called"),
+    )
 }
 
 fn alive(pid: i32) -> bool {
@@ -41,9 +49,19 @@ async fn exit_code_environment_and_prefixes() {
         tmp.path(),
     );
     let (outcome, log, _) = run(&s, tmp.path(), StopHandle::new()).await;
-    assert_eq!(outcome, Outcome { end_reason: EndReason::Failed, exit_code: 3, message: None });
+    assert_eq!(
+        outcome,
+        Outcome {
+            end_reason: EndReason::Failed,
+            exit_code: 3,
+            message: None
+        }
+    );
     let cwd = std::fs::canonicalize(tmp.path()).unwrap();
-    assert_eq!(log, format!("hello unit cli 1\n[ERR] bad\n{}\n", cwd.display()));
+    assert_eq!(
+        log,
+        format!("hello unit cli 1\n[ERR] bad\n{}\n", cwd.display())
+    );
 }
 
 #[tokio::test]
@@ -51,8 +69,16 @@ async fn success_and_signals() {
     let tmp = tempfile::tempdir().unwrap();
     let (ok, _, _) = run(&spec("true", tmp.path()), tmp.path(), StopHandle::new()).await;
     assert_eq!((ok.end_reason, ok.exit_code), (EndReason::Success, 0));
-    let (killed, _, _) = run(&spec("kill -9 $$", tmp.path()), tmp.path(), StopHandle::new()).await;
-    assert_eq!((killed.end_reason, killed.exit_code), (EndReason::Failed, 137));
+    let (killed, _, _) = run(
+        &spec("kill -9 $$", tmp.path()),
+        tmp.path(),
+        StopHandle::new(),
+    )
+    .await;
+    assert_eq!(
+        (killed.end_reason, killed.exit_code),
+        (EndReason::Failed, 137)
+    );
 }
 
 #[tokio::test]
@@ -62,11 +88,19 @@ async fn a_missing_working_dir_fails_with_a_message() {
     s.working_dir = tmp.path().join("nope");
     let path = tmp.path().join("x.log");
     let file = crate::engine::datadir::create_private_file(&path).unwrap();
-    let (outcome, _) = execute(&s, file, path.clone(), None, StopHandle::new(), |_| panic!("must not start")).await;
-    assert_eq!((outcome.end_reason, outcome.exit_code), (EndReason::Failed, -1));
+    let (outcome, _) = execute(&s, file, path.clone(), None, StopHandle::new(), |_| {
+        panic!("must not start")
+    })
+    .await;
+    assert_eq!(
+        (outcome.end_reason, outcome.exit_code),
+        (EndReason::Failed, -1)
+    );
     let message = outcome.message.unwrap();
     assert!(message.starts_with("cannot start /bin/sh in "), "{message}");
-    assert!(std::fs::read_to_string(&path).unwrap().starts_with("[SYSTEM] cannot start"));
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .starts_with("[SYSTEM] cannot start"));
 }
 
 /// A child that ignores SIGTERM and a grandchild in its own session: after the timeout,
@@ -86,7 +120,10 @@ async fn timeout_stops_the_group_and_escapees() {
     s.graceful_stop = Duration::from_millis(300);
     let (outcome, log, started) = run(&s, tmp.path(), StopHandle::new()).await;
     assert_eq!(outcome.end_reason, EndReason::Timeout);
-    assert!(log.contains("[SYSTEM] timeout of 700ms reached; sending SIGTERM"), "{log}");
+    assert!(
+        log.contains("[SYSTEM] timeout of 700ms reached; sending SIGTERM"),
+        "{log}"
+    );
     let recorded: Vec<i32> = std::fs::read_to_string(&pids)
         .unwrap()
         .lines()
@@ -103,11 +140,21 @@ async fn timeout_stops_the_group_and_escapees() {
 async fn background_leftovers_are_stopped_when_the_command_exits() {
     let tmp = tempfile::tempdir().unwrap();
     let pid_file = tmp.path().join("pid");
-    let command = format!("setsid sh -c 'echo $$ > {}; exec sleep 60' > /dev/null 2>&1 & sleep 0.2; echo done", pid_file.display());
+    let command = format!(
+        "setsid sh -c 'echo $$ > {}; exec sleep 60' > /dev/null 2>&1 & sleep 0.2; echo done",
+        pid_file.display()
+    );
     let (outcome, log, _) = run(&spec(&command, tmp.path()), tmp.path(), StopHandle::new()).await;
     assert_eq!(outcome.end_reason, EndReason::Success);
-    assert!(log.contains("process(es) it started were still running; stopping them"), "{log}");
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(
+        log.contains("process(es) it started were still running; stopping them"),
+        "{log}"
+    );
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(!alive(pid));
 }
 
@@ -122,8 +169,14 @@ async fn an_operator_stop_ends_the_run_stopped() {
         stopper.stop();
     });
     let (outcome, log, _) = run(&s, tmp.path(), stop).await;
-    assert_eq!((outcome.end_reason, outcome.exit_code), (EndReason::Stopped, 143));
-    assert!(log.starts_with("up\n[SYSTEM] stop requested; sending SIGTERM"), "{log}");
+    assert_eq!(
+        (outcome.end_reason, outcome.exit_code),
+        (EndReason::Stopped, 143)
+    );
+    assert!(
+        log.starts_with("up\n[SYSTEM] stop requested; sending SIGTERM"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

@@ -26,11 +26,41 @@ const MONTHS: [&str; 12] = [
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 const FIELDS: [FieldSpec; 5] = [
-    FieldSpec { name: "minute", min: 0, max: 59, names: &[], names_start: 0 },
-    FieldSpec { name: "hour", min: 0, max: 23, names: &[], names_start: 0 },
-    FieldSpec { name: "day-of-month", min: 1, max: 31, names: &[], names_start: 0 },
-    FieldSpec { name: "month", min: 1, max: 12, names: &MONTHS, names_start: 1 },
-    FieldSpec { name: "day-of-week", min: 0, max: 7, names: &DAYS, names_start: 0 },
+    FieldSpec {
+        name: "minute",
+        min: 0,
+        max: 59,
+        names: &[],
+        names_start: 0,
+    },
+    FieldSpec {
+        name: "hour",
+        min: 0,
+        max: 23,
+        names: &[],
+        names_start: 0,
+    },
+    FieldSpec {
+        name: "day-of-month",
+        min: 1,
+        max: 31,
+        names: &[],
+        names_start: 0,
+    },
+    FieldSpec {
+        name: "month",
+        min: 1,
+        max: 12,
+        names: &MONTHS,
+        names_start: 1,
+    },
+    FieldSpec {
+        name: "day-of-week",
+        min: 0,
+        max: 7,
+        names: &DAYS,
+        names_start: 0,
+    },
 ];
 
 /// A parsed five-field expression.
@@ -69,7 +99,9 @@ impl CronExpr {
             wall_clock: fields[0].starts_with('*') || hour_every,
         };
         if !parsed.can_ever_fire() {
-            return Err("it can never fire: no calendar day matches its day and month fields".into());
+            return Err(
+                "it can never fire: no calendar day matches its day and month fields".into(),
+            );
         }
         Ok(parsed)
     }
@@ -167,7 +199,9 @@ fn value(text: &str, spec: &FieldSpec) -> Result<u32, String> {
             "{} field: {v} is out of range {}-{}",
             spec.name, spec.min, spec.max
         )),
-        Err(_) if text.is_empty() => Err(format!("{} field: a range is missing a number", spec.name)),
+        Err(_) if text.is_empty() => {
+            Err(format!("{} field: a range is missing a number", spec.name))
+        }
         Err(_) => {
             let names = if spec.names.is_empty() {
                 String::new()

@@ -14,7 +14,11 @@ fn next(expr: &str, zone: &str, from: &str, n: usize) -> Vec<String> {
     schedule
         .upcoming(ts(from), &tz, n)
         .into_iter()
-        .map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M%:z").to_string())
+        .map(|t| {
+            t.to_zoned(tz.clone())
+                .strftime("%Y-%m-%dT%H:%M%:z")
+                .to_string()
+        })
         .collect()
 }
 
@@ -34,7 +38,11 @@ fn grammar_accepts_the_documented_forms() {
         "@every 1s",
         "@every 1h30m",
     ] {
-        assert!(Schedule::parse(ok).is_ok(), "{ok}: {:?}", Schedule::parse(ok).err());
+        assert!(
+            Schedule::parse(ok).is_ok(),
+            "{ok}: {:?}",
+            Schedule::parse(ok).err()
+        );
     }
 }
 
@@ -55,7 +63,11 @@ fn grammar_refuses_extensions_and_mistakes_with_a_reason() {
         ("@fortnightly", "unknown macro \"@fortnightly\"; use @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every DURATION"),
     ];
     for (expr, message) in cases {
-        assert_eq!(Schedule::parse(expr).err().as_deref(), Some(message), "{expr}");
+        assert_eq!(
+            Schedule::parse(expr).err().as_deref(),
+            Some(message),
+            "{expr}"
+        );
     }
 }
 
@@ -64,12 +76,21 @@ fn vixie_day_fields() {
     // Both restricted: the 13th OR Fridays.
     assert_eq!(
         next("0 0 13 * 5", "UTC", "2025-06-01T00:00:00Z", 4),
-        ["2025-06-06T00:00+00:00", "2025-06-13T00:00+00:00", "2025-06-20T00:00+00:00", "2025-06-27T00:00+00:00"]
+        [
+            "2025-06-06T00:00+00:00",
+            "2025-06-13T00:00+00:00",
+            "2025-06-20T00:00+00:00",
+            "2025-06-27T00:00+00:00"
+        ]
     );
     // A day field starting with `*`: both must match (odd days that are Fridays).
     assert_eq!(
         next("0 0 */2 * 5", "UTC", "2025-06-01T00:00:00Z", 3),
-        ["2025-06-13T00:00+00:00", "2025-06-27T00:00+00:00", "2025-07-11T00:00+00:00"]
+        [
+            "2025-06-13T00:00+00:00",
+            "2025-06-27T00:00+00:00",
+            "2025-07-11T00:00+00:00"
+        ]
     );
     // 7 is Sunday, like 0.
     assert_eq!(
@@ -87,7 +108,11 @@ fn vixie_day_fields() {
 fn every_is_anchored_on_the_epoch() {
     assert_eq!(
         next("@every 1h30m", "UTC", "2025-06-01T00:10:00Z", 3),
-        ["2025-06-01T01:30+00:00", "2025-06-01T03:00+00:00", "2025-06-01T04:30+00:00"]
+        [
+            "2025-06-01T01:30+00:00",
+            "2025-06-01T03:00+00:00",
+            "2025-06-01T04:30+00:00"
+        ]
     );
     // The zone does not move an interval.
     assert_eq!(
@@ -105,13 +130,28 @@ fn new_york_spring_forward() {
         "pinned: a skipped time fires once, right after the gap"
     );
     assert_eq!(
-        next("0,30 2 * * *", "America/New_York", "2025-03-08T12:00:00Z", 2),
+        next(
+            "0,30 2 * * *",
+            "America/New_York",
+            "2025-03-08T12:00:00Z",
+            2
+        ),
         ["2025-03-09T03:00-04:00", "2025-03-10T02:00-04:00"],
         "pinned: two skipped times still fire once"
     );
     assert_eq!(
-        next("*/30 * * * *", "America/New_York", "2025-03-09T06:00:00Z", 4),
-        ["2025-03-09T01:30-05:00", "2025-03-09T03:00-04:00", "2025-03-09T03:30-04:00", "2025-03-09T04:00-04:00"],
+        next(
+            "*/30 * * * *",
+            "America/New_York",
+            "2025-03-09T06:00:00Z",
+            4
+        ),
+        [
+            "2025-03-09T01:30-05:00",
+            "2025-03-09T03:00-04:00",
+            "2025-03-09T03:30-04:00",
+            "2025-03-09T04:00-04:00"
+        ],
         "wall clock: skipped times are skipped"
     );
 }
@@ -126,7 +166,12 @@ fn new_york_fall_back() {
     );
     assert_eq!(
         next("30 * * * *", "America/New_York", "2025-11-02T04:00:00Z", 4),
-        ["2025-11-02T00:30-04:00", "2025-11-02T01:30-04:00", "2025-11-02T01:30-05:00", "2025-11-02T02:30-05:00"],
+        [
+            "2025-11-02T00:30-04:00",
+            "2025-11-02T01:30-04:00",
+            "2025-11-02T01:30-05:00",
+            "2025-11-02T02:30-05:00"
+        ],
         "wall clock: a repeated time fires twice"
     );
 }
@@ -135,21 +180,47 @@ fn new_york_fall_back() {
 fn lord_howe_half_hour_shifts() {
     // 2025-10-05 02:00 +10:30 becomes 02:30 +11:00.
     assert_eq!(
-        next("15 2 * * *", "Australia/Lord_Howe", "2025-10-04T12:00:00Z", 2),
+        next(
+            "15 2 * * *",
+            "Australia/Lord_Howe",
+            "2025-10-04T12:00:00Z",
+            2
+        ),
         ["2025-10-05T02:30+11:00", "2025-10-06T02:15+11:00"]
     );
     assert_eq!(
-        next("*/15 * * * *", "Australia/Lord_Howe", "2025-10-04T15:10:00Z", 2),
+        next(
+            "*/15 * * * *",
+            "Australia/Lord_Howe",
+            "2025-10-04T15:10:00Z",
+            2
+        ),
         ["2025-10-05T01:45+10:30", "2025-10-05T02:30+11:00"]
     );
     // 2025-04-06 02:00 +11:00 becomes 01:30 +10:30.
     assert_eq!(
-        next("45 1 * * *", "Australia/Lord_Howe", "2025-04-05T12:00:00Z", 2),
+        next(
+            "45 1 * * *",
+            "Australia/Lord_Howe",
+            "2025-04-05T12:00:00Z",
+            2
+        ),
         ["2025-04-06T01:45+11:00", "2025-04-07T01:45+10:30"]
     );
     assert_eq!(
-        next("*/15 * * * *", "Australia/Lord_Howe", "2025-04-05T14:20:00Z", 5),
-        ["2025-04-06T01:30+11:00", "2025-04-06T01:45+11:00", "2025-04-06T01:30+10:30", "2025-04-06T01:45+10:30", "2025-04-06T02:00+10:30"]
+        next(
+            "*/15 * * * *",
+            "Australia/Lord_Howe",
+            "2025-04-05T14:20:00Z",
+            5
+        ),
+        [
+            "2025-04-06T01:30+11:00",
+            "2025-04-06T01:45+11:00",
+            "2025-04-06T01:30+10:30",
+            "2025-04-06T01:45+10:30",
+            "2025-04-06T02:00+10:30"
+        ]
     );
 }
 
@@ -171,7 +242,11 @@ fn santiago_changes_at_midnight() {
     );
     assert_eq!(
         next("30 * * * *", "America/Santiago", "2025-04-06T01:00:00Z", 3),
-        ["2025-04-05T22:30-03:00", "2025-04-05T23:30-03:00", "2025-04-05T23:30-04:00"]
+        [
+            "2025-04-05T22:30-03:00",
+            "2025-04-05T23:30-03:00",
+            "2025-04-05T23:30-04:00"
+        ]
     );
 }
 

@@ -104,7 +104,13 @@ impl Store {
         message: &str,
     ) -> Result<()> {
         self.insert_run(new)?;
-        self.finish_run(&new.id, reason, Some(exit_code), new.created_at, Some(message))
+        self.finish_run(
+            &new.id,
+            reason,
+            Some(exit_code),
+            new.created_at,
+            Some(message),
+        )
     }
 
     /// Moves a run to `running` with the process facts crash recovery needs.
@@ -119,7 +125,12 @@ impl Store {
             .execute(
                 "UPDATE runs SET status = 'running', start_at = ?2, pid = ?3, pgid = ?3, \
                  pid_start_time = ?4 WHERE id = ?1 AND status = 'pending'",
-                params![id.to_string(), start_at, pid, pid_start_time.map(|v| v as i64)],
+                params![
+                    id.to_string(),
+                    start_at,
+                    pid,
+                    pid_start_time.map(|v| v as i64)
+                ],
             )
             .map_err(StoreError::sql("recording a run's start"))?;
         Ok(())
@@ -158,7 +169,8 @@ impl Store {
     /// The newest `limit` runs, of one task or of all, newest first.
     pub fn list_runs(&self, task: Option<&str>, limit: u32) -> Result<Vec<Run>> {
         let conn = self.conn();
-        let collect = |rows: rusqlite::MappedRows<'_, _>| rows.collect::<rusqlite::Result<Vec<Run>>>();
+        let collect =
+            |rows: rusqlite::MappedRows<'_, _>| rows.collect::<rusqlite::Result<Vec<Run>>>();
         let result = match task {
             Some(task) => {
                 let mut stmt = conn
@@ -173,7 +185,9 @@ impl Store {
             }
             None => {
                 let mut stmt = conn
-                    .prepare_cached(&format!("SELECT {COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"))
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"
+                    ))
                     .map_err(StoreError::sql("listing runs"))?;
                 let rows = stmt
                     .query_map(params![limit], from_row)

@@ -21,10 +21,16 @@ fn a_run_goes_from_pending_to_ended() {
     let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
     let run = new_run("backup", None);
     store.insert_run(&run).unwrap();
-    assert_eq!(store.get_run(&run.id).unwrap().unwrap().status, RunStatus::Pending);
+    assert_eq!(
+        store.get_run(&run.id).unwrap().unwrap().status,
+        RunStatus::Pending
+    );
     store.mark_running(&run.id, 2_000, 4242, Some(77)).unwrap();
     let running = store.get_run(&run.id).unwrap().unwrap();
-    assert_eq!((running.status, running.pid, running.pid_start_time), (RunStatus::Running, Some(4242), Some(77)));
+    assert_eq!(
+        (running.status, running.pid, running.pid_start_time),
+        (RunStatus::Running, Some(4242), Some(77))
+    );
     assert_eq!(store.unfinished_runs().unwrap().len(), 1);
     store
         .finish_run(&run.id, EndReason::Failed, Some(3), 3_000, None)
@@ -38,7 +44,10 @@ fn a_run_goes_from_pending_to_ended() {
     store
         .finish_run(&run.id, EndReason::Crashed, Some(-2), 4_000, None)
         .unwrap();
-    assert_eq!(store.get_run(&run.id).unwrap().unwrap().end_reason, Some(EndReason::Failed));
+    assert_eq!(
+        store.get_run(&run.id).unwrap().unwrap().end_reason,
+        Some(EndReason::Failed)
+    );
 }
 
 #[test]
@@ -46,7 +55,9 @@ fn one_firing_never_yields_two_runs() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
     store.insert_run(&new_run("backup", Some(60_000))).unwrap();
-    let err = store.insert_run(&new_run("backup", Some(60_000))).unwrap_err();
+    let err = store
+        .insert_run(&new_run("backup", Some(60_000)))
+        .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");
     // Manual runs have no scheduled_for and never collide.
     store.insert_run(&new_run("backup", None)).unwrap();
@@ -64,11 +75,19 @@ fn history_survives_reopening_and_migrations_are_not_reapplied() {
     {
         let store = Store::open(&path).unwrap();
         store.insert_run(&run).unwrap();
-        assert_eq!(store.meta_get_or_insert("fingerprint", "misty-river").unwrap(), "misty-river");
+        assert_eq!(
+            store
+                .meta_get_or_insert("fingerprint", "misty-river")
+                .unwrap(),
+            "misty-river"
+        );
     }
     let store = Store::open(&path).unwrap();
     assert!(store.get_run(&run.id).unwrap().is_some());
-    assert_eq!(store.meta_get_or_insert("fingerprint", "other").unwrap(), "misty-river");
+    assert_eq!(
+        store.meta_get_or_insert("fingerprint", "other").unwrap(),
+        "misty-river"
+    );
     let mode: String = store
         .conn()
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -85,5 +104,8 @@ fn a_newer_schema_is_refused() {
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
     let err = Store::open(&path).err().expect("must refuse");
-    assert!(err.to_string().contains("written by a newer runwisp"), "{err}");
+    assert!(
+        err.to_string().contains("written by a newer runwisp"),
+        "{err}"
+    );
 }

@@ -1,0 +1,211 @@
+//! The other commands on the real binary: `init`, `validate`, `list`, `cron`, `runs`, `logs`,
+//! and bare `runwisp` without a configuration.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn init_writes_a_valid_starter_and_refuses_to_overwrite() {
+    let p = Project::new("");
+    std::fs::remove_file(p.path().join("runwisp.toml")).unwrap();
+    let bare = p.run(&[]);
+    assert_eq!(bare.status.code(), Some(1));
+    assert_eq!(
+        stderr(&bare),
+        "runwisp: there is no runwisp.toml here; create the starter configuration with `runwisp init`, then edit it\n"
+    );
+
+    let out = p.run(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = std::fs::read_to_string(p.path().join("runwisp.toml")).unwrap();
+    assert_eq!(written, runwisp::engine::config::STARTER);
+    let again = p.run(&["init"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        stderr(&again),
+        "runwisp: runwisp.toml already exists; use `runwisp init --force` to overwrite it\n"
+    );
+    std::fs::write(p.path().join("runwisp.toml"), "junk = 1\n").unwrap();
+    assert_eq!(p.run(&["init", "--force"]).status.code(), Some(0));
+    let valid = p.run(&["validate"]);
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+    assert_eq!(
+        stdout(&valid),
+        "runwisp.toml is valid: 2 tasks, 0 services\n"
+    );
+}
+
+#[test]
+fn validate_prints_every_error_with_its_place() {
+    let p = Project::new(
+        r#"[tasks.backup]
+run = "pg_dump"
+cron = "0 0 31 2 *"
+retry_dealy = "5s"
+
+[tasks.web]
+run = "x"
+
+[services.web]
+run = "y"
+"#,
+    );
+    let out = p.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "runwisp.toml:3:8: tasks.backup.cron: invalid cron expression \"0 0 31 2 *\": it can never fire: no calendar day matches its day and month fields\n\
+         runwisp.toml:4:1: tasks.backup.retry_dealy: unknown key `retry_dealy`; did you mean `retry_delay`?\n\
+         runwisp.toml:9:11: services.web: the name \"web\" is used by both a task and a service; tasks and services share one namespace\n\
+         runwisp: runwisp.toml has 3 errors\n"
+    );
+    // A bad file refuses every command that needs it, with the same errors.
+    let exec = p.run(&["exec", "backup"]);
+    assert_eq!(exec.status.code(), Some(1));
+    assert!(stderr(&exec).contains("runwisp.toml:4:1:"));
+}
+
+#[test]
+fn list_shows_schedules_and_next_firings() {
+    let p = Project::new(
+        r#"
+[scheduler]
+timezone = "Europe/Bratislava"
+
+[tasks.backup]
+run = "true"
+cron = "30 2 * * *"
+description = "Nightly dump"
+
+[tasks.deploy]
+run = "true"
+on_overlap = "skip"
+api_trigger = false
+cron = "@every 1h"
+
+[services.web]
+run = "sleep 100"
+instances = 3
+"#,
+    );
+    let out = p.run(&["list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "NAME    SCHEDULE      NEXT                                           CONCURRENCY  POLICY  API  DESCRIPTION");
+    assert!(
+        lines[1].starts_with("backup  30 2 * * *    20"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].contains("T02:30:00+0"), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with("(Europe/Bratislava)  1            queue   yes  Nightly dump"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].starts_with("deploy  @every 1h"), "{}", lines[2]);
+    assert!(lines[2].contains(":00:00+0"), "{}", lines[2]);
+    assert!(
+        lines[2].ends_with("1            skip    no"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with("web     (service x3)  -"),
+        "{}",
+        lines[3]
+    );
+
+    let json = p.run(&["list", "--json"]);
+    let entries: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(entries[0]["name"], "backup");
+    assert_eq!(entries[0]["timezone"], "Europe/Bratislava");
+    assert!(entries[0]["next"].as_str().unwrap().contains("T02:30:00+0"));
+    assert_eq!(entries[2]["kind"], "service");
+    assert_eq!(entries[2]["instances"], 3);
+}
+
+#[test]
+fn cron_prints_the_schedulers_firings() {
+    let p = Project::new("");
+    let out = p.run(&[
+        "cron",
+        "30 2 * * *",
+        "--tz",
+        "America/New_York",
+        "--from",
+        "2025-03-08T12:00:00Z",
+        "-n",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "2025-03-09T03:00:00-04:00\n2025-03-10T02:30:00-04:00\n"
+    );
+    let json = p.run(&[
+        "cron",
+        "@every 90m",
+        "--tz",
+        "UTC",
+        "--from",
+        "2025-01-01T00:00:00Z",
+        "-n",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(
+        stdout(&json),
+        "[\"2025-01-01T01:30:00+00:00\",\"2025-01-01T03:00:00+00:00\"]\n"
+    );
+    for (args, message) in [
+        (vec!["cron", "0 0 31 2 *"], "runwisp: invalid cron expression \"0 0 31 2 *\": it can never fire: no calendar day matches its day and month fields\n"),
+        (vec!["cron", "* * * * *", "--tz", "Mars/Olympus"], "runwisp: unknown time zone \"Mars/Olympus\" (use an IANA name such as \"Europe/Bratislava\" or \"UTC\")\n"),
+        (vec!["cron", "* * * * *", "--from", "yesterday"], "runwisp: --from \"yesterday\" is not an RFC 3339 instant with an offset, like 2025-03-09T01:00:00Z\n"),
+    ] {
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&out), message);
+    }
+}
+
+#[test]
+fn runs_and_logs_read_the_history() {
+    let p = Project::new("[tasks.t]\nrun = \"echo one; echo two >&2\"\n");
+    let empty = p.run(&["runs"]);
+    assert_eq!(stdout(&empty), "no runs recorded yet in data\n");
+    assert_eq!(p.run(&["exec", "t"]).status.code(), Some(0));
+    let run = p.only_run("t");
+    let json = p.run(&["runs", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows[0]["id"], run.id.as_str());
+    assert_eq!(rows[0]["end_reason"], "success");
+    assert_eq!(rows[0]["triggered_by"], "cli");
+    let logs = p.run(&["logs", &run.id]);
+    let text = stdout(&logs);
+    assert!(
+        text == "one\n[ERR] two\n" || text == "[ERR] two\none\n",
+        "{text}"
+    );
+
+    for (id, message) in [
+        ("../../../etc/passwd", "runwisp: \"../../../etc/passwd\" is not a run id (a run id is 26 characters, like 01J9ZK8Q4V6T3M2N1P0R5S7W8X)\n"),
+        ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "runwisp: no run 01ARZ3NDEKTSV4RRFFQ69G5FAV in data directory data\n"),
+    ] {
+        let out = p.run(&["logs", id]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stderr(&out), message);
+    }
+    let bad = p.run(&["runs", "../x"]);
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let p = Project::new("");
+    let out = p.run(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(p.run(&["--help"]).status.code(), Some(0));
+}

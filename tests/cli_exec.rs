@@ -1,0 +1,253 @@
+//! `runwisp exec` on the real binary: exit codes and recorded runs, log caps under each policy
+//! with bounded memory, timeouts and Ctrl-C that leave no process behind, and the refusal
+//! beside a daemon's lock.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use runwisp::engine::datadir::DataDir;
+use runwisp::engine::model::{EndReason, RunStatus, TriggeredBy};
+
+#[test]
+fn a_failing_task_returns_its_code_and_is_recorded_failed() {
+    let p = Project::new(
+        r#"
+[tasks.broken]
+run = "echo starting; sleep 0.2; echo 'disk not found' >&2; exit 3"
+"#,
+    );
+    let out = p.run(&["exec", "broken"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "starting\n");
+    assert!(stderr(&out).contains("disk not found\n"));
+    assert!(
+        stderr(&out).contains("ended failed (exit code 3)"),
+        "{}",
+        stderr(&out)
+    );
+    let run = p.only_run("broken");
+    assert_eq!(run.status, RunStatus::Ended);
+    assert_eq!(run.end_reason, Some(EndReason::Failed));
+    assert_eq!(run.exit_code, Some(3));
+    assert_eq!(run.triggered_by, TriggeredBy::Cli);
+    assert!(run.start_at.is_some() && run.end_at.is_some());
+    let log = p.log(&run);
+    assert!(log.starts_with("starting\n"), "{log}");
+    assert!(log.contains("[ERR] disk not found\n"), "{log}");
+}
+
+#[test]
+fn a_successful_task_streams_and_records_success() {
+    let p = Project::new(
+        r#"
+[tasks.hello]
+run = "echo \"hello from $RUNWISP_TASK in $(basename $PWD)\"; printf 'no newline'"
+working_dir = "sub"
+env = { EXTRA = "1" }
+"#,
+    );
+    std::fs::create_dir(p.path().join("sub")).unwrap();
+    let out = p.run(&["exec", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hello from hello in sub\nno newline\n");
+    let run = p.only_run("hello");
+    assert_eq!(
+        (run.end_reason, run.exit_code),
+        (Some(EndReason::Success), Some(0))
+    );
+    let listed = p.run(&["runs", "hello"]);
+    assert!(stdout(&listed).contains(&run.id), "{}", stdout(&listed));
+    let logs = p.run(&["logs", &run.id]);
+    assert_eq!(stdout(&logs), "hello from hello in sub\nno newline\n");
+}
+
+#[test]
+fn refusals_are_one_sentence_and_record_nothing() {
+    let p = Project::new(
+        r#"
+[tasks.nightly]
+run = "true"
+cron = "0 4 * * *"
+api_trigger = false
+
+[services.web]
+run = "sleep 100"
+"#,
+    );
+    let cases = [
+        ("nightly", "runwisp: API triggering disabled for this task (\"nightly\" has api_trigger = false and only runs on its schedule)\n"),
+        ("web", "runwisp: \"web\" is a service; services are kept alive by the daemon, not run with exec\n"),
+        ("missing", &format!("runwisp: there is no task named \"missing\" in {} (tasks: nightly)\n", p.path().join("runwisp.toml").display())),
+        ("../etc", "runwisp: \"../etc\" is not a task name: a name must start with a letter or a digit\n"),
+    ];
+    for (task, message) in cases {
+        let out = p.run(&["exec", task]);
+        assert_eq!(out.status.code(), Some(1), "{task}");
+        assert_eq!(stderr(&out), message, "{task}");
+    }
+    assert!(!p.data().join("runwisp.db").exists() || p.runs("nightly").is_empty());
+}
+
+#[test]
+fn exec_is_refused_while_a_daemon_holds_the_data_directory() {
+    let p = Project::new("[tasks.t]\nrun = \"touch ran\"\n");
+    let dir = DataDir::open(&p.data()).unwrap();
+    let lock = dir.lock_exclusive().unwrap();
+    let out = p.run(&["exec", "t"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "runwisp: a runwisp daemon (pid {}) is running for data directory {}; `runwisp exec` runs tasks in-process only when no daemon holds it\n",
+            std::process::id(),
+            dir.root().display()
+        )
+    );
+    assert!(!p.path().join("ran").exists(), "the task must not run");
+    drop(lock);
+    let out = p.run(&["exec", "t"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(p.path().join("ran").exists());
+}
+
+/// A child that ignores SIGTERM and a `setsid` grandchild: after the timeout, nothing is left.
+#[test]
+fn a_timeout_leaves_no_process_alive() {
+    let p = Project::new(
+        r#"
+[tasks.stuck]
+run = """
+sh -c 'trap "" TERM; echo $$ >> pids; sleep 300' &
+setsid sh -c 'echo $$ >> pids; sleep 300' &
+wait
+"""
+timeout = "1s"
+graceful_stop = "500ms"
+"#,
+    );
+    let out = p.run(&["exec", "stuck"]);
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    let run = p.only_run("stuck");
+    assert_eq!(run.end_reason, Some(EndReason::Timeout));
+    let pids: Vec<i32> = std::fs::read_to_string(p.path().join("pids"))
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    for pid in pids {
+        assert!(!alive(pid), "pid {pid} outlived the run");
+    }
+    assert!(p.log(&run).contains("[SYSTEM] timeout of 1s reached; sending SIGTERM to the process group (graceful_stop 500ms)"));
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_records_it_stopped() {
+    let p = Project::new("[tasks.long]\nrun = \"echo $$ > pid; sleep 300\"\n");
+    let mut child = p.spawn(&["exec", "long"]);
+    let pid_file = p.path().join("pid");
+    wait_for("the task to start", Duration::from_secs(10), || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n'))
+    });
+    let task_pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    let run = p.only_run("long");
+    assert_eq!(run.end_reason, Some(EndReason::Stopped));
+    assert!(!alive(task_pid));
+}
+
+/// Prints `megabytes` MB in 1 KB lines through a task with a 1 MB cap, sampling runwisp's
+/// memory the whole time.
+fn chatty(policy: &str, megabytes: u32) -> (Project, std::process::ExitStatus, u64) {
+    let p = Project::new(&format!(
+        r#"
+[tasks.chatty]
+run = "head -c {bytes} /dev/zero | tr '\\0' 'x' | fold -w 1023; echo finished"
+log_max_size = "1MB"
+log_on_full = "{policy}"
+"#,
+        bytes = megabytes as u64 * 1024 * 1024
+    ));
+    let mut child = p.spawn(&["exec", "chatty"]);
+    let mut peak = 0;
+    let status = loop {
+        if let Some(rss) = rss_kb(child.id()) {
+            peak = peak.max(rss);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (p, status, peak)
+}
+
+const CAP: u64 = 1024 * 1024;
+/// Room for the cut marker and runwisp's own `[SYSTEM]` lines.
+const SLACK: u64 = 512;
+
+#[test]
+fn drop_old_rotates_one_generation_and_memory_stays_flat() {
+    let (p, status, peak_kb) = chatty("drop_old", 64);
+    assert_eq!(status.code(), Some(0));
+    let run = p.only_run("chatty");
+    assert_eq!(run.end_reason, Some(EndReason::Success));
+    let log = p.log_path(&run);
+    let prev = log.with_extension("log.prev");
+    let current = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        current.starts_with("[SYSTEM] log reached log_max_size (1MB); earlier output moved to"),
+        "{}",
+        &current[..100]
+    );
+    assert!(current.ends_with("finished\n"));
+    assert!(std::fs::metadata(&log).unwrap().len() <= CAP + SLACK);
+    assert!(std::fs::metadata(&prev).unwrap().len() <= CAP + SLACK);
+    let files = std::fs::read_dir(log.parent().unwrap()).unwrap().count();
+    assert_eq!(files, 2, "one .log and one .log.prev, nothing else");
+    eprintln!("peak RSS {peak_kb} kB");
+    assert!(
+        peak_kb < 32 * 1024,
+        "runwisp used {peak_kb} kB for 64 MB of output"
+    );
+}
+
+#[test]
+fn drop_new_keeps_the_head_and_lets_the_run_finish() {
+    let (p, status, peak_kb) = chatty("drop_new", 32);
+    assert_eq!(status.code(), Some(0));
+    let run = p.only_run("chatty");
+    assert_eq!(run.end_reason, Some(EndReason::Success));
+    let log = p.log(&run);
+    assert!(log.len() as u64 <= CAP + SLACK);
+    assert!(log.ends_with("[SYSTEM] log reached log_max_size (1MB); further output is dropped (log_on_full = \"drop_new\")\n"));
+    assert!(!log.contains("finished"));
+    assert!(peak_kb < 32 * 1024, "runwisp used {peak_kb} kB");
+}
+
+#[test]
+fn kill_task_stops_the_run_as_log_overflow() {
+    let (p, status, _) = chatty("kill_task", 512);
+    let run = p.only_run("chatty");
+    assert_eq!(run.end_reason, Some(EndReason::LogOverflow));
+    assert_ne!(status.code(), Some(0));
+    assert_eq!(status.code(), run.exit_code);
+    let log = p.log(&run);
+    assert!(log.len() as u64 <= CAP + SLACK);
+    assert!(log.contains(
+        "[SYSTEM] log reached log_max_size (1MB); stopping the run (log_on_full = \"kill_task\")\n"
+    ));
+    assert!(!log.contains("finished"));
+}

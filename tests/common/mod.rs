@@ -1,0 +1,130 @@
+//! Shared fixtures for integration tests: a temporary project folder with a `runwisp.toml`, the
+//! real `runwisp` binary run inside it, and direct reads of the real SQLite history.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use runwisp::engine::model::{Run, RunId};
+use runwisp::engine::store::Store;
+
+/// A folder holding a `runwisp.toml` and (after a run) a `data/` directory.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("runwisp.toml"), config).expect("write config");
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// `runwisp ARGS` in the project folder, without inheriting RUNWISP_* from the caller.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runwisp"));
+        cmd.args(args).current_dir(self.path()).stdin(Stdio::null());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("RUNWISP_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("TZ", "UTC");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run runwisp")
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn runwisp")
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.data().join("runwisp.db")).expect("open history")
+    }
+
+    pub fn runs(&self, task: &str) -> Vec<Run> {
+        self.store().list_runs(Some(task), 1000).expect("list runs")
+    }
+
+    pub fn only_run(&self, task: &str) -> Run {
+        let runs = self.runs(task);
+        assert_eq!(
+            runs.len(),
+            1,
+            "expected exactly one run of {task}: {runs:?}"
+        );
+        runs.into_iter().next().expect("one run")
+    }
+
+    pub fn log_path(&self, run: &Run) -> PathBuf {
+        self.data()
+            .join("logs")
+            .join(&run.task_name)
+            .join(format!("{}.log", run.id))
+    }
+
+    pub fn log(&self, run: &Run) -> String {
+        std::fs::read_to_string(self.log_path(run)).expect("read run log")
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Waits for `check` to hold, polling, up to `limit`; panics with `what` otherwise.
+pub fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether `pid` is a living (non-zombie) process.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 2..].chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
+}
+
+/// Resident memory of `pid` in kB, if it is still running.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+pub fn run_id(run: &Run) -> RunId {
+    RunId::parse(&run.id).expect("stored run id")
+}
