@@ -120,7 +120,8 @@ impl<'a, 'i> Fields<'a, 'i> {
     /// An integer within `min..=max`.
     pub fn integer(&self, ctx: &mut Ctx<'_>, key: &str, min: i64, max: i64) -> Option<i64> {
         let (text, span) = self.typed(ctx, key, "an integer", |v| {
-            v.as_integer().map(|i| (i.as_str().replace('_', ""), i.radix()))
+            v.as_integer()
+                .map(|i| (i.as_str().replace('_', ""), i.radix()))
         })?;
         let value = i64::from_str_radix(text.0.trim_start_matches('+'), text.1).ok();
         match value {
@@ -203,11 +204,7 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     /// An array of strings.
-    pub fn string_list(
-        &self,
-        ctx: &mut Ctx<'_>,
-        key: &str,
-    ) -> Option<Vec<(String, Range<usize>)>> {
+    pub fn string_list(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<Vec<(String, Range<usize>)>> {
         let value = self.get(key)?;
         let Some(array) = value.get_ref().as_array() else {
             let found = type_name(value.get_ref());
@@ -320,7 +317,11 @@ impl<'a, 'i> Fields<'a, 'i> {
                 DeValue::Table(t) => out.push(Fields::new(t, path, item.span())),
                 other => {
                     let found = type_name(other);
-                    ctx.error(item.span(), &path, format!("expected a table, found {found}"));
+                    ctx.error(
+                        item.span(),
+                        &path,
+                        format!("expected a table, found {found}"),
+                    );
                 }
             }
         }

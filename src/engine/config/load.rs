@@ -61,7 +61,12 @@ const TASK_KEYS: &[&str] = &[
     "timeout",
 ];
 
-const SERVICE_KEYS: &[&str] = &["instances", "restart_delay", "restart_backoff", "backoff_reset_after"];
+const SERVICE_KEYS: &[&str] = &[
+    "instances",
+    "restart_delay",
+    "restart_backoff",
+    "backoff_reset_after",
+];
 
 const SERVICE_ONLY: &str = "is a services-only key; a task runs once per firing (use [services.NAME] to keep a process alive)";
 const TASK_ONLY: &str = "is a tasks-only key; a service is kept alive, not scheduled, retried or timed out (use [tasks.NAME] for that)";
@@ -145,7 +150,14 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
             let Some(fields) = fields else { continue };
             let common = common(&mut ctx, &fields, &task_name, &defaults, &dir, kind);
             if kind == "task" {
-                let t = task(&mut ctx, &fields, common, &defaults, &scheduler, &mut warnings);
+                let t = task(
+                    &mut ctx,
+                    &fields,
+                    common,
+                    &defaults,
+                    &scheduler,
+                    &mut warnings,
+                );
                 if let Some(t) = t {
                     tasks.insert(task_name, t);
                 }
@@ -203,14 +215,22 @@ fn checked_name(
         Ok(n) => Some(n),
         Err(e) => {
             let shown = crate::engine::model::truncate_for_message(name);
-            ctx.error(span, path, format!("{shown:?} is not a valid {kind} name: {e}"));
+            ctx.error(
+                span,
+                path,
+                format!("{shown:?} is not a valid {kind} name: {e}"),
+            );
             None
         }
     }
 }
 
 /// Resolves a zone name; `None` after recording an error.
-pub(super) fn zone(ctx: &mut Ctx<'_>, fields: &Fields<'_, '_>, key: &str) -> Option<(TimeZone, String)> {
+pub(super) fn zone(
+    ctx: &mut Ctx<'_>,
+    fields: &Fields<'_, '_>,
+    key: &str,
+) -> Option<(TimeZone, String)> {
     let (name, span) = fields.string(ctx, key)?;
     match TimeZone::get(&name) {
         Ok(tz) => Some((tz, name)),
@@ -253,19 +273,34 @@ fn common(
     let mut env = BTreeMap::new();
     for (key, value, span) in f.string_table(ctx, "env").unwrap_or_default() {
         let path = format!("{}.{key}", f.key_path("env"));
-        let valid = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            ctx.error(span, &path, format!("{key:?} is not a valid environment variable name"));
+            ctx.error(
+                span,
+                &path,
+                format!("{key:?} is not a valid environment variable name"),
+            );
         } else if key.starts_with("RUNWISP_") {
-            ctx.error(span, &path, "variables starting with RUNWISP_ are set by runwisp itself");
+            ctx.error(
+                span,
+                &path,
+                "variables starting with RUNWISP_ are set by runwisp itself",
+            );
         } else {
             env.insert(key, value);
         }
     }
     let working_dir = match f.string(ctx, "working_dir") {
         Some((w, span)) if w.trim().is_empty() => {
-            ctx.error(span, &f.key_path("working_dir"), "`working_dir` cannot be empty");
+            ctx.error(
+                span,
+                &f.key_path("working_dir"),
+                "`working_dir` cannot be empty",
+            );
             dir.to_path_buf()
         }
         Some((w, _)) => dir.join(PathBuf::from(w)),
@@ -275,7 +310,10 @@ fn common(
     Common {
         name: name.clone(),
         run,
-        description: f.string(ctx, "description").map(|(s, _)| s).unwrap_or_default(),
+        description: f
+            .string(ctx, "description")
+            .map(|(s, _)| s)
+            .unwrap_or_default(),
         group: f
             .string(ctx, "group")
             .map(|(s, _)| s)
@@ -306,7 +344,10 @@ fn common(
 }
 
 fn ids(list: Option<Vec<(String, Range<usize>)>>) -> Vec<String> {
-    list.unwrap_or_default().into_iter().map(|(s, _)| s).collect()
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect()
 }
 
 fn task(
@@ -341,7 +382,11 @@ fn task(
                 Restart::Never
             }
             other => {
-                ctx.error(span, &f.key_path("restart"), format!("{other:?} is not one of \"never\", \"on_failure\""));
+                ctx.error(
+                    span,
+                    &f.key_path("restart"),
+                    format!("{other:?} is not one of \"never\", \"on_failure\""),
+                );
                 Restart::Never
             }
         },
@@ -363,19 +408,39 @@ fn task(
         timezone,
         timezone_name,
         catch_up: f
-            .choice(ctx, "catch_up", &[("latest", CatchUp::Latest), ("all", CatchUp::All), ("skip", CatchUp::Skip)])
+            .choice(
+                ctx,
+                "catch_up",
+                &[
+                    ("latest", CatchUp::Latest),
+                    ("all", CatchUp::All),
+                    ("skip", CatchUp::Skip),
+                ],
+            )
             .unwrap_or(CatchUp::Latest),
-        max_catch_up_runs: f.integer(ctx, "max_catch_up_runs", 1, 1_000_000).unwrap_or(100) as u32,
+        max_catch_up_runs: f
+            .integer(ctx, "max_catch_up_runs", 1, 1_000_000)
+            .unwrap_or(100) as u32,
         max_concurrent: f.integer(ctx, "max_concurrent", 1, 1024).unwrap_or(1) as u32,
         on_overlap: f
-            .choice(ctx, "on_overlap", &[("queue", OnOverlap::Queue), ("skip", OnOverlap::Skip), ("terminate", OnOverlap::Terminate)])
+            .choice(
+                ctx,
+                "on_overlap",
+                &[
+                    ("queue", OnOverlap::Queue),
+                    ("skip", OnOverlap::Skip),
+                    ("terminate", OnOverlap::Terminate),
+                ],
+            )
             .unwrap_or(OnOverlap::Queue),
         queue_max: f.integer(ctx, "queue_max", 1, 10_000).unwrap_or(100) as u32,
         retry_attempts,
         retry_delay: f
             .duration(ctx, "retry_delay", true)
             .unwrap_or(defaults::RETRY_DELAY),
-        retry_backoff: f.choice(ctx, "retry_backoff", BACKOFF).unwrap_or(Backoff::Constant),
+        retry_backoff: f
+            .choice(ctx, "retry_backoff", BACKOFF)
+            .unwrap_or(Backoff::Constant),
         restart,
         timeout: f.duration(ctx, "timeout", true).or(d.timeout),
         common,

@@ -35,7 +35,14 @@ pub(super) fn defaults(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Defaults {
     };
     f.check_keys(
         ctx,
-        &["timeout", "graceful_stop", "log_max_size", "log_on_full", "keep_runs", "keep_for"],
+        &[
+            "timeout",
+            "graceful_stop",
+            "log_max_size",
+            "log_on_full",
+            "keep_runs",
+            "keep_for",
+        ],
         &[],
     );
     Defaults {
@@ -98,7 +105,8 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
 
 /// Splits `host:port` (`127.0.0.1:9477`, `[::1]:9477`, `localhost:9477`).
 pub fn parse_listen(listen: &str) -> Result<(String, u16), String> {
-    let bad = || format!("{listen:?} is not a listen address; write HOST:PORT, like \"127.0.0.1:9477\"");
+    let bad =
+        || format!("{listen:?} is not a listen address; write HOST:PORT, like \"127.0.0.1:9477\"");
     let (host, port) = listen.rsplit_once(':').ok_or_else(bad)?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let port: u16 = port.parse().map_err(|_| bad())?;
@@ -149,7 +157,10 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
     ];
     f.check_keys(ctx, &keys, &[]);
     if f.get("append_notifiers").is_some() && f.get("default_notifiers").is_some() {
-        let span = f.get("default_notifiers").map(|v| v.span()).unwrap_or(f.span.clone());
+        let span = f
+            .get("default_notifiers")
+            .map(|v| v.span())
+            .unwrap_or(f.span.clone());
         ctx.error(
             span,
             &f.key_path("default_notifiers"),
@@ -189,7 +200,10 @@ fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Optio
         let message = if given.is_empty() {
             format!("missing `{key}` (or `{key}_env` naming an environment variable, or `{key}_file` naming a file)")
         } else {
-            format!("set exactly one of `{key}`, `{key}_env` and `{key}_file` (found {})", given.join(", "))
+            format!(
+                "set exactly one of `{key}`, `{key}_env` and `{key}_file` (found {})",
+                given.join(", ")
+            )
         };
         ctx.error(f.span.clone(), &f.path, message);
         return None;
@@ -200,7 +214,8 @@ fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Optio
     if let Some((v, _)) = f.string(ctx, &env_key) {
         return Some(Secret::Env(v));
     }
-    f.string(ctx, &file_key).map(|(v, _)| Secret::File(dir.join(v)))
+    f.string(ctx, &file_key)
+        .map(|(v, _)| Secret::File(dir.join(v)))
 }
 
 pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) -> Vec<Notifier> {
@@ -210,7 +225,11 @@ pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) ->
         let kind = f.string(ctx, "type");
         let Some((kind, kind_span)) = kind else {
             if f.get("type").is_none() {
-                ctx.error(f.span.clone(), &f.path, "missing `type` (one of \"slack\", \"telegram\", \"webhook\")");
+                ctx.error(
+                    f.span.clone(),
+                    &f.path,
+                    "missing `type` (one of \"slack\", \"telegram\", \"webhook\")",
+                );
             }
             continue;
         };
@@ -224,7 +243,11 @@ pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) ->
                 }),
             ),
             "telegram" => (
-                [secret_keys("bot_token").to_vec(), vec!["chat_id".into(), "api_url".into()]].concat(),
+                [
+                    secret_keys("bot_token").to_vec(),
+                    vec!["chat_id".into(), "api_url".into()],
+                ]
+                .concat(),
                 telegram(ctx, &f, dir),
             ),
             "webhook" => (
@@ -240,7 +263,11 @@ pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) ->
                 }),
             ),
             other => {
-                ctx.error(kind_span, &f.key_path("type"), format!("{other:?} is not one of \"slack\", \"telegram\", \"webhook\""));
+                ctx.error(
+                    kind_span,
+                    &f.key_path("type"),
+                    format!("{other:?} is not one of \"slack\", \"telegram\", \"webhook\""),
+                );
                 continue;
             }
         };
@@ -249,16 +276,28 @@ pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) ->
         f.check_keys(ctx, &known, &[]);
         let Some((id, id_span)) = id else {
             if f.get("id").is_none() {
-                ctx.error(f.span.clone(), &f.path, "missing `id` (the name tasks use in notify_on_failure)");
+                ctx.error(
+                    f.span.clone(),
+                    &f.path,
+                    "missing `id` (the name tasks use in notify_on_failure)",
+                );
             }
             continue;
         };
         if let Err(e) = TaskName::parse(&id) {
-            ctx.error(id_span, &f.key_path("id"), format!("{id:?} is not a valid notifier id: {e}"));
+            ctx.error(
+                id_span,
+                &f.key_path("id"),
+                format!("{id:?} is not a valid notifier id: {e}"),
+            );
             continue;
         }
         if id == INAPP || out.iter().any(|n| n.id == id) {
-            ctx.error(id_span, &f.key_path("id"), format!("notifier id {id:?} is already taken"));
+            ctx.error(
+                id_span,
+                &f.key_path("id"),
+                format!("notifier id {id:?} is already taken"),
+            );
             continue;
         }
         if let Some(kind) = notifier_kind {
@@ -275,7 +314,11 @@ fn telegram(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, dir: &Path) -> Option<Notifie
             (Some(s), _) => Some(s.to_string()),
             (_, Some(i)) => Some(i.as_str().to_string()),
             _ => {
-                ctx.error(v.span(), &f.key_path("chat_id"), "expected a string or an integer");
+                ctx.error(
+                    v.span(),
+                    &f.key_path("chat_id"),
+                    "expected a string or an integer",
+                );
                 None
             }
         },
@@ -320,7 +363,14 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
                 if EVENT_KINDS.contains(&kind.as_str()) {
                     route.kinds.push(kind);
                 } else {
-                    ctx.error(span, &m.key_path("kind"), format!("{kind:?} is not an event kind; use one of {}", EVENT_KINDS.join(", ")));
+                    ctx.error(
+                        span,
+                        &m.key_path("kind"),
+                        format!(
+                            "{kind:?} is not an event kind; use one of {}",
+                            EVENT_KINDS.join(", ")
+                        ),
+                    );
                 }
             }
             route.task = m.string(ctx, "task").map(|(s, _)| s);
@@ -328,14 +378,22 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
                 if SEVERITIES.contains(&sev.as_str()) {
                     route.severity = Some(sev);
                 } else {
-                    ctx.error(span, &m.key_path("severity"), format!("{sev:?} is not one of \"info\", \"warn\", \"error\""));
+                    ctx.error(
+                        span,
+                        &m.key_path("severity"),
+                        format!("{sev:?} is not one of \"info\", \"warn\", \"error\""),
+                    );
                 }
             }
         }
         match f.string_list(ctx, "notify") {
             Some(list) => route.notify = list.into_iter().map(|(s, _)| s).collect(),
             None if f.get("notify").is_none() => {
-                ctx.error(f.span.clone(), &f.path, "missing `notify` (the notifier ids this route sends to)");
+                ctx.error(
+                    f.span.clone(),
+                    &f.path,
+                    "missing `notify` (the notifier ids this route sends to)",
+                );
             }
             None => {}
         }
@@ -350,7 +408,9 @@ pub(super) fn check_notifier_refs(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, decl
     let known_list = known.iter().copied().collect::<Vec<_>>().join(", ");
     let check = |ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str| {
         let Some(value) = f.get(key) else { return };
-        let Some(array) = value.get_ref().as_array() else { return };
+        let Some(array) = value.get_ref().as_array() else {
+            return;
+        };
         for item in array.iter() {
             if let Some(id) = item.get_ref().as_str() {
                 if !known.contains(id) {
@@ -364,7 +424,9 @@ pub(super) fn check_notifier_refs(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, decl
         }
     };
     for table in ["tasks", "services"] {
-        let Some(section) = root.get(table).and_then(|v| v.get_ref().as_table()) else { continue };
+        let Some(section) = root.get(table).and_then(|v| v.get_ref().as_table()) else {
+            continue;
+        };
         let section = Fields::new(section, table, 0..0);
         for (name, value) in section.table.iter() {
             if let Some(t) = value.get_ref().as_table() {
@@ -379,7 +441,10 @@ pub(super) fn check_notifier_refs(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, decl
         check(ctx, &f, "append_notifiers");
         check(ctx, &f, "default_notifiers");
     }
-    if let Some(routes) = root.get("notification_route").and_then(|v| v.get_ref().as_array()) {
+    if let Some(routes) = root
+        .get("notification_route")
+        .and_then(|v| v.get_ref().as_array())
+    {
         for (i, r) in routes.iter().enumerate() {
             if let Some(t) = r.get_ref().as_table() {
                 let f = Fields::new(t, format!("notification_route[{i}]"), r.span());

@@ -4,7 +4,11 @@
 use super::*;
 
 fn load(text: &str) -> Result<Config, ConfigErrors> {
-    load_str("runwisp.toml", text, std::path::Path::new("/srv/app/runwisp.toml"))
+    load_str(
+        "runwisp.toml",
+        text,
+        std::path::Path::new("/srv/app/runwisp.toml"),
+    )
 }
 
 #[test]

@@ -40,7 +40,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "d" => 86_400_000,
             "w" => 604_800_000,
             "" => return Err(format!("{text:?} needs a unit; {hint}")),
-            other => return Err(format!("unknown duration unit {other:?} in {text:?}; {hint}")),
+            other => {
+                return Err(format!(
+                    "unknown duration unit {other:?} in {text:?}; {hint}"
+                ))
+            }
         };
         total = number
             .checked_mul(millis_per_unit)
@@ -117,7 +121,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// Prints a size with the largest unit that keeps it readable (`100MB`, `1.5GB`, `512B`).
 pub fn format_size(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("TB", 1 << 40),
+        ("GB", 1 << 30),
+        ("MB", 1 << 20),
+        ("KB", 1 << 10),
+    ];
     for (unit, size) in UNITS {
         if bytes >= size {
             let value = bytes as f64 / size as f64;
@@ -168,7 +177,15 @@ mod tests {
         assert_eq!(parse_size("10MB"), Ok(10 * 1024 * 1024));
         assert_eq!(parse_size("1.5gb"), Ok(3 * 512 * 1024 * 1024));
         assert_eq!(parse_size("1tb"), Ok(1 << 40));
-        for bad in ["", "mb", "-1mb", "1.5", "10 parsecs", "1.2.3mb", "99999999999tb"] {
+        for bad in [
+            "",
+            "mb",
+            "-1mb",
+            "1.5",
+            "10 parsecs",
+            "1.2.3mb",
+            "99999999999tb",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?}");
         }
         assert_eq!(format_size(100 << 20), "100MB");
