@@ -25,9 +25,9 @@ pub enum NameError {
     Empty,
     #[error("a name is at most {MAX_NAME_LEN} characters long (this one has {0})")]
     TooLong(usize),
-    #[error("a name must start with a letter or a digit")]
+    #[error("a name must start with an ASCII letter or a digit")]
     BadStart,
-    #[error("a name may only contain letters, digits, '.', '_' and '-' (found {0:?})")]
+    #[error("a name may only contain ASCII letters, digits, '.', '_' and '-' (found {0:?})")]
     BadChar(char),
 }
 

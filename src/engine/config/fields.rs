@@ -32,6 +32,25 @@ pub(crate) struct Fields<'a, 'i> {
     pub span: Range<usize>,
 }
 
+/// Appends `key` to a dotted path, quoted as TOML would when it is not a bare key
+/// (`tasks."backup.db".run`), so every path is unambiguous.
+pub(crate) fn join_path(path: &str, key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    };
+    if path.is_empty() {
+        key
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
 fn type_name(v: &DeValue<'_>) -> &'static str {
     match v {
         DeValue::String(_) => "a string",
@@ -54,17 +73,18 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     pub fn key_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        join_path(&self.path, key)
+    }
+
+    /// Where `key` itself (not its value) is written, for errors about the key.
+    pub fn key_span(&self, key: &str) -> Option<Range<usize>> {
+        self.table.get_key_value(key).map(|(k, _)| k.span())
     }
 
     /// Reports every key that is neither known nor explicitly rejected; rejected keys get their
     /// own explanation instead of a generic "unknown key".
     pub fn check_keys(&self, ctx: &mut Ctx<'_>, known: &[&str], rejected: &[(&str, &str)]) {
-        for (key, _) in self.table.iter() {
+        for (key, value) in self.table.iter() {
             let name = key.get_ref().as_ref();
             if known.contains(&name) {
                 continue;
@@ -74,9 +94,12 @@ impl<'a, 'i> Fields<'a, 'i> {
                 ctx.error(key.span(), &path, *why);
                 continue;
             }
-            let message = match did_you_mean(name, known) {
-                Some(s) => format!("unknown key `{name}`; did you mean `{s}`?"),
-                None => format!("unknown key `{name}`"),
+            let section = self.path.is_empty() && value.get_ref().is_table();
+            let message = match (did_you_mean(name, known), section) {
+                (Some(s), true) => format!("unknown section `[{name}]`; did you mean `[{s}]`?"),
+                (None, true) => format!("unknown section `[{name}]`"),
+                (Some(s), false) => format!("unknown key `{name}`; did you mean `{s}`?"),
+                (None, false) => format!("unknown key `{name}`"),
             };
             ctx.error(key.span(), &path, message);
         }
@@ -140,7 +163,8 @@ impl<'a, 'i> Fields<'a, 'i> {
 
     /// A duration string; `positive` rejects zero.
     pub fn duration(&self, ctx: &mut Ctx<'_>, key: &str, positive: bool) -> Option<Duration> {
-        let (text, span) = self.string(ctx, key)?;
+        let want = "a duration such as \"30s\" or \"5m\"";
+        let (text, span) = self.typed(ctx, key, want, |v| v.as_str().map(str::to_string))?;
         match parse_duration(&text) {
             Ok(d) if positive && d.is_zero() => {
                 ctx.error(
@@ -164,7 +188,11 @@ impl<'a, 'i> Fields<'a, 'i> {
         let span = value.span();
         let parsed = match value.get_ref() {
             DeValue::String(s) => parse_size(s),
-            DeValue::Integer(i) => parse_size(i.as_str()),
+            DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(v) if v < 0 => Err(format!("a size cannot be negative (got {v})")),
+                Ok(v) => Ok(v as u64),
+                Err(_) => Err(format!("{} is too large a size", i.as_str())),
+            },
             other => Err(format!(
                 "expected a size such as \"10MB\", found {}",
                 type_name(other)
@@ -172,7 +200,15 @@ impl<'a, 'i> Fields<'a, 'i> {
         };
         match parsed {
             Ok(0) if positive => {
-                ctx.error(span, &self.key_path(key), "must be a positive size (got 0)");
+                let shown = match value.get_ref().as_str() {
+                    Some(s) => format!("{s:?}"),
+                    None => "0".to_string(),
+                };
+                ctx.error(
+                    span,
+                    &self.key_path(key),
+                    format!("must be a positive size (got {shown})"),
+                );
                 None
             }
             Ok(v) => Some(v),

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use toml::de::DeTable;
 
 use super::errors::{ConfigErrors, LoadError, SourceMap};
-use super::fields::{Ctx, Fields};
+use super::fields::{join_path, Ctx, Fields};
 use super::sections::{self, Defaults};
 use super::{
     defaults, Backoff, CatchUp, Common, Config, LogOnFull, OnOverlap, Restart, Service, Task,
@@ -135,7 +135,9 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
         };
         for (name, (key_span, fields)) in section.entries(&mut ctx) {
             let path = section.key_path(&name);
-            let Some(task_name) = checked_name(&mut ctx, &name, kind, key_span.clone(), &path)
+            // A bad name is echoed (shortened) in the message, not in the key path.
+            let Some(task_name) =
+                checked_name(&mut ctx, &name, kind, key_span.clone(), &section.path)
             else {
                 continue;
             };
@@ -167,14 +169,22 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
         }
     }
 
-    let declared: Vec<&str> = notifiers.iter().map(|n| n.id.as_str()).collect();
+    // Every id written in a [[notifier]] counts as declared, even when that notifier has its
+    // own errors, so a typo there is not reported again at every task that names it.
+    let declared = sections::declared_notifier_ids(&root);
+    let declared: Vec<&str> = declared.iter().map(String::as_str).collect();
     sections::check_notifier_refs(&mut ctx, &root, &declared);
 
-    for (name, t) in &tasks {
-        if t.common.graceful_stop > daemon.shutdown_timeout {
+    let commons = tasks
+        .values()
+        .map(|t| ("task", &t.common))
+        .chain(services.values().map(|s| ("service", &s.common)));
+    for (kind, c) in commons {
+        if c.graceful_stop > daemon.shutdown_timeout {
             warnings.push(format!(
-                "task {name:?} has graceful_stop {} which is longer than [daemon] shutdown_timeout {}; daemon shutdown will kill it sooner",
-                super::units::format_duration(t.common.graceful_stop),
+                "{kind} {:?} has graceful_stop {} which is longer than [daemon] shutdown_timeout {}; daemon shutdown will kill it sooner",
+                c.name.as_str(),
+                super::units::format_duration(c.graceful_stop),
                 super::units::format_duration(daemon.shutdown_timeout)
             ));
         }
@@ -272,23 +282,20 @@ fn common(
     };
     let mut env = BTreeMap::new();
     for (key, value, span) in f.string_table(ctx, "env").unwrap_or_default() {
-        let path = format!("{}.{key}", f.key_path("env"));
+        let path = join_path(&f.key_path("env"), &key);
         let valid = key
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            ctx.error(
-                span,
-                &path,
-                format!("{key:?} is not a valid environment variable name"),
-            );
+            let shown = crate::engine::model::truncate_for_message(&key);
+            ctx.error(span, &path, format!("{shown:?} is not a valid environment variable name (use ASCII letters, digits and '_', not starting with a digit)"));
         } else if key.starts_with("RUNWISP_") {
             ctx.error(
                 span,
                 &path,
-                "variables starting with RUNWISP_ are set by runwisp itself",
+                "names starting with RUNWISP_ are reserved for runwisp itself; choose another name",
             );
         } else {
             env.insert(key, value);

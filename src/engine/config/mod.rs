@@ -249,3 +249,5 @@ pub mod defaults {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fixtures;

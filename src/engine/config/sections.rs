@@ -3,6 +3,7 @@
 //! a task or route names is declared.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -157,10 +158,7 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
     ];
     f.check_keys(ctx, &keys, &[]);
     if f.get("append_notifiers").is_some() && f.get("default_notifiers").is_some() {
-        let span = f
-            .get("default_notifiers")
-            .map(|v| v.span())
-            .unwrap_or(f.span.clone());
+        let span = f.key_span("default_notifiers").unwrap_or(f.span.clone());
         ctx.error(
             span,
             &f.key_path("default_notifiers"),
@@ -196,16 +194,28 @@ fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Optio
         .into_iter()
         .filter(|k| f.get(k).is_some())
         .collect();
-    if given.len() != 1 {
-        let message = if given.is_empty() {
-            format!("missing `{key}` (or `{key}_env` naming an environment variable, or `{key}_file` naming a file)")
-        } else {
+    if given.is_empty() {
+        ctx.error(
+            f.span.clone(),
+            &f.path,
+            format!("missing `{key}` (or `{key}_env` naming an environment variable, or `{key}_file` naming a file)"),
+        );
+        return None;
+    }
+    let mut written: Vec<(Range<usize>, &str)> = given
+        .iter()
+        .map(|k| (f.key_span(k).unwrap_or(f.span.clone()), *k))
+        .collect();
+    written.sort_by_key(|(span, _)| span.start);
+    if let [(_, first), (span, second), ..] = &written[..] {
+        // Point at the second one in the file: that is where the conflict appears.
+        ctx.error(
+            span.clone(),
+            &f.key_path(second),
             format!(
-                "set exactly one of `{key}`, `{key}_env` and `{key}_file` (found {})",
-                given.join(", ")
-            )
-        };
-        ctx.error(f.span.clone(), &f.path, message);
+                "set only one of `{key}`, `{key}_env` and `{key}_file` (`{first}` is already set)"
+            ),
+        );
         return None;
     }
     if let Some((v, _)) = f.string(ctx, key) {
@@ -220,6 +230,7 @@ fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Optio
 
 pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) -> Vec<Notifier> {
     let mut out: Vec<Notifier> = Vec::new();
+    let mut seen = BTreeSet::new();
     for f in root.array_of_tables(ctx, "notifier") {
         let id = f.string(ctx, "id");
         let kind = f.string(ctx, "type");
@@ -292,11 +303,15 @@ pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) ->
             );
             continue;
         }
-        if id == INAPP || out.iter().any(|n| n.id == id) {
+        if id == INAPP {
+            ctx.error(id_span, &f.key_path("id"), format!("notifier id {id:?} is reserved for the built-in in-app notifier; choose another id"));
+            continue;
+        }
+        if !seen.insert(id.clone()) {
             ctx.error(
                 id_span,
                 &f.key_path("id"),
-                format!("notifier id {id:?} is already taken"),
+                format!("notifier id {id:?} is already used by an earlier [[notifier]]"),
             );
             continue;
         }
@@ -323,7 +338,11 @@ fn telegram(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, dir: &Path) -> Option<Notifie
             }
         },
         None => {
-            ctx.error(f.span.clone(), &f.path, "missing `chat_id`");
+            ctx.error(
+                f.span.clone(),
+                &f.path,
+                "missing `chat_id` (the chat the bot posts to)",
+            );
             None
         }
     };
@@ -400,6 +419,18 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
         out.push(route);
     }
     out
+}
+
+/// The ids written in `[[notifier]]` tables, whether or not the rest of the table is valid.
+pub(super) fn declared_notifier_ids(root: &Fields<'_, '_>) -> Vec<String> {
+    let Some(array) = root.get("notifier").and_then(|v| v.get_ref().as_array()) else {
+        return Vec::new();
+    };
+    array
+        .iter()
+        .filter_map(|n| n.get_ref().as_table()?.get("id")?.get_ref().as_str())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Every notifier id named by a task, a service, `[notify]` or a route must be declared.

@@ -39,7 +39,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "h" => 3_600_000,
             "d" => 86_400_000,
             "w" => 604_800_000,
-            "" => return Err(format!("{text:?} needs a unit; {hint}")),
+            "" if i == bytes.len() => return Err(format!("{text:?} needs a unit; {hint}")),
+            "" => return Err(format!("{text:?} is not a duration; {hint}")),
             other => {
                 return Err(format!(
                     "unknown duration unit {other:?} in {text:?}; {hint}"
@@ -93,13 +94,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
         return Err(format!("{text:?} is not a size; {hint}"));
     }
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let unit = unit.trim();
+    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" => 1 << 10,
         "mb" => 1 << 20,
         "gb" => 1 << 30,
         "tb" => 1 << 40,
-        other => return Err(format!("unknown size unit {other:?} in {text:?}; {hint}")),
+        _ => return Err(format!("unknown size unit {unit:?} in {text:?}; {hint}")),
     };
     if let Ok(whole) = number.parse::<u64>() {
         return whole
@@ -158,6 +160,14 @@ mod tests {
         assert_eq!(
             parse_duration("5x"),
             Err("unknown duration unit \"x\" in \"5x\"; durations look like 300ms, 5s, 10m, 1h30m, 2d or 1w".into())
+        );
+        assert_eq!(
+            parse_duration("5"),
+            Err("\"5\" needs a unit; durations look like 300ms, 5s, 10m, 1h30m, 2d or 1w".into())
+        );
+        assert_eq!(
+            parse_duration("5 minutes"),
+            Err("\"5 minutes\" is not a duration; durations look like 300ms, 5s, 10m, 1h30m, 2d or 1w".into())
         );
         assert!(parse_duration("99999999999999999999w").is_err());
     }
