@@ -80,7 +80,7 @@ run = "sleep 100"
         ("nightly", "runwisp: API triggering disabled for this task (\"nightly\" has api_trigger = false and only runs on its schedule)\n"),
         ("web", "runwisp: \"web\" is a service; services are kept alive by the daemon, not run with exec\n"),
         ("missing", &format!("runwisp: there is no task named \"missing\" in {} (tasks: nightly)\n", p.path().join("runwisp.toml").display())),
-        ("../etc", "runwisp: \"../etc\" is not a task name: a name must start with a letter or a digit\n"),
+        ("../etc", "runwisp: \"../etc\" is not a task name: a name must start with an ASCII letter or a digit\n"),
     ];
     for (task, message) in cases {
         let out = p.run(&["exec", task]);
