@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs runwisp's whole test suite on a fresh machine: installs what the tests need (the Python
+# oracles), then every unit, integration and oracle test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import croniter, cronsim' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        -r tests/oracle/requirements.txt
+fi
+
+cargo test --all-targets
