@@ -183,6 +183,11 @@ fn runs_and_logs_read_the_history() {
     assert_eq!(rows[0]["id"], run.id.as_str());
     assert_eq!(rows[0]["end_reason"], "success");
     assert_eq!(rows[0]["triggered_by"], "cli");
+    let created = rows[0]["created_at"].as_str().unwrap();
+    assert_eq!(created.len(), "2025-01-01T00:00:00.000Z".len(), "{created}");
+    assert!(created.ends_with('Z'));
+    assert!(rows[0]["duration_ms"].as_i64().is_some());
+    assert!(rows[0].get("pid").is_none(), "process ids stay internal");
     let logs = p.run(&["logs", &run.id]);
     let text = stdout(&logs);
     assert!(

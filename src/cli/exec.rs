@@ -109,7 +109,20 @@ pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
     store
         .insert_run(&new)
         .context("cannot record the run, so it was not started")?;
-    let (log_path, log) = dir.create_run_log(&task_name, &new.id)?;
+    let (log_path, log) = match dir.create_run_log(&task_name, &new.id) {
+        Ok(created) => created,
+        Err(e) => {
+            let message = format!("not started: {e}");
+            store.finish_run(
+                &new.id,
+                EndReason::Failed,
+                Some(-1),
+                millis(clock.now()),
+                Some(&message),
+            )?;
+            bail!("run {} of task {task_name} {message}", new.id);
+        }
+    };
     let spec = RunSpec {
         run_id: new.id,
         task: task_name.clone(),

@@ -108,12 +108,25 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    if !matches!(cli.command, Some(Command::Exec { .. })) {
+        restore_sigpipe();
+    }
     match dispatch(&cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("runwisp: {e:#}");
             1
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `runwisp runs | head` would fail on a closed pipe; listing commands
+/// take the default (end quietly) like other Unix tools. `exec` keeps ignoring it: a closed
+/// terminal must not kill runwisp before it records the run.
+fn restore_sigpipe() {
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

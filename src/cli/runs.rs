@@ -3,10 +3,9 @@
 use anyhow::{anyhow, Context};
 
 use super::{table, Cli};
-use crate::engine::clock::format_millis;
 use crate::engine::config::units::format_duration;
 use crate::engine::datadir::DataDir;
-use crate::engine::model::{Run, TaskName};
+use crate::engine::model::{rfc3339, Run, TaskName};
 use crate::engine::store::Store;
 
 /// Opens the history of `cli.data` for reading; `None` when nothing was ever recorded there.
@@ -56,7 +55,7 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
                 r.end_reason.map_or(r.status.to_string(), |e| e.to_string()),
                 r.exit_code.map_or("-".into(), |c| c.to_string()),
                 r.triggered_by.to_string(),
-                format_millis(r.start_at.unwrap_or(r.created_at)),
+                rfc3339(r.start_at.unwrap_or(r.created_at)),
                 duration(r),
             ]
         })

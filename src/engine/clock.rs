@@ -57,13 +57,6 @@ pub fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-/// Formats stored milliseconds as RFC 3339 in UTC (`2025-06-01T12:00:00.123Z`).
-pub fn format_millis(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| ms.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,8 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("cannot create the run history: {0}")]
+    Create(String),
     #[error("the run history {path} was written by a newer runwisp (schema {found}, this binary knows {known}); upgrade runwisp")]
     TooNew {
         path: PathBuf,
@@ -70,10 +72,8 @@ impl Store {
         };
         // SQLite gives the -wal and -shm files the database file's mode, so create it 0600.
         if !path.exists() {
-            crate::engine::datadir::create_private_file(path).map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                source: rusqlite::Error::InvalidPath(PathBuf::from(e.to_string())),
-            })?;
+            crate::engine::datadir::create_private_file(path)
+                .map_err(|e| StoreError::Create(e.to_string()))?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
