@@ -145,7 +145,10 @@ graceful_stop = "500ms"
 
 #[test]
 fn ctrl_c_stops_the_run_and_records_it_stopped() {
-    let p = Project::new("[tasks.long]\nrun = \"echo $$ > pid; sleep 300\"\n");
+    // The task double-forks a grandchild into its own session before it waits.
+    let p = Project::new(
+        "[tasks.long]\nrun = \"(setsid sh -c 'echo $$ > gpid; exec sleep 300' &); echo $$ > pid; sleep 300\"\n",
+    );
     let mut child = p.spawn(&["exec", "long"]);
     let pid_file = p.path().join("pid");
     wait_for("the task to start", Duration::from_secs(10), || {
@@ -166,6 +169,7 @@ fn ctrl_c_stops_the_run_and_records_it_stopped() {
     let run = p.only_run("long");
     assert_eq!(run.end_reason, Some(EndReason::Stopped));
     assert!(!alive(task_pid));
+    assert!(!alive(grandchild), "the double-forked setsid grandchild survived");
 }
 
 /// Prints `megabytes` MB in 1 KB lines through a task with a 1 MB cap, sampling runwisp's
