@@ -169,7 +169,10 @@ fn ctrl_c_stops_the_run_and_records_it_stopped() {
     let run = p.only_run("long");
     assert_eq!(run.end_reason, Some(EndReason::Stopped));
     assert!(!alive(task_pid));
-    assert!(!alive(grandchild), "the double-forked setsid grandchild survived");
+    assert!(
+        !alive(grandchild),
+        "the double-forked setsid grandchild survived"
+    );
 }
 
 /// Prints `megabytes` MB in 1 KB lines through a task with a 1 MB cap, sampling runwisp's
