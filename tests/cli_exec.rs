@@ -159,6 +159,16 @@ fn ctrl_c_stops_the_run_and_records_it_stopped() {
         .trim()
         .parse()
         .unwrap();
+    let gpid_file = p.path().join("gpid");
+    wait_for("the grandchild to start", Duration::from_secs(10), || {
+        std::fs::read_to_string(&gpid_file).is_ok_and(|s| s.ends_with('\n'))
+    });
+    let grandchild: i32 = std::fs::read_to_string(&gpid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(alive(grandchild));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
