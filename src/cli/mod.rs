@@ -5,6 +5,8 @@
 //! returns the task's own exit code. Usage mistakes exit 1 too, so 2 keeps its one meaning.
 
 mod cron;
+mod daemon;
+mod daemon_log;
 mod exec;
 mod init;
 mod list;
@@ -38,12 +40,23 @@ pub struct Cli {
     /// The data directory (run history, logs, lock).
     #[arg(long, global = true, env = "RUNWISP_DATA", default_value = "data")]
     pub data: PathBuf,
+    /// Run the daemon in the foreground (for systemd and containers).
+    #[arg(long)]
+    pub headless: bool,
+    /// The address the daemon listens on (overrides [daemon] listen).
+    #[arg(long, global = true, env = "RUNWISP_HOST")]
+    pub host: Option<String>,
+    /// The port the daemon listens on (overrides [daemon] listen).
+    #[arg(long, global = true, env = "RUNWISP_PORT")]
+    pub port: Option<u16>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon in the foreground (the same as --headless).
+    Daemon,
     /// Run a task now in this process, stream its output, exit with its exit code.
     Exec {
         /// The task to run.
@@ -132,7 +145,9 @@ fn restore_sigpipe() {
 
 fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     match &cli.command {
+        None if cli.headless => daemon::run(cli),
         None => bare(cli),
+        Some(Command::Daemon) => daemon::run(cli),
         Some(Command::Exec { task }) => exec::run(cli, task),
         Some(Command::List { json }) => list::run(cli, *json),
         Some(Command::Runs { task, limit, json }) => runs::run(cli, task.as_deref(), *limit, *json),

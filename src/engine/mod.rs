@@ -1,10 +1,183 @@
 //! The engine: configuration, scheduling, execution and run history. It knows nothing of HTTP,
-//! terminals or command-line parsing; interfaces call it and listen to it.
+//! terminals or command-line parsing; interfaces hold an [`Engine`] handle, call it, and listen
+//! to its [`events::Event`] stream.
+//!
+//! [`Engine::boot`] is the daemon's start-up in one readable function; [`Engine::shutdown`] its
+//! stop. Everything that changes a run goes through [`launch`], so a run is recorded before its
+//! process starts and its end is recorded before anything else learns of it.
 
 pub mod clock;
 pub mod config;
 pub mod datadir;
+pub mod events;
+mod launch;
 pub mod model;
+pub mod password;
+mod recovery;
+pub mod retention;
 pub mod runner;
 pub mod schedule;
+mod scheduler;
 pub mod store;
+mod supervisor;
+mod tasks;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{broadcast, watch};
+
+use clock::Clock;
+use config::Config;
+use datadir::{DaemonLock, DataDir};
+use events::Event;
+use model::{RunId, TaskName};
+use runner::StopHandle;
+use store::Store;
+
+pub use launch::ActiveRun;
+pub use supervisor::ServiceError;
+pub use tasks::{StopError, TaskInfo, TriggerError};
+
+/// Why the engine could not boot; each is one sentence for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error(transparent)]
+    DataDir(#[from] datadir::DataDirError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+}
+
+/// A cheap-to-clone handle on a running engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub config: Arc<Config>,
+    pub dir: DataDir,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub events: broadcast::Sender<Event>,
+    pub fingerprint: String,
+    pub tasks: BTreeMap<TaskName, tasks::TaskSlot>,
+    pub services: BTreeMap<TaskName, supervisor::ServiceSlot>,
+    /// Every run whose process may be alive, by id.
+    pub active: Mutex<HashMap<RunId, ActiveRun>>,
+    pub shutting_down: AtomicBool,
+    /// Flips to true once, when shutdown begins; loops and waits select on it.
+    pub stopping: watch::Sender<bool>,
+    _lock: DaemonLock,
+}
+
+impl Inner {
+    pub fn active(&self) -> MutexGuard<'_, HashMap<RunId, ActiveRun>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn emit(&self, event: Event) {
+        // No subscriber is fine: events are a view, the database is the truth.
+        let _ = self.events.send(event);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when shutdown begins.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+
+impl Engine {
+    /// Boots the engine on a locked data directory. The order matters and is the whole story:
+    /// open the history, settle the fingerprint and the password, recover runs a crash left
+    /// unfinished (killing what is left of them), sweep retention, then start scheduling and
+    /// supervising. Must be called inside a tokio runtime.
+    pub async fn boot(
+        config: Config,
+        dir: DataDir,
+        lock: DaemonLock,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, BootError> {
+        let store = Arc::new(Store::open(&dir.db_path())?);
+        let fingerprint = datadir::fingerprint(&store)?;
+        password::ensure(&dir)?;
+        recovery::recover(&store, &config, clock.as_ref()).await?;
+
+        let config = Arc::new(config);
+        let (events, _) = broadcast::channel(events::CAPACITY);
+        let (stopping, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            tasks: tasks::slots(&config),
+            services: supervisor::slots(&config),
+            config,
+            dir,
+            store,
+            clock,
+            events,
+            fingerprint,
+            active: Mutex::new(HashMap::new()),
+            shutting_down: AtomicBool::new(false),
+            stopping,
+            _lock: lock,
+        });
+        let engine = Engine { inner };
+        retention::spawn_sweeper(engine.inner.clone());
+        scheduler::spawn(engine.inner.clone()).await?;
+        supervisor::start_all(&engine.inner);
+        Ok(engine)
+    }
+
+    /// Stops everything within `[daemon] shutdown_timeout`: no new firings, queued runs end
+    /// `stopped`, active runs get the stop ladder, and whatever is still alive at the deadline
+    /// is killed. Returns once every run is recorded (or the deadline plus a short grace).
+    pub async fn shutdown(&self) {
+        let inner = &self.inner;
+        inner.shutting_down.store(true, Ordering::SeqCst);
+        let _ = inner.stopping.send(true);
+        tasks::drop_queues(inner, "the daemon shut down before this run started").await;
+        let stops: Vec<StopHandle> = inner.active().values().map(|a| a.stop.clone()).collect();
+        for stop in &stops {
+            stop.stop();
+        }
+        let budget = inner.config.daemon.shutdown_timeout;
+        if !launch::wait_all_ended(inner, budget).await {
+            tracing::warn!("runs still alive after shutdown_timeout; killing them");
+            launch::kill_all(inner);
+            launch::wait_all_ended(inner, std::time::Duration::from_secs(3)).await;
+        }
+    }
+
+    /// Subscribes to the engine's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn data_dir(&self) -> &DataDir {
+        &self.inner.dir
+    }
+
+    pub fn fingerprint(&self) -> &str {
+        &self.inner.fingerprint
+    }
+
+    /// The ids of the runs whose process may be alive now.
+    pub fn active_runs(&self) -> Vec<RunId> {
+        self.inner.active().keys().copied().collect()
+    }
+}

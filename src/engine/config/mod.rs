@@ -100,6 +100,19 @@ pub enum Backoff {
     Exponential,
 }
 
+impl Backoff {
+    /// The wait before attempt `attempt` (1-based): `base` × 1, × N or × 2^(N-1), capped.
+    pub fn delay(self, base: Duration, attempt: u32, cap: Duration) -> Duration {
+        let n = attempt.max(1);
+        let factor: u32 = match self {
+            Backoff::Constant => 1,
+            Backoff::Linear => n,
+            Backoff::Exponential => 2u32.saturating_pow(n - 1),
+        };
+        base.checked_mul(factor).unwrap_or(cap).min(cap)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restart {
     Never,

@@ -239,3 +239,22 @@ fn sizes_written_as_toml_integers_are_bytes() {
         "runwisp.toml:2:12: storage.max_size: a size cannot be negative (got -5)"
     );
 }
+
+#[test]
+fn backoff_curves_and_their_cap() {
+    use std::time::Duration;
+    let base = Duration::from_secs(5);
+    let cap = Duration::from_secs(300);
+    let curve = |b: Backoff| {
+        (1..=8)
+            .map(|n| b.delay(base, n, cap).as_secs())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(curve(Backoff::Constant), [5, 5, 5, 5, 5, 5, 5, 5]);
+    assert_eq!(curve(Backoff::Linear), [5, 10, 15, 20, 25, 30, 35, 40]);
+    assert_eq!(
+        curve(Backoff::Exponential),
+        [5, 10, 20, 40, 80, 160, 300, 300]
+    );
+    assert_eq!(Backoff::Exponential.delay(base, 200, cap), cap);
+}

@@ -216,7 +216,7 @@ pub async fn execute(
                 ),
             )
             .await;
-            if procs::stop_ladder(&run_id, pid, spec.graceful_stop)
+            if procs::stop_ladder(&run_id, Some(pid), spec.graceful_stop)
                 .await
                 .killed
             {
@@ -232,10 +232,10 @@ pub async fn execute(
     };
 
     // The main process is gone; nothing of the run may outlive it.
-    let leftovers = procs::run_processes(&run_id, pid).len();
+    let leftovers = procs::run_processes(&run_id, Some(pid)).len();
     if leftovers > 0 {
         system(&tx, format!("the command exited but {leftovers} process(es) it started were still running; stopping them")).await;
-        procs::stop_ladder(&run_id, pid, spec.graceful_stop).await;
+        procs::stop_ladder(&run_id, Some(pid), spec.graceful_stop).await;
     }
     drop(tx);
     for mut reader in readers.into_iter().flatten() {

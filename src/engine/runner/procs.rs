@@ -53,13 +53,13 @@ fn has_marker(pid: i32, marker: &[u8]) -> bool {
 
 /// The living processes of a run: its group `pgid`, anything whose environment holds
 /// `RUNWISP_RUN_ID=<run_id>`, and every descendant of those. Zombies are left to the reaper.
-pub fn run_processes(run_id: &str, pgid: i32) -> Vec<i32> {
+pub fn run_processes(run_id: &str, pgid: Option<i32>) -> Vec<i32> {
     let me = std::process::id() as i32;
     let marker = format!("RUNWISP_RUN_ID={run_id}").into_bytes();
     let stats: Vec<ProcStat> = all_stats().into_iter().filter(|s| s.pid != me).collect();
     let mut found: HashSet<i32> = stats
         .iter()
-        .filter(|s| s.pgid == pgid || has_marker(s.pid, &marker))
+        .filter(|s| Some(s.pgid) == pgid || has_marker(s.pid, &marker))
         .map(|s| s.pid)
         .collect();
     loop {
@@ -80,15 +80,22 @@ pub fn run_processes(run_id: &str, pgid: i32) -> Vec<i32> {
         .collect()
 }
 
-fn signal_all(run_id: &str, pgid: i32, signal: Signal) {
+fn signal_all(run_id: &str, pgid: Option<i32>, signal: Signal) {
     // ESRCH (already gone) is the outcome we want, so errors are ignored.
-    let _ = killpg(Pid::from_raw(pgid), signal);
+    if let Some(pgid) = pgid {
+        let _ = killpg(Pid::from_raw(pgid), signal);
+    }
     for pid in run_processes(run_id, pgid) {
         let _ = kill(Pid::from_raw(pid), signal);
     }
 }
 
-async fn wait_until_gone(run_id: &str, pgid: i32, within: Duration) -> bool {
+/// SIGKILL to every process of a run at once (the daemon's shutdown deadline).
+pub fn kill_now(run_id: &str, pgid: Option<i32>) {
+    signal_all(run_id, pgid, Signal::SIGKILL);
+}
+
+async fn wait_until_gone(run_id: &str, pgid: Option<i32>, within: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         if run_processes(run_id, pgid).is_empty() {
@@ -108,8 +115,9 @@ pub struct Stopped {
     pub killed: bool,
 }
 
-/// SIGTERM to the whole run, up to `grace` for it to exit, then SIGKILL to what is left.
-pub async fn stop_ladder(run_id: &str, pgid: i32, grace: Duration) -> Stopped {
+/// SIGTERM to the whole run, up to `grace` for it to exit, then SIGKILL to what is left. The
+/// process group is signalled only when `pgid` is known to still be the run's.
+pub async fn stop_ladder(run_id: &str, pgid: Option<i32>, grace: Duration) -> Stopped {
     if !grace.is_zero() {
         signal_all(run_id, pgid, Signal::SIGTERM);
         if wait_until_gone(run_id, pgid, grace).await {

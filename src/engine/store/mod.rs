@@ -17,7 +17,13 @@ use rusqlite::{Connection, OpenFlags};
 pub use runs::NewRun;
 
 /// The migrations, in order. `user_version` records how many have been applied.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_runs", include_str!("migrations/0001_runs.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_runs", include_str!("migrations/0001_runs.sql")),
+    (
+        "0002_task_anchors",
+        include_str!("migrations/0002_task_anchors.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -38,6 +44,8 @@ pub enum StoreError {
     DiskFull,
     #[error("a run of task {task:?} for {scheduled_for} already exists")]
     Duplicate { task: String, scheduled_for: i64 },
+    #[error("the database worker stopped unexpectedly: {0}")]
+    Worker(String),
     #[error("{action}: {source}")]
     Sql {
         action: &'static str,
@@ -56,6 +64,18 @@ impl StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Runs a store call on the blocking pool, so a commit's fsync never stalls the async workers.
+pub async fn blocking<T, F>(store: &std::sync::Arc<Store>, call: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T> + Send + 'static,
+{
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || call(&store))
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Worker(e.to_string())))
+}
 
 /// The run history.
 pub struct Store {

@@ -213,3 +213,102 @@ impl Store {
             .map_err(StoreError::sql("listing unfinished runs"))
     }
 }
+
+impl Store {
+    /// The catch-up anchors of scheduled tasks, in one transaction: for each task the
+    /// `scheduled_for` of its newest cron run, or the moment the daemon first saw it (recorded
+    /// now if this is that moment).
+    pub fn schedule_anchors(&self, tasks: &[&str], now: i64) -> Result<Vec<i64>> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction()
+            .map_err(StoreError::sql("reading schedule anchors"))?;
+        let mut out = Vec::with_capacity(tasks.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO task_anchors (task_name, first_seen) VALUES (?1, ?2) \
+                     ON CONFLICT (task_name) DO NOTHING",
+                )
+                .map_err(StoreError::sql("recording when a task was first seen"))?;
+            let mut select = tx
+                .prepare_cached(
+                    "SELECT MAX(COALESCE((SELECT MAX(scheduled_for) FROM runs WHERE task_name = ?1), 0), \
+                     (SELECT first_seen FROM task_anchors WHERE task_name = ?1))",
+                )
+                .map_err(StoreError::sql("reading a task's schedule anchor"))?;
+            for task in tasks {
+                insert
+                    .execute(params![task, now])
+                    .map_err(StoreError::sql("recording when a task was first seen"))?;
+                out.push(
+                    select
+                        .query_row([task], |r| r.get(0))
+                        .map_err(StoreError::sql("reading a task's schedule anchor"))?,
+                );
+            }
+        }
+        tx.commit()
+            .map_err(StoreError::sql("recording schedule anchors"))?;
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// Ended runs of `task` outside its newest `keep` runs or ended before `cutoff` (Unix ms),
+    /// as `(id, task_name)`.
+    pub fn expired_runs(
+        &self,
+        task: &str,
+        keep: Option<u32>,
+        cutoff: Option<i64>,
+    ) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, task_name FROM runs WHERE task_name = ?1 AND status = 'ended' AND ( \
+                 (?2 IS NOT NULL AND id NOT IN (SELECT id FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2)) \
+                 OR (?3 IS NOT NULL AND end_at < ?3))",
+            )
+            .map_err(StoreError::sql("finding expired runs"))?;
+        let rows = stmt
+            .query_map(params![task, keep, cutoff], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(StoreError::sql("finding expired runs"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(StoreError::sql("finding expired runs"))
+    }
+
+    /// Every ended run, oldest first, as `(id, task_name)`.
+    pub fn ended_runs_oldest_first(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, task_name FROM runs WHERE status = 'ended' ORDER BY id")
+            .map_err(StoreError::sql("listing ended runs"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(StoreError::sql("listing ended runs"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(StoreError::sql("listing ended runs"))
+    }
+
+    /// Deletes ended runs by id in one transaction; runs that have not ended are kept.
+    pub fn delete_ended_runs(&self, ids: &[&str]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction()
+            .map_err(StoreError::sql("deleting runs"))?;
+        let mut deleted = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM runs WHERE id = ?1 AND status = 'ended'")
+                .map_err(StoreError::sql("deleting runs"))?;
+            for id in ids {
+                deleted += stmt
+                    .execute([id])
+                    .map_err(StoreError::sql("deleting runs"))?;
+            }
+        }
+        tx.commit().map_err(StoreError::sql("deleting runs"))?;
+        Ok(deleted)
+    }
+}

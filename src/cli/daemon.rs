@@ -1,0 +1,85 @@
+//! `runwisp --headless` (alias `runwisp daemon`): the engine in the foreground, for systemd and
+//! containers. Start-up refuses early and clearly: a bad configuration exits 1 before anything
+//! starts, a data directory held by another daemon exits 1 naming its pid, a listen port in use
+//! exits 2. SIGTERM or SIGINT shut it down within `[daemon] shutdown_timeout`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::{load_config, Cli};
+use crate::engine::clock::SystemClock;
+use crate::engine::datadir::{create_private_file, DataDir};
+use crate::engine::runner::reaper;
+use crate::engine::Engine;
+
+pub fn run(cli: &Cli) -> anyhow::Result<i32> {
+    let Some(config) = load_config(&cli.config)? else {
+        return Ok(1);
+    };
+    let dir = DataDir::open(&cli.data)?;
+    let lock = dir.lock_exclusive()?;
+    let host = cli
+        .host
+        .clone()
+        .unwrap_or_else(|| config.daemon.host.clone());
+    let port = cli.port.unwrap_or(config.daemon.port);
+    // The REST API serves on this listener; holding it now makes a second daemon on the same
+    // port fail at once with exit code 2.
+    let listener = match std::net::TcpListener::bind((host.as_str(), port)) {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!("runwisp: cannot listen on {host}:{port}: the port is already in use; choose another with --port or [daemon] listen");
+            return Ok(2);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot listen on {host}:{port}")),
+    };
+    let _log_guard = super::daemon_log::init(dir.root()).context("cannot open daemon.log")?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    reaper::init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let (tasks, services) = (config.tasks.len(), config.services.len());
+        let zone = config.scheduler.timezone_name.clone();
+        let engine = Engine::boot(config, dir.clone(), lock, Arc::new(SystemClock)).await?;
+        write_pid(&dir)?;
+        tracing::info!(
+            "runwisp {} started (pid {}, fingerprint {}): {tasks} task(s), {services} service(s), zone {zone}, listening on {}",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id(),
+            engine.fingerprint(),
+            listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}")),
+        );
+        let signal = wait_for_signal().await?;
+        tracing::info!("{signal} received; shutting down");
+        engine.shutdown().await;
+        let _ = std::fs::remove_file(dir.pid_path());
+        tracing::info!("runwisp stopped");
+        anyhow::Ok(())
+    })?;
+    drop(listener);
+    Ok(0)
+}
+
+fn write_pid(dir: &DataDir) -> anyhow::Result<()> {
+    let path = dir.pid_path();
+    let mut file = create_private_file(&path)?;
+    writeln!(file, "{}", std::process::id())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+async fn wait_for_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}

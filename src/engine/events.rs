@@ -1,0 +1,35 @@
+//! The one event enum the engine broadcasts. Interfaces (the API's server-sent events, the TUI)
+//! subscribe and redraw; they never hold their own copy of the truth.
+
+use crate::engine::model::{EndReason, RunId, TaskName};
+use crate::engine::runner::Stream;
+
+/// Something that happened in the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A run row was created (pending, queued, or already ended as skipped / queue_full).
+    RunCreated { run: RunId, task: TaskName },
+    /// A run's process started.
+    RunStarted { run: RunId, task: TaskName },
+    /// A run ended.
+    RunEnded {
+        run: RunId,
+        task: TaskName,
+        reason: EndReason,
+        exit_code: i32,
+    },
+    /// A run printed whole lines (before the log cap applies; `[SYSTEM]` lines are runwisp's).
+    LogLines {
+        run: RunId,
+        stream: Stream,
+        data: std::sync::Arc<[u8]>,
+    },
+    /// A service was stopped by an operator and stays stopped.
+    ServiceStopped { service: TaskName },
+    /// A service was (re)started by an operator.
+    ServiceRestarted { service: TaskName },
+}
+
+/// How many events a slow subscriber may fall behind before it misses some (it is told how
+/// many it missed and can re-read the state).
+pub const CAPACITY: usize = 4096;

@@ -1,0 +1,61 @@
+//! Crash recovery at boot (`product.md` §6.1), before anything is scheduled: every run a dead
+//! daemon left unfinished has whatever is left of its processes stopped, then is recorded
+//! `crashed` (exit code -2) with its partial log kept. A process group is signalled only when
+//! its leader's start time proves the pid was not reused; the run id in the environment finds
+//! the rest, including escapees.
+
+use std::time::Duration;
+
+use crate::engine::clock::{millis, Clock};
+use crate::engine::config::Config;
+use crate::engine::model::{EndReason, RunId, TaskName};
+use crate::engine::runner::procs;
+use crate::engine::store::{Store, StoreError};
+
+/// Recovery never waits longer than this for one run's leftovers to exit on SIGTERM.
+const MAX_GRACE: Duration = Duration::from_secs(5);
+
+const MESSAGE: &str = "runwisp stopped while this run was active (a crash, kill -9 or power loss); anything left of it was stopped at the next start";
+
+fn grace(config: &Config, task: &str) -> Duration {
+    let Ok(name) = TaskName::parse(task) else {
+        return Duration::ZERO;
+    };
+    let common = config
+        .tasks
+        .get(&name)
+        .map(|t| &t.common)
+        .or_else(|| config.services.get(&name).map(|s| &s.common));
+    common
+        .map_or(Duration::ZERO, |c| c.graceful_stop)
+        .min(MAX_GRACE)
+}
+
+pub(crate) async fn recover(
+    store: &Store,
+    config: &Config,
+    clock: &dyn Clock,
+) -> Result<usize, StoreError> {
+    let runs = store.unfinished_runs()?;
+    for run in &runs {
+        let Ok(id) = RunId::parse(&run.id) else {
+            continue;
+        };
+        let pgid = match (run.pid, run.pid_start_time) {
+            (Some(pid), Some(start)) => procs::stat(pid)
+                .filter(|s| s.start_time == start && s.pgid == pid)
+                .map(|_| pid),
+            _ => None,
+        };
+        let stopped = procs::stop_ladder(&run.id, pgid, grace(config, &run.task_name)).await;
+        tracing::warn!(run = %run.id, task = %run.task_name, killed = stopped.killed, "recovered an unfinished run as crashed");
+        store.finish_run(
+            &id,
+            EndReason::Crashed,
+            Some(-2),
+            millis(clock.now()),
+            Some(MESSAGE),
+        )?;
+    }
+    Ok(runs.len())
+}

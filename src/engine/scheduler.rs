@@ -1,0 +1,204 @@
+//! Firing cron tasks on time (`product.md` §3.3, §3.4). One loop holds every scheduled task in
+//! a heap ordered by its next instant and sleeps until the earliest (no polling: the real clock
+//! only re-reads the wall clock once a minute to notice a step).
+//!
+//! - At boot each task compares its firings since its anchor (its newest cron run, or when the
+//!   daemon first saw it) with now and applies `catch_up`: `latest`, `all` (at most
+//!   `max_catch_up_runs`, the newest, oldest first) or `skip`.
+//! - On each wake, a task with exactly one instant due fires it (`triggered_by = "cron"`);
+//!   several instants due at once mean the wall clock jumped forward (or the host slept), and
+//!   the catch-up policy decides, as at boot.
+//! - When the wall clock goes backward, tasks re-plan from the new now; an instant that already
+//!   has a run is refused by the `UNIQUE(task_name, scheduled_for)` constraint, so nothing
+//!   fires twice.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::engine::clock::{millis, WALL_CHECK};
+use crate::engine::config::{CatchUp, Task};
+use crate::engine::model::{TaskName, TriggeredBy};
+use crate::engine::store::{self, StoreError};
+use crate::engine::tasks::{fire, Firing, TriggerError};
+use crate::engine::Inner;
+
+/// Missed instants counted at most (a `@every 1s` task down for 11 days).
+const COUNT_CAP: usize = 1_000_000;
+
+struct Scheduled {
+    name: TaskName,
+    task: Arc<Task>,
+    /// Every instant up to this one has been handled.
+    handled: Timestamp,
+}
+
+impl Scheduled {
+    fn next(&self) -> Option<Timestamp> {
+        self.task
+            .cron
+            .as_ref()?
+            .next_after(self.handled, &self.task.timezone)
+    }
+
+    /// Instants in `(handled, until]`: the newest `keep` of them, oldest first, and how many
+    /// there were.
+    fn due(&self, until: Timestamp, keep: usize) -> (Vec<Timestamp>, usize) {
+        let Some(schedule) = self.task.cron.as_ref() else {
+            return (Vec::new(), 0);
+        };
+        let mut kept = VecDeque::new();
+        let mut total = 0;
+        let mut cursor = self.handled;
+        while let Some(t) = schedule.next_after(cursor, &self.task.timezone) {
+            if t > until || total >= COUNT_CAP {
+                break;
+            }
+            total += 1;
+            kept.push_back(t);
+            if kept.len() > keep {
+                kept.pop_front();
+            }
+            cursor = t;
+        }
+        (kept.into(), total)
+    }
+}
+
+/// Applies catch-up at boot and starts the scheduling loop.
+pub(crate) async fn spawn(inner: Arc<Inner>) -> Result<(), StoreError> {
+    let now = inner.clock.now();
+    let tasks: Vec<(TaskName, Arc<Task>)> = inner
+        .tasks
+        .iter()
+        .filter(|(_, slot)| slot.spec.cron.is_some())
+        .map(|(name, slot)| (name.clone(), slot.spec.clone()))
+        .collect();
+    let names: Vec<String> = tasks.iter().map(|(n, _)| n.to_string()).collect();
+    let anchors = store::blocking(&inner.store, move |s| {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        s.schedule_anchors(&names, millis(now))
+    })
+    .await?;
+    let mut scheduled = Vec::with_capacity(tasks.len());
+    for ((name, task), anchor) in tasks.into_iter().zip(anchors) {
+        let handled = Timestamp::from_millisecond(anchor).unwrap_or(now).min(now);
+        let mut entry = Scheduled {
+            name,
+            task,
+            handled,
+        };
+        let keep = catch_up_keep(&entry.task);
+        let (due, total) = entry.due(now, keep);
+        if total > 0 {
+            spawn_fires(&inner, &entry, due, total, true);
+        }
+        entry.handled = now;
+        scheduled.push(entry);
+    }
+    tokio::spawn(run(inner, scheduled, now));
+    Ok(())
+}
+
+fn catch_up_keep(task: &Task) -> usize {
+    match task.catch_up {
+        CatchUp::All => task.max_catch_up_runs as usize,
+        CatchUp::Latest | CatchUp::Skip => 1,
+    }
+}
+
+fn heap_of(scheduled: &[Scheduled]) -> BinaryHeap<Reverse<(Timestamp, usize)>> {
+    scheduled
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.next().map(|t| Reverse((t, i))))
+        .collect()
+}
+
+async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Timestamp) {
+    let mut heap = heap_of(&scheduled);
+    loop {
+        let now = inner.clock.now();
+        if now < last_now {
+            tracing::warn!("the wall clock went back from {last_now} to {now}; re-planning schedules (nothing fires twice)");
+            for s in &mut scheduled {
+                s.handled = now;
+            }
+            heap = heap_of(&scheduled);
+        }
+        last_now = now;
+        while let Some(&Reverse((t, i))) = heap.peek() {
+            if t > now {
+                break;
+            }
+            heap.pop();
+            let entry = &mut scheduled[i];
+            let (due, total) = entry.due(now, catch_up_keep(&entry.task));
+            spawn_fires(&inner, entry, due, total, false);
+            entry.handled = now;
+            if let Some(next) = entry.next() {
+                heap.push(Reverse((next, i)));
+            }
+        }
+        let wake = heap.peek().map(|Reverse((t, _))| *t).unwrap_or_else(|| {
+            now + jiff::SignedDuration::try_from(WALL_CHECK).unwrap_or_default()
+        });
+        tokio::select! {
+            _ = inner.clock.sleep_until(wake) => {}
+            _ = inner.stopped() => return,
+        }
+    }
+}
+
+/// Fires a task's due instants in order, in the background so one slow task never delays
+/// another. `at_boot` makes even a single missed instant a catch-up.
+fn spawn_fires(
+    inner: &Arc<Inner>,
+    entry: &Scheduled,
+    due: Vec<Timestamp>,
+    total: usize,
+    at_boot: bool,
+) {
+    let name = entry.name.clone();
+    let (by, due) = if total == 1 && !at_boot {
+        (TriggeredBy::Cron, due)
+    } else {
+        match entry.task.catch_up {
+            CatchUp::Skip => {
+                tracing::info!(task = %name, "missed {total} firing(s); catch_up = \"skip\" runs none of them");
+                return;
+            }
+            CatchUp::Latest => {
+                tracing::info!(task = %name, "missed {total} firing(s); catch_up = \"latest\" runs the most recent one");
+                (TriggeredBy::CatchUp, due)
+            }
+            CatchUp::All => {
+                tracing::info!(task = %name, "missed {total} firing(s); catch_up = \"all\" runs {} of them, {} dropped (max_catch_up_runs = {})",
+                    due.len(), total - due.len(), entry.task.max_catch_up_runs);
+                (TriggeredBy::CatchUp, due)
+            }
+        }
+    };
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        for instant in due {
+            let firing = Firing {
+                by,
+                scheduled_for: Some(instant),
+                retry_of: None,
+            };
+            match fire(&inner, &name, firing).await {
+                Ok(_) => {}
+                Err(TriggerError::Store(StoreError::Duplicate { .. })) => {
+                    tracing::debug!(task = %name, "{instant} already has a run; not firing it again");
+                }
+                Err(TriggerError::ShuttingDown) => return,
+                Err(e) => {
+                    tracing::error!(task = %name, "cannot fire the run due at {instant}: {e}")
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,450 @@
+//! The life of a task's runs (`product.md` §4, §5.1): every firing becomes a row first, then
+//! starts, waits in the FIFO queue, is recorded `skipped` or `queue_full`, or stops the oldest
+//! run (`terminate`). When a run ends the next queued one starts, and a failing run is retried
+//! (`retry_attempts`, with its delay curve capped at 5 minutes) or re-run (`restart =
+//! "on_failure"`). Retries do not count against `max_concurrent`.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::Mutex;
+
+use crate::engine::clock::millis;
+use crate::engine::config::{Config, OnOverlap, Restart, Task};
+use crate::engine::events::Event;
+use crate::engine::launch::{self, record_end};
+use crate::engine::model::{EndReason, Run, RunId, RunKind, TaskName, TriggeredBy};
+use crate::engine::runner::{Outcome, StopHandle};
+use crate::engine::store::{self, NewRun, StoreError};
+use crate::engine::{Engine, Inner};
+
+/// Retry and restart delays never exceed this.
+pub const RETRY_CAP: Duration = Duration::from_secs(300);
+
+pub(crate) struct TaskSlot {
+    pub spec: Arc<Task>,
+    state: Mutex<TaskState>,
+}
+
+#[derive(Default)]
+struct TaskState {
+    /// Active runs counted against `max_concurrent`, oldest first.
+    counted: Vec<RunId>,
+    /// Recorded runs waiting for a free slot, in order.
+    queue: VecDeque<NewRun>,
+    /// Bumped when an operator stops the task, cancelling pending retries.
+    generation: u64,
+}
+
+pub(crate) fn slots(config: &Config) -> std::collections::BTreeMap<TaskName, TaskSlot> {
+    config
+        .tasks
+        .iter()
+        .map(|(name, task)| {
+            let slot = TaskSlot {
+                spec: Arc::new(task.clone()),
+                state: Mutex::new(TaskState::default()),
+            };
+            (name.clone(), slot)
+        })
+        .collect()
+}
+
+/// Why a manual trigger was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    #[error("there is no task named {0:?}")]
+    NotFound(String),
+    #[error("API triggering disabled for this task")]
+    Forbidden,
+    #[error("{0:?} is a service; restart it instead of triggering it")]
+    IsService(String),
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a stop was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StopError {
+    #[error("there is no run {0}")]
+    NotFound(RunId),
+    #[error("run {0} has already ended")]
+    AlreadyEnded(RunId),
+    #[error("there is no task or service named {0:?}")]
+    NoSuchTask(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A task or service as the interfaces show it.
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    pub name: TaskName,
+    pub kind: RunKind,
+    pub next: Option<Timestamp>,
+    pub active: Vec<RunId>,
+    pub queued: usize,
+}
+
+/// What a firing is.
+pub(crate) struct Firing {
+    pub by: TriggeredBy,
+    pub scheduled_for: Option<Timestamp>,
+    /// For retries and restarts: the attempt number and the run before it.
+    pub retry_of: Option<(u32, RunId)>,
+}
+
+enum Decision {
+    Start,
+    Queue,
+    Terminate(RunId),
+    Skip,
+    QueueFull,
+}
+
+/// Records a firing of `name` and starts, queues or refuses it by the task's policy.
+pub(crate) async fn fire(
+    inner: &Arc<Inner>,
+    name: &TaskName,
+    firing: Firing,
+) -> Result<Run, TriggerError> {
+    let slot = inner
+        .tasks
+        .get(name)
+        .ok_or_else(|| TriggerError::NotFound(name.to_string()))?;
+    if inner.is_stopping() {
+        return Err(TriggerError::ShuttingDown);
+    }
+    let spec = &slot.spec;
+    let new = NewRun {
+        id: RunId::new(),
+        task_name: name.to_string(),
+        kind: RunKind::Task,
+        triggered_by: firing.by,
+        scheduled_for: firing.scheduled_for.map(millis),
+        created_at: millis(inner.clock.now()),
+        retry_attempt: firing.retry_of.map_or(0, |(n, _)| n),
+        retry_of_run_id: firing.retry_of.map(|(_, id)| id),
+        replica_index: None,
+    };
+    let retry = firing.retry_of.is_some();
+    let mut state = slot.state.lock().await;
+    let decision = if retry || state.counted.len() < spec.max_concurrent as usize {
+        Decision::Start
+    } else {
+        match spec.on_overlap {
+            OnOverlap::Queue if state.queue.len() < spec.queue_max as usize => Decision::Queue,
+            OnOverlap::Queue => Decision::QueueFull,
+            OnOverlap::Skip => Decision::Skip,
+            OnOverlap::Terminate => state
+                .counted
+                .first()
+                .copied()
+                .map_or(Decision::Start, Decision::Terminate),
+        }
+    };
+    let ended = |reason: EndReason, message: String| {
+        let new = new.clone();
+        store::blocking(&inner.store, move |s| {
+            s.insert_ended(&new, reason, -1, &message)
+        })
+    };
+    match decision {
+        Decision::Skip => {
+            ended(
+                EndReason::Skipped,
+                "task already running, skipping (policy: skip)".into(),
+            )
+            .await?;
+        }
+        Decision::QueueFull => {
+            let message = format!(
+                "queue full: {} firings already waiting (queue_max = {})",
+                state.queue.len(),
+                spec.queue_max
+            );
+            ended(EndReason::QueueFull, message).await?;
+        }
+        Decision::Start | Decision::Queue | Decision::Terminate(_) => {
+            let row = new.clone();
+            store::blocking(&inner.store, move |s| s.insert_run(&row)).await?;
+        }
+    }
+    inner.emit(Event::RunCreated {
+        run: new.id,
+        task: name.clone(),
+    });
+    match decision {
+        Decision::Start => {
+            if !retry {
+                state.counted.push(new.id);
+            }
+            let stop = launch::register(inner, &new, name);
+            spawn_run(inner.clone(), name.clone(), new.clone(), stop, !retry);
+        }
+        Decision::Queue => state.queue.push_back(new.clone()),
+        Decision::Terminate(oldest) => {
+            if let Some(active) = inner.active().get(&oldest) {
+                active.stop.stop();
+            }
+            state.queue.push_front(new.clone());
+        }
+        Decision::Skip | Decision::QueueFull => {
+            let (reason, code) = match decision {
+                Decision::Skip => (EndReason::Skipped, -1),
+                _ => (EndReason::QueueFull, -1),
+            };
+            inner.emit(Event::RunEnded {
+                run: new.id,
+                task: name.clone(),
+                reason,
+                exit_code: code,
+            });
+        }
+    }
+    drop(state);
+    let id = new.id;
+    store::blocking(&inner.store, move |s| s.get_run(&id))
+        .await?
+        .ok_or_else(|| {
+            TriggerError::Store(StoreError::Worker(format!(
+                "run {id} vanished after it was recorded"
+            )))
+        })
+}
+
+type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+fn spawn_run(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHandle, counted: bool) {
+    let future: Boxed = Box::pin(run_task(inner, name, new, stop, counted));
+    tokio::spawn(future);
+}
+
+async fn run_task(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHandle, counted: bool) {
+    let Some(slot) = inner.tasks.get(&name) else {
+        return;
+    };
+    let spec = slot.spec.clone();
+    let outcome = launch::run_to_end(
+        inner.clone(),
+        new.clone(),
+        name.clone(),
+        &spec.common,
+        spec.timeout,
+        stop,
+    )
+    .await;
+    {
+        let mut state = slot.state.lock().await;
+        if counted {
+            state.counted.retain(|r| *r != new.id);
+        }
+        while state.counted.len() < spec.max_concurrent as usize && !inner.is_stopping() {
+            let Some(next) = state.queue.pop_front() else {
+                break;
+            };
+            state.counted.push(next.id);
+            let stop = launch::register(&inner, &next, &name);
+            spawn_run(inner.clone(), name.clone(), next, stop, true);
+        }
+    }
+    schedule_retry(&inner, &name, &new, &outcome).await;
+}
+
+/// After a failing run: the next retry attempt, or the next `on_failure` restart.
+async fn schedule_retry(inner: &Arc<Inner>, name: &TaskName, ended: &NewRun, outcome: &Outcome) {
+    let Some(slot) = inner.tasks.get(name) else {
+        return;
+    };
+    let spec = &slot.spec;
+    if !outcome.end_reason.is_retryable() || inner.is_stopping() {
+        return;
+    }
+    let by = if ended.retry_attempt < spec.retry_attempts {
+        TriggeredBy::Retry
+    } else if spec.restart == Restart::OnFailure {
+        TriggeredBy::Restart
+    } else {
+        return;
+    };
+    let attempt = ended.retry_attempt + 1;
+    let delay = spec
+        .retry_backoff
+        .delay(spec.retry_delay, attempt, RETRY_CAP);
+    let generation = slot.state.lock().await.generation;
+    let (inner, name, previous) = (inner.clone(), name.clone(), ended.id);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = inner.stopped() => return,
+        }
+        let Some(slot) = inner.tasks.get(&name) else {
+            return;
+        };
+        if slot.state.lock().await.generation != generation {
+            return;
+        }
+        let firing = Firing {
+            by,
+            scheduled_for: None,
+            retry_of: Some((attempt, previous)),
+        };
+        if let Err(e) = fire(&inner, &name, firing).await {
+            tracing::error!(task = %name, "cannot start attempt {attempt}: {e}");
+        }
+    });
+}
+
+/// Ends every queued run `stopped` (shutdown, or an operator stopping the task).
+async fn drop_queue(inner: &Arc<Inner>, name: &TaskName, slot: &TaskSlot, message: &str) -> usize {
+    let queued: Vec<NewRun> = slot.state.lock().await.queue.drain(..).collect();
+    let n = queued.len();
+    for run in queued {
+        let outcome = Outcome {
+            end_reason: EndReason::Stopped,
+            exit_code: -1,
+            message: Some(message.to_string()),
+        };
+        record_end(inner, run.id, name, &outcome).await;
+    }
+    n
+}
+
+pub(crate) async fn drop_queues(inner: &Arc<Inner>, message: &str) {
+    for (name, slot) in &inner.tasks {
+        drop_queue(inner, name, slot, message).await;
+    }
+}
+
+impl Engine {
+    /// A manual trigger (`runwisp run-task`, the TUI's `r`, the API): refused for unknown
+    /// tasks, services and tasks with `api_trigger = false`.
+    pub async fn trigger(&self, name: &str, by: TriggeredBy) -> Result<Run, TriggerError> {
+        let task = TaskName::parse(name).map_err(|_| TriggerError::NotFound(name.to_string()))?;
+        if self.inner.services.contains_key(&task) {
+            return Err(TriggerError::IsService(name.to_string()));
+        }
+        let slot = self
+            .inner
+            .tasks
+            .get(&task)
+            .ok_or_else(|| TriggerError::NotFound(name.to_string()))?;
+        if !slot.spec.common.api_trigger {
+            return Err(TriggerError::Forbidden);
+        }
+        fire(
+            &self.inner,
+            &task,
+            Firing {
+                by,
+                scheduled_for: None,
+                retry_of: None,
+            },
+        )
+        .await
+    }
+
+    /// Stops one run: an active run gets the stop ladder, a queued one ends at once.
+    pub async fn stop_run(&self, id: RunId) -> Result<(), StopError> {
+        if let Some(active) = self.inner.active().get(&id) {
+            active.stop.stop();
+            return Ok(());
+        }
+        for (name, slot) in &self.inner.tasks {
+            let mut state = slot.state.lock().await;
+            if let Some(pos) = state.queue.iter().position(|r| r.id == id) {
+                state.queue.remove(pos);
+                drop(state);
+                let outcome = Outcome {
+                    end_reason: EndReason::Stopped,
+                    exit_code: -1,
+                    message: Some("stopped before it started".into()),
+                };
+                record_end(&self.inner, id, name, &outcome).await;
+                return Ok(());
+            }
+        }
+        match store::blocking(&self.inner.store, move |s| s.get_run(&id)).await? {
+            Some(_) => Err(StopError::AlreadyEnded(id)),
+            None => Err(StopError::NotFound(id)),
+        }
+    }
+
+    /// Stops a task: its queued runs end, its active runs get the stop ladder, and pending
+    /// retries are cancelled. Services are stopped through the supervisor. Returns how many
+    /// runs were stopped.
+    pub async fn stop_task(&self, name: &str) -> Result<usize, StopError> {
+        let task = TaskName::parse(name).map_err(|_| StopError::NoSuchTask(name.to_string()))?;
+        if self.inner.services.contains_key(&task) {
+            let replicas = self
+                .inner
+                .active()
+                .values()
+                .filter(|r| r.task == task)
+                .count();
+            self.stop_service(name)
+                .await
+                .map_err(|_| StopError::NoSuchTask(name.to_string()))?;
+            return Ok(replicas);
+        }
+        let slot = self
+            .inner
+            .tasks
+            .get(&task)
+            .ok_or_else(|| StopError::NoSuchTask(name.to_string()))?;
+        slot.state.lock().await.generation += 1;
+        let mut stopped = drop_queue(&self.inner, &task, slot, "stopped before it started").await;
+        for run in self.inner.active().values().filter(|r| r.task == task) {
+            run.stop.stop();
+            stopped += 1;
+        }
+        Ok(stopped)
+    }
+
+    /// Every task and service with its next firing and its active runs.
+    pub async fn tasks(&self) -> Vec<TaskInfo> {
+        let now = self.inner.clock.now();
+        let active = self.inner.active().clone();
+        let runs_of = |name: &TaskName| -> Vec<RunId> {
+            let mut ids: Vec<RunId> = active
+                .iter()
+                .filter(|(_, r)| &r.task == name)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.sort();
+            ids
+        };
+        let mut out = Vec::new();
+        for (name, slot) in &self.inner.tasks {
+            let next = slot
+                .spec
+                .cron
+                .as_ref()
+                .and_then(|s| s.next_after(now, &slot.spec.timezone));
+            let queued = slot.state.lock().await.queue.len();
+            out.push(TaskInfo {
+                name: name.clone(),
+                kind: RunKind::Task,
+                next,
+                active: runs_of(name),
+                queued,
+            });
+        }
+        for name in self.inner.services.keys() {
+            out.push(TaskInfo {
+                name: name.clone(),
+                kind: RunKind::Service,
+                next: None,
+                active: runs_of(name),
+                queued: 0,
+            });
+        }
+        out
+    }
+}
