@@ -233,7 +233,7 @@ impl Store {
                 .map_err(StoreError::sql("recording when a task was first seen"))?;
             let mut select = tx
                 .prepare_cached(
-                    "SELECT MAX(COALESCE((SELECT MAX(scheduled_for) FROM runs WHERE task_name = ?1), 0), \
+                    "SELECT COALESCE((SELECT MAX(scheduled_for) FROM runs WHERE task_name = ?1), \
                      (SELECT first_seen FROM task_anchors WHERE task_name = ?1))",
                 )
                 .map_err(StoreError::sql("reading a task's schedule anchor"))?;

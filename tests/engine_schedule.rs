@@ -1,0 +1,224 @@
+//! The scheduler with a fake clock: a day of `*/15` firings, daylight-saving days in two zones,
+//! each catch-up policy after a 3-day outage, and wall-clock jumps forward and backward.
+
+#[path = "common/engine.rs"]
+mod harness;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::*;
+use jiff::Timestamp;
+use runwisp::engine::clock::{Clock, FakeClock};
+use runwisp::engine::model::{RunId, RunKind, TriggeredBy};
+use runwisp::engine::store::{NewRun, Store};
+
+/// Advances the clock `step` at a time until `end`, waiting after each step until the task has
+/// as many runs as its schedule has instants since `boot`, so no two instants land in one
+/// wake-up.
+async fn walk(
+    engine: &runwisp::engine::Engine,
+    clock: &FakeClock,
+    task: &str,
+    boot: Timestamp,
+    end: Timestamp,
+    step: Duration,
+) {
+    let name = runwisp::engine::model::TaskName::parse(task).unwrap();
+    let spec = &engine.config().tasks[&name];
+    let schedule = spec.cron.as_ref().expect("a scheduled task");
+    let mut expected = 0;
+    let mut cursor = boot;
+    while clock.now() < end {
+        clock.advance(step);
+        while let Some(t) = schedule.next_after(cursor, &spec.timezone).filter(|t| *t <= clock.now()) {
+            expected += 1;
+            cursor = t;
+        }
+        wait_runs(engine, task, "the firing", |r| r.len() >= expected).await;
+    }
+}
+
+async fn boot_at(config: &str, start: &str) -> (Booted, FakeClock) {
+    let clock = FakeClock::at(ts(start));
+    let booted = boot(config, Arc::new(clock.clone())).await;
+    (booted, clock)
+}
+
+fn instants(runs: &[runwisp::engine::model::Run]) -> Vec<String> {
+    runs.iter().map(|r| at(r).to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_of_quarter_hours_fires_96_times_once_each() {
+    let (b, clock) = boot_at("[tasks.q]\ncron = \"*/15 * * * *\"\ntimezone = \"UTC\"\nrun = \"true\"\n", "2025-06-01T00:00:00Z").await;
+    walk(&b.engine, &clock, "q", ts("2025-06-01T00:00:00Z"), ts("2025-06-02T00:00:00Z"), Duration::from_secs(300)).await;
+    let runs = wait_runs(&b.engine, "q", "96 ended runs", |r| ended(r) == 96).await;
+    assert_eq!(runs.len(), 96);
+    assert!(runs.iter().all(|r| r.triggered_by == TriggeredBy::Cron));
+    assert_eq!(at(&runs[0]), ts("2025-06-01T00:15:00Z"));
+    assert_eq!(at(&runs[95]), ts("2025-06-02T00:00:00Z"));
+    for pair in runs.windows(2) {
+        assert_eq!(at(&pair[1]).duration_since(at(&pair[0])).as_secs(), 900);
+    }
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_york_spring_forward_day() {
+    let config = r#"
+[tasks.wall]
+cron = "*/30 * * * *"
+timezone = "America/New_York"
+run = "true"
+
+[tasks.pinned]
+cron = "30 2 * * *"
+timezone = "America/New_York"
+run = "true"
+"#;
+    // Midnight to midnight local on 2025-03-09 (EST then EDT): a 23-hour day.
+    let (b, clock) = boot_at(config, "2025-03-09T05:00:00Z").await;
+    walk(&b.engine, &clock, "wall", ts("2025-03-09T05:00:00Z"), ts("2025-03-10T04:00:00Z"), Duration::from_secs(600)).await;
+    let wall = wait_runs(&b.engine, "wall", "46 runs", |r| r.len() == 46).await;
+    let wall_instants = instants(&wall);
+    assert!(wall_instants.contains(&"2025-03-09T06:30:00Z".to_string()), "01:30 EST");
+    assert!(wall_instants.contains(&"2025-03-09T07:00:00Z".to_string()), "03:00 EDT, right after the gap");
+    assert!(!wall_instants.contains(&"2025-03-09T07:30:00Z".to_string()) || wall_instants.iter().filter(|t| t.as_str() == "2025-03-09T07:30:00Z").count() == 1);
+    let pinned = wait_runs(&b.engine, "pinned", "one run", |r| r.len() == 1).await;
+    assert_eq!(instants(&pinned), ["2025-03-09T07:00:00Z"], "02:30 does not exist: fires once at 03:00 EDT");
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lord_howe_fall_back_day() {
+    let config = r#"
+[tasks.wall]
+cron = "*/15 * * * *"
+timezone = "Australia/Lord_Howe"
+run = "true"
+
+[tasks.pinned]
+cron = "45 1 * * *"
+timezone = "Australia/Lord_Howe"
+run = "true"
+"#;
+    // 2025-04-06 local day: 00:00 +11:00 to 24:00 +10:30, 24.5 hours long.
+    let (b, clock) = boot_at(config, "2025-04-05T13:00:00Z").await;
+    walk(&b.engine, &clock, "wall", ts("2025-04-05T13:00:00Z"), ts("2025-04-06T13:30:00Z"), Duration::from_secs(300)).await;
+    let wall = wait_runs(&b.engine, "wall", "98 runs", |r| r.len() == 98).await;
+    let at_0130: Vec<String> = wall
+        .iter()
+        .map(|r| at(r).to_zoned(jiff::tz::TimeZone::get("Australia/Lord_Howe").unwrap()).strftime("%H:%M%:z").to_string())
+        .filter(|t| t.starts_with("01:30"))
+        .collect();
+    assert_eq!(at_0130, ["01:30+11:00", "01:30+10:30"], "a repeated wall-clock time fires twice");
+    let pinned = wait_runs(&b.engine, "pinned", "one run", |r| r.len() == 1).await;
+    assert_eq!(instants(&pinned), ["2025-04-05T14:45:00Z"], "01:45 fires at its first occurrence only");
+    b.engine.shutdown().await;
+}
+
+/// Records a past cron run, as a daemon that ran before an outage would have.
+fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let store = Store::open(&dir.join("data/runwisp.db")).unwrap();
+    let t = ts(scheduled).as_millisecond();
+    let run = NewRun {
+        id: RunId::new(),
+        task_name: task.into(),
+        kind: RunKind::Task,
+        triggered_by: TriggeredBy::Cron,
+        scheduled_for: Some(t),
+        created_at: t,
+        retry_attempt: 0,
+        retry_of_run_id: None,
+        replica_index: None,
+    };
+    store.insert_ended(&run, runwisp::engine::model::EndReason::Success, 0, "seeded").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_after_a_three_day_outage() {
+    let config = r#"
+[scheduler]
+timezone = "UTC"
+
+[tasks.latest]
+cron = "0 * * * *"
+run = "true"
+
+[tasks.all]
+cron = "0 * * * *"
+catch_up = "all"
+max_catch_up_runs = 10
+queue_max = 100
+run = "true"
+
+[tasks.skip]
+cron = "0 * * * *"
+catch_up = "skip"
+run = "true"
+
+[tasks.fresh]
+cron = "0 * * * *"
+run = "true"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    for task in ["latest", "all", "skip"] {
+        seed_last_run(dir.path(), task, "2025-06-01T00:00:00Z");
+    }
+    // 72 hourly firings were missed; the daemon comes back at 2025-06-04T00:30Z.
+    let clock = FakeClock::at(ts("2025-06-04T00:30:00Z"));
+    let engine = boot_in(dir.path(), config, Arc::new(clock.clone())).await;
+
+    let latest = wait_runs(&engine, "latest", "one catch-up run", |r| ended(r) == 2).await;
+    assert_eq!(latest[1].triggered_by, TriggeredBy::CatchUp);
+    assert_eq!(at(&latest[1]), ts("2025-06-04T00:00:00Z"));
+
+    let all = wait_runs(&engine, "all", "ten catch-up runs", |r| ended(r) == 11).await;
+    let caught: Vec<Timestamp> = all[1..].iter().map(at).collect();
+    let expected: Vec<Timestamp> = (0..10).map(|h| ts("2025-06-03T15:00:00Z") + jiff::SignedDuration::from_hours(h)).collect();
+    assert_eq!(caught, expected, "the newest 10, oldest first");
+    assert!(all[1..].iter().all(|r| r.triggered_by == TriggeredBy::CatchUp));
+
+    // skip and a task the daemon never saw before fire nothing until the next hour.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(runs(&engine, "skip").len(), 1);
+    assert_eq!(runs(&engine, "fresh").len(), 0);
+    clock.set(ts("2025-06-04T01:00:00Z"));
+    for task in ["skip", "fresh"] {
+        let r = wait_runs(&engine, task, "the next hourly firing", |r| r.iter().any(|x| x.scheduled_for == Some(ts("2025-06-04T01:00:00Z").as_millisecond()))).await;
+        assert_eq!(r.last().unwrap().triggered_by, TriggeredBy::Cron);
+    }
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wall_clock_jumps() {
+    let (b, clock) = boot_at("[tasks.h]\ncron = \"0 * * * *\"\ntimezone = \"UTC\"\nrun = \"true\"\n", "2025-06-01T00:00:00Z").await;
+    for hour in 1..=3 {
+        clock.set(ts("2025-06-01T00:00:00Z") + jiff::SignedDuration::from_hours(hour));
+        wait_runs(&b.engine, "h", "hourly run", |r| r.len() == hour as usize).await;
+    }
+    // Back by an hour and a half: 02:00 and 03:00 already ran and must not run again.
+    clock.set(ts("2025-06-01T01:30:00Z"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for t in ["2025-06-01T02:00:00Z", "2025-06-01T03:00:00Z", "2025-06-01T04:00:00Z"] {
+        clock.set(ts(t));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let runs = wait_runs(&b.engine, "h", "the 04:00 run", |r| r.len() >= 4).await;
+    assert_eq!(
+        instants(&runs),
+        ["2025-06-01T01:00:00Z", "2025-06-01T02:00:00Z", "2025-06-01T03:00:00Z", "2025-06-01T04:00:00Z"],
+        "nothing fires twice after the clock went back"
+    );
+    // Forward by five hours: the catch-up policy (latest) runs one, for 09:00.
+    clock.set(ts("2025-06-01T09:10:00Z"));
+    let runs = wait_runs(&b.engine, "h", "one catch-up run", |r| r.len() == 5).await;
+    assert_eq!(runs[4].triggered_by, TriggeredBy::CatchUp);
+    assert_eq!(at(&runs[4]), ts("2025-06-01T09:00:00Z"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(harness::runs(&b.engine, "h").len(), 5);
+    b.engine.shutdown().await;
+}
