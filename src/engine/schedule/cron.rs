@@ -86,12 +86,17 @@ impl CronExpr {
             check_field(field, spec)?;
         }
         let dom_and_dow = fields[2].starts_with('*') || fields[4].starts_with('*');
+        let for_croner: Vec<String> = fields
+            .iter()
+            .zip(FIELDS.iter())
+            .map(|(field, spec)| for_croner(field, spec))
+            .collect();
         let cron = CronParser::builder()
             .seconds(croner::parser::Seconds::Disallowed)
             .year(croner::parser::Year::Disallowed)
             .dom_and_dow(dom_and_dow)
             .build()
-            .parse(&fields.join(" "))
+            .parse(&for_croner.join(" "))
             .map_err(|e| format!("{e}"))?;
         let hour_every = matches!(fields[1], "*" | "*/1");
         let parsed = Self {
@@ -186,6 +191,32 @@ fn check_field(field: &str, spec: &FieldSpec) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `field` (already checked) as croner should read it: names written as numbers, because croner
+/// reads `-SUN` as 7 so `SUN-SUN` or `0-SUN` would mean every day while SUN is 0 here; and a
+/// list holding a bare `*` written as the full range, because croner refuses `*,5` while such a
+/// field names every value (not `*`: that would change how croner combines the day fields).
+fn for_croner(field: &str, spec: &FieldSpec) -> String {
+    if field.split(',').any(|item| item == "*") {
+        return format!("{}-{}", spec.min, spec.max);
+    }
+    let number = |v: &str| value(v, spec).map_or_else(|_| v.to_string(), |n| n.to_string());
+    field
+        .split(',')
+        .map(|item| {
+            let (range, step) = match item.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (item, None),
+            };
+            let range = range.split('-').map(number).collect::<Vec<_>>().join("-");
+            match step {
+                Some(step) => format!("{range}/{step}"),
+                None => range,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn value(text: &str, spec: &FieldSpec) -> Result<u32, String> {

@@ -28,6 +28,7 @@ fn grammar_accepts_the_documented_forms() {
         "* * * * *",
         "*/15 0-6,22 1-31/2 JAN-mar sun,MON",
         "0 0 * * 7",
+        "*,5 *,1 *,2 *,3 *,4",
         "@yearly",
         "@annually",
         "@monthly",
@@ -96,6 +97,17 @@ fn vixie_day_fields() {
     assert_eq!(
         next("0 12 * * 7", "UTC", "2025-06-01T12:00:00Z", 1),
         ["2025-06-08T12:00+00:00"]
+    );
+    // SUN is 0 at either end of a range (croner alone would read `-SUN` as 7: every day).
+    assert_eq!(
+        next("0 12 * * SUN-SUN", "UTC", "2025-06-01T12:00:00Z", 2),
+        ["2025-06-08T12:00+00:00", "2025-06-15T12:00+00:00"]
+    );
+    // A `*` inside a list: the field names every value, and `0,*` does not start with `*`, so
+    // either day field may match (every day).
+    assert_eq!(
+        next("0 0 5 * 0,*", "UTC", "2025-06-01T00:00:00Z", 2),
+        ["2025-06-02T00:00+00:00", "2025-06-03T00:00+00:00"]
     );
     // February 29th is found four years ahead.
     assert_eq!(
