@@ -515,9 +515,9 @@ const KNOWN: [Known; 6] = [
         oracle: "cronsim",
         name: "hour field starting with `*` follows the wall clock",
         why: "cronsim (like cronie) follows the wall clock when the hour field starts with `*` \
-              (`0 */12 * * *`, `0-57/19 *,14 * * *`); runwisp pins every hour field but a bare \
-              `*` or `*/1` to its times of day, after the spec's example `0 */6 * * *` (schedule \
-              module header), so it fires once after a gap and once in a repeated hour",
+              (`0 */12 * * *`); runwisp pins a stepped hour field that does not name every hour \
+              to its times of day, after the spec's example `0 */6 * * *` (schedule module \
+              header), so it fires once after a gap and once in a repeated hour",
         applies: |s| {
             cronsim_wall_clock(&s.fields) != runwisp_wall_clock(&s.fields)
                 && (we_fire_at_a_change_they_do_not(s)
@@ -588,9 +588,11 @@ fn values(field: &str, lo: i64, hi: i64, names: &[&str], first: i64) -> BTreeSet
     out
 }
 
-/// runwisp's rule (schedule module header): minute field starting with `*`, or hour `*`/`*/1`.
+/// runwisp's rule (schedule module header): minute field starting with `*`, or an hour field
+/// starting with `*` that names every hour.
 fn runwisp_wall_clock(fields: &[&str]) -> bool {
-    fields[0].starts_with('*') || matches!(fields[1], "*" | "*/1")
+    fields[0].starts_with('*')
+        || (fields[1].starts_with('*') && values(fields[1], 0, 23, &[], 0).len() == 24)
 }
 
 /// cronsim's rule (cronie's): minute or hour field starting with `*`.

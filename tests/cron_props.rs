@@ -3,8 +3,8 @@
 //!
 //! The brute force parses the five fields into bit sets, then walks UTC instants one minute at a
 //! time, turns each into local time with the zone's offset at that instant, and decides:
-//! - wall-clock expressions (minute field starting with `*`, or hour field `*`/`*/1`, as the
-//!   schedule module header classifies them) fire at every instant whose local time matches, so
+//! - wall-clock expressions (minute field starting with `*`, or an hour field starting with `*`
+//!   that names every hour, as the schedule module header classifies them) fire at every instant whose local time matches, so
 //!   both occurrences of a repeated time and none of a skipped one;
 //! - pinned expressions fire at an instant whose local time matches only if that local time was
 //!   not already shown earlier (first occurrence of a repeated time); and at the first instant
@@ -135,14 +135,16 @@ impl Brute {
         if dows & (1 << 7) != 0 {
             dows |= 1; // 7 is Sunday
         }
+        let hours = field_bits(f[1], 0, 23, &[], 0);
         Brute {
             minutes: field_bits(f[0], 0, 59, &[], 0),
-            hours: field_bits(f[1], 0, 23, &[], 0),
+            hours,
             doms: field_bits(f[2], 1, 31, &[], 0),
             months: field_bits(f[3], 1, 12, &MONTHS, 1),
             dows,
             day_and: f[2].starts_with('*') || f[4].starts_with('*'),
-            wall_clock: f[0].starts_with('*') || f[1] == "*" || f[1] == "*/1",
+            wall_clock: f[0].starts_with('*')
+                || (f[1].starts_with('*') && hours.count_ones() == 24),
         }
     }
 

@@ -31,7 +31,10 @@ async fn walk(
     let mut cursor = boot;
     while clock.now() < end {
         clock.advance(step);
-        while let Some(t) = schedule.next_after(cursor, &spec.timezone).filter(|t| *t <= clock.now()) {
+        while let Some(t) = schedule
+            .next_after(cursor, &spec.timezone)
+            .filter(|t| *t <= clock.now())
+        {
             expected += 1;
             cursor = t;
         }
@@ -51,8 +54,20 @@ fn instants(runs: &[runwisp::engine::model::Run]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_of_quarter_hours_fires_96_times_once_each() {
-    let (b, clock) = boot_at("[tasks.q]\ncron = \"*/15 * * * *\"\ntimezone = \"UTC\"\nrun = \"true\"\n", "2025-06-01T00:00:00Z").await;
-    walk(&b.engine, &clock, "q", ts("2025-06-01T00:00:00Z"), ts("2025-06-02T00:00:00Z"), Duration::from_secs(300)).await;
+    let (b, clock) = boot_at(
+        "[tasks.q]\ncron = \"*/15 * * * *\"\ntimezone = \"UTC\"\nrun = \"true\"\n",
+        "2025-06-01T00:00:00Z",
+    )
+    .await;
+    walk(
+        &b.engine,
+        &clock,
+        "q",
+        ts("2025-06-01T00:00:00Z"),
+        ts("2025-06-02T00:00:00Z"),
+        Duration::from_secs(300),
+    )
+    .await;
     let runs = wait_runs(&b.engine, "q", "96 ended runs", |r| ended(r) == 96).await;
     assert_eq!(runs.len(), 96);
     assert!(runs.iter().all(|r| r.triggered_by == TriggeredBy::Cron));
@@ -79,14 +94,39 @@ run = "true"
 "#;
     // Midnight to midnight local on 2025-03-09 (EST then EDT): a 23-hour day.
     let (b, clock) = boot_at(config, "2025-03-09T05:00:00Z").await;
-    walk(&b.engine, &clock, "wall", ts("2025-03-09T05:00:00Z"), ts("2025-03-10T04:00:00Z"), Duration::from_secs(600)).await;
+    walk(
+        &b.engine,
+        &clock,
+        "wall",
+        ts("2025-03-09T05:00:00Z"),
+        ts("2025-03-10T04:00:00Z"),
+        Duration::from_secs(600),
+    )
+    .await;
     let wall = wait_runs(&b.engine, "wall", "46 runs", |r| r.len() == 46).await;
     let wall_instants = instants(&wall);
-    assert!(wall_instants.contains(&"2025-03-09T06:30:00Z".to_string()), "01:30 EST");
-    assert!(wall_instants.contains(&"2025-03-09T07:00:00Z".to_string()), "03:00 EDT, right after the gap");
-    assert!(!wall_instants.contains(&"2025-03-09T07:30:00Z".to_string()) || wall_instants.iter().filter(|t| t.as_str() == "2025-03-09T07:30:00Z").count() == 1);
+    assert!(
+        wall_instants.contains(&"2025-03-09T06:30:00Z".to_string()),
+        "01:30 EST"
+    );
+    assert!(
+        wall_instants.contains(&"2025-03-09T07:00:00Z".to_string()),
+        "03:00 EDT, right after the gap"
+    );
+    assert!(
+        !wall_instants.contains(&"2025-03-09T07:30:00Z".to_string())
+            || wall_instants
+                .iter()
+                .filter(|t| t.as_str() == "2025-03-09T07:30:00Z")
+                .count()
+                == 1
+    );
     let pinned = wait_runs(&b.engine, "pinned", "one run", |r| r.len() == 1).await;
-    assert_eq!(instants(&pinned), ["2025-03-09T07:00:00Z"], "02:30 does not exist: fires once at 03:00 EDT");
+    assert_eq!(
+        instants(&pinned),
+        ["2025-03-09T07:00:00Z"],
+        "02:30 does not exist: fires once at 03:00 EDT"
+    );
     b.engine.shutdown().await;
 }
 
@@ -105,16 +145,37 @@ run = "true"
 "#;
     // 2025-04-06 local day: 00:00 +11:00 to 24:00 +10:30, 24.5 hours long.
     let (b, clock) = boot_at(config, "2025-04-05T13:00:00Z").await;
-    walk(&b.engine, &clock, "wall", ts("2025-04-05T13:00:00Z"), ts("2025-04-06T13:30:00Z"), Duration::from_secs(300)).await;
+    walk(
+        &b.engine,
+        &clock,
+        "wall",
+        ts("2025-04-05T13:00:00Z"),
+        ts("2025-04-06T13:30:00Z"),
+        Duration::from_secs(300),
+    )
+    .await;
     let wall = wait_runs(&b.engine, "wall", "98 runs", |r| r.len() == 98).await;
     let at_0130: Vec<String> = wall
         .iter()
-        .map(|r| at(r).to_zoned(jiff::tz::TimeZone::get("Australia/Lord_Howe").unwrap()).strftime("%H:%M%:z").to_string())
+        .map(|r| {
+            at(r)
+                .to_zoned(jiff::tz::TimeZone::get("Australia/Lord_Howe").unwrap())
+                .strftime("%H:%M%:z")
+                .to_string()
+        })
         .filter(|t| t.starts_with("01:30"))
         .collect();
-    assert_eq!(at_0130, ["01:30+11:00", "01:30+10:30"], "a repeated wall-clock time fires twice");
+    assert_eq!(
+        at_0130,
+        ["01:30+11:00", "01:30+10:30"],
+        "a repeated wall-clock time fires twice"
+    );
     let pinned = wait_runs(&b.engine, "pinned", "one run", |r| r.len() == 1).await;
-    assert_eq!(instants(&pinned), ["2025-04-05T14:45:00Z"], "01:45 fires at its first occurrence only");
+    assert_eq!(
+        instants(&pinned),
+        ["2025-04-05T14:45:00Z"],
+        "01:45 fires at its first occurrence only"
+    );
     b.engine.shutdown().await;
 }
 
@@ -134,7 +195,14 @@ fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
         retry_of_run_id: None,
         replica_index: None,
     };
-    store.insert_ended(&run, runwisp::engine::model::EndReason::Success, 0, "seeded").unwrap();
+    store
+        .insert_ended(
+            &run,
+            runwisp::engine::model::EndReason::Success,
+            0,
+            "seeded",
+        )
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,9 +245,13 @@ run = "true"
 
     let all = wait_runs(&engine, "all", "ten catch-up runs", |r| ended(r) == 11).await;
     let caught: Vec<Timestamp> = all[1..].iter().map(at).collect();
-    let expected: Vec<Timestamp> = (0..10).map(|h| ts("2025-06-03T15:00:00Z") + jiff::SignedDuration::from_hours(h)).collect();
+    let expected: Vec<Timestamp> = (0..10)
+        .map(|h| ts("2025-06-03T15:00:00Z") + jiff::SignedDuration::from_hours(h))
+        .collect();
     assert_eq!(caught, expected, "the newest 10, oldest first");
-    assert!(all[1..].iter().all(|r| r.triggered_by == TriggeredBy::CatchUp));
+    assert!(all[1..]
+        .iter()
+        .all(|r| r.triggered_by == TriggeredBy::CatchUp));
 
     // skip and a task the daemon never saw before fire nothing until the next hour.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -187,7 +259,11 @@ run = "true"
     assert_eq!(runs(&engine, "fresh").len(), 0);
     clock.set(ts("2025-06-04T01:00:00Z"));
     for task in ["skip", "fresh"] {
-        let r = wait_runs(&engine, task, "the next hourly firing", |r| r.iter().any(|x| x.scheduled_for == Some(ts("2025-06-04T01:00:00Z").as_millisecond()))).await;
+        let r = wait_runs(&engine, task, "the next hourly firing", |r| {
+            r.iter()
+                .any(|x| x.scheduled_for == Some(ts("2025-06-04T01:00:00Z").as_millisecond()))
+        })
+        .await;
         assert_eq!(r.last().unwrap().triggered_by, TriggeredBy::Cron);
     }
     engine.shutdown().await;
@@ -195,7 +271,11 @@ run = "true"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wall_clock_jumps() {
-    let (b, clock) = boot_at("[tasks.h]\ncron = \"0 * * * *\"\ntimezone = \"UTC\"\nrun = \"true\"\n", "2025-06-01T00:00:00Z").await;
+    let (b, clock) = boot_at(
+        "[tasks.h]\ncron = \"0 * * * *\"\ntimezone = \"UTC\"\nrun = \"true\"\n",
+        "2025-06-01T00:00:00Z",
+    )
+    .await;
     for hour in 1..=3 {
         clock.set(ts("2025-06-01T00:00:00Z") + jiff::SignedDuration::from_hours(hour));
         wait_runs(&b.engine, "h", "hourly run", |r| r.len() == hour as usize).await;
@@ -203,14 +283,23 @@ async fn wall_clock_jumps() {
     // Back by an hour and a half: 02:00 and 03:00 already ran and must not run again.
     clock.set(ts("2025-06-01T01:30:00Z"));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    for t in ["2025-06-01T02:00:00Z", "2025-06-01T03:00:00Z", "2025-06-01T04:00:00Z"] {
+    for t in [
+        "2025-06-01T02:00:00Z",
+        "2025-06-01T03:00:00Z",
+        "2025-06-01T04:00:00Z",
+    ] {
         clock.set(ts(t));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let runs = wait_runs(&b.engine, "h", "the 04:00 run", |r| r.len() >= 4).await;
     assert_eq!(
         instants(&runs),
-        ["2025-06-01T01:00:00Z", "2025-06-01T02:00:00Z", "2025-06-01T03:00:00Z", "2025-06-01T04:00:00Z"],
+        [
+            "2025-06-01T01:00:00Z",
+            "2025-06-01T02:00:00Z",
+            "2025-06-01T03:00:00Z",
+            "2025-06-01T04:00:00Z"
+        ],
         "nothing fires twice after the clock went back"
     );
     // Forward by five hours: the catch-up policy (latest) runs one, for 09:00.

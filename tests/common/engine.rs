@@ -36,13 +36,21 @@ pub async fn boot(config: &str, clock: Arc<dyn Clock>) -> Booted {
 }
 
 pub fn runs(engine: &Engine, task: &str) -> Vec<Run> {
-    let mut runs = engine.store().list_runs(Some(task), 100_000).expect("list runs");
+    let mut runs = engine
+        .store()
+        .list_runs(Some(task), 100_000)
+        .expect("list runs");
     runs.reverse();
     runs
 }
 
 /// Waits (polling the database) until `check` holds for the runs of `task`, oldest first.
-pub async fn wait_runs(engine: &Engine, task: &str, what: &str, check: impl Fn(&[Run]) -> bool) -> Vec<Run> {
+pub async fn wait_runs(
+    engine: &Engine,
+    task: &str,
+    what: &str,
+    check: impl Fn(&[Run]) -> bool,
+) -> Vec<Run> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let runs = runs(engine, task);

@@ -67,8 +67,9 @@ const FIELDS: [FieldSpec; 5] = [
 #[derive(Debug, Clone)]
 pub struct CronExpr {
     cron: Cron,
-    /// True when the minute field starts with `*` or the hour field is `*` (or `*/1`): such a
-    /// task follows the wall clock across daylight-saving changes (§3.2).
+    /// True when the minute field starts with `*`, or the hour field starts with `*` and names
+    /// every hour (`*`, `*/1`, `*,5`): such a task follows the wall clock across
+    /// daylight-saving changes (§3.2). A stepped hour field like `*/6` names times of day.
     pub wall_clock: bool,
 }
 
@@ -98,11 +99,12 @@ impl CronExpr {
             .build()
             .parse(&for_croner.join(" "))
             .map_err(|e| format!("{e}"))?;
-        let hour_every = matches!(fields[1], "*" | "*/1");
-        let parsed = Self {
+        let mut parsed = Self {
             cron,
-            wall_clock: fields[0].starts_with('*') || hour_every,
+            wall_clock: false,
         };
+        let hour_every = fields[1].starts_with('*') && (0..24).all(|h| parsed.hour_matches(h));
+        parsed.wall_clock = fields[0].starts_with('*') || hour_every;
         if !parsed.can_ever_fire() {
             return Err(
                 "it can never fire: no calendar day matches its day and month fields".into(),

@@ -3,7 +3,8 @@
 //! [`Schedule::next_after`]; there is no second implementation.
 //!
 //! Daylight saving, following Vixie cron and cronie:
-//! - a *wall-clock* expression (minute field starting with `*`, or hour field `*`/`*/1`, e.g.
+//! - a *wall-clock* expression (minute field starting with `*`, or an hour field starting with
+//!   `*` that names every hour, e.g.
 //!   `*/15 * * * *`, `0 * * * *`, `* 2 * * *`, `@hourly`) skips local times that do not exist and
 //!   fires at both occurrences of a repeated local time;
 //! - any other expression is *pinned* to its times of day (`30 2 * * *`, `0 */6 * * *`,
@@ -12,8 +13,9 @@
 //!   occurrence.
 //!
 //! The spec's prose says "minute or hour field starts with `*`" but lists `0 */6 * * *` as pinned;
-//! runwisp follows the examples: a stepped hour field such as `*/6` names times of day, so only a
-//! bare `*` (or `*/1`) hour field makes an expression wall-clock.
+//! runwisp follows the examples: a stepped hour field such as `*/6` names times of day, so an
+//! hour field makes an expression wall-clock only when it starts with `*` and names every hour
+//! (`*`, `*/1`, `*,5`).
 
 mod cron;
 

@@ -272,6 +272,14 @@ fn wall_clock_classification_follows_the_examples() {
     assert!(wall("0 * * * *"));
     assert!(wall("* 2 * * *"));
     assert!(wall("@hourly"));
+    assert!(
+        wall("0 *,14 * * *"),
+        "an hour field starting with `*` that names every hour"
+    );
+    assert!(
+        !wall("0 21,* * * *"),
+        "an hour field that does not start with `*`"
+    );
     assert!(!wall("30 2 * * *"));
     assert!(!wall("0 */6 * * *"));
     assert!(!wall("@daily"));
