@@ -73,8 +73,14 @@ impl FromStr for TaskName {
 pub struct RunId(ulid::Ulid);
 
 impl RunId {
+    /// A new id, strictly greater than every id made before it by this process (ULIDs made in
+    /// the same millisecond are incremented, not random), so ids sort in creation order.
     pub fn new() -> Self {
-        Self(ulid::Ulid::new())
+        static GENERATOR: std::sync::Mutex<ulid::Generator> =
+            std::sync::Mutex::new(ulid::Generator::new());
+        let mut generator = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
+        // Overflow needs 2^80 ids in one millisecond; a random id is then still unique.
+        Self(generator.generate().unwrap_or_else(|_| ulid::Ulid::new()))
     }
 
     /// Parses a user-supplied run id; anything but a well-formed ULID is refused.
@@ -277,6 +283,13 @@ mod tests {
             TaskName::parse(&"a".repeat(200)),
             Err(NameError::TooLong(200))
         );
+    }
+
+    #[test]
+    fn run_ids_sort_in_creation_order() {
+        let ids: Vec<RunId> = (0..1000).map(|_| RunId::new()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(ids.windows(2).all(|w| w[0].to_string() < w[1].to_string()));
     }
 
     #[test]

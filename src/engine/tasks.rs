@@ -352,8 +352,14 @@ impl Engine {
 
     /// Stops one run: an active run gets the stop ladder, a queued one ends at once.
     pub async fn stop_run(&self, id: RunId) -> Result<(), StopError> {
-        if let Some(active) = self.inner.active().get(&id) {
-            active.stop.stop();
+        let active = self.inner.active().get(&id).map(|a| a.stop.clone());
+        if let Some(stop) = active {
+            // A run is recorded ended a moment before it leaves the active set.
+            let row = store::blocking(&self.inner.store, move |s| s.get_run(&id)).await?;
+            if row.is_some_and(|r| r.status == crate::engine::model::RunStatus::Ended) {
+                return Err(StopError::AlreadyEnded(id));
+            }
+            stop.stop();
             return Ok(());
         }
         for (name, slot) in &self.inner.tasks {

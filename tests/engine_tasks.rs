@@ -1,0 +1,331 @@
+//! The engine API on real processes and the real clock: overlap policies and their rows, a
+//! retry chain with growing delays, `restart = "on_failure"`, services that crash or hold their
+//! replicas, and stops.
+
+#[path = "common/engine.rs"]
+mod harness;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::*;
+use runwisp::engine::clock::SystemClock;
+use runwisp::engine::model::{EndReason, RunId, RunKind, RunStatus, TriggeredBy};
+use runwisp::engine::{StopError, TriggerError};
+
+fn clock() -> Arc<SystemClock> {
+    Arc::new(SystemClock)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_runs_firings_one_after_another_and_refuses_past_queue_max() {
+    let b = boot("[tasks.q]\nrun = \"sleep 0.3\"\nqueue_max = 2\n", clock()).await;
+    let first = b.engine.trigger("q", TriggeredBy::Api).await.unwrap();
+    assert!(
+        matches!(first.status, RunStatus::Pending | RunStatus::Running),
+        "{first:?}"
+    );
+    let second = b.engine.trigger("q", TriggeredBy::Cli).await.unwrap();
+    let third = b.engine.trigger("q", TriggeredBy::Tui).await.unwrap();
+    assert_eq!(
+        (second.status, third.status),
+        (RunStatus::Pending, RunStatus::Pending)
+    );
+    let full = b.engine.trigger("q", TriggeredBy::Web).await.unwrap();
+    assert_eq!(full.status, RunStatus::Ended);
+    assert_eq!(
+        (full.end_reason, full.exit_code),
+        (Some(EndReason::QueueFull), Some(-1))
+    );
+    assert_eq!(
+        full.message.as_deref(),
+        Some("queue full: 2 firings already waiting (queue_max = 2)")
+    );
+
+    let runs = wait_runs(&b.engine, "q", "all ended", |r| ended(r) == 4).await;
+    let done: Vec<_> = runs
+        .iter()
+        .filter(|r| r.end_reason == Some(EndReason::Success))
+        .collect();
+    assert_eq!(done.len(), 3);
+    for pair in done.windows(2) {
+        assert!(
+            pair[1].start_at.unwrap() >= pair[0].end_at.unwrap(),
+            "never two at once (FIFO): {done:#?}"
+        );
+    }
+    assert_eq!(done[1].triggered_by, TriggeredBy::Cli);
+    assert_eq!(done[2].triggered_by, TriggeredBy::Tui);
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_records_the_firing_and_moves_on() {
+    let b = boot(
+        "[tasks.s]\nrun = \"sleep 0.5\"\non_overlap = \"skip\"\nmax_concurrent = 2\n",
+        clock(),
+    )
+    .await;
+    for _ in 0..2 {
+        let run = b.engine.trigger("s", TriggeredBy::Api).await.unwrap();
+        assert!(
+            matches!(run.status, RunStatus::Pending | RunStatus::Running),
+            "{run:?}"
+        );
+    }
+    let skipped = b.engine.trigger("s", TriggeredBy::Api).await.unwrap();
+    assert_eq!(
+        (skipped.end_reason, skipped.exit_code),
+        (Some(EndReason::Skipped), Some(-1))
+    );
+    assert_eq!(
+        skipped.message.as_deref(),
+        Some("task already running, skipping (policy: skip)")
+    );
+    let runs = wait_runs(&b.engine, "s", "all ended", |r| ended(r) == 3).await;
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.end_reason == Some(EndReason::Success))
+            .count(),
+        2
+    );
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_stops_the_oldest_then_starts_the_new_one() {
+    let b = boot("[tasks.t]\nrun = \"echo $RUNWISP_RUN_ID; sleep 30\"\non_overlap = \"terminate\"\ngraceful_stop = \"1s\"\n", clock()).await;
+    let old = b.engine.trigger("t", TriggeredBy::Api).await.unwrap();
+    wait_runs(&b.engine, "t", "the first run running", |r| {
+        r[0].status == RunStatus::Running
+    })
+    .await;
+    let new = b.engine.trigger("t", TriggeredBy::Api).await.unwrap();
+    let runs = wait_runs(&b.engine, "t", "the new run running", |r| {
+        r.len() == 2 && r[1].status == RunStatus::Running
+    })
+    .await;
+    assert_eq!(runs[0].id, old.id);
+    assert_eq!(runs[0].end_reason, Some(EndReason::Stopped));
+    assert_eq!(runs[1].id, new.id);
+    assert!(runs[1].start_at.unwrap() >= runs[0].end_at.unwrap());
+    b.engine.shutdown().await;
+    let runs = harness::runs(&b.engine, "t");
+    assert_eq!(
+        runs[1].end_reason,
+        Some(EndReason::Stopped),
+        "shutdown stops it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_chain_of_three_attempts_with_growing_delays() {
+    let config = r#"
+[tasks.flaky]
+run = "echo attempt $RUNWISP_ATTEMPT; exit 4"
+retry_attempts = 3
+retry_delay = "200ms"
+retry_backoff = "exponential"
+"#;
+    let b = boot(config, clock()).await;
+    let first = b.engine.trigger("flaky", TriggeredBy::Api).await.unwrap();
+    let runs = wait_runs(&b.engine, "flaky", "four ended attempts", |r| ended(r) == 4).await;
+    assert_eq!(runs[0].id, first.id);
+    for (n, run) in runs.iter().enumerate() {
+        assert_eq!(run.end_reason, Some(EndReason::Failed));
+        assert_eq!(run.exit_code, Some(4));
+        assert_eq!(run.retry_attempt, n as u32);
+        if n > 0 {
+            assert_eq!(run.triggered_by, TriggeredBy::Retry);
+            assert_eq!(
+                run.retry_of_run_id.as_deref(),
+                Some(runs[n - 1].id.as_str())
+            );
+            let waited = run.created_at - runs[n - 1].end_at.unwrap();
+            let curve = 200 * (1 << (n - 1));
+            assert!(
+                waited >= curve,
+                "attempt {n} waited {waited} ms, the curve says {curve} ms"
+            );
+        }
+        let log = std::fs::read_to_string(
+            b.dir
+                .path()
+                .join("data/logs/flaky")
+                .join(format!("{}.log", run.id)),
+        )
+        .unwrap();
+        assert_eq!(log, format!("attempt {}\n", n + 1));
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        harness::runs(&b.engine, "flaky").len(),
+        4,
+        "no fifth attempt"
+    );
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_on_failure_runs_until_a_success() {
+    let config = r#"
+[tasks.until]
+run = "echo x >> count; test $(wc -l < count) -ge 3"
+restart = "on_failure"
+retry_delay = "100ms"
+"#;
+    let b = boot(config, clock()).await;
+    b.engine.trigger("until", TriggeredBy::Api).await.unwrap();
+    let runs = wait_runs(&b.engine, "until", "a success", |r| {
+        r.iter().any(|x| x.end_reason == Some(EndReason::Success))
+    })
+    .await;
+    let reasons: Vec<_> = runs.iter().map(|r| r.end_reason).collect();
+    assert_eq!(
+        reasons,
+        [
+            Some(EndReason::Failed),
+            Some(EndReason::Failed),
+            Some(EndReason::Success)
+        ]
+    );
+    assert_eq!(runs[1].triggered_by, TriggeredBy::Restart);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(harness::runs(&b.engine, "until").len(), 3);
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_and_stops() {
+    let config = r#"
+[tasks.nightly]
+run = "true"
+cron = "0 4 * * *"
+api_trigger = false
+
+[tasks.long]
+run = "sleep 30"
+
+[services.web]
+run = "sleep 30"
+"#;
+    let b = boot(config, clock()).await;
+    let e = &b.engine;
+    assert!(matches!(
+        e.trigger("nightly", TriggeredBy::Api).await,
+        Err(TriggerError::Forbidden)
+    ));
+    assert_eq!(
+        e.trigger("nightly", TriggeredBy::Api)
+            .await
+            .unwrap_err()
+            .to_string(),
+        "API triggering disabled for this task"
+    );
+    assert!(matches!(
+        e.trigger("web", TriggeredBy::Api).await,
+        Err(TriggerError::IsService(_))
+    ));
+    assert!(matches!(
+        e.trigger("nope", TriggeredBy::Api).await,
+        Err(TriggerError::NotFound(_))
+    ));
+    assert!(matches!(
+        e.trigger("../x", TriggeredBy::Api).await,
+        Err(TriggerError::NotFound(_))
+    ));
+
+    let running = e.trigger("long", TriggeredBy::Api).await.unwrap();
+    let queued = e.trigger("long", TriggeredBy::Api).await.unwrap();
+    wait_runs(e, "long", "running", |r| r[0].status == RunStatus::Running).await;
+    e.stop_run(RunId::parse(&queued.id).unwrap()).await.unwrap();
+    let runs = wait_runs(e, "long", "queued run stopped", |r| {
+        r[1].status == RunStatus::Ended
+    })
+    .await;
+    assert_eq!(
+        (runs[1].end_reason, runs[1].exit_code),
+        (Some(EndReason::Stopped), Some(-1))
+    );
+    e.stop_run(RunId::parse(&running.id).unwrap())
+        .await
+        .unwrap();
+    let runs = wait_runs(e, "long", "running run stopped", |r| ended(r) == 2).await;
+    assert_eq!(runs[0].end_reason, Some(EndReason::Stopped));
+    assert!(matches!(
+        e.stop_run(RunId::parse(&running.id).unwrap()).await,
+        Err(StopError::AlreadyEnded(_))
+    ));
+    assert!(matches!(
+        e.stop_run(RunId::new()).await,
+        Err(StopError::NotFound(_))
+    ));
+    e.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_service_restarts_no_faster_than_its_curve() {
+    let config = r#"
+[services.crashy]
+run = "exit 3"
+restart_delay = "200ms"
+restart_backoff = "exponential"
+"#;
+    let b = boot(config, clock()).await;
+    let runs = wait_runs(&b.engine, "crashy", "five lifetimes", |r| ended(r) >= 5).await;
+    for (n, pair) in runs.windows(2).take(4).enumerate() {
+        let gap = pair[1].start_at.unwrap() - pair[0].end_at.unwrap();
+        let curve = 200 * (1 << n);
+        assert!(
+            gap >= curve,
+            "restart {} came after {gap} ms, the curve says {curve} ms",
+            n + 1
+        );
+        assert_eq!(pair[1].kind, RunKind::Service);
+        assert_eq!(pair[1].triggered_by, TriggeredBy::Service);
+        assert_eq!(pair[1].replica_index, Some(0));
+    }
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_service_holds_its_replicas_and_obeys_stop_and_restart() {
+    let b = boot(
+        "[services.web]\nrun = \"sleep 60\"\ninstances = 3\ngraceful_stop = \"1s\"\n",
+        clock(),
+    )
+    .await;
+    let e = &b.engine;
+    let running = |r: &[runwisp::engine::model::Run]| {
+        r.iter().filter(|x| x.status == RunStatus::Running).count()
+    };
+    let runs = wait_runs(e, "web", "three replicas", |r| running(r) == 3).await;
+    let mut indexes: Vec<_> = runs.iter().map(|r| r.replica_index.unwrap()).collect();
+    indexes.sort();
+    assert_eq!(indexes, [0, 1, 2]);
+
+    e.restart_service("web").await.unwrap();
+    let runs = wait_runs(e, "web", "three new replicas", |r| {
+        r.len() == 6 && running(r) == 3
+    })
+    .await;
+    assert!(runs[..3]
+        .iter()
+        .all(|r| r.end_reason == Some(EndReason::Stopped)));
+    let mut indexes: Vec<_> = runs[3..].iter().map(|r| r.replica_index.unwrap()).collect();
+    indexes.sort();
+    assert_eq!(indexes, [0, 1, 2], "replaced at their own indexes");
+
+    e.stop_service("web").await.unwrap();
+    wait_runs(e, "web", "all stopped", |r| {
+        running(r) == 0 && ended(r) == 6
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        harness::runs(e, "web").len(),
+        6,
+        "a stopped service stays stopped"
+    );
+    e.shutdown().await;
+}
