@@ -135,6 +135,7 @@ pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
         graceful_stop: task.common.graceful_stop,
         log_max_size: task.common.log_max_size,
         log_on_full: task.common.log_on_full,
+        disk_floor: config.storage.min_free_space,
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -126,6 +126,7 @@ async fn execute(
         graceful_stop: common.graceful_stop,
         log_max_size: common.log_max_size,
         log_on_full: common.log_on_full,
+        disk_floor: floor,
     };
     let echo = {
         let inner = inner.clone();

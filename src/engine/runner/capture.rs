@@ -82,11 +82,15 @@ pub async fn read_lines(mut pipe: pipe::Receiver, stream: Stream, tx: mpsc::Send
 /// What the writer saw, for the run's record.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CaptureReport {
-    /// The first write error (a full disk), if any; capture went on draining.
+    /// The first write error, or why output was dropped for lack of disk space; capture went on
+    /// draining either way.
     pub write_error: Option<String>,
     /// Times the cap was reached.
     pub cuts: u32,
 }
+
+/// Free space on the log's disk is checked after this many bytes.
+const DISK_CHECK_EVERY: u64 = 256 * 1024;
 
 /// Owns a run's log file and applies the cap.
 pub struct LogWriter {
@@ -98,11 +102,15 @@ pub struct LogWriter {
     dropping: bool,
     /// Nothing but (at most) a marker has been written to the current file.
     fresh: bool,
+    /// Output stops when the disk's free space falls below this (`[storage] min_free_space`),
+    /// so the run history always has room to record the run's end.
+    disk_floor: u64,
+    since_disk_check: u64,
     report: CaptureReport,
 }
 
 impl LogWriter {
-    pub fn new(file: File, path: &Path, cap: u64, policy: LogOnFull) -> Self {
+    pub fn new(file: File, path: &Path, cap: u64, policy: LogOnFull, disk_floor: u64) -> Self {
         Self {
             file,
             path: path.to_path_buf(),
@@ -111,6 +119,8 @@ impl LogWriter {
             policy,
             dropping: false,
             fresh: true,
+            disk_floor,
+            since_disk_check: 0,
             report: CaptureReport::default(),
         }
     }
@@ -122,7 +132,7 @@ impl LogWriter {
             self.raw(&data);
             return false;
         }
-        if self.dropping {
+        if self.dropping || self.disk_low() {
             return false;
         }
         let owned;
@@ -172,6 +182,32 @@ impl LogWriter {
         false
     }
 
+    /// Checks the disk every [`DISK_CHECK_EVERY`] bytes; below the floor, output is dropped
+    /// from now on with one marker.
+    fn disk_low(&mut self) -> bool {
+        if self.disk_floor == 0 || self.since_disk_check < DISK_CHECK_EVERY {
+            return false;
+        }
+        self.since_disk_check = 0;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let Ok(stat) = nix::sys::statvfs::statvfs(dir) else {
+            return false;
+        };
+        let free = stat.blocks_available() as u64 * stat.fragment_size() as u64;
+        if free >= self.disk_floor {
+            return false;
+        }
+        let message = format!(
+            "the data disk has only {} free, below [storage] min_free_space ({}); further output is dropped",
+            format_size(free),
+            format_size(self.disk_floor)
+        );
+        self.marker(&message);
+        self.record_error(message);
+        self.dropping = true;
+        true
+    }
+
     fn rotate(&mut self, size: &str) {
         let _ = self.file.flush();
         let mut prev = self.path.clone().into_os_string();
@@ -210,7 +246,10 @@ impl LogWriter {
             return;
         }
         match self.file.write_all(data) {
-            Ok(()) => self.written += data.len() as u64,
+            Ok(()) => {
+                self.written += data.len() as u64;
+                self.since_disk_check += data.len() as u64;
+            }
             Err(e) => self.record_error(format!(
                 "cannot write the run log {}: {e}",
                 self.path.display()
@@ -252,7 +291,7 @@ mod tests {
     fn writer(dir: &Path, cap: u64, policy: LogOnFull) -> (LogWriter, PathBuf) {
         let path = dir.join("run.log");
         let file = create_private_file(&path).unwrap();
-        (LogWriter::new(file, &path, cap, policy), path)
+        (LogWriter::new(file, &path, cap, policy, 0), path)
     }
 
     fn out(text: &str) -> Chunk {

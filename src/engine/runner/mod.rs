@@ -47,6 +47,8 @@ pub struct RunSpec {
     pub graceful_stop: Duration,
     pub log_max_size: u64,
     pub log_on_full: LogOnFull,
+    /// `[storage] min_free_space`: output is dropped when the disk gets this full (0 = never).
+    pub disk_floor: u64,
 }
 
 /// The process facts recorded when a run starts.
@@ -123,7 +125,13 @@ pub async fn execute(
     let overflow = Arc::new(Notify::new());
     let writer = {
         let overflow = overflow.clone();
-        let mut writer = LogWriter::new(log, &log_path, spec.log_max_size, spec.log_on_full);
+        let mut writer = LogWriter::new(
+            log,
+            &log_path,
+            spec.log_max_size,
+            spec.log_on_full,
+            spec.disk_floor,
+        );
         tokio::task::spawn_blocking(move || {
             while let Some(chunk) = rx.blocking_recv() {
                 if let Some(echo) = echo.as_mut() {

@@ -18,6 +18,7 @@ fn spec(command: &str, dir: &std::path::Path) -> RunSpec {
         graceful_stop: Duration::from_millis(500),
         log_max_size: 1 << 20,
         log_on_full: LogOnFull::DropOld,
+        disk_floor: 0,
     }
 }
 

@@ -1,0 +1,341 @@
+//! `runwisp --headless` as a real process: start-up refusals, SIGTERM within
+//! `shutdown_timeout`, kill -9 and crash recovery (once, and in a loop), retention at boot, and a
+//! full disk.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use runwisp::engine::model::{EndReason, RunStatus};
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Starts the daemon on a free port and waits until it wrote `daemon.pid` (the end of boot).
+fn start(p: &Project) -> Child {
+    let _ = std::fs::remove_file(p.data().join("daemon.pid"));
+    let port = free_port().to_string();
+    let mut child = p.spawn(&["--headless", "--port", &port]);
+    let pid_file = p.data().join("daemon.pid");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim() == child.id().to_string()) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the daemon exited during boot: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon did not finish booting"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn signal(child: &Child, signal: Signal) {
+    kill(Pid::from_raw(child.id() as i32), signal).expect("signal the daemon");
+}
+
+fn stop(mut child: Child) -> std::process::ExitStatus {
+    signal(&child, Signal::SIGTERM);
+    child.wait().expect("daemon exit")
+}
+
+/// Pids the tasks wrote into files named `*.pid` in the project folder.
+fn task_pids(p: &Project) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir(p.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pid") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                if let Ok(pid) = line.trim().parse() {
+                    pids.push(pid);
+                }
+            }
+        }
+    }
+    pids
+}
+
+#[test]
+fn start_up_refusals_name_the_problem() {
+    let p = Project::new("[tasks.t]\nrun = \"true\"\ncron = \"@every 1h\"\n");
+    let first = start(&p);
+    let second = p.run(&["--headless", "--port", &free_port().to_string()]);
+    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(
+        stderr(&second),
+        format!(
+            "runwisp: a runwisp daemon (pid {}) is already running for data directory {}\n",
+            first.id(),
+            p.data().display()
+        )
+    );
+    assert!(stop(first).success());
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = p.run(&["daemon", "--port", &port]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("runwisp: cannot listen on 127.0.0.1:{port}: the port is already in use; choose another with --port or [daemon] listen\n")
+    );
+
+    let bad = Project::new("[tasks.t]\nrun = \"true\"\ncron = \"61 * * * *\"\n");
+    let out = bad.run(&["--headless"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("runwisp.toml:3:8: tasks.t.cron: invalid cron expression"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !bad.data().exists(),
+        "nothing starts with a bad configuration"
+    );
+}
+
+#[test]
+fn sigterm_stops_a_term_ignoring_run_within_shutdown_timeout() {
+    let p = Project::new(
+        r#"
+[daemon]
+shutdown_timeout = "2s"
+
+[services.stubborn]
+run = "trap '' TERM; echo $$ >> stubborn.pid; echo started; while true; do sleep 1; done"
+graceful_stop = "30s"
+"#,
+    );
+    let daemon = start(&p);
+    wait_for("the service to run", Duration::from_secs(10), || {
+        !task_pids(&p).is_empty()
+    });
+    let began = Instant::now();
+    let status = stop(daemon);
+    let took = began.elapsed();
+    assert!(status.success(), "{status}");
+    assert!(
+        took < Duration::from_secs(2 + 5),
+        "shutdown took {took:?} with shutdown_timeout 2s"
+    );
+    let run = p.only_run("stubborn");
+    assert_eq!(run.end_reason, Some(EndReason::Stopped));
+    for pid in task_pids(&p) {
+        assert!(!alive(pid), "pid {pid} survived the shutdown");
+    }
+    let log = std::fs::read_to_string(p.data().join("daemon.log")).unwrap();
+    assert!(
+        log.contains("has graceful_stop 30s which is longer than [daemon] shutdown_timeout 2s"),
+        "{log}"
+    );
+    assert!(!p.data().join("daemon.pid").exists());
+}
+
+const CRASHY: &str = r#"
+[services.worker]
+run = """
+echo "worker $RUNWISP_RUN_ID starting"
+sh -c 'trap "" TERM; echo $$ >> stubborn.pid; exec sleep 300' &
+setsid sh -c 'echo $$ >> escaped.pid; exec sleep 300' &
+echo $$ >> worker.pid
+echo partial output
+wait
+"""
+instances = 2
+
+[tasks.tick]
+cron = "@every 1s"
+run = "echo $$ >> tick.pid; sleep 0.5"
+"#;
+
+#[test]
+fn kill_9_leaves_crashed_runs_with_their_logs_and_no_processes() {
+    let p = Project::new(CRASHY);
+    let mut daemon = start(&p);
+    wait_for(
+        "both replicas and their children",
+        Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(p.path().join("escaped.pid"))
+                .is_ok_and(|s| s.lines().count() == 2)
+                && std::fs::read_to_string(p.path().join("stubborn.pid"))
+                    .is_ok_and(|s| s.lines().count() == 2)
+        },
+    );
+    let before: Vec<_> = p.runs("worker");
+    let orphans: Vec<i32> = task_pids(&p)
+        .into_iter()
+        .filter(|pid| alive(*pid))
+        .collect();
+    signal(&daemon, Signal::SIGKILL);
+    daemon.wait().unwrap();
+
+    let daemon = start(&p);
+    for pid in orphans {
+        wait_for(
+            &format!("pid {pid} to be gone"),
+            Duration::from_secs(10),
+            || !alive(pid),
+        );
+    }
+    let after = p.runs("worker");
+    for run in &before {
+        let now = after
+            .iter()
+            .find(|r| r.id == run.id)
+            .expect("a run known before the crash is kept");
+        if run.status == RunStatus::Running {
+            assert_eq!(now.end_reason, Some(EndReason::Crashed));
+            assert_eq!(now.exit_code, Some(-2));
+            let log = p.log(now);
+            assert!(log.contains("partial output"), "{log}");
+        }
+    }
+    assert!(stop(daemon).success());
+}
+
+#[test]
+fn twenty_kills_in_a_row_lose_no_run_and_leave_no_process() {
+    let p = Project::new(CRASHY);
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for round in 0..20 {
+        let mut daemon = start(&p);
+        let known = p.store().list_runs(None, 1_000_000).unwrap().len();
+        // Let new runs be created and started, then kill at once.
+        wait_for("a new run", Duration::from_secs(10), || {
+            p.store().list_runs(None, 1_000_000).unwrap().len() > known
+        });
+        std::thread::sleep(Duration::from_millis(50 * (round % 5)));
+        for run in p.store().list_runs(None, 1_000_000).unwrap() {
+            seen.insert(run.id);
+        }
+        signal(&daemon, Signal::SIGKILL);
+        daemon.wait().unwrap();
+    }
+    let daemon = start(&p);
+    let all = p.store().list_runs(None, 1_000_000).unwrap();
+    let ids: BTreeSet<String> = all.iter().map(|r| r.id.clone()).collect();
+    let lost: Vec<_> = seen.difference(&ids).collect();
+    assert!(lost.is_empty(), "runs lost across kills: {lost:?}");
+    assert!(stop(daemon).success());
+    let all = p.store().list_runs(None, 1_000_000).unwrap();
+    assert!(
+        all.iter().all(|r| r.status == RunStatus::Ended),
+        "every run ends up recorded as ended"
+    );
+    assert!(all.iter().any(|r| r.end_reason == Some(EndReason::Crashed)));
+    for pid in task_pids(&p) {
+        wait_for(
+            &format!("pid {pid} to be gone"),
+            Duration::from_secs(10),
+            || !alive(pid),
+        );
+    }
+}
+
+#[test]
+fn retention_at_boot_deletes_rows_and_log_files_together() {
+    let p = Project::new("[tasks.t]\nrun = \"echo run\"\nkeep_runs = 3\n");
+    for _ in 0..6 {
+        assert_eq!(p.run(&["exec", "t"]).status.code(), Some(0));
+    }
+    let before = p.runs("t");
+    assert_eq!(before.len(), 6);
+    let daemon = start(&p);
+    wait_for("the boot sweep", Duration::from_secs(10), || {
+        p.runs("t").len() == 3
+    });
+    let kept = p.runs("t");
+    assert_eq!(
+        kept.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        before[..3].iter().map(|r| &r.id).collect::<Vec<_>>(),
+        "the newest three stay"
+    );
+    let files = std::fs::read_dir(p.data().join("logs/t")).unwrap().count();
+    assert_eq!(files, 3, "their log files went with them");
+    for run in &kept {
+        assert!(p.log_path(run).exists());
+    }
+    assert!(stop(daemon).success());
+}
+
+#[test]
+fn a_full_disk_refuses_runs_clearly_and_corrupts_nothing() {
+    let p = Project::new(
+        r#"
+[storage]
+min_free_space = "1MB"
+
+[tasks.chatty]
+cron = "@every 1s"
+run = "head -c 8000000 /dev/zero | tr '\\0' 'x' | fold -w 100"
+"#,
+    );
+    std::fs::create_dir(p.data()).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(p.data())
+        .status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(p.data());
+    let daemon = start(&p);
+    wait_for("a refused run", Duration::from_secs(20), || {
+        p.runs("chatty").iter().any(|r| {
+            r.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("not started: the data disk has"))
+        })
+    });
+    assert!(
+        stop(daemon).success(),
+        "the daemon kept going and stopped cleanly"
+    );
+    let runs = p.runs("chatty");
+    let filled = runs.iter().find(|r| {
+        r.message.as_deref().is_some_and(|m| {
+            m.starts_with("the data disk has only")
+                && m.ends_with("below [storage] min_free_space (1MB); further output is dropped")
+        })
+    });
+    let filled =
+        filled.unwrap_or_else(|| panic!("the run that filled the disk says so: {runs:#?}"));
+    assert_eq!(
+        filled.end_reason,
+        Some(EndReason::Success),
+        "the run itself went on and finished"
+    );
+    assert!(p.log(filled).contains("[SYSTEM] the data disk has only"));
+    let refused = runs.iter().find(|r| {
+        r.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("not started"))
+    });
+    assert_eq!(refused.map(|r| r.exit_code), Some(Some(-1)));
+    let store = p.store();
+    assert!(store.list_runs(None, 1000).is_ok());
+    let check: String = rusqlite::Connection::open(p.data().join("runwisp.db"))
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
