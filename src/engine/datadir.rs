@@ -149,10 +149,15 @@ impl DataDir {
 
     /// Free bytes on the disk holding the data directory.
     pub fn free_space(&self) -> Result<u64, DataDirError> {
-        let stat = nix::sys::statvfs::statvfs(&self.root)
-            .map_err(|e| io_err(&self.root)(std::io::Error::from(e)))?;
-        Ok(stat.blocks_available() as u64 * stat.fragment_size() as u64)
+        free_space_at(&self.root).map_err(io_err(&self.root))
     }
+}
+
+/// Free bytes (for unprivileged users) on the disk holding `path`.
+pub fn free_space_at(path: &Path) -> std::io::Result<u64> {
+    let stat = nix::sys::statvfs::statvfs(path).map_err(std::io::Error::from)?;
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Ok(stat.blocks_available() as u64 * stat.fragment_size() as u64)
 }
 
 /// The exclusive lock of a running daemon.

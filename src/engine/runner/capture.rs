@@ -200,10 +200,9 @@ impl LogWriter {
         }
         self.since_disk_check = 0;
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        let Ok(stat) = nix::sys::statvfs::statvfs(dir) else {
+        let Ok(free) = crate::engine::datadir::free_space_at(dir) else {
             return false;
         };
-        let free = stat.blocks_available() as u64 * stat.fragment_size() as u64;
         if free >= self.disk_floor {
             return false;
         }
