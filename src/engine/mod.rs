@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod datadir;
 pub mod events;
+pub mod history;
 mod launch;
 pub mod model;
 pub mod password;

@@ -312,3 +312,53 @@ impl Store {
         Ok(deleted)
     }
 }
+
+impl Store {
+    /// A filtered page of runs, newest first (see [`RunQuery`](crate::engine::history::RunQuery)).
+    /// Only the filters given appear in the SQL, so the `(task_name, id)` index serves a task.
+    pub fn query_runs(&self, q: &crate::engine::history::RunQuery) -> Result<Vec<Run>> {
+        let limit = q
+            .limit
+            .unwrap_or(50)
+            .clamp(1, crate::engine::history::MAX_PAGE);
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        let filters = [
+            (
+                "task_name = ?",
+                q.task.as_ref().map(|t| t.as_str().to_string()),
+            ),
+            ("status = ?", q.status.map(|s| s.as_str().to_string())),
+            (
+                "end_reason = ?",
+                q.end_reason.map(|r| r.as_str().to_string()),
+            ),
+            (
+                "triggered_by = ?",
+                q.triggered_by.map(|t| t.as_str().to_string()),
+            ),
+            ("id < ?", q.before.map(|b| b.to_string())),
+        ];
+        for (clause, value) in filters {
+            if let Some(value) = value {
+                clauses.push(clause);
+                values.push(value);
+            }
+        }
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!("SELECT {COLUMNS} FROM runs {filter} ORDER BY id DESC LIMIT {limit}");
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sql("querying runs"))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values.iter()), from_row)
+            .map_err(StoreError::sql("querying runs"))?;
+        rows.collect::<rusqlite::Result<Vec<Run>>>()
+            .map_err(StoreError::sql("querying runs"))
+    }
+}

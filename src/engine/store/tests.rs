@@ -109,3 +109,71 @@ fn a_newer_schema_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn queries_filter_and_page_newest_first() {
+    use crate::engine::history::RunQuery;
+    use crate::engine::model::TaskName;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let mut run = new_run(if i % 2 == 0 { "even" } else { "odd" }, None);
+        if i == 4 {
+            run.triggered_by = TriggeredBy::Api;
+        }
+        store.insert_run(&run).unwrap();
+        if i < 3 {
+            store
+                .finish_run(&run.id, EndReason::Success, Some(0), 5, None)
+                .unwrap();
+        }
+        ids.push(run.id);
+    }
+    let even = TaskName::parse("even").unwrap();
+    let page = store
+        .query_runs(&RunQuery {
+            task: Some(even.clone()),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        [ids[8].to_string(), ids[6].to_string()]
+    );
+    let next = store
+        .query_runs(&RunQuery {
+            task: Some(even),
+            before: Some(ids[6]),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        [ids[4].to_string(), ids[2].to_string()]
+    );
+    let ended = store
+        .query_runs(&RunQuery {
+            status: Some(RunStatus::Ended),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(ended.len(), 3);
+    let api = store
+        .query_runs(&RunQuery {
+            triggered_by: Some(TriggeredBy::Api),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(api.len(), 1);
+    let success = store
+        .query_runs(&RunQuery {
+            end_reason: Some(EndReason::Success),
+            limit: Some(5000),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(success.len(), 3);
+}

@@ -1,0 +1,64 @@
+//! Reading history for the interfaces: one run, a filtered page of runs (newest first, paged by
+//! run id), and a run's log as kept on disk (the rotated `.prev` generation first). Following a
+//! live log is a subscription to [`Event::LogLines`](crate::engine::events::Event).
+
+use std::path::PathBuf;
+
+use crate::engine::model::{EndReason, Run, RunId, RunStatus, TaskName, TriggeredBy};
+use crate::engine::store::{self, StoreError};
+use crate::engine::Engine;
+
+/// At most this many runs come back from one query.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Filters for [`Engine::runs`]; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunQuery {
+    pub task: Option<TaskName>,
+    pub status: Option<RunStatus>,
+    pub end_reason: Option<EndReason>,
+    pub triggered_by: Option<TriggeredBy>,
+    /// Only runs older than this one (for paging).
+    pub before: Option<RunId>,
+    /// 1..=1000; 50 when unset.
+    pub limit: Option<u32>,
+}
+
+/// The log files of a run: the rotated generation and the current file.
+pub fn log_files(engine: &Engine, run: &Run) -> Option<(PathBuf, PathBuf)> {
+    let task = TaskName::parse(&run.task_name).ok()?;
+    let id = RunId::parse(&run.id).ok()?;
+    let current = engine.data_dir().run_log_path(&task, &id);
+    let mut prev = current.clone().into_os_string();
+    prev.push(".prev");
+    Some((PathBuf::from(prev), current))
+}
+
+impl Engine {
+    pub async fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {
+        store::blocking(&self.inner.store, move |s| s.get_run(&id)).await
+    }
+
+    /// A page of runs, newest first.
+    pub async fn runs(&self, query: RunQuery) -> Result<Vec<Run>, StoreError> {
+        store::blocking(&self.inner.store, move |s| s.query_runs(&query)).await
+    }
+
+    /// The whole log of a run as kept on disk, or `None` for an unknown run.
+    pub async fn read_log(&self, id: RunId) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(run) = self.run(id).await? else {
+            return Ok(None);
+        };
+        let Some((prev, current)) = log_files(self, &run) else {
+            return Ok(Some(Vec::new()));
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            let mut out = std::fs::read(prev).unwrap_or_default();
+            out.extend(std::fs::read(current).unwrap_or_default());
+            out
+        });
+        read.await
+            .map(Some)
+            .map_err(|e| StoreError::Worker(e.to_string()))
+    }
+}
