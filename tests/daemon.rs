@@ -150,6 +150,7 @@ echo partial output
 wait
 """
 instances = 2
+graceful_stop = "500ms"
 
 [tasks.tick]
 cron = "@every 1s"

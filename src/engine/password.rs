@@ -19,9 +19,9 @@ pub enum PasswordError {
     Empty(PathBuf),
 }
 
-/// Length of a generated password, in characters.
-const GENERATED_LEN: usize = 32;
-const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// Length of a generated password, in characters (base62: about 131 bits).
+const GENERATED_LEN: usize = 22;
+const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Makes sure a password exists: `RUNWISP_PASSWORD`, or the file, or a new random one written
 /// to the file. Returns the password in force.
@@ -88,6 +88,7 @@ mod tests {
         let dir = DataDir::open(tmp.path()).unwrap();
         let first = ensure(&dir).unwrap();
         assert_eq!(first.len(), GENERATED_LEN);
+        assert!(first.chars().all(|c| c.is_ascii_alphanumeric()));
         let path = tmp.path().join("password");
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,

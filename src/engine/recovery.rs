@@ -31,24 +31,37 @@ fn grace(config: &Config, task: &str) -> Duration {
         .min(MAX_GRACE)
 }
 
+/// Stops the leftovers of every unfinished run at once (so boot waits one grace period, not
+/// one per run), then records them `crashed`.
 pub(crate) async fn recover(
     store: &Store,
     config: &Config,
     clock: &dyn Clock,
 ) -> Result<usize, StoreError> {
     let runs = store.unfinished_runs()?;
+    let mut ladders = tokio::task::JoinSet::new();
     for run in &runs {
-        let Ok(id) = RunId::parse(&run.id) else {
-            continue;
-        };
         let pgid = match (run.pid, run.pid_start_time) {
             (Some(pid), Some(start)) => procs::stat(pid)
                 .filter(|s| s.start_time == start && s.pgid == pid)
                 .map(|_| pid),
             _ => None,
         };
-        let stopped = procs::stop_ladder(&run.id, pgid, grace(config, &run.task_name)).await;
-        tracing::warn!(run = %run.id, task = %run.task_name, killed = stopped.killed, "recovered an unfinished run as crashed");
+        let (id, task, grace) = (
+            run.id.clone(),
+            run.task_name.clone(),
+            grace(config, &run.task_name),
+        );
+        ladders.spawn(async move {
+            let stopped = procs::stop_ladder(&id, pgid, grace).await;
+            tracing::warn!(run = %id, task = %task, killed = stopped.killed, "recovered an unfinished run as crashed");
+        });
+    }
+    while ladders.join_next().await.is_some() {}
+    for run in &runs {
+        let Ok(id) = RunId::parse(&run.id) else {
+            continue;
+        };
         store.finish_run(
             &id,
             EndReason::Crashed,

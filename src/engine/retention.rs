@@ -83,15 +83,18 @@ pub fn sweep<'a>(
         delete(store, dir, &expired, &mut swept)?;
     }
     if max_size > 0 {
+        // Every log counts towards the cap; only ended runs can be deleted to meet it.
         let mut total: u64 = 0;
-        let mut sizes = Vec::new();
-        for (id, task) in store.ended_runs_oldest_first()? {
+        let mut ended = Vec::new();
+        for (id, task, is_ended) in store.runs_oldest_first()? {
             let size = log_files(dir, &task, &id).map_or(0, |f| size_of(&f));
             total += size;
-            sizes.push((id, task, size));
+            if is_ended {
+                ended.push((id, task, size));
+            }
         }
         let mut doomed = Vec::new();
-        for (id, task, size) in sizes {
+        for (id, task, size) in ended {
             if total <= max_size {
                 break;
             }
@@ -102,6 +105,10 @@ pub fn sweep<'a>(
     }
     Ok(swept)
 }
+
+#[cfg(test)]
+#[path = "retention_tests.rs"]
+mod tests;
 
 /// Sweeps at boot and then every hour, in the background.
 pub(crate) fn spawn_sweeper(inner: Arc<Inner>) {

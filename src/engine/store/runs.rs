@@ -278,17 +278,17 @@ impl Store {
             .map_err(StoreError::sql("finding expired runs"))
     }
 
-    /// Every ended run, oldest first, as `(id, task_name)`.
-    pub fn ended_runs_oldest_first(&self) -> Result<Vec<(String, String)>> {
+    /// Every run, oldest first, as `(id, task_name, ended)`.
+    pub fn runs_oldest_first(&self) -> Result<Vec<(String, String, bool)>> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached("SELECT id, task_name FROM runs WHERE status = 'ended' ORDER BY id")
-            .map_err(StoreError::sql("listing ended runs"))?;
+            .prepare_cached("SELECT id, task_name, status = 'ended' FROM runs ORDER BY id")
+            .map_err(StoreError::sql("listing runs"))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(StoreError::sql("listing ended runs"))?;
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(StoreError::sql("listing runs"))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(StoreError::sql("listing ended runs"))
+            .map_err(StoreError::sql("listing runs"))
     }
 
     /// Deletes ended runs by id in one transaction; runs that have not ended are kept.

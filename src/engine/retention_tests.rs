@@ -1,0 +1,140 @@
+//! Retention on a real store and real files: `keep_runs`, `keep_for`, `[storage] max_size`, and
+//! runs that have not ended are never touched.
+
+use std::time::Duration;
+
+use super::*;
+use crate::engine::config::{Common, LogOnFull};
+use crate::engine::model::{EndReason, RunKind, TriggeredBy};
+use crate::engine::store::NewRun;
+
+fn common(name: &TaskName, keep_runs: Option<u32>, keep_for: Option<Duration>) -> Common {
+    Common {
+        name: name.clone(),
+        run: "true".into(),
+        description: String::new(),
+        group: "Tasks".into(),
+        api_trigger: true,
+        graceful_stop: Duration::from_secs(5),
+        log_max_size: 1 << 20,
+        log_on_full: LogOnFull::DropOld,
+        keep_runs,
+        keep_for,
+        notify_on_failure: Vec::new(),
+        notify_on_success: Vec::new(),
+        env: Default::default(),
+        working_dir: ".".into(),
+    }
+}
+
+/// Six runs of `task`, ended at 1000, 2000, … ms, each with a log of `size` bytes; the last
+/// one is still running.
+fn seed(store: &Store, dir: &DataDir, task: &TaskName, size: usize) -> Vec<RunId> {
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let id = RunId::new();
+        let run = NewRun {
+            id,
+            task_name: task.to_string(),
+            kind: RunKind::Task,
+            triggered_by: TriggeredBy::Cron,
+            scheduled_for: None,
+            created_at: i * 1000,
+            retry_attempt: 0,
+            retry_of_run_id: None,
+            replica_index: None,
+        };
+        store.insert_run(&run).unwrap();
+        if i < 5 {
+            store
+                .finish_run(&id, EndReason::Success, Some(0), (i + 1) * 1000, None)
+                .unwrap();
+        }
+        let (path, _) = dir.create_run_log(task, &id).unwrap();
+        std::fs::write(path, vec![b'x'; size]).unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+fn left(store: &Store, task: &TaskName) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .list_runs(Some(task.as_str()), 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.reverse();
+    ids
+}
+
+#[test]
+fn keep_runs_keep_for_and_max_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let store = Store::open(&dir.db_path()).unwrap();
+    let (a, b, c) = (
+        TaskName::parse("a").unwrap(),
+        TaskName::parse("b").unwrap(),
+        TaskName::parse("c").unwrap(),
+    );
+    let ids_a = seed(&store, &dir, &a, 10);
+    let ids_b = seed(&store, &dir, &b, 10);
+    let ids_c = seed(&store, &dir, &c, 100);
+    let rules = [
+        (a.clone(), common(&a, Some(2), None)),
+        (
+            b.clone(),
+            common(&b, None, Some(Duration::from_millis(2500))),
+        ),
+        (c.clone(), common(&c, None, None)),
+    ];
+    // Now is 6000 ms: b keeps runs that ended at or after 3500 ms.
+    let swept = sweep(&store, &dir, rules.iter().map(|(n, c)| (n, c)), 0, 6000).unwrap();
+    assert_eq!(
+        left(&store, &a),
+        [ids_a[4].to_string(), ids_a[5].to_string()],
+        "the newest two, one of them still running"
+    );
+    assert_eq!(
+        left(&store, &b),
+        [
+            ids_b[3].to_string(),
+            ids_b[4].to_string(),
+            ids_b[5].to_string()
+        ]
+    );
+    assert_eq!(left(&store, &c).len(), 6);
+    assert_eq!(
+        swept,
+        Swept {
+            runs: 4 + 3,
+            bytes: 70
+        }
+    );
+    for id in &ids_a[..4] {
+        assert!(
+            !dir.run_log_path(&a, id).exists(),
+            "log files go with their rows"
+        );
+    }
+    assert!(dir.run_log_path(&a, &ids_a[4]).exists());
+
+    // Storage cap: 5 × 10 + 6 × 100 bytes of logs in total, 300 allowed: the oldest ended runs
+    // go first, across tasks, and running runs stay whatever their size.
+    let swept = sweep(&store, &dir, rules.iter().map(|(n, c)| (n, c)), 300, 6000).unwrap();
+    let total: u64 = [(&a, &ids_a), (&b, &ids_b), (&c, &ids_c)]
+        .iter()
+        .flat_map(|(t, ids)| ids.iter().map(|id| dir.run_log_path(t, id)))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    assert!(total <= 300, "{total} bytes of logs left");
+    assert!(swept.runs > 0);
+    for (task, ids) in [(&a, &ids_a), (&b, &ids_b), (&c, &ids_c)] {
+        assert!(
+            left(&store, task).contains(&ids[5].to_string()),
+            "running runs are never deleted"
+        );
+    }
+}
