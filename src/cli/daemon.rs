@@ -35,6 +35,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         }
         Err(e) => return Err(e).with_context(|| format!("cannot listen on {host}:{port}")),
     };
+    let listen = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| format!("{host}:{port}"));
     let _log_guard = super::daemon_log::init(dir.root()).context("cannot open daemon.log")?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");
@@ -44,26 +48,38 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    runtime.block_on(async move {
         let (tasks, services) = (config.tasks.len(), config.services.len());
         let zone = config.scheduler.timezone_name.clone();
         let engine = Engine::boot(config, dir.clone(), lock, Arc::new(SystemClock)).await?;
+        if !crate::server::is_loopback(&host) {
+            tracing::warn!("listening on {host}, which is reachable from other machines; put TLS in front (a reverse proxy) or reach it through an SSH tunnel");
+        }
+        let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::server::serve(engine.clone(), listener, async {
+            let _ = server_stopped.await;
+        }));
         write_pid(&dir)?;
         tracing::info!(
             "runwisp {} started (pid {}, fingerprint {}): {tasks} task(s), {services} service(s), zone {zone}, listening on {}",
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
             engine.fingerprint(),
-            listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}")),
+            listen,
         );
         let signal = wait_for_signal().await?;
         tracing::info!("{signal} received; shutting down");
+        let _ = stop_server.send(());
+        match server.await {
+            Ok(Err(e)) => tracing::error!("the API server failed: {e}"),
+            Err(e) => tracing::error!("the API server stopped: {e}"),
+            Ok(Ok(())) => {}
+        }
         engine.shutdown().await;
         let _ = std::fs::remove_file(dir.pid_path());
         tracing::info!("runwisp stopped");
         anyhow::Ok(())
     })?;
-    drop(listener);
     Ok(0)
 }
 

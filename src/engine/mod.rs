@@ -6,6 +6,7 @@
 //! stop. Everything that changes a run goes through [`launch`], so a run is recorded before its
 //! process starts and its end is recorded before anything else learns of it.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod datadir;
@@ -50,6 +51,8 @@ pub enum BootError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthSetupError),
 }
 
 /// A cheap-to-clone handle on a running engine.
@@ -65,6 +68,8 @@ pub(crate) struct Inner {
     pub clock: Arc<dyn Clock>,
     pub events: broadcast::Sender<Event>,
     pub fingerprint: String,
+    pub auth: auth::Auth,
+    pub started_at: jiff::Timestamp,
     pub tasks: BTreeMap<TaskName, tasks::TaskSlot>,
     pub services: BTreeMap<TaskName, supervisor::ServiceSlot>,
     /// Every run whose process may be alive, by id.
@@ -109,7 +114,7 @@ impl Engine {
     ) -> Result<Engine, BootError> {
         let store = Arc::new(Store::open(&dir.db_path())?);
         let fingerprint = datadir::fingerprint(&store)?;
-        password::ensure(&dir)?;
+        let auth = auth::Auth::new(password::ensure(&dir)?, &store)?;
         recovery::recover(&store, &config, clock.as_ref()).await?;
 
         let config = Arc::new(config);
@@ -124,6 +129,8 @@ impl Engine {
             clock,
             events,
             fingerprint,
+            auth,
+            started_at: jiff::Timestamp::now(),
             active: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
             stopping,
@@ -169,12 +176,26 @@ impl Engine {
         &self.inner.store
     }
 
+    /// The store as a shareable handle, for [`store::blocking`] calls.
+    pub fn store_handle(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
     pub fn data_dir(&self) -> &DataDir {
         &self.inner.dir
     }
 
     pub fn fingerprint(&self) -> &str {
         &self.inner.fingerprint
+    }
+
+    pub fn auth(&self) -> &auth::Auth {
+        &self.inner.auth
+    }
+
+    /// When this engine booted (wall clock).
+    pub fn started_at(&self) -> jiff::Timestamp {
+        self.inner.started_at
     }
 
     /// The ids of the runs whose process may be alive now.

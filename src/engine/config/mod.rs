@@ -173,6 +173,8 @@ pub struct Service {
 pub struct Scheduler {
     pub timezone: TimeZone,
     pub timezone_name: String,
+    /// Whether the zone came from `[scheduler] timezone` (else from the host).
+    pub from_config: bool,
 }
 
 /// `[daemon]`.

@@ -72,10 +72,12 @@ pub(super) fn scheduler(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Scheduler {
         f.check_keys(ctx, &["timezone"], &[]);
         zone(ctx, &f, "timezone")
     });
+    let from_config = configured.is_some();
     let (timezone, timezone_name) = configured.unwrap_or_else(host_zone);
     Scheduler {
         timezone,
         timezone_name,
+        from_config,
     }
 }
 

@@ -134,11 +134,12 @@ pub async fn execute(
         );
         tokio::task::spawn_blocking(move || {
             while let Some(chunk) = rx.blocking_recv() {
-                if let Some(echo) = echo.as_mut() {
-                    echo(&chunk);
-                }
+                // The file first, so whoever the echo wakes finds the lines already there.
                 if writer.write(&chunk) {
                     overflow.notify_one();
+                }
+                if let Some(echo) = echo.as_mut() {
+                    echo(&chunk);
                 }
             }
             writer.finish()

@@ -162,6 +162,18 @@ impl Store {
             .map_err(StoreError::sql("reading daemon metadata"))
     }
 
+    /// Stores (or replaces) a daemon fact.
+    pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map_err(StoreError::sql("storing daemon metadata"))?;
+        Ok(())
+    }
+
     /// Stores a daemon fact unless one is already stored; returns the value in force.
     pub fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String> {
         let conn = self.conn();

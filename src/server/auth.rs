@@ -1,0 +1,137 @@
+//! Login routes and the token check every non-public route sits behind. A token comes from
+//! `Authorization: Bearer …`, or, for GET only, from the `runwisp_jwt` cookie (so a browser's
+//! EventSource works while no cross-site form can start a run).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::Json;
+use super::problem::Problem;
+use super::AppState;
+use crate::engine::auth::{AuthError, TOKEN_TTL};
+
+pub const COOKIE: &str = "runwisp_jwt";
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// The token a request carries, if it is allowed to carry one that way.
+fn token<'h>(method: &Method, headers: &'h HeaderMap) -> Result<Option<&'h str>, Problem> {
+    if let Some(t) = bearer(headers) {
+        return Ok(Some(t));
+    }
+    match cookie(headers) {
+        Some(t) if method == Method::GET || method == Method::HEAD => Ok(Some(t)),
+        Some(_) => Err(Problem::unauthorized(
+            "a request that changes something must carry its token in the Authorization header; the cookie only authenticates GET",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Middleware of the protected routes: 401 without a valid token.
+pub async fn require_token(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    match token(req.method(), req.headers()) {
+        Ok(Some(t)) if app.engine.auth().verify(t).is_ok() => next.run(req).await,
+        Ok(Some(_)) => {
+            Problem::unauthorized("the token is invalid or expired; log in again").into_response()
+        }
+        Ok(None) => {
+            Problem::unauthorized("log in first: GET /api/auth/challenge, then POST /api/auth")
+                .into_response()
+        }
+        Err(p) => p.into_response(),
+    }
+}
+
+pub async fn status(State(app): State<AppState>, method: Method, headers: HeaderMap) -> Response {
+    let authenticated =
+        matches!(token(&method, &headers), Ok(Some(t)) if app.engine.auth().verify(t).is_ok());
+    axum::Json(json!({ "auth_required": true, "authenticated": authenticated })).into_response()
+}
+
+pub async fn challenge(State(app): State<AppState>) -> Result<Response, Problem> {
+    let nonce = app.engine.auth().challenge().map_err(|e| {
+        tracing::error!("{e}");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the daemon cannot make a challenge right now",
+        )
+    })?;
+    Ok(axum::Json(json!({ "nonce": nonce })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    nonce: String,
+    response: String,
+}
+
+pub async fn login(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<Login>,
+) -> Response {
+    match app
+        .engine
+        .auth()
+        .login(&body.nonce, &body.response, peer.ip())
+    {
+        Ok(token) => {
+            let cookie = format!(
+                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+                TOKEN_TTL.as_secs()
+            );
+            let mut response = axum::Json(json!({ "token": token })).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(AuthError::Throttled(wait)) => {
+            tracing::warn!(peer = %peer.ip(), "login throttled after repeated failures");
+            let mut response = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                AuthError::Throttled(wait).to_string(),
+            )
+            .into_response();
+            let seconds = wait.as_secs().max(1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&seconds) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Err(e @ (AuthError::InvalidPassword | AuthError::InvalidChallenge)) => {
+            tracing::info!(peer = %peer.ip(), "failed login: {e}");
+            Problem::unauthorized(e.to_string()).into_response()
+        }
+        Err(e) => {
+            tracing::error!("login failed: {e}");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the daemon cannot issue a token right now",
+            )
+            .into_response()
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Extractors that turn bad input into the documented status before a handler runs: JSON bodies
+//! (415 for a wrong content type, 400 naming the problem), and path parameters validated as
+//! names or run ids before any lookup or file access.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::problem::Problem;
+use crate::engine::model::{truncate_for_message, RunId, TaskName};
+
+/// A JSON body; the content type must be `application/json`.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Problem::new(e.status(), e.body_text()))?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| Problem::bad_request(format!("the JSON body is malformed: {e}")))
+    }
+}
+
+/// A `{name}` path parameter that is a valid task or service name.
+pub struct NameParam(pub TaskName);
+
+impl<S: Send + Sync> FromRequestParts<S> for NameParam {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::bad_request("the path is missing a task name"))?;
+        TaskName::parse(&raw).map(NameParam).map_err(|e| {
+            Problem::bad_request(format!(
+                "{:?} is not a valid task name: {e}",
+                truncate_for_message(&raw)
+            ))
+        })
+    }
+}
+
+/// An `{id}` path parameter that is a valid run id.
+pub struct RunIdParam(pub RunId);
+
+impl<S: Send + Sync> FromRequestParts<S> for RunIdParam {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::bad_request("the path is missing a run id"))?;
+        RunId::parse(&raw)
+            .map(RunIdParam)
+            .map_err(Problem::bad_request)
+    }
+}

@@ -1,0 +1,210 @@
+//! `GET /api/runs/{id}/log/stream`: replays the kept log from `from` (or after
+//! `Last-Event-ID`), then follows the file as the run writes it, woken by the engine's events
+//! (the runner writes a chunk to the file before announcing it). Events: `line` (id = line
+//! number), `rotated` when `drop_old` starts a new file, and `done` with the run's end state.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::Event as SseEvent;
+use axum::response::Response;
+use tokio::sync::{broadcast, mpsc};
+
+use super::{find_run, line_json, start_line};
+use crate::engine::events::Event;
+use crate::engine::history::log_files;
+use crate::engine::model::{RunId, RunStatus};
+use crate::server::extract::RunIdParam;
+use crate::server::problem::Problem;
+use crate::server::streams::sse_response;
+use crate::server::AppState;
+
+/// Without a wake-up from the engine the file is re-read this often anyway.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// Follows one log file by inode, handing out whole lines.
+struct Tail {
+    path: PathBuf,
+    file: Option<File>,
+    inode: u64,
+    partial: Vec<u8>,
+}
+
+impl Tail {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            file: None,
+            inode: 0,
+            partial: Vec::new(),
+        }
+    }
+
+    /// New whole lines of the current file; `rotated` is set when the file was replaced.
+    fn read(&mut self, out: &mut Vec<Vec<u8>>, rotated: &mut bool) {
+        if self.file.is_none() {
+            if let Ok(f) = File::open(&self.path) {
+                self.inode = f.metadata().map(|m| m.ino()).unwrap_or(0);
+                self.file = Some(f);
+            }
+        }
+        self.drain(out);
+        let replaced = std::fs::metadata(&self.path).is_ok_and(|m| m.ino() != self.inode);
+        if replaced && self.file.is_some() {
+            // The old generation was renamed away: finish it, then start on the new file.
+            self.drain(out);
+            self.partial.clear();
+            self.file = None;
+            *rotated = true;
+            self.read(out, &mut false);
+        }
+    }
+
+    fn drain(&mut self, out: &mut Vec<Vec<u8>>) {
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        let mut buf = Vec::new();
+        if file.read_to_end(&mut buf).is_err() {
+            return;
+        }
+        self.partial.extend_from_slice(&buf);
+        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
+            let rest = self.partial.split_off(end + 1);
+            out.push(std::mem::replace(&mut self.partial, rest));
+        }
+    }
+}
+
+fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i64, Problem> {
+    if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+        let n: i64 = last
+            .trim()
+            .parse()
+            .map_err(|_| Problem::bad_request("Last-Event-ID must be a line number"))?;
+        return Ok(n + 1);
+    }
+    match params.get("from") {
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| Problem::bad_request("query parameter `from` must be an integer")),
+        None => Ok(-1000),
+    }
+}
+
+pub async fn follow(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RunIdParam(id): RunIdParam,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    if let Some(unknown) = params.keys().find(|k| *k != "from") {
+        return Err(Problem::bad_request(format!(
+            "unknown query parameter `{}`; use from",
+            crate::engine::model::truncate_for_message(unknown)
+        )));
+    }
+    let from = from_param(&params, &headers)?;
+    let run = find_run(&app, id).await?;
+    let slot = app.streams.acquire(peer.ip())?;
+    // Subscribe before reading, so nothing written in between is missed.
+    let events = app.engine.subscribe();
+    let (prev, current) = log_files(&app.engine, &run)
+        .ok_or_else(|| Problem::not_found(format!("run {id} has no log")))?;
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let _slot = slot;
+        let _ = produce(app, id, prev, current, from, events, tx).await;
+    });
+    Ok(sse_response(rx))
+}
+
+fn line_event(n: u64, raw: &[u8]) -> SseEvent {
+    SseEvent::default()
+        .event("line")
+        .id(n.to_string())
+        .json_data(line_json(n, raw))
+        .unwrap_or_default()
+}
+
+/// Err means the client went away.
+async fn produce(
+    app: AppState,
+    id: RunId,
+    prev: PathBuf,
+    current: PathBuf,
+    from: i64,
+    mut events: broadcast::Receiver<Event>,
+    tx: mpsc::Sender<SseEvent>,
+) -> Result<(), ()> {
+    // Replay: everything kept, numbered, from `from` on.
+    let mut replay = Vec::new();
+    let mut tail_prev = Tail::new(prev);
+    tail_prev.read(&mut replay, &mut false);
+    let mut tail = Tail::new(current);
+    tail.read(&mut replay, &mut false);
+    let total = replay.len() as u64;
+    let start = start_line(from, total);
+    let mut n = 0u64;
+    for line in replay {
+        n += 1;
+        if n >= start {
+            tx.send(line_event(n, &line)).await.map_err(|_| ())?;
+        }
+    }
+    loop {
+        let ended =
+            matches!(app.engine.run(id).await, Ok(Some(ref r)) if r.status == RunStatus::Ended);
+        let mut lines = Vec::new();
+        let mut rotated = false;
+        tail.read(&mut lines, &mut rotated);
+        if rotated {
+            tx.send(
+                SseEvent::default()
+                    .event("rotated")
+                    .data("the log reached log_max_size and was rotated"),
+            )
+            .await
+            .map_err(|_| ())?;
+        }
+        for line in lines {
+            n += 1;
+            tx.send(line_event(n, &line)).await.map_err(|_| ())?;
+        }
+        if ended {
+            let run = app.engine.run(id).await.ok().flatten();
+            let done = SseEvent::default()
+                .event("done")
+                .json_data(&run)
+                .unwrap_or_default();
+            tx.send(done).await.map_err(|_| ())?;
+            return Ok(());
+        }
+        // Sleep until this run prints or ends, or RECHECK passes.
+        let wake = async {
+            loop {
+                match events.recv().await {
+                    Ok(Event::LogLines { run, .. } | Event::RunEnded { run, .. }) if run == id => {
+                        return
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                }
+            }
+        };
+        tokio::select! {
+            _ = wake => {}
+            _ = tokio::time::sleep(RECHECK) => {}
+            _ = tx.closed() => return Err(()),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The REST API (`api.md`) on the daemon's listener: axum routes from one table
+//! ([`routes::table`]), one file per resource, server-sent events, and the hygiene of §3 —
+//! body and header caps, timeouts for slow clients, security headers, problem+json errors.
+//!
+//! Connections are served by hyper directly so a client that trickles its request headers is
+//! cut off after [`HEADER_TIMEOUT`] (slowloris) and request heads over 64 KiB get 431.
+
+mod auth;
+mod extract;
+mod info;
+mod logs;
+pub mod openapi;
+mod problem;
+pub mod routes;
+mod runs;
+mod streams;
+mod tasks;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tower::ServiceExt;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::engine::Engine;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY: usize = 1 << 20;
+/// Request heads larger than this are refused with 431.
+pub const MAX_HEAD: usize = 64 << 10;
+/// A client must send its request head within this time.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A non-streaming request must be answered within this time.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub streams: streams::Slots,
+    /// The address the daemon listens on, as shown by `/api/info`.
+    pub listen: String,
+}
+
+/// Turns bare error statuses (404, 405, 413, timeouts) into problem+json, keeping headers such
+/// as `Allow`.
+async fn problemize(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !status.is_client_error() && !status.is_server_error() || is_problem {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let mut fresh = problem::body(status, problem::default_detail(status));
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fresh
+}
+
+/// The whole application: the route table behind its layers.
+pub fn app(state: AppState) -> Router {
+    let mut public = Router::new();
+    let mut protected = Router::new();
+    for route in routes::table() {
+        let streaming = route.path.ends_with("/stream");
+        let handler = if streaming {
+            route.handler
+        } else {
+            route
+                .handler
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+        };
+        if route.public {
+            public = public.route(route.path, handler);
+        } else {
+            protected = protected.route(route.path, handler);
+        }
+    }
+    let protected = protected.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
+    public
+        .merge(protected)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(middleware::from_fn(problemize))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// Whether `host` is a loopback address (or `localhost`).
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Serves `engine` on `listener` until `stop` resolves; open connections are then closed.
+pub async fn serve(
+    engine: Engine,
+    listener: std::net::TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listen = listener.local_addr()?.to_string();
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let router = app(AppState {
+        engine,
+        streams: streams::Slots::default(),
+        listen,
+    });
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: say so, wait, go on.
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let router = router.clone();
+        connections.spawn(serve_connection(socket, peer, router));
+    }
+    connections.abort_all();
+    Ok(())
+}
+
+async fn serve_connection(socket: tokio::net::TcpStream, peer: SocketAddr, router: Router) {
+    let _ = socket.set_nodelay(true);
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let router = router.clone();
+            async move {
+                let req = req.map(Body::new);
+                Ok::<_, Infallible>(
+                    router
+                        .oneshot(req)
+                        .await
+                        .unwrap_or_else(|never| match never {}),
+                )
+            }
+        });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD);
+    if let Err(e) = builder
+        .serve_connection(TokioIo::new(socket), service)
+        .await
+    {
+        tracing::debug!(peer = %peer, "connection ended: {e}");
+    }
+}

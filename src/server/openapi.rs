@@ -1,0 +1,190 @@
+//! The OpenAPI 3.1 document of every route, built from the route table (`GET
+//! /api/openapi.json`, `runwisp openapi`).
+
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::routes::{table, Route};
+
+fn problem(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+}
+
+fn ok(schema: Value) -> Value {
+    json!({ "description": "OK", "content": { "application/json": { "schema": schema } } })
+}
+
+fn parameters(route: &Route) -> Vec<Value> {
+    let mut out = Vec::new();
+    if route.path.contains("{name}") {
+        out.push(json!({ "name": "name", "in": "path", "required": true,
+            "schema": { "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$" } }));
+    }
+    if route.path.contains("{id}") {
+        out.push(json!({ "name": "id", "in": "path", "required": true,
+            "schema": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" } }));
+    }
+    let query = |name: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "schema": schema });
+    if route.path == "/api/runs" || route.path == "/api/tasks/{name}/runs" {
+        if route.path == "/api/runs" {
+            out.push(query(
+                "task",
+                json!({ "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$" }),
+            ));
+        }
+        out.push(query(
+            "status",
+            json!({ "type": "string", "enum": ["pending", "running", "ended"] }),
+        ));
+        out.push(query("end_reason", json!({ "type": "string", "enum": ["success", "failed", "timeout", "stopped", "crashed", "skipped", "queue_full", "log_overflow"] })));
+        out.push(query("triggered_by", json!({ "type": "string", "enum": ["cron", "catch_up", "api", "cli", "tui", "web", "retry", "restart", "service", "webhook"] })));
+        out.push(query(
+            "limit",
+            json!({ "type": "integer", "minimum": 1, "maximum": 1000 }),
+        ));
+        out.push(query(
+            "before",
+            json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" }),
+        ));
+    }
+    if route.path.ends_with("/log") {
+        out.push(query("from", json!({ "type": "integer" })));
+        out.push(query(
+            "limit",
+            json!({ "type": "integer", "minimum": 1, "maximum": 10000 }),
+        ));
+    }
+    if route.path.ends_with("/log/stream") {
+        out.push(query("from", json!({ "type": "integer" })));
+    }
+    out
+}
+
+fn responses(route: &Route) -> Value {
+    let run = json!({ "$ref": "#/components/schemas/Run" });
+    let mut r = Map::new();
+    let success = match (route.method.as_str(), route.path) {
+        ("POST", p) if p.ends_with("/run") || p.ends_with("/trigger") => {
+            r.insert("201".into(), json!({ "description": "The run, recorded", "content": { "application/json": { "schema": run } } }));
+            r.insert(
+                "403".into(),
+                problem("API triggering disabled for this task"),
+            );
+            r.insert("409".into(), problem("A service: restart it instead"));
+            None
+        }
+        ("POST", "/api/auth") => {
+            r.insert(
+                "401".into(),
+                problem("Invalid password, or an invalid or expired challenge"),
+            );
+            r.insert("415".into(), problem("The body is not JSON"));
+            r.insert("429".into(), problem("Too many failed logins"));
+            Some(ok(
+                json!({ "type": "object", "properties": { "token": { "type": "string" } }, "required": ["token"] }),
+            ))
+        }
+        ("POST", "/api/runs/{id}/stop") => {
+            r.insert("202".into(), ok(json!({ "type": "object" })));
+            r.insert("409".into(), problem("The run already ended"));
+            None
+        }
+        ("POST", p) if p.ends_with("/restart") => {
+            r.insert("400".into(), problem("A task: restart applies to services"));
+            Some(ok(json!({ "type": "object" })))
+        }
+        ("GET", "/api/runs/{id}") => Some(ok(run)),
+        ("GET", p) if p.ends_with("/stream") => Some(
+            json!({ "description": "Server-sent events", "content": { "text/event-stream": { "schema": { "type": "string" } } } }),
+        ),
+        ("GET", p) if p.ends_with("/log/raw") => Some(
+            json!({ "description": "The log as text", "content": { "text/plain": { "schema": { "type": "string" } } } }),
+        ),
+        ("GET", p) if p.ends_with("/runs") => Some(ok(json!({ "type": "object", "properties": {
+            "runs": { "type": "array", "items": run }, "next_before": { "type": ["string", "null"] } }, "required": ["runs", "next_before"] }))),
+        _ => Some(ok(json!({ "type": "object" }))),
+    };
+    if let Some(success) = success {
+        r.insert("200".into(), success);
+    }
+    if route.path.contains('{') {
+        r.insert(
+            "400".into(),
+            problem("A malformed name, id or query parameter"),
+        );
+        r.insert("404".into(), problem("No such task, service or run"));
+    } else if route.path.starts_with("/api/runs") {
+        r.insert("400".into(), problem("A malformed query parameter"));
+    }
+    if route.path.ends_with("/stream") {
+        r.insert("503".into(), problem("Too many open streams"));
+    }
+    if !route.public {
+        r.insert("401".into(), problem("Missing or invalid token"));
+    }
+    Value::Object(r)
+}
+
+/// The whole document.
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    for route in table() {
+        let mut op = Map::new();
+        op.insert("summary".into(), json!(route.summary));
+        op.insert(
+            "operationId".into(),
+            json!(format!("{} {}", route.method, route.path)),
+        );
+        op.insert("parameters".into(), Value::Array(parameters(&route)));
+        op.insert("responses".into(), responses(&route));
+        op.insert(
+            "security".into(),
+            if route.public {
+                json!([])
+            } else {
+                json!([{ "bearer": [] }])
+            },
+        );
+        if route.path == "/api/auth" {
+            op.insert("requestBody".into(), json!({ "required": true, "content": { "application/json": { "schema": {
+                "type": "object", "required": ["nonce", "response"],
+                "properties": { "nonce": { "type": "string" }, "response": { "type": "string" } } } } } }));
+        }
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        if let Some(methods) = entry.as_object_mut() {
+            methods.insert(
+                route.method.as_str().to_ascii_lowercase(),
+                Value::Object(op),
+            );
+        }
+    }
+    let nullable = |t: &str| json!({ "type": [t, "null"] });
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "runwisp", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Trigger, watch and stop tasks and services of a runwisp daemon." },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "schemas": {
+                "Problem": { "type": "object", "required": ["title", "status", "detail"], "properties": {
+                    "title": { "type": "string" }, "status": { "type": "integer" }, "detail": { "type": "string" } } },
+                "Run": { "type": "object", "required": ["id", "task_name", "kind", "status", "triggered_by", "created_at"], "properties": {
+                    "id": { "type": "string" }, "task_name": { "type": "string" },
+                    "kind": { "type": "string", "enum": ["task", "service"] },
+                    "status": { "type": "string", "enum": ["pending", "running", "ended"] },
+                    "end_reason": nullable("string"), "exit_code": nullable("integer"),
+                    "triggered_by": { "type": "string" }, "scheduled_for": nullable("string"),
+                    "created_at": { "type": "string" }, "start_at": nullable("string"), "end_at": nullable("string"),
+                    "duration_ms": nullable("integer"), "retry_attempt": { "type": "integer" },
+                    "retry_of_run_id": nullable("string"), "replica_index": nullable("integer"), "message": nullable("string") } }
+            }
+        }
+    })
+}
+
+pub async fn document() -> Response {
+    axum::Json(build()).into_response()
+}

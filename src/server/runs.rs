@@ -1,0 +1,140 @@
+//! `/api/runs…` and `/api/tasks/{name}/runs`: run history, one run, and stopping a run.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::extract::{NameParam, RunIdParam};
+use super::problem::Problem;
+use super::AppState;
+use crate::engine::history::{RunQuery, MAX_PAGE};
+use crate::engine::model::{truncate_for_message, RunId, TaskName};
+use crate::engine::StopError;
+
+const FILTERS: &[&str] = &[
+    "task",
+    "status",
+    "end_reason",
+    "triggered_by",
+    "limit",
+    "before",
+];
+
+fn parse<T: std::str::FromStr>(
+    params: &HashMap<String, String>,
+    key: &str,
+) -> Result<Option<T>, Problem> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(|_| {
+            Problem::bad_request(format!(
+                "query parameter `{key}` has an invalid value {:?}",
+                truncate_for_message(raw)
+            ))
+        }),
+    }
+}
+
+/// Parses the documented filters; an unknown parameter is an error, not silently ignored.
+fn query(params: &HashMap<String, String>) -> Result<RunQuery, Problem> {
+    if let Some(unknown) = params.keys().find(|k| !FILTERS.contains(&k.as_str())) {
+        return Err(Problem::bad_request(format!(
+            "unknown query parameter `{}`; use {}",
+            truncate_for_message(unknown),
+            FILTERS.join(", ")
+        )));
+    }
+    let limit: Option<u32> = parse(params, "limit")?;
+    if limit.is_some_and(|l| l == 0 || l > MAX_PAGE) {
+        return Err(Problem::bad_request(format!(
+            "`limit` must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let task = match params.get("task") {
+        Some(raw) => Some(TaskName::parse(raw).map_err(|e| {
+            Problem::bad_request(format!(
+                "{:?} is not a valid task name: {e}",
+                truncate_for_message(raw)
+            ))
+        })?),
+        None => None,
+    };
+    let before = match params.get("before") {
+        Some(raw) => Some(RunId::parse(raw).map_err(Problem::bad_request)?),
+        None => None,
+    };
+    Ok(RunQuery {
+        task,
+        status: parse(params, "status")?,
+        end_reason: parse(params, "end_reason")?,
+        triggered_by: parse(params, "triggered_by")?,
+        before,
+        limit,
+    })
+}
+
+async fn page(app: &AppState, q: RunQuery) -> Result<Response, Problem> {
+    let limit = q.limit.unwrap_or(50) as usize;
+    let runs = app.engine.runs(q).await?;
+    let next_before = (runs.len() == limit)
+        .then(|| runs.last().map(|r| r.id.clone()))
+        .flatten();
+    Ok(axum::Json(json!({ "runs": runs, "next_before": next_before })).into_response())
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    page(&app, query(&params)?).await
+}
+
+pub async fn of_task(
+    State(app): State<AppState>,
+    NameParam(name): NameParam,
+    Query(mut params): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let known = app.engine.config().tasks.contains_key(&name)
+        || app.engine.config().services.contains_key(&name);
+    if !known {
+        return Err(Problem::not_found(format!(
+            "there is no task or service named {:?}",
+            name.as_str()
+        )));
+    }
+    params.insert("task".into(), name.to_string());
+    page(&app, query(&params)?).await
+}
+
+pub async fn one(
+    State(app): State<AppState>,
+    RunIdParam(id): RunIdParam,
+) -> Result<Response, Problem> {
+    match app.engine.run(id).await? {
+        Some(run) => Ok(axum::Json(run).into_response()),
+        None => Err(Problem::not_found(format!("there is no run {id}"))),
+    }
+}
+
+pub async fn stop(
+    State(app): State<AppState>,
+    RunIdParam(id): RunIdParam,
+) -> Result<Response, Problem> {
+    match app.engine.stop_run(id).await {
+        Ok(()) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "stopping": id.to_string() })),
+        )
+            .into_response()),
+        Err(StopError::NotFound(_)) => Err(Problem::not_found(format!("there is no run {id}"))),
+        Err(StopError::AlreadyEnded(_)) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            format!("run {id} has already ended"),
+        )),
+        Err(StopError::Store(e)) => Err(e.into()),
+        Err(e) => Err(Problem::bad_request(e.to_string())),
+    }
+}

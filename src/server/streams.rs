@@ -1,0 +1,125 @@
+//! Server-sent-event plumbing: at most 64 open streams, 8 per peer address (503 past that), and
+//! `GET /api/runs/stream`, the run changes as they happen with a `ping` every 15 s.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::problem::Problem;
+use super::AppState;
+use crate::engine::events::Event;
+
+pub const MAX_STREAMS: usize = 64;
+pub const MAX_PER_PEER: usize = 8;
+pub const PING_EVERY: Duration = Duration::from_secs(15);
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    per_peer: HashMap<IpAddr, usize>,
+}
+
+/// The open-stream counter.
+#[derive(Clone, Default)]
+pub struct Slots(Arc<Mutex<Counts>>);
+
+/// Holds one stream slot until dropped (when the client goes away).
+pub struct Slot {
+    slots: Slots,
+    peer: IpAddr,
+}
+
+impl Slots {
+    pub fn acquire(&self, peer: IpAddr) -> Result<Slot, Problem> {
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = c.per_peer.get(&peer).copied().unwrap_or(0);
+        if c.total >= MAX_STREAMS || mine >= MAX_PER_PEER {
+            return Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("too many open streams (at most {MAX_STREAMS}, {MAX_PER_PEER} per address); close one and retry"),
+            ));
+        }
+        c.total += 1;
+        c.per_peer.insert(peer, mine + 1);
+        Ok(Slot {
+            slots: self.clone(),
+            peer,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut c = self.slots.0.lock().unwrap_or_else(|p| p.into_inner());
+        c.total = c.total.saturating_sub(1);
+        if let Some(n) = c.per_peer.get_mut(&self.peer) {
+            *n -= 1;
+            if *n == 0 {
+                c.per_peer.remove(&self.peer);
+            }
+        }
+    }
+}
+
+/// An SSE response fed by a channel; the producer stops when the client leaves.
+pub fn sse_response(rx: mpsc::Receiver<SseEvent>) -> Response {
+    let stream = futures_util::StreamExt::map(ReceiverStream::new(rx), Ok::<_, Infallible>);
+    Sse::new(stream)
+        .keep_alive(
+            KeepAlive::new()
+                .interval(PING_EVERY)
+                .event(SseEvent::default().event("ping")),
+        )
+        .into_response()
+}
+
+pub async fn runs(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, Problem> {
+    let slot = app.streams.acquire(peer.ip())?;
+    let mut events = app.engine.subscribe();
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let _slot = slot;
+        loop {
+            let (name, id) = match events.recv().await {
+                Ok(Event::RunCreated { run, .. }) => ("run.created", run),
+                Ok(Event::RunStarted { run, .. }) => ("run.started", run),
+                Ok(Event::RunEnded { run, .. }) => ("run.ended", run),
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    let note = SseEvent::default().event("lagged").data(missed.to_string());
+                    if tx.send(note).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let Ok(Some(run)) = app.engine.run(id).await else {
+                continue;
+            };
+            let Ok(event) = SseEvent::default()
+                .event(name)
+                .id(run.id.clone())
+                .json_data(&run)
+            else {
+                continue;
+            };
+            if tx.send(event).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(sse_response(rx))
+}

@@ -1,0 +1,139 @@
+//! `/api/tasks…`: tasks and services as the interfaces show them, and the actions on them (run,
+//! restart, stop).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use super::extract::NameParam;
+use super::problem::Problem;
+use super::AppState;
+use crate::engine::model::{rfc3339, RunKind, TaskName, TriggeredBy};
+use crate::engine::store;
+use crate::engine::{ServiceError, StopError, TaskInfo, TriggerError};
+
+fn describe(app: &AppState, info: &TaskInfo, last: Option<Value>) -> Value {
+    let config = app.engine.config();
+    let active: Vec<String> = info.active.iter().map(|id| id.to_string()).collect();
+    let next = info.next.map(|t| rfc3339(t.as_millisecond()));
+    match info.kind {
+        RunKind::Task => {
+            let Some(t) = config.tasks.get(&info.name) else {
+                return Value::Null;
+            };
+            json!({
+                "name": info.name, "kind": "task", "group": t.common.group, "description": t.common.description,
+                "cron": t.cron.as_ref().map(|c| c.expr()), "timezone": t.timezone_name, "next_run_at": next,
+                "api_trigger": t.common.api_trigger, "max_concurrent": t.max_concurrent,
+                "on_overlap": t.on_overlap.as_str(), "instances": null, "active_runs": active,
+                "queued": info.queued, "last_run": last,
+            })
+        }
+        RunKind::Service => {
+            let Some(s) = config.services.get(&info.name) else {
+                return Value::Null;
+            };
+            json!({
+                "name": info.name, "kind": "service", "group": s.common.group, "description": s.common.description,
+                "cron": null, "timezone": null, "next_run_at": null, "api_trigger": s.common.api_trigger,
+                "max_concurrent": null, "on_overlap": null, "instances": s.instances, "active_runs": active,
+                "queued": 0, "last_run": last,
+            })
+        }
+    }
+}
+
+async fn last_run(app: &AppState, name: &TaskName) -> Result<Option<Value>, Problem> {
+    let task = name.to_string();
+    let runs = store::blocking(app.engine.store_handle(), move |s| {
+        s.list_runs(Some(&task), 1)
+    })
+    .await?;
+    Ok(runs.into_iter().next().map(|r| {
+        json!({ "id": r.id, "status": r.status, "end_reason": r.end_reason, "exit_code": r.exit_code,
+                "start_at": r.start_at.map(rfc3339), "end_at": r.end_at.map(rfc3339) })
+    }))
+}
+
+pub async fn list(State(app): State<AppState>) -> Result<Response, Problem> {
+    let mut out = Vec::new();
+    for info in app.engine.tasks().await {
+        let last = last_run(&app, &info.name).await?;
+        out.push(describe(&app, &info, last));
+    }
+    Ok(axum::Json(json!({ "tasks": out })).into_response())
+}
+
+pub async fn one(
+    State(app): State<AppState>,
+    NameParam(name): NameParam,
+) -> Result<Response, Problem> {
+    let info = app
+        .engine
+        .tasks()
+        .await
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "there is no task or service named {:?}",
+                name.as_str()
+            ))
+        })?;
+    let last = last_run(&app, &name).await?;
+    Ok(axum::Json(describe(&app, &info, last)).into_response())
+}
+
+pub async fn run(
+    State(app): State<AppState>,
+    NameParam(name): NameParam,
+) -> Result<Response, Problem> {
+    match app.engine.trigger(name.as_str(), TriggeredBy::Api).await {
+        Ok(run) => Ok((StatusCode::CREATED, axum::Json(run)).into_response()),
+        Err(TriggerError::NotFound(n)) => Err(Problem::not_found(format!("there is no task named {n:?}"))),
+        Err(TriggerError::Forbidden) => Err(Problem::new(StatusCode::FORBIDDEN, "API triggering disabled for this task")),
+        Err(TriggerError::IsService(n)) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            format!("{n:?} is a service and is kept running; use POST /api/tasks/{n}/restart to restart it"),
+        )),
+        Err(TriggerError::ShuttingDown) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the daemon is shutting down")),
+        Err(TriggerError::Store(e)) => Err(e.into()),
+    }
+}
+
+pub async fn restart(
+    State(app): State<AppState>,
+    NameParam(name): NameParam,
+) -> Result<Response, Problem> {
+    if app.engine.config().tasks.contains_key(&name) {
+        return Err(Problem::bad_request(format!(
+            "{:?} is a task; restart applies to services (use POST /api/tasks/{name}/run to start a task)",
+            name.as_str()
+        )));
+    }
+    match app.engine.restart_service(name.as_str()).await {
+        Ok(()) => Ok(axum::Json(json!({ "restarted": name })).into_response()),
+        Err(ServiceError::NotFound(n)) => Err(Problem::not_found(format!(
+            "there is no task or service named {n:?}"
+        ))),
+        Err(ServiceError::ShuttingDown) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is shutting down",
+        )),
+    }
+}
+
+pub async fn stop(
+    State(app): State<AppState>,
+    NameParam(name): NameParam,
+) -> Result<Response, Problem> {
+    match app.engine.stop_task(name.as_str()).await {
+        Ok(stopped) => Ok(axum::Json(json!({ "stopped_runs": stopped })).into_response()),
+        Err(StopError::NoSuchTask(n)) => Err(Problem::not_found(format!(
+            "there is no task or service named {n:?}"
+        ))),
+        Err(StopError::Store(e)) => Err(e.into()),
+        Err(e) => Err(Problem::bad_request(e.to_string())),
+    }
+}
