@@ -4,5 +4,6 @@
 //! line on top of it. See `DESIGN.md` in the shared folder for the module map.
 
 pub mod cli;
+pub mod client;
 pub mod engine;
 pub mod server;

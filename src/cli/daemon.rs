@@ -19,7 +19,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         return Ok(1);
     };
     let dir = DataDir::open(&cli.data)?;
-    let lock = dir.lock_exclusive()?;
+    let mut lock = dir.lock_exclusive()?;
     let host = cli
         .host
         .clone()
@@ -39,6 +39,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| format!("{host}:{port}"));
+    let reachable = listen
+        .replacen("0.0.0.0:", "127.0.0.1:", 1)
+        .replacen("[::]:", "[::1]:", 1);
+    lock.announce(&format!("http://{reachable}"))
+        .context("cannot write the daemon's address to daemon.lock")?;
     let _log_guard = super::daemon_log::init(dir.root()).context("cannot open daemon.log")?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");

@@ -1,10 +1,10 @@
-//! `runwisp exec TASK`: run a task in this process, stream its output to the terminal (stdout to
-//! stdout, stderr to stderr, runwisp's own lines to stderr), record the run in the data
-//! directory, and exit with the task's exit code. Ctrl-C (or SIGTERM) stops the run through the
-//! usual ladder and records it `stopped`.
+//! `runwisp exec TASK`: run a task now, stream its output to the terminal (stdout to stdout,
+//! stderr to stderr, runwisp's own lines to stderr), and exit with the task's exit code.
 //!
-//! It refuses while a daemon holds the data directory: the daemon owns scheduling and
-//! concurrency there, and two writers would race.
+//! When a daemon holds this data directory (or `--url` names one) the run goes through it: one
+//! audit trail, the task's concurrency policy respected, the log followed live. Only when no
+//! daemon runs does it run in this process, recording the run in SQLite itself; `--standalone`
+//! insists on that and is refused beside a running daemon. Ctrl-C stops the run either way.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -67,7 +67,12 @@ fn echo_to_terminal() -> runner::Echo {
     })
 }
 
-pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
+pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
+    if !standalone {
+        if let Some(target) = super::remote::find(cli)? {
+            return through_daemon(&target, name);
+        }
+    }
     let Some(config) = load_config(&cli.config)? else {
         return Ok(1);
     };
@@ -75,7 +80,7 @@ pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
     let dir = DataDir::open(&cli.data)?;
     if let Some(pid) = dir.daemon_holding_lock()? {
         bail!(
-            "a runwisp daemon{pid} is running for data directory {}; `runwisp exec` runs tasks in-process only when no daemon holds it",
+            "a runwisp daemon{pid} is running for data directory {}; --standalone runs tasks in-process only when no daemon holds it (drop --standalone to run it through the daemon)",
             dir.root().display()
         );
     }
@@ -185,6 +190,19 @@ pub fn run(cli: &Cli, name: &str) -> anyhow::Result<i32> {
         code if code < 0 => 1,
         code => code,
     })
+}
+
+/// Triggers the task on the daemon and follows it live.
+fn through_daemon(target: &super::remote::Target, name: &str) -> anyhow::Result<i32> {
+    let client = super::remote::connect(target)?;
+    let run = client.trigger(name, "cli")?;
+    if run.status == "ended" {
+        super::follow::report(&run);
+        return Ok(super::follow::exit_code(&run));
+    }
+    let ended = super::follow::follow(&client, &run, 1)?;
+    super::follow::report(&ended);
+    Ok(super::follow::exit_code(&ended))
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP stop the run instead of killing runwisp before it records it.

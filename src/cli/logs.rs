@@ -9,8 +9,24 @@ use super::Cli;
 use crate::engine::datadir::DataDir;
 use crate::engine::model::{RunId, TaskName};
 
-pub fn run(cli: &Cli, run_id: &str) -> anyhow::Result<i32> {
+pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
     let id = RunId::parse(run_id).map_err(|e| anyhow!(e))?;
+    // Through a daemon when following (it knows when new lines arrive) or when asked with --url.
+    if follow || cli.url.is_some() {
+        if let Some(target) = super::remote::find(cli)? {
+            let client = super::remote::connect(&target)?;
+            if follow {
+                let run = client.run(&id.to_string())?;
+                super::follow::follow(&client, &run, 1)?;
+            } else {
+                std::io::stdout()
+                    .lock()
+                    .write_all(&client.raw_log(&id.to_string())?)
+                    .context("writing to stdout")?;
+            }
+            return Ok(0);
+        }
+    }
     let not_found = || anyhow!("no run {id} in data directory {}", cli.data.display());
     let store = open_history(cli)?.ok_or_else(not_found)?;
     let run = store.get_run(&id)?.ok_or_else(not_found)?;

@@ -8,10 +8,14 @@ mod cron;
 mod daemon;
 mod daemon_log;
 mod exec;
+mod follow;
 mod init;
 mod list;
 mod logs;
+mod remote;
+mod run_task;
 mod runs;
+mod status;
 mod table;
 mod validate;
 
@@ -49,6 +53,12 @@ pub struct Cli {
     /// The port the daemon listens on (overrides [daemon] listen).
     #[arg(long, global = true, env = "RUNWISP_PORT")]
     pub port: Option<u16>,
+    /// A remote daemon to talk to (http://host:port).
+    #[arg(long, global = true, env = "RUNWISP_URL")]
+    pub url: Option<String>,
+    /// The daemon's password (for --url; a local daemon's is read from the data directory).
+    #[arg(long, global = true, env = "RUNWISP_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -57,11 +67,31 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon in the foreground (the same as --headless).
     Daemon,
-    /// Run a task now in this process, stream its output, exit with its exit code.
+    /// Run a task now, stream its output, exit with its exit code (through the daemon when one
+    /// runs for this data directory, else in this process).
     Exec {
         /// The task to run.
         task: String,
+        /// Run in this process, never through a daemon (refused while one runs here).
+        #[arg(long)]
+        standalone: bool,
     },
+    /// Ask the running daemon to trigger a task.
+    RunTask {
+        task: String,
+        /// Follow the run and exit with its exit code.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Is a daemon healthy here (or at --url)?
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the local daemon's password.
+    Password,
+    /// Print the OpenAPI document of the REST API.
+    Openapi,
     /// List tasks and services with their schedule and next firing.
     List {
         #[arg(long)]
@@ -81,6 +111,9 @@ pub enum Command {
     Logs {
         /// The run id (a ULID, as shown by `runwisp runs`).
         run_id: String,
+        /// Keep following the log until the run ends (through the daemon).
+        #[arg(short = 'f', long)]
+        follow: bool,
     },
     /// Check the configuration and print every error.
     Validate,
@@ -148,10 +181,23 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         None if cli.headless => daemon::run(cli),
         None => bare(cli),
         Some(Command::Daemon) => daemon::run(cli),
-        Some(Command::Exec { task }) => exec::run(cli, task),
+        Some(Command::Exec { task, standalone }) => exec::run(cli, task, *standalone),
+        Some(Command::RunTask { task, wait }) => run_task::run(cli, task, *wait),
+        Some(Command::Status { json }) => status::run(cli, *json),
+        Some(Command::Password) => {
+            println!("{}", remote::password(cli)?);
+            Ok(0)
+        }
+        Some(Command::Openapi) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::server::openapi::build())?
+            );
+            Ok(0)
+        }
         Some(Command::List { json }) => list::run(cli, *json),
         Some(Command::Runs { task, limit, json }) => runs::run(cli, task.as_deref(), *limit, *json),
-        Some(Command::Logs { run_id }) => logs::run(cli, run_id),
+        Some(Command::Logs { run_id, follow }) => logs::run(cli, run_id, *follow),
         Some(Command::Validate) => validate::run(cli),
         Some(Command::Init { force }) => init::run(cli, *force),
         Some(Command::Cron {

@@ -31,6 +31,9 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
     let task = task
         .map(|t| TaskName::parse(t).map_err(|e| anyhow!("{t:?} is not a task name: {e}")))
         .transpose()?;
+    if cli.url.is_some() {
+        return remote(cli, task.as_ref(), limit, json);
+    }
     let runs = match open_history(cli)? {
         Some(store) => store.list_runs(task.as_ref().map(TaskName::as_str), limit)?,
         None => Vec::new(),
@@ -57,6 +60,48 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
                 r.triggered_by.to_string(),
                 rfc3339(r.start_at.unwrap_or(r.created_at)),
                 duration(r),
+            ]
+        })
+        .collect();
+    table::print(
+        &[
+            "ID", "TASK", "RESULT", "EXIT", "TRIGGER", "STARTED", "DURATION",
+        ],
+        &rows,
+    );
+    Ok(0)
+}
+
+/// `runs --url`: the same table from a remote daemon.
+fn remote(cli: &Cli, task: Option<&TaskName>, limit: u32, json: bool) -> anyhow::Result<i32> {
+    let target = super::remote::require(cli)?;
+    let client = super::remote::connect(&target)?;
+    let limit = limit.clamp(1, 1000);
+    if json {
+        let value = client.get_json(&match task {
+            Some(t) => format!("/api/runs?task={t}&limit={limit}"),
+            None => format!("/api/runs?limit={limit}"),
+        })?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value["runs"]).context("encoding JSON")?
+        );
+        return Ok(0);
+    }
+    let runs = client.runs(task.map(TaskName::as_str), limit)?;
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.task_name.clone(),
+                r.end_reason.clone().unwrap_or_else(|| r.status.clone()),
+                r.exit_code.map_or("-".into(), |c| c.to_string()),
+                r.triggered_by.clone(),
+                r.start_at.clone().unwrap_or_else(|| r.created_at.clone()),
+                r.duration_ms
+                    .map(|ms| format_duration(std::time::Duration::from_millis(ms.max(0) as u64)))
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();

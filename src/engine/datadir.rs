@@ -137,14 +137,23 @@ impl DataDir {
     fn holder_pid(&self) -> String {
         for path in [self.lock_path(), self.pid_path()] {
             let mut text = String::new();
-            let read = File::open(&path).and_then(|f| f.take(32).read_to_string(&mut text));
-            if read.is_ok() {
-                if let Ok(pid) = text.trim().parse::<u32>() {
-                    return format!(" (pid {pid})");
-                }
+            let read = File::open(&path).and_then(|f| f.take(256).read_to_string(&mut text));
+            let first = text.lines().next().unwrap_or("").trim();
+            if let (Ok(_), Ok(pid)) = (read, first.parse::<u32>()) {
+                return format!(" (pid {pid})");
             }
         }
         String::new()
+    }
+
+    /// The URL the daemon holding the lock announced (the lock file's second line).
+    pub fn daemon_url(&self) -> Option<String> {
+        let mut text = String::new();
+        File::open(self.lock_path())
+            .and_then(|f| f.take(256).read_to_string(&mut text))
+            .ok()?;
+        let url = text.lines().nth(1)?.trim();
+        url.starts_with("http://").then(|| url.to_string())
     }
 
     /// Free bytes on the disk holding the data directory.
@@ -163,6 +172,18 @@ pub fn free_space_at(path: &Path) -> std::io::Result<u64> {
 /// The exclusive lock of a running daemon.
 pub struct DaemonLock {
     _lock: Flock<File>,
+}
+
+impl DaemonLock {
+    /// Records where the daemon listens, so local clients (`runwisp exec`, `status`) find it:
+    /// the lock file holds the pid, then the URL.
+    pub fn announce(&mut self, url: &str) -> std::io::Result<()> {
+        self._lock.set_len(0)?;
+        use std::io::Seek;
+        self._lock.seek(std::io::SeekFrom::Start(0))?;
+        self._lock
+            .write_all(format!("{}\n{url}\n", std::process::id()).as_bytes())
+    }
 }
 
 fn make_private_dir(path: &Path) -> Result<(), DataDirError> {

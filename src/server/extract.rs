@@ -38,6 +38,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// An optional JSON body: absent (no bytes) is `None`; present, it must be JSON.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let declared_empty = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0");
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        if declared_empty
+            || (!has_type
+                && !req.headers().contains_key(header::TRANSFER_ENCODING)
+                && !req.headers().contains_key(header::CONTENT_LENGTH))
+        {
+            return Ok(OptionalJson(None));
+        }
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| OptionalJson(Some(v)))
+    }
+}
+
 /// A `{name}` path parameter that is a valid task or service name.
 pub struct NameParam(pub TaskName);
 

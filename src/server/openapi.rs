@@ -145,6 +145,11 @@ pub fn build() -> Value {
                 json!([{ "bearer": [] }])
             },
         );
+        if route.path.ends_with("/run") || route.path.ends_with("/trigger") {
+            op.insert("requestBody".into(), json!({ "required": false, "content": { "application/json": { "schema": {
+                "type": "object", "additionalProperties": false,
+                "properties": { "triggered_by": { "type": "string", "enum": ["api", "cli", "tui", "web"] } } } } } }));
+        }
         if route.path == "/api/auth" {
             op.insert("requestBody".into(), json!({ "required": true, "content": { "application/json": { "schema": {
                 "type": "object", "required": ["nonce", "response"],

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::extract::NameParam;
+use super::extract::{NameParam, OptionalJson};
 use super::problem::Problem;
 use super::AppState;
 use crate::engine::model::{rfc3339, RunKind, TaskName, TriggeredBy};
@@ -85,11 +85,31 @@ pub async fn one(
     Ok(axum::Json(describe(&app, &info, last)).into_response())
 }
 
+/// The optional body of a trigger: which interface asked (recorded as `triggered_by`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    triggered_by: Option<String>,
+}
+
 pub async fn run(
     State(app): State<AppState>,
     NameParam(name): NameParam,
+    OptionalJson(body): OptionalJson<TriggerBody>,
 ) -> Result<Response, Problem> {
-    match app.engine.trigger(name.as_str(), TriggeredBy::Api).await {
+    let by = match body.and_then(|b| b.triggered_by).as_deref() {
+        None | Some("api") => TriggeredBy::Api,
+        Some("cli") => TriggeredBy::Cli,
+        Some("tui") => TriggeredBy::Tui,
+        Some("web") => TriggeredBy::Web,
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "`triggered_by` must be one of \"api\", \"cli\", \"tui\", \"web\", not {:?}",
+                crate::engine::model::truncate_for_message(other)
+            )))
+        }
+    };
+    match app.engine.trigger(name.as_str(), by).await {
         Ok(run) => Ok((StatusCode::CREATED, axum::Json(run)).into_response()),
         Err(TriggerError::NotFound(n)) => Err(Problem::not_found(format!("there is no task named {n:?}"))),
         Err(TriggerError::Forbidden) => Err(Problem::new(StatusCode::FORBIDDEN, "API triggering disabled for this task")),

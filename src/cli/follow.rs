@@ -1,0 +1,95 @@
+//! Following a run through a daemon: print its log as it arrives (stdout lines to stdout,
+//! stderr and runwisp's own lines to stderr) and return how it ended. Ctrl-C asks the daemon to
+//! stop the run and keeps following until it has.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::client::{Client, ClientError, RunView};
+
+fn print_line(event: &crate::client::SseEvent) {
+    if event.name != "line" {
+        return;
+    }
+    let Ok(line) = serde_json::from_str::<Value>(&event.data) else {
+        return;
+    };
+    let text = line.get("text").and_then(Value::as_str).unwrap_or("");
+    // A closed terminal must not stop the following, so write errors are ignored.
+    let _ = match line.get("stream").and_then(Value::as_str) {
+        Some("stdout") => writeln!(std::io::stdout().lock(), "{text}"),
+        Some("stderr") => writeln!(std::io::stderr().lock(), "{text}"),
+        _ => writeln!(std::io::stderr().lock(), "runwisp: {text}"),
+    };
+}
+
+/// Stops the run on Ctrl-C (SIGINT) or SIGTERM, once.
+fn stop_on_signal(client: &Client, run_id: &str) {
+    let (client, run_id) = (client.clone(), run_id.to_string());
+    let asked = Arc::new(AtomicBool::new(false));
+    let spawned = std::thread::Builder::new()
+        .name("runwisp-signals".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                use tokio::signal::unix::{signal, SignalKind};
+                let (Ok(mut int), Ok(mut term)) = (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                ) else {
+                    return;
+                };
+                tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+            });
+            if !asked.swap(true, Ordering::SeqCst) {
+                eprintln!("runwisp: stopping run {run_id}");
+                if let Err(e) = client.stop_run(&run_id) {
+                    eprintln!("runwisp: {e}");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("runwisp: cannot listen for Ctrl-C: {e}");
+    }
+}
+
+/// Follows `run` to its end, printing its log from line `from`.
+pub fn follow(client: &Client, run: &RunView, from: i64) -> Result<RunView, ClientError> {
+    stop_on_signal(client, &run.id);
+    client.follow_log(&run.id, from, print_line)
+}
+
+/// The exit code for a finished run: its own, or 1 when it never produced one.
+pub fn exit_code(run: &RunView) -> i32 {
+    match run.exit_code {
+        Some(code) if code >= 0 => code,
+        _ => 1,
+    }
+}
+
+/// Prints a one-line summary when a run did not succeed.
+pub fn report(run: &RunView) {
+    if run.end_reason.as_deref() == Some("success") {
+        return;
+    }
+    let reason = run.end_reason.as_deref().unwrap_or("unknown");
+    let code = run.exit_code.map_or("none".to_string(), |c| c.to_string());
+    match &run.message {
+        Some(m) => eprintln!(
+            "runwisp: run {} of task {} ended {reason} (exit code {code}): {m}",
+            run.id, run.task_name
+        ),
+        None => eprintln!(
+            "runwisp: run {} of task {} ended {reason} (exit code {code})",
+            run.id, run.task_name
+        ),
+    }
+}

@@ -1,0 +1,273 @@
+//! The blocking client of a runwisp daemon's REST API, shared by the CLI and the TUI: login by
+//! challenge-response, calls, and a reader of server-sent events. Every failure is one sentence
+//! (`cannot reach the runwisp daemon at …`, the daemon's own problem detail, …).
+
+mod sse;
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::auth::challenge_response;
+
+pub use sse::SseEvent;
+
+/// Why a call failed, as a user should read it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the runwisp daemon at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{detail}")]
+    Api { status: u16, detail: String },
+    #[error("the daemon at {url} sent an answer runwisp does not understand: {reason}")]
+    Protocol { url: String, reason: String },
+}
+
+impl ClientError {
+    /// The HTTP status of an API refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A run as the API returns it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct RunView {
+    pub id: String,
+    pub task_name: String,
+    pub kind: String,
+    pub status: String,
+    pub end_reason: Option<String>,
+    pub exit_code: Option<i32>,
+    pub triggered_by: String,
+    pub scheduled_for: Option<String>,
+    pub created_at: String,
+    pub start_at: Option<String>,
+    pub end_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub retry_attempt: u32,
+    pub retry_of_run_id: Option<String>,
+    pub replica_index: Option<u32>,
+    pub message: Option<String>,
+}
+
+/// A logged-in connection to a daemon.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    streaming: ureq::Agent,
+    token: String,
+}
+
+fn agent(timeout: Option<Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(5)))
+        .timeout_global(timeout)
+        .build()
+        .into()
+}
+
+impl Client {
+    /// Logs in to the daemon at `url` (`http://127.0.0.1:9477`).
+    pub fn login(url: &str, password: &str) -> Result<Client, ClientError> {
+        let base = url.trim_end_matches('/').to_string();
+        let mut client = Client {
+            base,
+            agent: agent(Some(Duration::from_secs(30))),
+            streaming: agent(None),
+            token: String::new(),
+        };
+        #[derive(Deserialize)]
+        struct Challenge {
+            nonce: String,
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            token: String,
+        }
+        let challenge: Challenge = client.call("GET", "/api/auth/challenge", None)?;
+        let body = serde_json::json!({
+            "nonce": challenge.nonce,
+            "response": challenge_response(password, &challenge.nonce),
+        });
+        let token: Token = client.call("POST", "/api/auth", Some(body))?;
+        client.token = token.token;
+        Ok(client)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> ClientError {
+        let reason = match &e {
+            ureq::Error::Io(io) => io.to_string(),
+            ureq::Error::ConnectionFailed => "connection failed".into(),
+            ureq::Error::Timeout(_) => "it did not answer in time".into(),
+            other => other.to_string(),
+        };
+        ClientError::Unreachable {
+            url: self.base.clone(),
+            reason,
+        }
+    }
+
+    fn request(
+        &self,
+        agent: &ureq::Agent,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let auth = format!("Bearer {}", self.token);
+        let result = match (method, body) {
+            ("POST", Some(body)) => agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_json(body),
+            ("POST", None) => agent.post(&url).header("Authorization", &auth).send_empty(),
+            (_, _) => agent.get(&url).header("Authorization", &auth).call(),
+        };
+        let mut response = result.map_err(|e| self.unreachable(e))?;
+        let status = response.status().as_u16();
+        if status >= 400 {
+            let detail = response
+                .body_mut()
+                .read_json::<Value>()
+                .ok()
+                .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| format!("the daemon answered HTTP {status}"));
+            return Err(ClientError::Api { status, detail });
+        }
+        Ok(response)
+    }
+
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, ClientError> {
+        let mut response = self.request(&self.agent, method, path, body)?;
+        response
+            .body_mut()
+            .read_json::<T>()
+            .map_err(|e| ClientError::Protocol {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// `GET` any JSON route.
+    pub fn get_json(&self, path: &str) -> Result<Value, ClientError> {
+        self.call("GET", path, None)
+    }
+
+    /// Starts `task` now; `by` is recorded as `triggered_by` (`cli`, `tui`, `web` or `api`).
+    pub fn trigger(&self, task: &str, by: &str) -> Result<RunView, ClientError> {
+        self.call(
+            "POST",
+            &format!("/api/tasks/{task}/run"),
+            Some(serde_json::json!({ "triggered_by": by })),
+        )
+    }
+
+    pub fn run(&self, id: &str) -> Result<RunView, ClientError> {
+        self.call("GET", &format!("/api/runs/{id}"), None)
+    }
+
+    pub fn stop_run(&self, id: &str) -> Result<(), ClientError> {
+        self.request(&self.agent, "POST", &format!("/api/runs/{id}/stop"), None)
+            .map(|_| ())
+    }
+
+    /// A page of runs (`task` optional), newest first.
+    pub fn runs(&self, task: Option<&str>, limit: u32) -> Result<Vec<RunView>, ClientError> {
+        #[derive(Deserialize)]
+        struct Page {
+            runs: Vec<RunView>,
+        }
+        let path = match task {
+            Some(t) => format!("/api/runs?task={t}&limit={limit}"),
+            None => format!("/api/runs?limit={limit}"),
+        };
+        self.call::<Page>("GET", &path, None).map(|p| p.runs)
+    }
+
+    /// The whole log as on disk.
+    pub fn raw_log(&self, id: &str) -> Result<Vec<u8>, ClientError> {
+        let mut response =
+            self.request(&self.agent, "GET", &format!("/api/runs/{id}/log/raw"), None)?;
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut response.body_mut().as_reader(), &mut out).map_err(
+            |e| ClientError::Protocol {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Follows a run's log (replayed from line `from`, then live) until the run is done; calls
+    /// `on_event` for every event and returns the run as the `done` event reports it.
+    pub fn follow_log(
+        &self,
+        id: &str,
+        from: i64,
+        mut on_event: impl FnMut(&SseEvent),
+    ) -> Result<RunView, ClientError> {
+        let mut response = self.request(
+            &self.streaming,
+            "GET",
+            &format!("/api/runs/{id}/log/stream?from={from}"),
+            None,
+        )?;
+        let reader = std::io::BufReader::new(response.body_mut().as_reader());
+        let protocol = |reason: String| ClientError::Protocol {
+            url: self.base.clone(),
+            reason,
+        };
+        for event in sse::events(reader) {
+            let event = event.map_err(|e| protocol(e.to_string()))?;
+            if event.name == "done" {
+                return serde_json::from_str(&event.data).map_err(|e| protocol(e.to_string()));
+            }
+            on_event(&event);
+        }
+        Err(protocol("the log stream ended before the run did".into()))
+    }
+}
+
+/// `GET /health` without logging in: is a daemon answering at `url`?
+pub fn health(url: &str) -> Result<Value, ClientError> {
+    let base = url.trim_end_matches('/');
+    let unreachable = |reason: String| ClientError::Unreachable {
+        url: base.to_string(),
+        reason,
+    };
+    let mut response = agent(Some(Duration::from_secs(5)))
+        .get(&format!("{base}/health"))
+        .call()
+        .map_err(|e| unreachable(e.to_string()))?;
+    if response.status().as_u16() != 200 {
+        return Err(unreachable(format!(
+            "it answered HTTP {}",
+            response.status().as_u16()
+        )));
+    }
+    response
+        .body_mut()
+        .read_json::<Value>()
+        .map_err(|e| ClientError::Protocol {
+            url: base.to_string(),
+            reason: e.to_string(),
+        })
+}
