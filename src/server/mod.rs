@@ -161,6 +161,16 @@ pub async fn serve(
     Ok(())
 }
 
+/// Bytes of the request line and headers (hyper's own buffer limit is only approximate).
+fn head_size<B>(req: &hyper::Request<B>) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    line + req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum::<usize>()
+}
+
 async fn serve_connection(socket: tokio::net::TcpStream, peer: SocketAddr, router: Router) {
     let _ = socket.set_nodelay(true);
     let service =
@@ -168,6 +178,16 @@ async fn serve_connection(socket: tokio::net::TcpStream, peer: SocketAddr, route
             req.extensions_mut().insert(ConnectInfo(peer));
             let router = router.clone();
             async move {
+                if head_size(&req) > MAX_HEAD {
+                    let mut refused = problem::body(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "the request headers are larger than 64 KiB",
+                    );
+                    refused
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    return Ok::<_, Infallible>(refused);
+                }
                 let req = req.map(Body::new);
                 Ok::<_, Infallible>(
                     router
@@ -181,7 +201,7 @@ async fn serve_connection(socket: tokio::net::TcpStream, peer: SocketAddr, route
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(MAX_HEAD);
+        .max_buf_size(MAX_HEAD * 2);
     if let Err(e) = builder
         .serve_connection(TokioIo::new(socket), service)
         .await
