@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use daemon::{agent, answer, Daemon, PASSWORD};
+use daemon::{agent, answer, Daemon};
 use runwisp::server::routes::table;
 
 const CONFIG: &str = r#"
@@ -56,7 +56,7 @@ fn public_routes_and_login() {
     assert!(nonce.chars().all(|c| c.is_ascii_hexdigit()));
 
     let ok = answer(agent().post(&d.url("/api/auth")).send_json(serde_json::json!({
-        "nonce": nonce, "response": runwisp::engine::auth::challenge_response(PASSWORD, &nonce)
+        "nonce": nonce, "response": runwisp::engine::auth::challenge_response(&d.password, &nonce)
     })));
     assert_eq!(ok.status, 200);
     let cookie = ok.set_cookie.expect("a cookie");
@@ -75,10 +75,10 @@ fn public_routes_and_login() {
         (401, "Invalid password")
     );
     assert_eq!(wrong.content_type, "application/problem+json");
-    assert!(!wrong.text.contains(PASSWORD));
+    assert!(!wrong.text.contains(&d.password));
 
     let replay = answer(agent().post(&d.url("/api/auth")).send_json(serde_json::json!({
-        "nonce": nonce, "response": runwisp::engine::auth::challenge_response(PASSWORD, &nonce)
+        "nonce": nonce, "response": runwisp::engine::auth::challenge_response(&d.password, &nonce)
     })));
     assert_eq!(
         (replay.status, replay.detail().as_str()),
@@ -131,7 +131,7 @@ fn brute_force_reaches_429_with_retry_after() {
         .unwrap();
     assert!(wait >= 1);
     assert!(
-        d.login(PASSWORD).is_err(),
+        d.login(&d.password).is_err(),
         "even the right password waits out the lock"
     );
 }

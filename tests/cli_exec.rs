@@ -91,19 +91,28 @@ run = "sleep 100"
 }
 
 #[test]
-fn exec_is_refused_while_a_daemon_holds_the_data_directory() {
+fn standalone_exec_is_refused_while_a_daemon_holds_the_data_directory() {
     let p = Project::new("[tasks.t]\nrun = \"touch ran\"\n");
     let dir = DataDir::open(&p.data()).unwrap();
     let lock = dir.lock_exclusive().unwrap();
-    let out = p.run(&["exec", "t"]);
+    let out = p.run(&["exec", "--standalone", "t"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
         format!(
-            "runwisp: a runwisp daemon (pid {}) is running for data directory {}; `runwisp exec` runs tasks in-process only when no daemon holds it\n",
+            "runwisp: a runwisp daemon (pid {}) is running for data directory {}; --standalone runs tasks in-process only when no daemon holds it (drop --standalone to run it through the daemon)\n",
             std::process::id(),
             dir.root().display()
         )
+    );
+    // Without --standalone exec would go through the daemon; this one never said where it
+    // listens, so exec refuses too, and nothing runs.
+    let out = p.run(&["exec", "t"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has not said where it listens yet"),
+        "{}",
+        stderr(&out)
     );
     assert!(!p.path().join("ran").exists(), "the task must not run");
     drop(lock);

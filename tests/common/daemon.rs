@@ -1,5 +1,6 @@
-//! A real daemon for API tests: started on a free loopback port in a temporary project, with a
-//! known password, logged in once; stopped (SIGTERM) when dropped.
+//! A real daemon for API tests: started on a free loopback port in a temporary project, with the
+//! password it generated itself (read from `data/password`), logged in once; stopped (SIGTERM)
+//! when dropped.
 
 #![allow(dead_code)]
 
@@ -10,12 +11,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::Project;
 
-pub const PASSWORD: &str = "correct horse battery staple";
-
 pub struct Daemon {
     pub project: Project,
     pub child: Option<Child>,
     pub port: u16,
+    pub password: String,
     pub token: String,
 }
 
@@ -91,7 +91,6 @@ impl Daemon {
         let port = free_port();
         let mut child = project
             .command(&["--headless", "--port", &port.to_string()])
-            .env("RUNWISP_PASSWORD", PASSWORD)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -106,13 +105,16 @@ impl Daemon {
             assert!(Instant::now() < deadline, "the daemon did not boot");
             std::thread::sleep(Duration::from_millis(20));
         }
+        let password =
+            std::fs::read_to_string(project.data().join("password")).expect("generated password");
         let mut daemon = Daemon {
             project,
             child: Some(child),
             port,
+            password: password.trim().to_string(),
             token: String::new(),
         };
-        daemon.token = daemon.login(PASSWORD).expect("login");
+        daemon.token = daemon.login(&daemon.password.clone()).expect("login");
         daemon
     }
 
