@@ -2,7 +2,6 @@
 //! subscribe and redraw; they never hold their own copy of the truth.
 
 use crate::engine::model::{EndReason, RunId, TaskName};
-use crate::engine::runner::Stream;
 
 /// Something that happened in the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +17,9 @@ pub enum Event {
         reason: EndReason,
         exit_code: i32,
     },
-    /// A run printed whole lines (before the log cap applies; `[SYSTEM]` lines are runwisp's).
-    LogLines {
-        run: RunId,
-        stream: Stream,
-        data: std::sync::Arc<[u8]>,
-    },
+    /// Lines were appended to a run's log file (read them there: events stay small, so a slow
+    /// subscriber never holds output in memory).
+    LogAppended { run: RunId },
     /// A service was stopped by an operator and stays stopped.
     ServiceStopped { service: TaskName },
     /// A service was (re)started by an operator.

@@ -1,6 +1,6 @@
 //! Reading history for the interfaces: one run, a filtered page of runs (newest first, paged by
 //! run id), and a run's log as kept on disk (the rotated `.prev` generation first). Following a
-//! live log is a subscription to [`Event::LogLines`](crate::engine::events::Event).
+//! live log is a subscription to [`Event::LogAppended`](crate::engine::events::Event).
 
 use std::path::PathBuf;
 

@@ -131,13 +131,9 @@ async fn execute(
     let echo = {
         let inner = inner.clone();
         let run = new.id;
-        Box::new(move |chunk: &Chunk| {
+        Box::new(move |_: &Chunk| {
             if inner.events.receiver_count() > 0 {
-                inner.emit(Event::LogLines {
-                    run,
-                    stream: chunk.stream,
-                    data: chunk.data.as_slice().into(),
-                });
+                inner.emit(Event::LogAppended { run });
             }
         }) as runner::Echo
     };

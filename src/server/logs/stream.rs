@@ -192,7 +192,7 @@ async fn produce(
         let wake = async {
             loop {
                 match events.recv().await {
-                    Ok(Event::LogLines { run, .. } | Event::RunEnded { run, .. }) if run == id => {
+                    Ok(Event::LogAppended { run } | Event::RunEnded { run, .. }) if run == id => {
                         return
                     }
                     Ok(_) => {}
