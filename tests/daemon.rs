@@ -340,3 +340,35 @@ run = "head -c 8000000 /dev/zero | tr '\\0' 'x' | fold -w 100"
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// A daemon started in the background by a terminal UI that has since quit writes its log lines
+/// to a closed stderr: it must keep running and still stop cleanly.
+#[test]
+fn a_closed_stderr_does_not_kill_the_daemon() {
+    let p = Project::new("[tasks.t]\nrun = \"true\"\ncron = \"@every 1s\"\n");
+    let port = free_port().to_string();
+    let mut child = p
+        .command(&["--headless", "--port", &port])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("boot", Duration::from_secs(20), || {
+        p.data().join("daemon.pid").exists()
+    });
+    drop(child.stderr.take());
+    let known = p.runs("t").len();
+    wait_for(
+        "more firings after stderr closed",
+        Duration::from_secs(10),
+        || p.runs("t").len() > known + 1,
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon is still running"
+    );
+    let status = stop(child);
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(p.data().join("daemon.log")).unwrap();
+    assert!(log.contains("runwisp stopped"), "{log}");
+}

@@ -30,7 +30,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let listener = match std::net::TcpListener::bind((host.as_str(), port)) {
         Ok(l) => l,
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            eprintln!("runwisp: cannot listen on {host}:{port}: the port is already in use; choose another with --port or [daemon] listen");
+            say!("runwisp: cannot listen on {host}:{port}: the port is already in use; choose another with --port or [daemon] listen");
             return Ok(2);
         }
         Err(e) => return Err(e).with_context(|| format!("cannot listen on {host}:{port}")),

@@ -77,6 +77,9 @@ pub fn init(data_dir: &Path) -> std::io::Result<tracing_appender::non_blocking::
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
+        // A closed stderr (the daemon was started in the background by a terminal UI that has
+        // since quit) must not kill the daemon: write errors are not reported on stderr.
+        .log_internal_errors(false)
         .with_writer(writer.and(std::io::stderr))
         .finish();
     // A second initialisation (tests in one process) keeps the first subscriber.

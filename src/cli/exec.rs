@@ -165,7 +165,7 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
                     s.pid,
                     s.start_time,
                 ) {
-                    eprintln!("runwisp: {e}");
+                    say!("runwisp: {e}");
                 }
             },
         )
@@ -181,9 +181,11 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         )
         .context("the run ended but its end could not be recorded")?;
     if outcome.end_reason != EndReason::Success {
-        eprintln!(
+        say!(
             "runwisp: run {} of task {task_name} ended {} (exit code {})",
-            new.id, outcome.end_reason, outcome.exit_code
+            new.id,
+            outcome.end_reason,
+            outcome.exit_code
         );
     }
     Ok(match outcome.exit_code {
@@ -222,7 +224,7 @@ fn forward_signals(stop: StopHandle) {
                     }
                 });
             }
-            Err(e) => eprintln!("runwisp: cannot listen for signals: {e}"),
+            Err(e) => say!("runwisp: cannot listen for signals: {e}"),
         }
     }
 }

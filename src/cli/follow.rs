@@ -50,14 +50,14 @@ fn stop_on_signal(client: &Client, run_id: &str) {
                 tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
             });
             if !asked.swap(true, Ordering::SeqCst) {
-                eprintln!("runwisp: stopping run {run_id}");
+                say!("runwisp: stopping run {run_id}");
                 if let Err(e) = client.stop_run(&run_id) {
-                    eprintln!("runwisp: {e}");
+                    say!("runwisp: {e}");
                 }
             }
         });
     if let Err(e) = spawned {
-        eprintln!("runwisp: cannot listen for Ctrl-C: {e}");
+        say!("runwisp: cannot listen for Ctrl-C: {e}");
     }
 }
 
@@ -83,13 +83,15 @@ pub fn report(run: &RunView) {
     let reason = run.end_reason.as_deref().unwrap_or("unknown");
     let code = run.exit_code.map_or("none".to_string(), |c| c.to_string());
     match &run.message {
-        Some(m) => eprintln!(
+        Some(m) => say!(
             "runwisp: run {} of task {} ended {reason} (exit code {code}): {m}",
-            run.id, run.task_name
+            run.id,
+            run.task_name
         ),
-        None => eprintln!(
+        None => say!(
             "runwisp: run {} of task {} ended {reason} (exit code {code})",
-            run.id, run.task_name
+            run.id,
+            run.task_name
         ),
     }
 }

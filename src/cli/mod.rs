@@ -4,6 +4,14 @@
 //! Exit codes: 0 ok; 1 error (config, refused, not found); 2 the listen port is in use; `exec`
 //! returns the task's own exit code. Usage mistakes exit 1 too, so 2 keeps its one meaning.
 
+/// `eprintln!` that never panics: a closed stderr must not turn a finished run into a crash.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cron;
 mod daemon;
 mod daemon_log;
@@ -17,6 +25,7 @@ mod run_task;
 mod runs;
 mod status;
 mod table;
+mod tui;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +68,12 @@ pub struct Cli {
     /// The daemon's password (for --url; a local daemon's is read from the data directory).
     #[arg(long, global = true, env = "RUNWISP_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// The terminal UI's theme: dark, light, high-contrast, ansi16, or a theme file.
+    #[arg(long, global = true, env = "RUNWISP_THEME", default_value = "dark")]
+    pub theme: String,
+    /// The terminal UI's keymap: vim, emacs, or a file laid over the default.
+    #[arg(long, global = true, env = "RUNWISP_KEYMAP")]
+    pub keymap: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -92,6 +107,8 @@ pub enum Command {
     Password,
     /// Print the OpenAPI document of the REST API.
     Openapi,
+    /// Attach the terminal UI to a running daemon (local, or remote with --url).
+    Tui,
     /// List tasks and services with their schedule and next firing.
     List {
         #[arg(long)]
@@ -154,21 +171,35 @@ pub fn run() -> i32 {
             return code;
         }
     };
-    if !matches!(cli.command, Some(Command::Exec { .. })) {
+    let printing = matches!(
+        cli.command,
+        Some(
+            Command::List { .. }
+                | Command::Runs { .. }
+                | Command::Logs { follow: false, .. }
+                | Command::Validate
+                | Command::Cron { .. }
+                | Command::Openapi
+                | Command::Password
+                | Command::Status { .. }
+        )
+    );
+    if printing {
         restore_sigpipe();
     }
     match dispatch(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("runwisp: {e:#}");
+            say!("runwisp: {e:#}");
             1
         }
     }
 }
 
-/// Rust ignores SIGPIPE, so `runwisp runs | head` would fail on a closed pipe; listing commands
-/// take the default (end quietly) like other Unix tools. `exec` keeps ignoring it: a closed
-/// terminal must not kill runwisp before it records the run.
+/// Rust ignores SIGPIPE, so `runwisp runs | head` would fail on a closed pipe; commands that only
+/// print take the default (end quietly) like other Unix tools. Everything else keeps ignoring
+/// it: a closed terminal or log pipe must never kill the daemon, a run being recorded, or the
+/// terminal UI.
 fn restore_sigpipe() {
     // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
     unsafe {
@@ -179,7 +210,8 @@ fn restore_sigpipe() {
 fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
     match &cli.command {
         None if cli.headless => daemon::run(cli),
-        None => bare(cli),
+        None => tui::start(cli),
+        Some(Command::Tui) => tui::attach_only(cli),
         Some(Command::Daemon) => daemon::run(cli),
         Some(Command::Exec { task, standalone }) => exec::run(cli, task, *standalone),
         Some(Command::RunTask { task, wait }) => run_task::run(cli, task, *wait),
@@ -208,21 +240,6 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             json,
         }) => cron::run(expr, tz.as_deref(), from.as_deref(), *count, *json),
     }
-}
-
-/// Bare `runwisp`: without a configuration, say how to make one; with one, show the tasks. The
-/// daemon and the terminal UI it attaches to are not part of this version yet.
-fn bare(cli: &Cli) -> anyhow::Result<i32> {
-    if !cli.config.exists() {
-        eprintln!(
-            "runwisp: there is no {} here; create the starter configuration with `runwisp init`, then edit it",
-            cli.config.display()
-        );
-        return Ok(1);
-    }
-    let code = list::run(cli, false)?;
-    eprintln!("runwisp: the daemon and terminal UI are not in this version yet; `runwisp exec TASK` runs a task now");
-    Ok(code)
 }
 
 /// Loads the configuration, printing every error on failure. `Ok(None)` means errors were

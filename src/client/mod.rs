@@ -184,6 +184,11 @@ impl Client {
         self.call("GET", &format!("/api/runs/{id}"), None)
     }
 
+    /// `POST` a route without a body (restart, stop), ignoring the answer's body.
+    pub fn post(&self, path: &str) -> Result<(), ClientError> {
+        self.request(&self.agent, "POST", path, None).map(|_| ())
+    }
+
     pub fn stop_run(&self, id: &str) -> Result<(), ClientError> {
         self.request(&self.agent, "POST", &format!("/api/runs/{id}/stop"), None)
             .map(|_| ())
@@ -216,6 +221,27 @@ impl Client {
         Ok(out)
     }
 
+    /// Reads the server-sent events of `path`, calling `on_event` for each until it returns
+    /// false or the stream ends.
+    pub fn stream(
+        &self,
+        path: &str,
+        mut on_event: impl FnMut(&SseEvent) -> bool,
+    ) -> Result<(), ClientError> {
+        let mut response = self.request(&self.streaming, "GET", path, None)?;
+        let reader = std::io::BufReader::new(response.body_mut().as_reader());
+        for event in sse::events(reader) {
+            let event = event.map_err(|e| ClientError::Protocol {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+            if !on_event(&event) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// Follows a run's log (replayed from line `from`, then live) until the run is done; calls
     /// `on_event` for every event and returns the run as the `done` event reports it.
     pub fn follow_log(
@@ -224,25 +250,22 @@ impl Client {
         from: i64,
         mut on_event: impl FnMut(&SseEvent),
     ) -> Result<RunView, ClientError> {
-        let mut response = self.request(
-            &self.streaming,
-            "GET",
-            &format!("/api/runs/{id}/log/stream?from={from}"),
-            None,
-        )?;
-        let reader = std::io::BufReader::new(response.body_mut().as_reader());
+        let mut done = None;
+        self.stream(&format!("/api/runs/{id}/log/stream?from={from}"), |event| {
+            if event.name == "done" {
+                done = Some(event.data.clone());
+                return false;
+            }
+            on_event(event);
+            true
+        })?;
         let protocol = |reason: String| ClientError::Protocol {
             url: self.base.clone(),
             reason,
         };
-        for event in sse::events(reader) {
-            let event = event.map_err(|e| protocol(e.to_string()))?;
-            if event.name == "done" {
-                return serde_json::from_str(&event.data).map_err(|e| protocol(e.to_string()));
-            }
-            on_event(&event);
-        }
-        Err(protocol("the log stream ended before the run did".into()))
+        let data =
+            done.ok_or_else(|| protocol("the log stream ended before the run did".into()))?;
+        serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))
     }
 }
 

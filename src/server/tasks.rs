@@ -24,7 +24,8 @@ fn describe(app: &AppState, info: &TaskInfo, last: Option<Value>) -> Value {
             };
             json!({
                 "name": info.name, "kind": "task", "group": t.common.group, "description": t.common.description,
-                "cron": t.cron.as_ref().map(|c| c.expr()), "timezone": t.timezone_name, "next_run_at": next,
+                "cron": t.cron.as_ref().map(|c| c.expr()), "schedule": t.cron.as_ref().map(|c| c.describe()),
+                "timezone": t.timezone_name, "next_run_at": next,
                 "api_trigger": t.common.api_trigger, "max_concurrent": t.max_concurrent,
                 "on_overlap": t.on_overlap.as_str(), "instances": null, "active_runs": active,
                 "queued": info.queued, "last_run": last,
@@ -36,9 +37,9 @@ fn describe(app: &AppState, info: &TaskInfo, last: Option<Value>) -> Value {
             };
             json!({
                 "name": info.name, "kind": "service", "group": s.common.group, "description": s.common.description,
-                "cron": null, "timezone": null, "next_run_at": null, "api_trigger": s.common.api_trigger,
+                "cron": null, "schedule": null, "timezone": null, "next_run_at": null, "api_trigger": s.common.api_trigger,
                 "max_concurrent": null, "on_overlap": null, "instances": s.instances, "active_runs": active,
-                "queued": 0, "last_run": last,
+                "queued": 0, "last_run": last, "stopped": info.active.is_empty(),
             })
         }
     }

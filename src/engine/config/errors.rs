@@ -56,7 +56,7 @@ pub enum LoadError {
 }
 
 /// Turns byte offsets of one file into lines and columns.
-pub(crate) struct SourceMap<'a> {
+pub struct SourceMap<'a> {
     file: &'a str,
     text: &'a str,
     line_starts: Vec<usize>,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
-pub use errors::{ConfigError, ConfigErrors, LoadError};
+pub use errors::{ConfigError, ConfigErrors, LoadError, SourceMap};
 pub use load::{load_file, load_str};
 pub use sections::{host_zone, INAPP};
 

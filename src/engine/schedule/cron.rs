@@ -113,6 +113,11 @@ impl CronExpr {
         Ok(parsed)
     }
 
+    /// The expression in English words (croner's description).
+    pub fn describe(&self) -> String {
+        self.cron.describe()
+    }
+
     pub fn minute_matches(&self, minute: u32) -> bool {
         self.cron.pattern.minute_match(minute).unwrap_or(false)
     }

@@ -90,6 +90,14 @@ impl Schedule {
         }
     }
 
+    /// The schedule in words, for the UIs ("every 1h30m", "At 02:30 AM").
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Every { period, .. } => format!("every {}", format_duration(*period)),
+            Schedule::Cron { cron, .. } => cron.describe(),
+        }
+    }
+
     /// The first firing strictly after `after`, evaluated in `tz`.
     pub fn next_after(&self, after: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
         match self {

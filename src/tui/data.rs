@@ -1,0 +1,308 @@
+//! The TUI's data worker: one thread that logs in to the daemon, keeps the task list and recent
+//! runs fresh (refetching when the run stream says something changed, never polling), carries
+//! out the UI's commands, and follows the open run's log. When the daemon goes away it reports
+//! it and keeps retrying every second, so the UI picks up again by itself.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::app::{Command, LineKind, LogLine, Msg, RunRow, TaskRow};
+use crate::client::{self, Client, ClientError, RunView};
+
+/// What the UI loop receives.
+pub enum UiEvent {
+    Input(crossterm::event::Event),
+    Data(Msg),
+}
+
+/// Commands plus the worker's own wake-ups.
+pub enum Work {
+    Ui(Command),
+    Refresh,
+    Lost,
+}
+
+fn str_of(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+pub fn run_row(v: &Value) -> RunRow {
+    RunRow {
+        id: str_of(v, "id").unwrap_or_default(),
+        task_name: str_of(v, "task_name").unwrap_or_default(),
+        status: str_of(v, "status").unwrap_or_default(),
+        end_reason: str_of(v, "end_reason"),
+        exit_code: v.get("exit_code").and_then(Value::as_i64).map(|c| c as i32),
+        triggered_by: str_of(v, "triggered_by").unwrap_or_default(),
+        created_at: str_of(v, "created_at").unwrap_or_default(),
+        start_at: str_of(v, "start_at"),
+        duration_ms: v.get("duration_ms").and_then(Value::as_i64),
+        message: str_of(v, "message"),
+    }
+}
+
+fn view_row(r: &RunView) -> RunRow {
+    RunRow {
+        id: r.id.clone(),
+        task_name: r.task_name.clone(),
+        status: r.status.clone(),
+        end_reason: r.end_reason.clone(),
+        exit_code: r.exit_code,
+        triggered_by: r.triggered_by.clone(),
+        created_at: r.created_at.clone(),
+        start_at: r.start_at.clone(),
+        duration_ms: r.duration_ms,
+        message: r.message.clone(),
+    }
+}
+
+pub fn task_row(v: &Value) -> TaskRow {
+    let num = |k: &str| v.get(k).and_then(Value::as_u64).map(|n| n as u32);
+    TaskRow {
+        name: str_of(v, "name").unwrap_or_default(),
+        service: v.get("kind").and_then(Value::as_str) == Some("service"),
+        group: str_of(v, "group").unwrap_or_default(),
+        description: str_of(v, "description").unwrap_or_default(),
+        cron: str_of(v, "cron"),
+        schedule_words: str_of(v, "schedule"),
+        timezone: str_of(v, "timezone"),
+        next_run_at: str_of(v, "next_run_at"),
+        api_trigger: v
+            .get("api_trigger")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        max_concurrent: num("max_concurrent"),
+        on_overlap: str_of(v, "on_overlap"),
+        instances: num("instances"),
+        active_runs: v
+            .get("active_runs")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        last: v.get("last_run").filter(|l| !l.is_null()).map(run_row),
+        stopped: v.get("stopped").and_then(Value::as_bool).unwrap_or(false),
+    }
+}
+
+/// Where and how to log in.
+#[derive(Clone)]
+pub struct Login {
+    pub url: String,
+    pub password: String,
+}
+
+/// Starts the worker; commands go in through the returned sender.
+pub fn spawn(login: Login, ui: Sender<UiEvent>) -> Sender<Work> {
+    let (tx, rx) = std::sync::mpsc::channel::<Work>();
+    let own = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("runwisp-tui-data".into())
+        .spawn(move || worker(login, ui, rx, own));
+    if let Err(e) = spawned {
+        eprintln!("runwisp: cannot start the data worker: {e}");
+    }
+    tx
+}
+
+fn send(ui: &Sender<UiEvent>, msg: Msg) -> bool {
+    ui.send(UiEvent::Data(msg)).is_ok()
+}
+
+fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Work>) {
+    let follow_generation = Arc::new(AtomicU64::new(0));
+    loop {
+        let client = match Client::login(&login.url, &login.password) {
+            Ok(c) => c,
+            Err(e) => {
+                if !send(
+                    &ui,
+                    Msg::Disconnected {
+                        reason: e.to_string(),
+                    },
+                ) {
+                    return;
+                }
+                // Keep the UI responsive to commands while waiting; they cannot be carried out.
+                match rx.recv_timeout(Duration::from_secs(1)) {
+                    Ok(Work::Ui(_)) => {
+                        send(
+                            &ui,
+                            Msg::Notice(
+                                "not connected to the daemon; try again when it is back".into(),
+                            ),
+                        );
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                    _ => {}
+                }
+                continue;
+            }
+        };
+        let health = client::health(&login.url).unwrap_or(Value::Null);
+        let connected = Msg::Connected {
+            version: str_of(&health, "version").unwrap_or_default(),
+            fingerprint: str_of(&health, "fingerprint").unwrap_or_default(),
+        };
+        if !send(&ui, connected) {
+            return;
+        }
+        watch_runs(&client, own.clone());
+        let mut current_task: Option<String> = None;
+        let _ = refresh(&client, &ui, current_task.as_deref());
+        loop {
+            let work = match rx.recv() {
+                Ok(w) => w,
+                Err(_) => return,
+            };
+            let result = match work {
+                Work::Lost => break,
+                Work::Refresh => refresh(&client, &ui, current_task.as_deref()),
+                Work::Ui(Command::LoadRuns(task)) => {
+                    current_task = Some(task.clone());
+                    load_runs(&client, &ui, &task)
+                }
+                Work::Ui(Command::Trigger(task)) => client.trigger(&task, "tui").map(|run| {
+                    send(&ui, Msg::Triggered(view_row(&run)));
+                }),
+                Work::Ui(Command::Restart(s)) => {
+                    client.post(&format!("/api/tasks/{s}/restart")).map(|_| {
+                        send(&ui, Msg::Notice(format!("restarting {s}")));
+                    })
+                }
+                Work::Ui(Command::StopService(s)) => {
+                    client.post(&format!("/api/tasks/{s}/stop")).map(|_| {
+                        send(&ui, Msg::Notice(format!("stopped service {s}")));
+                    })
+                }
+                Work::Ui(Command::StopRun(id)) => client.stop_run(&id).map(|_| {
+                    send(
+                        &ui,
+                        Msg::Notice(format!("stopping run …{}", super::app::short(&id))),
+                    );
+                }),
+                Work::Ui(Command::FollowLog(id)) => {
+                    follow(client.clone(), ui.clone(), id, follow_generation.clone());
+                    Ok(())
+                }
+            };
+            match result {
+                Ok(()) => {}
+                Err(ClientError::Api { detail, .. }) => {
+                    send(&ui, Msg::Notice(detail));
+                }
+                Err(e) => {
+                    send(
+                        &ui,
+                        Msg::Disconnected {
+                            reason: e.to_string(),
+                        },
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn refresh(client: &Client, ui: &Sender<UiEvent>, task: Option<&str>) -> Result<(), ClientError> {
+    let tasks = client.get_json("/api/tasks")?;
+    let rows = tasks["tasks"]
+        .as_array()
+        .map(|a| a.iter().map(task_row).collect())
+        .unwrap_or_default();
+    send(ui, Msg::Tasks(rows));
+    let recent = client.get_json("/api/runs?limit=50")?;
+    send(
+        ui,
+        Msg::Recent(
+            recent["runs"]
+                .as_array()
+                .map(|a| a.iter().map(run_row).collect())
+                .unwrap_or_default(),
+        ),
+    );
+    if let Some(task) = task {
+        load_runs(client, ui, task)?;
+    }
+    Ok(())
+}
+
+fn load_runs(client: &Client, ui: &Sender<UiEvent>, task: &str) -> Result<(), ClientError> {
+    let page = client.get_json(&format!("/api/tasks/{task}/runs?limit=200"))?;
+    let runs = page["runs"]
+        .as_array()
+        .map(|a| a.iter().map(run_row).collect())
+        .unwrap_or_default();
+    send(
+        ui,
+        Msg::Runs {
+            task: task.to_string(),
+            runs,
+        },
+    );
+    Ok(())
+}
+
+/// Reads the run stream in its own thread: every change asks for a refresh; its end means the
+/// connection was lost.
+fn watch_runs(client: &Client, work: Sender<Work>) {
+    let client = client.clone();
+    let _ = std::thread::Builder::new()
+        .name("runwisp-tui-runs".into())
+        .spawn(move || {
+            let result = client.stream("/api/runs/stream", |event| {
+                if event.name.starts_with("run.") {
+                    work.send(Work::Refresh).is_ok()
+                } else {
+                    true
+                }
+            });
+            let _ = result;
+            let _ = work.send(Work::Lost);
+        });
+}
+
+/// Follows a run's log in its own thread; a newer follow ends an older one.
+fn follow(client: Client, ui: Sender<UiEvent>, id: String, generation: Arc<AtomicU64>) {
+    let mine = generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let _ = std::thread::Builder::new()
+        .name("runwisp-tui-log".into())
+        .spawn(move || {
+            let current = || generation.load(Ordering::SeqCst) == mine;
+            let ended = client.follow_log(&id, -(super::app::MAX_LOG_LINES as i64), |event| {
+                if !current() || event.name != "line" {
+                    return;
+                }
+                let Ok(v) = serde_json::from_str::<Value>(&event.data) else {
+                    return;
+                };
+                let kind = match v.get("stream").and_then(Value::as_str) {
+                    Some("stderr") => LineKind::Stderr,
+                    Some("system") => LineKind::System,
+                    _ => LineKind::Stdout,
+                };
+                let line = LogLine {
+                    n: v.get("n").and_then(Value::as_u64).unwrap_or(0),
+                    kind,
+                    text: str_of(&v, "text").unwrap_or_default(),
+                };
+                let _ = ui.send(UiEvent::Data(Msg::LogLine {
+                    run: id.clone(),
+                    line,
+                }));
+            });
+            if let (true, Ok(run)) = (current(), ended) {
+                let _ = ui.send(UiEvent::Data(Msg::LogDone {
+                    run: view_row(&run),
+                }));
+            }
+        });
+}
