@@ -14,6 +14,19 @@ fn ok(schema: Value) -> Value {
     json!({ "description": "OK", "content": { "application/json": { "schema": schema } } })
 }
 
+/// A server-sent-event response. Before OpenAPI 3.2 (`itemSchema`) the schema of a
+/// `text/event-stream` describes one event: its name, its id and its `data` text (JSON for every
+/// event but `ping` and `rotated`).
+fn sse(events: &[&str]) -> Value {
+    json!({ "description": "Server-sent events", "content": { "text/event-stream": { "schema": {
+        "type": "object",
+        "properties": {
+            "event": { "type": "string", "enum": events },
+            "id": { "type": "string" },
+            "data": { "type": "string" },
+            "retry": { "type": "integer" } } } } } })
+}
+
 fn parameters(route: &Route) -> Vec<Value> {
     let mut out = Vec::new();
     if route.path.contains("{name}") {
@@ -47,15 +60,21 @@ fn parameters(route: &Route) -> Vec<Value> {
             json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" }),
         ));
     }
+    // Line numbers are 64-bit; a negative `from` counts from the end.
+    let from = json!({ "type": "integer", "format": "int64",
+        "minimum": i64::MIN, "maximum": i64::MAX });
     if route.path.ends_with("/log") {
-        out.push(query("from", json!({ "type": "integer" })));
+        out.push(query("from", from.clone()));
         out.push(query(
             "limit",
             json!({ "type": "integer", "minimum": 1, "maximum": 10000 }),
         ));
     }
     if route.path.ends_with("/log/stream") {
-        out.push(query("from", json!({ "type": "integer" })));
+        out.push(query("from", from));
+        out.push(json!({ "name": "Last-Event-ID", "in": "header", "required": false,
+            "description": "The last line number received: the stream resumes after it (instead of `from`)",
+            "schema": { "type": "integer", "format": "int64", "minimum": 0, "maximum": i64::MAX } }));
     }
     out
 }
@@ -78,6 +97,10 @@ fn responses(route: &Route) -> Value {
                 "401".into(),
                 problem("Invalid password, or an invalid or expired challenge"),
             );
+            r.insert(
+                "400".into(),
+                problem("Malformed JSON, or a body without nonce and response"),
+            );
             r.insert("415".into(), problem("The body is not JSON"));
             r.insert("429".into(), problem("Too many failed logins"));
             Some(ok(
@@ -94,9 +117,11 @@ fn responses(route: &Route) -> Value {
             Some(ok(json!({ "type": "object" })))
         }
         ("GET", "/api/runs/{id}") => Some(ok(run)),
-        ("GET", p) if p.ends_with("/stream") => Some(
-            json!({ "description": "Server-sent events", "content": { "text/event-stream": { "schema": { "type": "string" } } } }),
-        ),
+        ("GET", p) if p.ends_with("/stream") => Some(sse(if p.ends_with("/log/stream") {
+            &["line", "rotated", "done", "ping"]
+        } else {
+            &["run.created", "run.started", "run.ended", "lagged", "ping"]
+        })),
         ("GET", p) if p.ends_with("/log/raw") => Some(
             json!({ "description": "The log as text", "content": { "text/plain": { "schema": { "type": "string" } } } }),
         ),
@@ -192,4 +217,41 @@ pub fn build() -> Value {
 
 pub async fn document() -> Response {
     axum::Json(build()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_streams_describe_one_event_and_login_documents_400() {
+        let doc = build();
+        let events = |path: &str| {
+            doc["paths"][path]["get"]["responses"]["200"]["content"]["text/event-stream"]["schema"]
+                ["properties"]["event"]["enum"]
+                .clone()
+        };
+        assert_eq!(
+            events("/api/runs/{id}/log/stream"),
+            json!(["line", "rotated", "done", "ping"])
+        );
+        assert_eq!(
+            events("/api/runs/stream"),
+            json!(["run.created", "run.started", "run.ended", "lagged", "ping"])
+        );
+        let login = &doc["paths"]["/api/auth"]["post"]["responses"];
+        for status in ["200", "400", "401", "415", "429"] {
+            assert!(login.get(status).is_some(), "POST /api/auth lacks {status}");
+        }
+        let params = doc["paths"]["/api/runs/{id}/log/stream"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(params
+            .iter()
+            .any(|p| p["name"] == "Last-Event-ID" && p["in"] == "header"));
+        assert!(params
+            .iter()
+            .any(|p| p["name"] == "from" && p["schema"]["maximum"] == json!(i64::MAX)));
+    }
 }

@@ -92,7 +92,12 @@ pub async fn runs(
     tokio::spawn(async move {
         let _slot = slot;
         loop {
-            let (name, id) = match events.recv().await {
+            // Wait for the next change, or for the client to leave (which frees its slot).
+            let received = tokio::select! {
+                received = events.recv() => received,
+                _ = tx.closed() => return,
+            };
+            let (name, id) = match received {
                 Ok(Event::RunCreated { run, .. }) => ("run.created", run),
                 Ok(Event::RunStarted { run, .. }) => ("run.started", run),
                 Ok(Event::RunEnded { run, .. }) => ("run.ended", run),

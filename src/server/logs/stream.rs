@@ -84,18 +84,23 @@ impl Tail {
 }
 
 fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i64, Problem> {
-    if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
-        let n: i64 = last
-            .trim()
-            .parse()
-            .map_err(|_| Problem::bad_request("Last-Event-ID must be a line number"))?;
-        return Ok(n + 1);
-    }
-    match params.get("from") {
+    // A malformed `from` is refused even when Last-Event-ID takes precedence over it.
+    let from = match params.get("from") {
         Some(raw) => raw
             .parse()
-            .map_err(|_| Problem::bad_request("query parameter `from` must be an integer")),
-        None => Ok(-1000),
+            .map_err(|_| Problem::bad_request("query parameter `from` must be an integer"))?,
+        None => -1000,
+    };
+    match headers.get("last-event-id") {
+        // The id of the last `line` event the client saw: the stream resumes after it.
+        Some(last) => last
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .map(|n| n.saturating_add(1))
+            .ok_or_else(|| Problem::bad_request("Last-Event-ID must be a line number")),
+        None => Ok(from),
     }
 }
 
@@ -206,5 +211,48 @@ async fn produce(
             _ = tokio::time::sleep(RECHECK) => {}
             _ = tx.closed() => return Err(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resume_after(last: &str) -> Result<i64, Problem> {
+        let mut headers = HeaderMap::new();
+        headers.insert("last-event-id", last.parse().unwrap());
+        from_param(&HashMap::new(), &headers)
+    }
+
+    #[test]
+    fn last_event_id_resumes_after_that_line() {
+        assert_eq!(resume_after("41").unwrap(), 42);
+        assert_eq!(resume_after(" 0 ").unwrap(), 1);
+        // The largest id does not overflow (it used to panic the handler).
+        assert_eq!(resume_after("9223372036854775807").unwrap(), i64::MAX);
+        for bad in ["-1", "x", "9223372036854775808", ""] {
+            let problem = resume_after(bad).unwrap_err();
+            assert_eq!(
+                problem.status,
+                axum::http::StatusCode::BAD_REQUEST,
+                "{bad:?}"
+            );
+            assert_eq!(problem.detail, "Last-Event-ID must be a line number");
+        }
+    }
+
+    #[test]
+    fn from_defaults_to_the_last_thousand_lines() {
+        let none = HeaderMap::new();
+        assert_eq!(from_param(&HashMap::new(), &none).unwrap(), -1000);
+        let params = HashMap::from([("from".to_string(), "-5".to_string())]);
+        assert_eq!(from_param(&params, &none).unwrap(), -5);
+        // Last-Event-ID wins over `from`, but a malformed `from` is still refused.
+        let mut resume = HeaderMap::new();
+        resume.insert("last-event-id", "7".parse().unwrap());
+        assert_eq!(from_param(&params, &resume).unwrap(), 8);
+        let bad = HashMap::from([("from".to_string(), "null".to_string())]);
+        let problem = from_param(&bad, &resume).unwrap_err();
+        assert_eq!(problem.status, axum::http::StatusCode::BAD_REQUEST);
     }
 }
