@@ -24,6 +24,8 @@ use crate::engine::{Engine, Inner};
 
 /// Retry and restart delays never exceed this.
 pub const RETRY_CAP: Duration = Duration::from_secs(300);
+/// How long a trigger waits for its run's process to start before answering.
+const START_WAIT: Duration = Duration::from_secs(2);
 
 pub(crate) struct TaskSlot {
     pub spec: Arc<Task>,
@@ -134,6 +136,7 @@ pub(crate) async fn fire(
         replica_index: None,
     };
     let retry = firing.retry_of.is_some();
+    let mut started = None;
     let mut state = slot.state.lock().await;
     let decision = if retry || state.counted.len() < spec.max_concurrent as usize {
         Decision::Start
@@ -185,6 +188,7 @@ pub(crate) async fn fire(
             if !retry {
                 state.counted.push(new.id);
             }
+            started = Some(inner.events.subscribe());
             let stop = launch::register(inner, &new, name);
             spawn_run(inner.clone(), name.clone(), new.clone(), stop, !retry);
         }
@@ -210,6 +214,24 @@ pub(crate) async fn fire(
     }
     drop(state);
     let id = new.id;
+    // A run that starts now is answered as `running` (or already ended): wait for its process,
+    // briefly, so callers see what happened rather than a transient `pending`.
+    if let Some(mut events) = started {
+        let wait = async {
+            loop {
+                match events.recv().await {
+                    Ok(Event::RunStarted { run, .. } | Event::RunEnded { run, .. })
+                        if run == id =>
+                    {
+                        return
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(START_WAIT, wait).await;
+    }
     store::blocking(&inner.store, move |s| s.get_run(&id))
         .await?
         .ok_or_else(|| {

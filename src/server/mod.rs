@@ -103,6 +103,15 @@ pub fn app(state: AppState) -> Router {
         .merge(protected)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked; answering 500");
+                problem::body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the daemon failed to answer this request; see daemon.log",
+                )
+            },
+        ))
         .layer(middleware::from_fn(problemize))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
