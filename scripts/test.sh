@@ -9,4 +9,10 @@ if ! python3 -c 'import croniter, cronsim, jwt' 2>/dev/null; then
         -r tests/oracle/requirements.txt
 fi
 
+# The terminal UI's end-to-end tests drive the real binary in tmux.
+if ! command -v tmux >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+fi
+
 cargo test --all-targets

@@ -1,0 +1,236 @@
+//! The terminal UI end to end: the real binary in tmux against a real daemon. Bare `runwisp`
+//! starts the daemon, the task list appears, `r` + Enter runs a task whose output appears on
+//! screen, `s` stops a long run, the daemon restarts under the TUI and it reconnects by itself,
+//! `q` leaves the shell usable. Another test drives the first-start editor to a saved config.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Project;
+
+/// A tmux server of our own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(dir: &std::path::Path, command: &str) -> Tmux {
+        let socket = format!(
+            "runwisp-test-{}-{}",
+            std::process::id(),
+            dir.file_name().unwrap().to_string_lossy()
+        );
+        let tmux = Tmux { socket };
+        let shell_command = format!("{command}; echo EXITED $?; exec sh");
+        let status = tmux
+            .cmd()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "120",
+                "-y",
+                "40",
+                "-c",
+            ])
+            .arg(dir)
+            .arg(shell_command)
+            .status()
+            .expect("tmux is installed (scripts/test.sh installs it)");
+        assert!(status.success());
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "t"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = self
+                .cmd()
+                .args(["send-keys", "-t", "t", key])
+                .status()
+                .expect("send-keys");
+            assert!(status.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn wait_for(&self, text: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {text:?}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn runwisp() -> String {
+    format!("env TZ=UTC {}", env!("CARGO_BIN_EXE_runwisp"))
+}
+
+fn lock_pid(p: &Project) -> Option<i32> {
+    std::fs::read_to_string(p.data().join("daemon.lock"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn run_watch_stop_survive_a_daemon_restart_and_quit() {
+    let port = free_port();
+    let p = Project::new(&format!(
+        r#"
+[daemon]
+listen = "127.0.0.1:{port}"
+
+[tasks.hello]
+run = "echo hello from the tui; echo second line"
+
+[tasks.long]
+run = "echo long started; sleep 300"
+"#
+    ));
+    let tmux = Tmux::start(p.path(), &runwisp());
+    tmux.wait_for("● connected", Duration::from_secs(30));
+    let screen = tmux.wait_for("long", Duration::from_secs(10));
+    assert!(screen.contains("hello"), "{screen}");
+
+    // `r` on the selected task asks first; Enter runs it and opens its live log.
+    tmux.keys(&["r"]);
+    tmux.wait_for("Run task hello now?", Duration::from_secs(5));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("hello from the tui", Duration::from_secs(15));
+    tmux.wait_for("second line", Duration::from_secs(15));
+
+    // Back to the sidebar, down to `long`, run it, then stop it.
+    tmux.keys(&["Escape", "Escape", "j", "r", "Enter"]);
+    tmux.wait_for("long started", Duration::from_secs(15));
+    tmux.keys(&["s"]);
+    tmux.wait_for("Stop run", Duration::from_secs(5));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("stopped (exit", Duration::from_secs(20));
+
+    // The daemon goes away and comes back; the TUI reconnects by itself.
+    let pid = lock_pid(&p).expect("the daemon's pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    tmux.wait_for("reconnecting", Duration::from_secs(20));
+    wait_until(
+        "the old daemon to let go of the lock",
+        Duration::from_secs(20),
+        || {
+            runwisp::engine::datadir::DataDir::open(&p.data())
+                .unwrap()
+                .daemon_holding_lock()
+                .unwrap()
+                .is_none()
+        },
+    );
+    let mut again = p
+        .command(&["--headless"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tmux.wait_for("● connected", Duration::from_secs(30));
+
+    // `q` asks; "Stop the daemon" stops it; the shell is usable afterwards.
+    tmux.keys(&["q"]);
+    tmux.wait_for("Leave the daemon running", Duration::from_secs(5));
+    tmux.keys(&["Right", "Enter"]);
+    tmux.wait_for("EXITED 0", Duration::from_secs(30));
+    let status = again.wait().unwrap();
+    assert!(
+        status.success(),
+        "the restarted daemon was stopped cleanly: {status}"
+    );
+    tmux.keys(&["echo shell-$((40+2))", "Enter"]);
+    tmux.wait_for("shell-42", Duration::from_secs(5));
+    let runs = p.runs("hello");
+    assert_eq!(
+        runs[0].triggered_by,
+        runwisp::engine::model::TriggeredBy::Tui
+    );
+    assert_eq!(
+        p.runs("long")[0].end_reason,
+        Some(runwisp::engine::model::EndReason::Stopped)
+    );
+}
+
+#[test]
+fn first_start_edits_and_saves_a_valid_config() {
+    let p = Project::new("");
+    std::fs::remove_file(p.path().join("runwisp.toml")).unwrap();
+    let port = free_port();
+    let tmux = Tmux::start(p.path(), &format!("RUNWISP_PORT={port} {}", runwisp()));
+    tmux.wait_for("New runwisp.toml", Duration::from_secs(15));
+    tmux.wait_for("valid: 2 task(s)", Duration::from_secs(5));
+    // A stray character at the top is a TOML error, shown under the editor with its line.
+    tmux.keys(&["x"]);
+    let screen = tmux.wait_for("error(s)", Duration::from_secs(5));
+    assert!(screen.contains("runwisp.toml:1:"), "{screen}");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("fix the errors below before saving", Duration::from_secs(5));
+    assert!(!p.path().join("runwisp.toml").exists());
+    tmux.keys(&["BSpace"]);
+    tmux.wait_for("valid: 2 task(s)", Duration::from_secs(5));
+    tmux.keys(&["C-s"]);
+    // Saved; the daemon starts and the TUI attaches to it.
+    tmux.wait_for("heartbeat", Duration::from_secs(30));
+    let written = std::fs::read_to_string(p.path().join("runwisp.toml")).unwrap();
+    assert_eq!(written, runwisp::engine::config::STARTER);
+    tmux.keys(&["q", "Right", "Enter"]);
+    tmux.wait_for("EXITED 0", Duration::from_secs(30));
+}
