@@ -56,6 +56,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     runtime.block_on(async move {
         let (tasks, services) = (config.tasks.len(), config.services.len());
         let zone = config.scheduler.timezone_name.clone();
+        // Listening before daemon.pid exists: a SIGTERM sent as soon as it appears must stop
+        // the daemon cleanly (removing the file), not kill it by the default action.
+        let mut signals = Signals::listen()?;
         let engine = Engine::boot(config, dir.clone(), lock, Arc::new(SystemClock)).await?;
         if !crate::server::is_loopback(&host) {
             tracing::warn!("listening on {host}, which is reachable from other machines; put TLS in front (a reverse proxy) or reach it through an SSH tunnel");
@@ -72,7 +75,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             engine.fingerprint(),
             listen,
         );
-        let signal = wait_for_signal().await?;
+        let signal = signals.recv().await;
         tracing::info!("{signal} received; shutting down");
         let _ = stop_server.send(());
         match server.await {
@@ -95,12 +98,25 @@ fn write_pid(dir: &DataDir) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-async fn wait_for_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    })
+/// SIGTERM and SIGINT, caught from the moment [`Signals::listen`] returns.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }

@@ -14,6 +14,10 @@ use tracing_subscriber::EnvFilter;
 const ROTATE_AT: u64 = 10 << 20;
 /// Rotated generations kept.
 const KEEP: u32 = 3;
+/// Lines waiting for the writer thread before new ones are dropped. `tracing-appender`'s default
+/// (128,000) preallocates a 4 MB queue, the largest share of an idle daemon's memory; a burst of
+/// this many lines (a boot with thousands of tasks catching up) still fits.
+const BUFFERED_LINES: usize = 8192;
 
 /// `daemon.log` with size-based rotation.
 pub struct RotatingFile {
@@ -72,7 +76,9 @@ impl Write for RotatingFile {
 /// Sends `tracing` output to `daemon.log` and stderr; the guard flushes the file on drop.
 pub fn init(data_dir: &Path) -> std::io::Result<tracing_appender::non_blocking::WorkerGuard> {
     let file = RotatingFile::open(&data_dir.join("daemon.log"))?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .finish(file);
     let filter = EnvFilter::try_from_env("RUNWISP_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -137,23 +137,33 @@ async fn execute(
             }
         }) as runner::Echo
     };
+    // The start is recorded on the blocking pool, not on this async worker: the process is
+    // already running and its start time taken, and a worker blocked on a commit would hold
+    // up every other run due now (200 tasks due at once waited on each other's fsyncs). It is
+    // durable before the end is recorded, and `RunStarted` goes out once it is.
+    let mut marking = None;
     let on_start = |started: runner::Started| {
         let now = millis(inner.clock.now());
-        if let Err(e) = inner
-            .store
-            .mark_running(&new.id, now, started.pid, started.start_time)
-        {
-            tracing::error!(run = %new.id, "cannot record the start of a run: {e}");
-        }
         if let Some(active) = inner.active().get_mut(&new.id) {
             active.pid = Some(started.pid);
         }
-        inner.emit(Event::RunStarted {
-            run: new.id,
-            task: task.clone(),
-        });
+        let (inner, id, task) = (inner.clone(), new.id, task.clone());
+        marking = Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = inner
+                .store
+                .mark_running(&id, now, started.pid, started.start_time)
+            {
+                tracing::error!(run = %id, "cannot record the start of a run: {e}");
+            }
+            inner.emit(Event::RunStarted { run: id, task });
+        }));
     };
     let (outcome, _) = runner::execute(&spec, log, log_path, Some(echo), stop, on_start).await;
+    if let Some(marking) = marking {
+        if let Err(e) = marking.await {
+            tracing::error!(run = %new.id, "recording the start of a run failed: {e}");
+        }
+    }
     outcome
 }
 

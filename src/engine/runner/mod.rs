@@ -177,10 +177,8 @@ pub async fn execute(
         }
     };
     let pid = child.id() as i32;
-    on_start(Started {
-        pid,
-        start_time: procs::stat(pid).map(|s| s.start_time),
-    });
+    let start_time = procs::stat(pid).map(|s| s.start_time);
+    on_start(Started { pid, start_time });
 
     let readers = [
         pipe_of(child.stdout.take())
@@ -240,8 +238,16 @@ pub async fn execute(
         (None, None) => None,
     };
 
-    // The main process is gone; nothing of the run may outlive it.
-    let leftovers = procs::run_processes(&run_id, Some(pid)).len();
+    // The main process is gone; nothing of the run may outlive it. Listing what is left reads
+    // /proc, so it runs on the blocking pool and leaves the async workers to other runs.
+    let leftovers = {
+        let id = run_id.clone();
+        tokio::task::spawn_blocking(move || procs::run_processes_since(&id, Some(pid), start_time))
+            .await
+            .unwrap_or_else(|_| procs::run_processes_since(&run_id, Some(pid), start_time))
+            .len()
+    };
+
     if leftovers > 0 {
         system(&tx, format!("the command exited but {leftovers} process(es) it started were still running; stopping them")).await;
         procs::stop_ladder(&run_id, Some(pid), spec.graceful_stop).await;

@@ -25,13 +25,16 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain anything; fields follow the last ')'.
     let rest = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
     Some(ProcStat {
         pid,
-        zombie: fields.first()? == &"Z" || fields.first()? == &"X",
-        ppid: fields.get(1)?.parse().ok()?,
-        pgid: fields.get(2)?.parse().ok()?,
-        start_time: fields.get(19)?.parse().ok()?,
+        zombie: state == "Z" || state == "X",
+        ppid,
+        pgid,
+        start_time: fields.nth(16)?.parse().ok()?,
     })
 }
 
@@ -54,12 +57,20 @@ fn has_marker(pid: i32, marker: &[u8]) -> bool {
 /// The living processes of a run: its group `pgid`, anything whose environment holds
 /// `RUNWISP_RUN_ID=<run_id>`, and every descendant of those. Zombies are left to the reaper.
 pub fn run_processes(run_id: &str, pgid: Option<i32>) -> Vec<i32> {
+    run_processes_since(run_id, pgid, None)
+}
+
+/// [`run_processes`] of a run whose first process started at `since` (its `start_time`): no
+/// process of the run can be older, so the environments of older ones are not read. Reading
+/// every process's environment was most of the cost of the check after each run.
+pub fn run_processes_since(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Vec<i32> {
     let me = std::process::id() as i32;
     let marker = format!("RUNWISP_RUN_ID={run_id}").into_bytes();
     let stats: Vec<ProcStat> = all_stats().into_iter().filter(|s| s.pid != me).collect();
+    let may_be_ours = |s: &ProcStat| since.is_none_or(|t| s.start_time >= t);
     let mut found: HashSet<i32> = stats
         .iter()
-        .filter(|s| Some(s.pgid) == pgid || has_marker(s.pid, &marker))
+        .filter(|s| Some(s.pgid) == pgid || (may_be_ours(s) && has_marker(s.pid, &marker)))
         .map(|s| s.pid)
         .collect();
     loop {

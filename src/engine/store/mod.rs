@@ -3,9 +3,10 @@
 //! `product.md` §6 with `UNIQUE(task_name, scheduled_for)` so one firing never yields two runs.
 //!
 //! A `Store` holds one connection behind a mutex: the one writer of its process. Every change
-//! is one short transaction. Reads use the same connection for now; the daemon adds a reader
+//! is one short transaction, shared by the run writes that arrive together (`group.rs`). Reads use the same connection for now; the daemon adds a reader
 //! pool when it needs one.
 
+mod group;
 mod runs;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +82,7 @@ where
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    group: group::Group,
 }
 
 impl Store {
@@ -111,6 +113,7 @@ impl Store {
         let store = Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            group: group::Group::default(),
         };
         store.migrate()?;
         Ok(store)

@@ -1,7 +1,8 @@
 //! Queries on the `runs` table: create a run, move it to running, end it, and read history.
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::group::Write;
 use super::{Result, Store, StoreError};
 use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TriggeredBy};
 
@@ -60,39 +61,97 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
     })
 }
 
-impl Store {
-    /// Records a new `pending` run. A second run for the same `(task, scheduled_for)` is refused
-    /// with [`StoreError::Duplicate`].
-    pub fn insert_run(&self, new: &NewRun) -> Result<()> {
-        let result = self.conn().execute(
+/// Records a new `pending` run; see [`Store::insert_run`].
+pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
             "INSERT INTO runs (id, task_name, kind, status, triggered_by, scheduled_for, \
              created_at, retry_attempt, retry_of_run_id, replica_index) \
              VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                new.id.to_string(),
-                new.task_name,
-                new.kind.as_str(),
-                new.triggered_by.as_str(),
-                new.scheduled_for,
-                new.created_at,
-                new.retry_attempt,
-                new.retry_of_run_id.map(|r| r.to_string()),
-                new.replica_index,
-            ],
-        );
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
-                    && new.scheduled_for.is_some() =>
-            {
-                Err(StoreError::Duplicate {
-                    task: new.task_name.clone(),
-                    scheduled_for: new.scheduled_for.unwrap_or_default(),
-                })
-            }
-            Err(e) => Err(StoreError::sql("recording a new run")(e)),
+        )
+        .map_err(StoreError::sql("recording a new run"))?;
+    let result = stmt.execute(params![
+        new.id.to_string(),
+        new.task_name,
+        new.kind.as_str(),
+        new.triggered_by.as_str(),
+        new.scheduled_for,
+        new.created_at,
+        new.retry_attempt,
+        new.retry_of_run_id.map(|r| r.to_string()),
+        new.replica_index,
+    ]);
+    match result {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+                && new.scheduled_for.is_some() =>
+        {
+            Err(StoreError::Duplicate {
+                task: new.task_name.clone(),
+                scheduled_for: new.scheduled_for.unwrap_or_default(),
+            })
         }
+        Err(e) => Err(StoreError::sql("recording a new run")(e)),
+    }
+}
+
+/// Moves a run to `running`; see [`Store::mark_running`].
+pub(super) fn mark_running(
+    conn: &Connection,
+    id: &RunId,
+    start_at: i64,
+    pid: i32,
+    pid_start_time: Option<u64>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE runs SET status = 'running', start_at = ?2, pid = ?3, pgid = ?3, \
+         pid_start_time = ?4 WHERE id = ?1 AND status = 'pending'",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            id.to_string(),
+            start_at,
+            pid,
+            pid_start_time.map(|v| v as i64)
+        ])
+    })
+    .map_err(StoreError::sql("recording a run's start"))?;
+    Ok(())
+}
+
+/// Ends a run; see [`Store::finish_run`].
+pub(super) fn finish(
+    conn: &Connection,
+    id: &RunId,
+    reason: EndReason,
+    exit_code: Option<i32>,
+    end_at: i64,
+    message: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE runs SET status = 'ended', end_reason = ?2, exit_code = ?3, \
+         end_at = ?4, message = COALESCE(?5, message) WHERE id = ?1 AND status <> 'ended'",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            id.to_string(),
+            reason.as_str(),
+            exit_code,
+            end_at,
+            message
+        ])
+    })
+    .map_err(StoreError::sql("recording a run's end"))?;
+    Ok(())
+}
+
+impl Store {
+    /// Records a new `pending` run. A second run for the same `(task, scheduled_for)` is refused
+    /// with [`StoreError::Duplicate`]. Durable on return (the commit may be shared with
+    /// concurrent writers; see `group.rs`).
+    pub fn insert_run(&self, new: &NewRun) -> Result<()> {
+        self.write(Write::Insert(new.clone()))
     }
 
     /// Records a run that ended without starting (skipped, queue full, refused for disk space).
@@ -103,14 +162,12 @@ impl Store {
         exit_code: i32,
         message: &str,
     ) -> Result<()> {
-        self.insert_run(new)?;
-        self.finish_run(
-            &new.id,
+        self.write(Write::InsertEnded {
+            new: new.clone(),
             reason,
-            Some(exit_code),
-            new.created_at,
-            Some(message),
-        )
+            exit_code,
+            message: message.to_string(),
+        })
     }
 
     /// Moves a run to `running` with the process facts crash recovery needs.
@@ -121,19 +178,12 @@ impl Store {
         pid: i32,
         pid_start_time: Option<u64>,
     ) -> Result<()> {
-        self.conn()
-            .execute(
-                "UPDATE runs SET status = 'running', start_at = ?2, pid = ?3, pgid = ?3, \
-                 pid_start_time = ?4 WHERE id = ?1 AND status = 'pending'",
-                params![
-                    id.to_string(),
-                    start_at,
-                    pid,
-                    pid_start_time.map(|v| v as i64)
-                ],
-            )
-            .map_err(StoreError::sql("recording a run's start"))?;
-        Ok(())
+        self.write(Write::MarkRunning {
+            id: *id,
+            start_at,
+            pid,
+            pid_start_time,
+        })
     }
 
     /// Ends a run. An already ended run is left as it is.
@@ -145,14 +195,13 @@ impl Store {
         end_at: i64,
         message: Option<&str>,
     ) -> Result<()> {
-        self.conn()
-            .execute(
-                "UPDATE runs SET status = 'ended', end_reason = ?2, exit_code = ?3, \
-                 end_at = ?4, message = COALESCE(?5, message) WHERE id = ?1 AND status <> 'ended'",
-                params![id.to_string(), reason.as_str(), exit_code, end_at, message],
-            )
-            .map_err(StoreError::sql("recording a run's end"))?;
-        Ok(())
+        self.write(Write::Finish {
+            id: *id,
+            reason,
+            exit_code,
+            end_at,
+            message: message.map(str::to_string),
+        })
     }
 
     pub fn get_run(&self, id: &RunId) -> Result<Option<Run>> {

@@ -177,3 +177,54 @@ fn queries_filter_and_page_newest_first() {
         .unwrap();
     assert_eq!(success.len(), 3);
 }
+
+#[test]
+fn concurrent_writes_share_commits_and_each_gets_its_own_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
+    let earlier = new_run("backup", None);
+    store.insert_run(&earlier).unwrap();
+    let fresh: Vec<NewRun> = (0..20).map(|i| new_run("fresh", Some(i))).collect();
+    let same: Vec<NewRun> = (0..5).map(|_| new_run("same", Some(7))).collect();
+    let (fresh_ok, same_ok, same_dup) = std::thread::scope(|scope| {
+        // Holding the connection makes the writers pile up into one batch behind the first.
+        let held = store.conn();
+        let fresh: Vec<_> = fresh
+            .iter()
+            .map(|r| scope.spawn(|| store.insert_run(r)))
+            .collect();
+        let same: Vec<_> = same
+            .iter()
+            .map(|r| scope.spawn(|| store.insert_run(r)))
+            .collect();
+        let end = scope.spawn(|| {
+            store.mark_running(&earlier.id, 2_000, 42, None)?;
+            store.finish_run(&earlier.id, EndReason::Success, Some(0), 3_000, None)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(held);
+        end.join().unwrap().unwrap();
+        let fresh_ok = fresh
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(Result::is_ok)
+            .count();
+        let same: Vec<_> = same.into_iter().map(|h| h.join().unwrap()).collect();
+        let dup = same
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::Duplicate { .. })))
+            .count();
+        (fresh_ok, same.iter().filter(|r| r.is_ok()).count(), dup)
+    });
+    assert_eq!((fresh_ok, same_ok, same_dup), (20, 1, 4));
+    assert_eq!(store.list_runs(Some("fresh"), 100).unwrap().len(), 20);
+    assert_eq!(store.list_runs(Some("same"), 100).unwrap().len(), 1);
+    let ended = store.get_run(&earlier.id).unwrap().unwrap();
+    assert_eq!(
+        (ended.status, ended.end_reason, ended.pid),
+        (RunStatus::Ended, Some(EndReason::Success), Some(42))
+    );
+    // Every change is committed: a second connection sees them all.
+    let other = Store::open(store.path()).unwrap();
+    assert_eq!(other.list_runs(None, 100).unwrap().len(), 22);
+}

@@ -24,24 +24,57 @@ fn result(run: &RunRow) -> String {
     run.end_reason.clone().unwrap_or_else(|| run.status.clone())
 }
 
+/// The history table. Columns are chosen to fit `width` (lowest priority dropped first), so
+/// the layout never has to resolve conflicting constraints and draws the same every time.
 fn runs_table<'a>(
     runs: &'a [RunRow],
     selected: Option<usize>,
     theme: &Theme,
     with_task: bool,
+    width: u16,
 ) -> Table<'a> {
-    let rows = runs.iter().enumerate().map(|(i, r)| {
-        let mut cells = vec![when(r.start_at.as_deref().unwrap_or(&r.created_at))];
-        if with_task {
-            cells.push(r.task_name.clone());
+    // (header, width, priority): lower priority goes first when space is short.
+    let mut columns: Vec<(&str, u16, u8)> = vec![
+        ("TIME", 14, 9),
+        ("TRIGGER", 9, 5),
+        ("TOOK", 7, 4),
+        ("RESULT", 12, 8),
+        ("EXIT", 4, 6),
+        ("RUN", 5, 3),
+    ];
+    if with_task {
+        columns.insert(1, ("TASK", 12, 7));
+    }
+    let fits = |cols: &[(&str, u16, u8)]| cols.iter().map(|c| c.1 + 1).sum::<u16>() <= width;
+    while !fits(&columns) && columns.len() > 1 {
+        if let Some(pos) = columns
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.2)
+            .map(|(i, _)| i)
+        {
+            columns.remove(pos);
         }
-        cells.extend([
-            r.triggered_by.clone(),
-            took(r.duration_ms),
-            result(r),
-            r.exit_code.map_or("-".into(), |c| c.to_string()),
-            format!("…{}", short(&r.id)),
-        ]);
+    }
+    let spare = width.saturating_sub(columns.iter().map(|c| c.1 + 1).sum::<u16>());
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .map(|(name, w, _)| Constraint::Length(if *name == "TASK" { w + spare } else { *w }))
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
+    let rows = runs.iter().enumerate().map(|(i, r)| {
+        let cells: Vec<String> = names
+            .iter()
+            .map(|name| match *name {
+                "TIME" => when(r.start_at.as_deref().unwrap_or(&r.created_at)),
+                "TASK" => r.task_name.clone(),
+                "TRIGGER" => r.triggered_by.clone(),
+                "TOOK" => took(r.duration_ms),
+                "RESULT" => result(r),
+                "EXIT" => r.exit_code.map_or("-".into(), |c| c.to_string()),
+                _ => format!("…{}", short(&r.id)),
+            })
+            .collect();
         let row = Row::new(cells).style(result_style(theme, r));
         if Some(i) == selected {
             row.style(theme.selection())
@@ -49,21 +82,7 @@ fn runs_table<'a>(
             row
         }
     });
-    let mut widths = vec![Constraint::Length(14)];
-    let mut header = vec!["TIME"];
-    if with_task {
-        widths.push(Constraint::Min(10));
-        header.push("TASK");
-    }
-    widths.extend([
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Length(12),
-        Constraint::Length(4),
-        Constraint::Length(5),
-    ]);
-    header.extend(["TRIGGER", "TOOK", "RESULT", "EXIT", "RUN"]);
-    Table::new(rows, widths).header(Row::new(header).style(theme.style("muted")))
+    Table::new(rows, widths).header(Row::new(names).style(theme.style("muted")))
 }
 
 pub fn home(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -104,7 +123,7 @@ pub fn home(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             list,
         );
     } else {
-        frame.render_widget(runs_table(&app.recent, None, theme, true), list);
+        frame.render_widget(runs_table(&app.recent, None, theme, true, list.width), list);
     }
 }
 
@@ -191,6 +210,9 @@ pub fn task(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             history,
         );
     } else {
-        frame.render_widget(runs_table(&app.runs, selected, theme, false), history);
+        frame.render_widget(
+            runs_table(&app.runs, selected, theme, false, history.width),
+            history,
+        );
     }
 }

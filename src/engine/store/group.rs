@@ -1,0 +1,182 @@
+//! Group commit for the run writes (create, start, end). With `synchronous = FULL` every commit
+//! waits for the disk, and one connection takes them one at a time: 200 tasks due in the same
+//! second meant 200 inserts, 200 starts and 200 ends, each waiting for its own fsync, so the
+//! last task started a whole queue of fsyncs late.
+//!
+//! Writers queue their change here. Whoever finds no batch in progress becomes the leader:
+//! it takes everything queued, applies it in one transaction, commits once, hands each writer
+//! its own result and wakes them; writers that arrived meanwhile form the next batch. A writer
+//! still returns only once its change is durable, and a lone writer commits alone, as before.
+//!
+//! A change that fails on its own (a second run for the same firing) is refused alone: SQLite
+//! undoes just that statement. Any other failure (a full disk, an I/O error, a failed commit)
+//! rolls the batch back and replays each change in its own transaction, so every writer gets
+//! exactly the result it would have had alone.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+use super::runs::{self, NewRun};
+use super::{Result, Store, StoreError};
+use crate::engine::model::{EndReason, RunId};
+
+/// One queued change to the `runs` table.
+pub(super) enum Write {
+    Insert(NewRun),
+    InsertEnded {
+        new: NewRun,
+        reason: EndReason,
+        exit_code: i32,
+        message: String,
+    },
+    MarkRunning {
+        id: RunId,
+        start_at: i64,
+        pid: i32,
+        pid_start_time: Option<u64>,
+    },
+    Finish {
+        id: RunId,
+        reason: EndReason,
+        exit_code: Option<i32>,
+        end_at: i64,
+        message: Option<String>,
+    },
+}
+
+impl Write {
+    fn apply(&self, conn: &Connection) -> Result<()> {
+        match self {
+            Write::Insert(new) => runs::insert(conn, new),
+            Write::InsertEnded {
+                new,
+                reason,
+                exit_code,
+                message,
+            } => {
+                runs::insert(conn, new)?;
+                runs::finish(
+                    conn,
+                    &new.id,
+                    *reason,
+                    Some(*exit_code),
+                    new.created_at,
+                    Some(message),
+                )
+            }
+            Write::MarkRunning {
+                id,
+                start_at,
+                pid,
+                pid_start_time,
+            } => runs::mark_running(conn, id, *start_at, *pid, *pid_start_time),
+            Write::Finish {
+                id,
+                reason,
+                exit_code,
+                end_at,
+                message,
+            } => runs::finish(conn, id, *reason, *exit_code, *end_at, message.as_deref()),
+        }
+    }
+}
+
+type Outcome = Arc<Mutex<Option<Result<()>>>>;
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<(Write, Outcome)>,
+    leading: bool,
+}
+
+/// The writers waiting for a commit, and the signal that one finished.
+#[derive(Default)]
+pub(super) struct Group {
+    queue: Mutex<Queue>,
+    committed: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Store {
+    /// Applies `write` durably, sharing the commit with concurrent writers.
+    pub(super) fn write(&self, write: Write) -> Result<()> {
+        let outcome: Outcome = Arc::default();
+        let mut queue = lock(&self.group.queue);
+        queue.waiting.push((write, outcome.clone()));
+        loop {
+            if let Some(result) = lock(&outcome).take() {
+                return result;
+            }
+            if queue.leading {
+                queue = self
+                    .group
+                    .committed
+                    .wait(queue)
+                    .unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            queue.leading = true;
+            let batch = std::mem::take(&mut queue.waiting);
+            drop(queue);
+            self.commit_batch(batch);
+            queue = lock(&self.group.queue);
+            queue.leading = false;
+            self.group.committed.notify_all();
+        }
+    }
+
+    fn commit_batch(&self, batch: Vec<(Write, Outcome)>) {
+        let conn = self.conn();
+        if batch.len() > 1 {
+            if let Some(results) = in_one_transaction(&conn, &batch) {
+                for ((_, outcome), result) in batch.iter().zip(results) {
+                    *lock(outcome) = Some(result);
+                }
+                return;
+            }
+        }
+        for (write, outcome) in &batch {
+            let result = if conn.is_autocommit() {
+                write.apply(&conn)
+            } else {
+                Err(StoreError::Worker(
+                    "a failed batch of run changes could not be rolled back".into(),
+                ))
+            };
+            *lock(outcome) = Some(result);
+        }
+    }
+}
+
+/// Applies the batch in one transaction; `None` (rolled back) if anything but a statement of
+/// its own failed.
+fn in_one_transaction(conn: &Connection, batch: &[(Write, Outcome)]) -> Option<Vec<Result<()>>> {
+    conn.execute_batch("BEGIN IMMEDIATE").ok()?;
+    let mut results = Vec::with_capacity(batch.len());
+    for (write, _) in batch {
+        let result = write.apply(conn);
+        let alone = matches!(result, Ok(()) | Err(StoreError::Duplicate { .. }));
+        if !alone || conn.is_autocommit() {
+            rollback(conn);
+            return None;
+        }
+        results.push(result);
+    }
+    if conn.execute_batch("COMMIT").is_err() {
+        rollback(conn);
+        return None;
+    }
+    Some(results)
+}
+
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            tracing::error!("cannot roll back a batch of run changes: {e}");
+        }
+    }
+}
