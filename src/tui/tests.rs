@@ -177,6 +177,8 @@ fn press(app: &mut App, keys: &str) {
 fn screens() {
     snapshot("home", &fixture());
     let mut task = fixture();
+    task.selected = 2;
+    assert_eq!(task.current().unwrap().name, "backup-db");
     task.view = View::Task;
     task.on_msg(Msg::Runs {
         task: "backup-db".into(),

@@ -66,7 +66,7 @@ fn runs_table<'a>(
         let cells: Vec<String> = names
             .iter()
             .map(|name| match *name {
-                "TIME" => when(r.start_at.as_deref().unwrap_or(&r.created_at)),
+                "TIME (UTC)" => when(r.start_at.as_deref().unwrap_or(&r.created_at)),
                 "TASK" => r.task_name.clone(),
                 "TRIGGER" => r.triggered_by.clone(),
                 "TOOK" => took(r.duration_ms),
@@ -83,6 +83,18 @@ fn runs_table<'a>(
         }
     });
     Table::new(rows, widths).header(Row::new(names).style(theme.style("muted")))
+}
+
+/// An RFC 3339 instant shown as local time in `zone` (`11-25 02:30`), or as given when either
+/// does not parse.
+fn in_zone(instant: &str, zone: &str) -> String {
+    let (Ok(t), Ok(tz)) = (
+        instant.parse::<jiff::Timestamp>(),
+        jiff::tz::TimeZone::get(zone),
+    ) else {
+        return when(instant);
+    };
+    t.to_zoned(tz).strftime("%m-%d %H:%M").to_string()
 }
 
 pub fn home(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
