@@ -182,7 +182,7 @@ pub fn task(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         if let (Some(next), Some(zone)) = (&t.next_run_at, &t.timezone) {
             lines.push(Line::from(vec![
                 label("Next"),
-                Span::styled(format!("{}  ({zone})", when(next)), theme.base()),
+                Span::styled(format!("{}  ({zone})", in_zone(next, zone)), theme.base()),
             ]));
         }
         lines.push(Line::from(vec![
