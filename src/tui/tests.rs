@@ -153,14 +153,21 @@ fn render(app: &App, theme: &Theme, width: u16, height: u16) -> String {
     format!("{:?}", terminal.backend().buffer())
 }
 
+/// Compares `text` with `snapshots/NAME.snap`.
+fn snap(name: &str, text: String) {
+    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!(name.to_string(), text);
+    });
+}
+
 fn snapshot(name: &str, app: &App) {
     for theme_name in ["dark", "ansi16"] {
         let theme = Theme::load(theme_name, false).unwrap();
         for (w, h) in [(80, 24), (120, 40)] {
-            let text = render(app, &theme, w, h);
-            insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
-                insta::assert_snapshot!(format!("{name}-{theme_name}-{w}x{h}"), text);
-            });
+            snap(
+                &format!("{name}-{theme_name}-{w}x{h}"),
+                render(app, &theme, w, h),
+            );
         }
     }
 }
@@ -252,9 +259,7 @@ fn the_first_start_editor() {
         terminal.draw(|f| editor.draw(f, &theme)).unwrap();
         format!("{:?}", terminal.backend().buffer())
     };
-    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
-        insta::assert_snapshot!("firstrun-valid-80x24", draw(&editor, 80, 24));
-    });
+    snap("firstrun-valid-80x24", draw(&editor, 80, 24));
     // Typing a bad key at the top makes the error appear under the editor, with its line.
     for c in "oops = 1\n".chars() {
         let code = if c == '\n' {
@@ -269,9 +274,7 @@ fn the_first_start_editor() {
     }
     let errors = editor.verdict.clone().unwrap_err();
     assert_eq!(errors, ["runwisp.toml:1:1: oops: unknown key `oops`"]);
-    insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
-        insta::assert_snapshot!("firstrun-error-120x40", draw(&editor, 120, 40));
-    });
+    snap("firstrun-error-120x40", draw(&editor, 120, 40));
     let ctrl_s = crossterm::event::KeyEvent::new(
         crossterm::event::KeyCode::Char('s'),
         crossterm::event::KeyModifiers::CONTROL,
