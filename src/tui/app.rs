@@ -524,6 +524,7 @@ impl App {
                 self.connection = Connection::Connected;
             }
             Msg::Disconnected { reason } => {
+                self.notice = Some(reason.clone());
                 if !matches!(self.connection, Connection::Reconnecting { .. }) {
                     self.connection = Connection::Reconnecting {
                         since: self.now,

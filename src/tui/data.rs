@@ -122,6 +122,13 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
         let client = match Client::login(&login.url, &login.password) {
             Ok(c) => c,
             Err(e) => {
+                // A refused login (wrong password, throttled) is retried slowly, so the UI never
+                // feeds the daemon's login throttle; an unreachable daemon is retried every second.
+                let wait = if e.status().is_some() {
+                    Duration::from_secs(30)
+                } else {
+                    Duration::from_secs(1)
+                };
                 if !send(
                     &ui,
                     Msg::Disconnected {
@@ -131,7 +138,7 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                     return;
                 }
                 // Keep the UI responsive to commands while waiting; they cannot be carried out.
-                match rx.recv_timeout(Duration::from_secs(1)) {
+                match rx.recv_timeout(wait) {
                     Ok(Work::Ui(_)) => {
                         send(
                             &ui,
