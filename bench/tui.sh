@@ -76,7 +76,7 @@ if [ "$FRAME" != 0 ]; then
     # criterion: "time:   [low unit est unit high unit]"
     read -r lo lo_u est est_u hi hi_u < <(printf '%s\n' "$out" | grep -m1 'time:' \
         | sed 's/.*\[\(.*\)\].*/\1/')
-    frame_name=$(printf '%s\n' "$out" | grep -m1 -o 'draw a frame[^ ]*[^\n]*' | sed 's/ *time:.*//')
+    frame_name=$(printf '%s\n' "$out" | sed -n 's/^Benchmarking \(.*\): Analyzing$/\1/p' | head -n1)
     frame_ms=$(to_ms "$est" "$est_u")
     frame_goal=$(awk -v m="$frame_ms" 'BEGIN { print (m < 5 ? "met" : "missed") }')
     frame_line="**$frame_ms ms** a frame (criterion estimate; 95% interval $(to_ms "$lo" "$lo_u") – $(to_ms "$hi" "$hi_u") ms) for \`$frame_name\`: goal < 5 ms **$frame_goal**"
