@@ -1,7 +1,9 @@
 //! The terminal UI (`interfaces.md` §1): a client of a daemon, drawn with ratatui. The loop
 //! blocks on one channel fed by the terminal's input and the data worker, and redraws only when
-//! one of them says something: an idle TUI uses no CPU. The terminal is restored on every exit
-//! path, panics included, and nothing is logged to it.
+//! one of them says something: an idle TUI uses no CPU. While data keeps coming (a log line is one
+//! message) it is applied as it arrives but drawn at most once a [`FRAME_INTERVAL`]; a key is
+//! drawn at once. The terminal is restored on every exit path, panics included, and nothing is
+//! logged to it.
 
 pub mod action;
 pub mod app;
@@ -12,7 +14,8 @@ pub mod theme;
 pub mod views;
 
 use std::io::Stdout;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use crossterm::event::{Event, KeyEventKind};
@@ -119,12 +122,18 @@ pub fn run(login: Login, local: bool, look: &Look) -> anyhow::Result<bool> {
     result
 }
 
+/// While data keeps arriving, the screen is redrawn at most this often (about 60 times a
+/// second). Drawing once per message let a run printing 10,000 lines a second queue more lines
+/// than the loop could draw: memory grew without bound and keys waited behind the backlog.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+
 fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> anyhow::Result<bool> {
     let (tx, rx) = mpsc::channel();
     read_input(tx.clone());
     let work = data::spawn(login.clone(), tx);
     let mut app = App::new(&login.url, local, jiff::Timestamp::now());
     loop {
+        let frame = Instant::now();
         app.now = jiff::Timestamp::now();
         terminal
             .draw(|f| views::draw(f, &app, &look.theme, &look.keymap))
@@ -132,22 +141,46 @@ fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> an
         let Ok(event) = rx.recv() else {
             return Ok(false);
         };
-        app.now = jiff::Timestamp::now();
-        match event {
-            UiEvent::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
-                app.notice = None;
-                app.on_key(&look.keymap, keymap::Key::from_event(&key));
+        let mut input = apply(&mut app, event, &work, &look.keymap);
+        // Only data so far: keep applying what arrives until a frame interval has passed since
+        // this frame began, then draw once. A single message after a quiet spell is drawn at
+        // once (the interval has long passed); a key ends the wait.
+        let next_frame = frame + FRAME_INTERVAL;
+        while app.quit.is_none() && !input {
+            let Some(wait) = next_frame.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            match rx.recv_timeout(wait) {
+                Ok(event) => input = apply(&mut app, event, &work, &look.keymap),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
-            UiEvent::Input(_) => {}
-            UiEvent::Data(msg) => app.on_msg(msg),
-        }
-        for command in app.outbox.drain(..) {
-            let _ = work.send(Work::Ui(command));
         }
         if let Some(stop_daemon) = app.quit {
             return Ok(stop_daemon);
         }
     }
+}
+
+/// Applies one event to the app and hands its commands to the data worker. Returns whether it
+/// was terminal input (drawn without waiting for the next frame).
+fn apply(app: &mut App, event: UiEvent, work: &mpsc::Sender<Work>, map: &Keymap) -> bool {
+    app.now = jiff::Timestamp::now();
+    let input = match event {
+        UiEvent::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+            app.notice = None;
+            app.on_key(map, keymap::Key::from_event(&key));
+            true
+        }
+        UiEvent::Input(_) => true,
+        UiEvent::Data(msg) => {
+            app.on_msg(msg);
+            false
+        }
+    };
+    for command in app.outbox.drain(..) {
+        let _ = work.send(Work::Ui(command));
+    }
+    input
 }
 
 #[cfg(test)]
