@@ -338,16 +338,18 @@ impl Engine {
         if !slot.spec.common.api_trigger {
             return Err(TriggerError::Forbidden);
         }
-        fire(
-            &self.inner,
-            &task,
-            Firing {
-                by,
-                scheduled_for: None,
-                retry_of: None,
-            },
-        )
-        .await
+        // The firing runs as its own task: a caller that gives up (an HTTP client hanging up
+        // drops the handler's future) must not cancel it between recording the row and
+        // starting or queueing the run, which would leave the row pending for good.
+        let inner = self.inner.clone();
+        let firing = Firing {
+            by,
+            scheduled_for: None,
+            retry_of: None,
+        };
+        tokio::spawn(async move { fire(&inner, &task, firing).await })
+            .await
+            .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))))
     }
 
     /// Stops one run: an active run gets the stop ladder, a queued one ends at once.
