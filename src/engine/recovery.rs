@@ -47,13 +47,14 @@ pub(crate) async fn recover(
                 .map(|_| pid),
             _ => None,
         };
-        let (id, task, grace) = (
+        let (id, task, grace, since) = (
             run.id.clone(),
             run.task_name.clone(),
             grace(config, &run.task_name),
+            run.pid_start_time,
         );
         ladders.spawn(async move {
-            let stopped = procs::stop_ladder(&id, pgid, grace).await;
+            let stopped = procs::stop_ladder(&id, pgid, since, grace).await;
             tracing::warn!(run = %id, task = %task, killed = stopped.killed, "recovered an unfinished run as crashed");
         });
     }

@@ -177,9 +177,11 @@ pub async fn execute(
         }
     };
     let pid = child.id() as i32;
+    // Every process of the run starts at or after this one, which narrows the leftover scans.
+    let since = procs::stat(pid).map(|s| s.start_time);
     on_start(Started {
         pid,
-        start_time: procs::stat(pid).map(|s| s.start_time),
+        start_time: since,
     });
 
     let readers = [
@@ -225,7 +227,7 @@ pub async fn execute(
                 ),
             )
             .await;
-            if procs::stop_ladder(&run_id, Some(pid), spec.graceful_stop)
+            if procs::stop_ladder(&run_id, Some(pid), since, spec.graceful_stop)
                 .await
                 .killed
             {
@@ -241,10 +243,10 @@ pub async fn execute(
     };
 
     // The main process is gone; nothing of the run may outlive it.
-    let leftovers = procs::run_processes(&run_id, Some(pid)).len();
+    let leftovers = procs::run_processes(&run_id, Some(pid), since).len();
     if leftovers > 0 {
         system(&tx, format!("the command exited but {leftovers} process(es) it started were still running; stopping them")).await;
-        procs::stop_ladder(&run_id, Some(pid), spec.graceful_stop).await;
+        procs::stop_ladder(&run_id, Some(pid), since, spec.graceful_stop).await;
     }
     drop(tx);
     for mut reader in readers.into_iter().flatten() {

@@ -22,16 +22,33 @@ pub struct ProcStat {
 
 /// Reads `/proc/PID/stat`; `None` when the process is gone.
 pub fn stat(pid: i32) -> Option<ProcStat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // One open and (nearly always) one read: this runs for every process on the machine each
+    // time a run ends, so no size probe or extra read calls.
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let mut buf = [0u8; 1024];
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let text = &buf[..len];
     // The command name is in parentheses and may contain anything; fields follow the last ')'.
-    let rest = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let rest = std::str::from_utf8(text.get(text.iter().rposition(|b| *b == b')')? + 2..)?).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
     Some(ProcStat {
         pid,
-        zombie: fields.first()? == &"Z" || fields.first()? == &"X",
-        ppid: fields.get(1)?.parse().ok()?,
-        pgid: fields.get(2)?.parse().ok()?,
-        start_time: fields.get(19)?.parse().ok()?,
+        zombie: state == "Z" || state == "X",
+        ppid,
+        pgid,
+        start_time: fields.nth(16)?.parse().ok()?,
     })
 }
 
@@ -53,10 +70,16 @@ fn has_marker(pid: i32, marker: &[u8]) -> bool {
 
 /// The living processes of a run: its group `pgid`, anything whose environment holds
 /// `RUNWISP_RUN_ID=<run_id>`, and every descendant of those. Zombies are left to the reaper.
-pub fn run_processes(run_id: &str, pgid: Option<i32>) -> Vec<i32> {
+///
+/// `since` is the start time of the run's first process when known: every process of the run
+/// was forked after it, so older processes are passed over without reading their environment.
+pub fn run_processes(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Vec<i32> {
     let me = std::process::id() as i32;
     let marker = format!("RUNWISP_RUN_ID={run_id}").into_bytes();
-    let stats: Vec<ProcStat> = all_stats().into_iter().filter(|s| s.pid != me).collect();
+    let stats: Vec<ProcStat> = all_stats()
+        .into_iter()
+        .filter(|s| s.pid != me && since.is_none_or(|t| s.start_time >= t))
+        .collect();
     let mut found: HashSet<i32> = stats
         .iter()
         .filter(|s| Some(s.pgid) == pgid || has_marker(s.pid, &marker))
@@ -80,25 +103,30 @@ pub fn run_processes(run_id: &str, pgid: Option<i32>) -> Vec<i32> {
         .collect()
 }
 
-fn signal_all(run_id: &str, pgid: Option<i32>, signal: Signal) {
+fn signal_all(run_id: &str, pgid: Option<i32>, since: Option<u64>, signal: Signal) {
     // ESRCH (already gone) is the outcome we want, so errors are ignored.
     if let Some(pgid) = pgid {
         let _ = killpg(Pid::from_raw(pgid), signal);
     }
-    for pid in run_processes(run_id, pgid) {
+    for pid in run_processes(run_id, pgid, since) {
         let _ = kill(Pid::from_raw(pid), signal);
     }
 }
 
 /// SIGKILL to every process of a run at once (the daemon's shutdown deadline).
 pub fn kill_now(run_id: &str, pgid: Option<i32>) {
-    signal_all(run_id, pgid, Signal::SIGKILL);
+    signal_all(run_id, pgid, None, Signal::SIGKILL);
 }
 
-async fn wait_until_gone(run_id: &str, pgid: Option<i32>, within: Duration) -> bool {
+async fn wait_until_gone(
+    run_id: &str,
+    pgid: Option<i32>,
+    since: Option<u64>,
+    within: Duration,
+) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if run_processes(run_id, pgid).is_empty() {
+        if run_processes(run_id, pgid, since).is_empty() {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {
@@ -116,18 +144,24 @@ pub struct Stopped {
 }
 
 /// SIGTERM to the whole run, up to `grace` for it to exit, then SIGKILL to what is left. The
-/// process group is signalled only when `pgid` is known to still be the run's.
-pub async fn stop_ladder(run_id: &str, pgid: Option<i32>, grace: Duration) -> Stopped {
+/// process group is signalled only when `pgid` is known to still be the run's; `since` is as
+/// for [`run_processes`].
+pub async fn stop_ladder(
+    run_id: &str,
+    pgid: Option<i32>,
+    since: Option<u64>,
+    grace: Duration,
+) -> Stopped {
     if !grace.is_zero() {
-        signal_all(run_id, pgid, Signal::SIGTERM);
-        if wait_until_gone(run_id, pgid, grace).await {
+        signal_all(run_id, pgid, since, Signal::SIGTERM);
+        if wait_until_gone(run_id, pgid, since, grace).await {
             return Stopped { killed: false };
         }
     }
     // Several rounds: a process may fork between the listing and the signal.
     for _ in 0..20 {
-        signal_all(run_id, pgid, Signal::SIGKILL);
-        if wait_until_gone(run_id, pgid, Duration::from_millis(250)).await {
+        signal_all(run_id, pgid, since, Signal::SIGKILL);
+        if wait_until_gone(run_id, pgid, since, Duration::from_millis(250)).await {
             break;
         }
     }
@@ -146,5 +180,27 @@ mod tests {
         assert!(!s.zombie);
         assert!(s.start_time > 0);
         assert!(stat(i32::MAX).is_none());
+    }
+
+    #[tokio::test]
+    async fn since_passes_over_processes_older_than_the_run() {
+        use std::os::unix::process::CommandExt;
+        let run_id = "01SINCETEST0000000000000000";
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30").env("RUNWISP_RUN_ID", run_id).process_group(0);
+        let (child, exited) = super::super::reaper::spawn(&mut cmd).expect("spawn sleep");
+        let pid = child.id() as i32;
+        let start = stat(pid).expect("stat").start_time;
+        // Found by its environment once it has exec'd, with or without the start-time bound.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while run_processes(run_id, None, None) != vec![pid] {
+            assert!(std::time::Instant::now() < deadline, "marker never seen");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(run_processes(run_id, None, Some(start)), vec![pid]);
+        // A run whose first process started later cannot own it.
+        assert!(run_processes(run_id, None, Some(start + 1)).is_empty());
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = exited.await;
     }
 }

@@ -134,7 +134,7 @@ async fn timeout_stops_the_group_and_escapees() {
     for pid in recorded {
         assert!(!alive(pid), "process {pid} survived the timeout");
     }
-    assert!(procs::run_processes(&s.run_id.to_string(), Some(started.pid)).is_empty());
+    assert!(procs::run_processes(&s.run_id.to_string(), Some(started.pid), None).is_empty());
 }
 
 #[tokio::test]
