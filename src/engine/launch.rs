@@ -141,23 +141,32 @@ async fn execute(
             }
         }) as runner::Echo
     };
+    // The start is recorded on the blocking pool (a commit waits for the disk and for the one
+    // connection, and must not hold up an async worker serving requests); the end is recorded
+    // only after it, and subscribers hear of the start once the row says `running`.
+    let marking = std::sync::Mutex::new(None);
     let on_start = |started: runner::Started| {
-        let now = millis(inner.clock.now());
-        if let Err(e) = inner
-            .store
-            .mark_running(&new.id, now, started.pid, started.start_time)
-        {
-            tracing::error!(run = %new.id, "cannot record the start of a run: {e}");
-        }
         if let Some(active) = inner.active().get_mut(&new.id) {
             active.pid = Some(started.pid);
         }
-        inner.emit(Event::RunStarted {
-            run: new.id,
-            task: task.clone(),
+        let (inner, id, task) = (inner.clone(), new.id, task.clone());
+        let now = millis(inner.clock.now());
+        let handle = tokio::task::spawn_blocking(move || {
+            if let Err(e) = inner
+                .store
+                .mark_running(&id, now, started.pid, started.start_time)
+            {
+                tracing::error!(run = %id, "cannot record the start of a run: {e}");
+            }
+            inner.emit(Event::RunStarted { run: id, task });
         });
+        *marking.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
     };
     let (outcome, _) = runner::execute(&spec, log, log_path, Some(echo), stop, on_start).await;
+    let handle = marking.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(handle) = handle {
+        let _ = handle.await;
+    }
     outcome
 }
 
