@@ -243,7 +243,11 @@ pub async fn execute(
     };
 
     // The main process is gone; nothing of the run may outlive it.
-    let leftovers = procs::run_processes(&run_id, Some(pid), since).len();
+    let leftovers = if procs::surely_gone(&run_id, pid) {
+        0
+    } else {
+        procs::run_processes(&run_id, Some(pid), since).len()
+    };
     if leftovers > 0 {
         system(&tx, format!("the command exited but {leftovers} process(es) it started were still running; stopping them")).await;
         procs::stop_ladder(&run_id, Some(pid), since, spec.graceful_stop).await;
