@@ -105,6 +105,12 @@ sock_errors() {
 }
 latency() { awk '$1 == "LATENCY_US" { printf "%.1f / %.1f", $2 / 1000, $3 / 1000 }' "$1"; }
 
+# CPU ticks of the server we started: its own, and its reaped children's (the commands).
+TICK=$(getconf CLK_TCK)
+cpu_own() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+cpu_children() { awk '{ print $16 + $17 }' "/proc/$SERVER_PID/stat"; }
+per_run_ms() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.2f", t * 1000 / hz / n; else print "n/a" }'; }
+
 run_wrk() { # dir conns url [token]
     BENCH_TOKEN=${4:-} BENCH_IDS="$1/acked.ids" \
         wrk -t "$THREADS" -c "$2" -d "${DURATION}s" --timeout 10s -s "$LUA" "$3" > "$1/wrk.out"
@@ -151,7 +157,8 @@ EOF
     base_rows=$(sql "$dir" "SELECT COUNT(*) FROM runs")
 
     say "runwisp, $c connections, ${DURATION}s"
-    local t0 t1 t2 pending=0 drained=yes
+    local t0 t1 t2 pending=0 drained=yes own0 kids0
+    own0=$(cpu_own) kids0=$(cpu_children)
     t0=$(now)
     run_wrk "$dir" "$c" "$base/api/tasks/hit/run" "$token"
     t1=$(now)
@@ -188,12 +195,14 @@ EOF
     no_success=$(comm -23 "$dir/acked.sorted" "$dir/success.sorted" | wc -l)
     no_exec=$(comm -23 "$dir/acked.sorted" <(uniq "$dir/executed.sorted") | wc -l)
     twice=$(uniq -d "$dir/executed.sorted" | wc -l)
+    local own kids
+    own=$(( $(cpu_own) - own0 )) kids=$(( $(cpu_children) - kids0 ))
     stop_server
 
     local load_s total_s
     load_s=$(awk -v us="$(wrk_field "$dir/wrk.out" DURATION_US)" 'BEGIN { printf "%.2f", us / 1e6 }')
     total_s=$(sub "$last" "$t0")
-    ROW_RUNWISP="| $c | runwisp | $acked | $(rate "$acked" "$load_s") | $executed | $(rate "$executed" "$total_s") | $(sub "$last" "$t1") | $no_exec | $(non_2xx "$dir/wrk.out") | $(sock_errors "$dir/wrk.out") | $(latency "$dir/wrk.out") |"
+    ROW_RUNWISP="| $c | runwisp | $acked | $(rate "$acked" "$load_s") | $executed | $(rate "$executed" "$total_s") | $(sub "$last" "$t1") | $no_exec | $(non_2xx "$dir/wrk.out") | $(sock_errors "$dir/wrk.out") | $(latency "$dir/wrk.out") | $(per_run_ms "$own" "$executed") + $(per_run_ms "$kids" "$executed") |"
     EXEC_RW=$(rate "$executed" "$total_s")
     LOST_RW=$no_exec
     STUCK_RW=$pending
@@ -226,7 +235,8 @@ round_webhook() { # conns
     base_lines=$(lines "$dir/executed.log")
 
     say "webhook, $c connections, ${DURATION}s"
-    local t0 t1 t2 n prev=-1 stable=0 drained=yes
+    local t0 t1 t2 n prev=-1 stable=0 drained=yes own0 kids0
+    own0=$(cpu_own) kids0=$(cpu_children)
     t0=$(now)
     run_wrk "$dir" "$c" "$url"
     t1=$(now)
@@ -258,12 +268,14 @@ round_webhook() { # conns
             | sort | uniq -c | sort -rn | awk '{ n = $1; $1 = ""; printf "%s%s ×%s", sep, $0, n; sep = ";" }')
         [ -n "$failed" ] || failed="none"
     fi
+    local own kids
+    own=$(( $(cpu_own) - own0 )) kids=$(( $(cpu_children) - kids0 ))
     stop_server
 
     local load_s total_s
     load_s=$(awk -v us="$(wrk_field "$dir/wrk.out" DURATION_US)" 'BEGIN { printf "%.2f", us / 1e6 }')
     total_s=$(sub "$last" "$t0")
-    ROW_WEBHOOK="| $c | webhook | $acked | $(rate "$acked" "$load_s") | $executed | $(rate "$executed" "$total_s") | $(sub "$last" "$t1") | $lost | $(non_2xx "$dir/wrk.out") | $(sock_errors "$dir/wrk.out") | $(latency "$dir/wrk.out") |"
+    ROW_WEBHOOK="| $c | webhook | $acked | $(rate "$acked" "$load_s") | $executed | $(rate "$executed" "$total_s") | $(sub "$last" "$t1") | $lost | $(non_2xx "$dir/wrk.out") | $(sock_errors "$dir/wrk.out") | $(latency "$dir/wrk.out") | $(per_run_ms "$own" "$executed") + $(per_run_ms "$kids" "$executed") |"
     EXEC_WH=$(rate "$executed" "$total_s")
     DETAIL_WH="- $c connections: $(wrk_field "$dir/wrk.out" REQUESTS) requests; $acked answered 2xx; $executed executions; done $(sub "$t2" "$t1") s after the load ($drained); commands webhook failed to start (its \`-verbose\` log): $failed."
 }
@@ -309,12 +321,15 @@ Each round: \`wrk -t $THREADS -c N -d ${DURATION}s\` POSTing to runwisp's
 \`/hooks/hit\`; both run \`/bin/sh -c '$CMD'\`. Executed/s counts the lines appended, from the
 start of the load to the last line (so a backlog drained after the load counts against it);
 "acked, never run" is, for runwisp, acknowledged run ids missing from the file, for webhook
-2xx answers minus lines. Goal (QUALITY.md §3): executed/s ≥ 1.0× webhook's, 0 acknowledged
+2xx answers minus lines. CPU per executed run is the server's own CPU time over the round
+(requests, recording, spawning; webhook's includes the triggers it acknowledged and never ran)
+and its reaped commands', divided by the executions: on a shared machine it moves less than
+the rates do. Goal (QUALITY.md §3): executed/s ≥ 1.0× webhook's, 0 acknowledged
 triggers lost — **$( [ "$all_met" = yes ] && echo met || echo missed )**:
 
 $verdicts
-| conns | server | acked (2xx) | acked/s | executed | executed/s | last run after load (s) | acked, never run | non-2xx by status | socket errors | latency p50 / p99 (ms) |
-|---|---|---|---|---|---|---|---|---|---|---|
+| conns | server | acked (2xx) | acked/s | executed | executed/s | last run after load (s) | acked, never run | non-2xx by status | socket errors | latency p50 / p99 (ms) | CPU ms per executed run: server + commands |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 $rows
 runwisp:
 $details_rw
