@@ -60,6 +60,26 @@ async fn queue_runs_firings_one_after_another_and_refuses_past_queue_max() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_dropped_by_its_caller_still_runs_what_it_recorded() {
+    // An HTTP client that hangs up drops the trigger's future, here after its first poll,
+    // while the row is being written: the row must still start and end, never stay pending.
+    let b = boot("[tasks.d]\nrun = \"true\"\n", clock()).await;
+    for _ in 0..5 {
+        let _ = tokio::time::timeout(Duration::ZERO, b.engine.trigger("d", TriggeredBy::Api)).await;
+    }
+    let runs = wait_runs(&b.engine, "d", "every recorded run ended", |r| {
+        !r.is_empty() && ended(r) == r.len()
+    })
+    .await;
+    assert!(
+        runs.iter()
+            .all(|r| r.end_reason == Some(EndReason::Success)),
+        "{runs:#?}"
+    );
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skip_records_the_firing_and_moves_on() {
     let b = boot(
         "[tasks.s]\nrun = \"sleep 0.5\"\non_overlap = \"skip\"\nmax_concurrent = 2\n",

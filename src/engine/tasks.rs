@@ -102,6 +102,7 @@ pub(crate) struct Firing {
     pub retry_of: Option<(u32, RunId)>,
 }
 
+#[derive(Clone, Copy)]
 enum Decision {
     Start,
     Queue,
@@ -111,6 +112,10 @@ enum Decision {
 }
 
 /// Records a firing of `name` and starts, queues or refuses it by the task's policy.
+///
+/// The row is written (and synced) before the task's state is locked, and the lock is held only
+/// for the decision: a slot freed by an ending run is never handed over behind other firings'
+/// disk writes. A refused firing's row is then ended `skipped` or `queue_full`.
 pub(crate) async fn fire(
     inner: &Arc<Inner>,
     name: &TaskName,
@@ -135,13 +140,23 @@ pub(crate) async fn fire(
         retry_of_run_id: firing.retry_of.map(|(_, id)| id),
         replica_index: None,
     };
+    let row = new.clone();
+    store::blocking(&inner.store, move |s| s.insert_run(&row)).await?;
+    inner.emit(Event::RunCreated {
+        run: new.id,
+        task: name.clone(),
+    });
     let retry = firing.retry_of.is_some();
     let mut started = None;
     let mut state = slot.state.lock().await;
-    let decision = if retry || state.counted.len() < spec.max_concurrent as usize {
-        Decision::Start
+    // Shutdown drains the queues under this lock after raising the flag, so a firing that
+    // gets here late ends instead of waiting in a queue nobody will run.
+    let decision = if inner.is_stopping() {
+        None
+    } else if retry || state.counted.len() < spec.max_concurrent as usize {
+        Some(Decision::Start)
     } else {
-        match spec.on_overlap {
+        Some(match spec.on_overlap {
             OnOverlap::Queue if state.queue.len() < spec.queue_max as usize => Decision::Queue,
             OnOverlap::Queue => Decision::QueueFull,
             OnOverlap::Skip => Decision::Skip,
@@ -150,70 +165,64 @@ pub(crate) async fn fire(
                 .first()
                 .copied()
                 .map_or(Decision::Start, Decision::Terminate),
-        }
-    };
-    let ended = |reason: EndReason, message: String| {
-        let new = new.clone();
-        store::blocking(&inner.store, move |s| {
-            s.insert_ended(&new, reason, -1, &message)
         })
     };
-    match decision {
-        Decision::Skip => {
-            ended(
-                EndReason::Skipped,
-                "task already running, skipping (policy: skip)".into(),
-            )
-            .await?;
-        }
-        Decision::QueueFull => {
-            let message = format!(
-                "queue full: {} firings already waiting (queue_max = {})",
-                state.queue.len(),
-                spec.queue_max
-            );
-            ended(EndReason::QueueFull, message).await?;
-        }
-        Decision::Start | Decision::Queue | Decision::Terminate(_) => {
-            let row = new.clone();
-            store::blocking(&inner.store, move |s| s.insert_run(&row)).await?;
-        }
-    }
-    inner.emit(Event::RunCreated {
-        run: new.id,
-        task: name.clone(),
-    });
-    match decision {
-        Decision::Start => {
+    let refused = match decision {
+        None => Some((
+            EndReason::Stopped,
+            "the daemon shut down before this run started".to_string(),
+        )),
+        Some(Decision::Start) => {
             if !retry {
                 state.counted.push(new.id);
             }
             started = Some(inner.events.subscribe());
             let stop = launch::register(inner, &new, name);
             spawn_run(inner.clone(), name.clone(), new.clone(), stop, !retry);
+            None
         }
-        Decision::Queue => state.queue.push_back(new.clone()),
-        Decision::Terminate(oldest) => {
+        Some(Decision::Queue) => {
+            state.queue.push_back(new.clone());
+            None
+        }
+        Some(Decision::Terminate(oldest)) => {
             if let Some(active) = inner.active().get(&oldest) {
                 active.stop.stop();
             }
             state.queue.push_front(new.clone());
+            None
         }
-        Decision::Skip | Decision::QueueFull => {
-            let (reason, code) = match decision {
-                Decision::Skip => (EndReason::Skipped, -1),
-                _ => (EndReason::QueueFull, -1),
-            };
-            inner.emit(Event::RunEnded {
-                run: new.id,
-                task: name.clone(),
-                reason,
-                exit_code: code,
-            });
-        }
-    }
+        Some(Decision::Skip) => Some((
+            EndReason::Skipped,
+            "task already running, skipping (policy: skip)".to_string(),
+        )),
+        Some(Decision::QueueFull) => Some((
+            EndReason::QueueFull,
+            format!(
+                "queue full: {} firings already waiting (queue_max = {})",
+                state.queue.len(),
+                spec.queue_max
+            ),
+        )),
+    };
     drop(state);
     let id = new.id;
+    if let Some((reason, message)) = refused {
+        let end_at = new.created_at;
+        store::blocking(&inner.store, move |s| {
+            s.finish_run(&id, reason, Some(-1), end_at, Some(&message))
+        })
+        .await?;
+        inner.emit(Event::RunEnded {
+            run: id,
+            task: name.clone(),
+            reason,
+            exit_code: -1,
+        });
+        if decision.is_none() {
+            return Err(TriggerError::ShuttingDown);
+        }
+    }
     // A run that starts now is answered as `running` (or already ended): wait for its process,
     // briefly, so callers see what happened rather than a transient `pending`.
     if let Some(mut events) = started {
@@ -360,16 +369,18 @@ impl Engine {
         if !slot.spec.common.api_trigger {
             return Err(TriggerError::Forbidden);
         }
-        fire(
-            &self.inner,
-            &task,
-            Firing {
-                by,
-                scheduled_for: None,
-                retry_of: None,
-            },
-        )
-        .await
+        // The firing runs as its own task: a caller that gives up (an HTTP client hanging up
+        // drops the handler's future) must not cancel it between recording the row and
+        // starting or queueing the run, which would leave the row pending for good.
+        let inner = self.inner.clone();
+        let firing = Firing {
+            by,
+            scheduled_for: None,
+            retry_of: None,
+        };
+        tokio::spawn(async move { fire(&inner, &task, firing).await })
+            .await
+            .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))))
     }
 
     /// Stops one run: an active run gets the stop ladder, a queued one ends at once.

@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# Benchmarks trigger throughput over HTTP side by side: the runwisp daemon (`POST
+# /api/tasks/hit/run` with a bearer token) vs adnanh's `webhook` (`POST /hooks/hit`), both
+# running the same command, `echo "$RUNWISP_RUN_ID" >> executed.log`, and both driven by `wrk`
+# with the same threads, connections and duration, in rounds of a few and of many connections.
+#
+# What counts is what EXECUTED, not what was acknowledged: after the load each server is given
+# time to finish (runwisp: until every row in `runs` has ended; webhook: until no command of it
+# is left and the file stopped growing), then the lines of executed.log are counted. For
+# runwisp every line is a run id, so each acknowledged run (a 201 whose run object is not
+# `queue_full`/`skipped`) is checked for a row, a `success` end and exactly one execution.
+#
+# Prints a markdown section and appends it to bench/RESULTS.md with the date and the machine.
+# Tools: wrk, webhook, sqlite3, curl, jq (installed with apt-get if missing), coreutils.
+#
+# Knobs (environment): DURATION (seconds of load a round, default 10), CONNECTIONS (the rounds'
+# connection counts, default "4 64"), THREADS (wrk threads, default 2), MAX_CONCURRENT (runwisp
+# task, default 4), QUEUE_MAX (default 10000), DRAIN_TIMEOUT (seconds to wait for the backlog
+# after the load, default 300), STALL_TIMEOUT (seconds without progress after which a backlog
+# counts as stuck, default 15), RW_PORT (default 19477), WH_PORT (default 19478), BENCH_TMP
+# (parent of the temp directory, default $TMPDIR or /tmp), RUNWISP_BIN (skip the build and use
+# this binary), RUNWISP_LABEL (what the report calls the binary), WEBHOOK_VERBOSE (set: run
+# webhook with -verbose and report why its commands failed to start; it costs webhook some
+# speed, so it is off by default), RESULTS (file to append to, default bench/RESULTS.md; "-" to
+# only print).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-4 64}
+THREADS=${THREADS:-2}
+MAX_CONCURRENT=${MAX_CONCURRENT:-4}
+QUEUE_MAX=${QUEUE_MAX:-10000}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
+STALL_TIMEOUT=${STALL_TIMEOUT:-15}
+RW_PORT=${RW_PORT:-19477}
+WH_PORT=${WH_PORT:-19478}
+RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
+LUA=$ROOT/bench/trigger.lua
+PASSWORD=bench-$$-$RANDOM$RANDOM
+# Literally the same command for both; webhook has no RUNWISP_RUN_ID, so its lines are empty.
+CMD='echo "$RUNWISP_RUN_ID" >> executed.log'
+
+say() { printf '%s\n' "$*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------------
+missing=()
+for tool in wrk:wrk webhook:webhook sqlite3:sqlite3 curl:curl jq:jq; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} (apt-get)"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get install -y "${missing[@]}" >/dev/null || {
+        $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${missing[@]}" >/dev/null
+    }
+fi
+
+if [ -n "${RUNWISP_BIN:-}" ]; then
+    BIN=$RUNWISP_BIN
+else
+    say "building runwisp (cargo build --release)"
+    (cd "$ROOT" && cargo build --release --quiet)
+    BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/runwisp
+    case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+fi
+[ -x "$BIN" ] || { say "no runwisp binary at $BIN"; exit 1; }
+
+for port in "$RW_PORT" "$WH_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        say "port $port is in use; choose another with RW_PORT / WH_PORT"
+        exit 1
+    fi
+done
+
+# --- temp directory and the servers we start ---------------------------------------------------
+T=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/runwisp-trigger.XXXXXX")
+SERVER_PID=""
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+cleanup() { stop_server; rm -rf "$T"; }
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
+mtime() { stat -c %.9Y "$1" 2>/dev/null || echo 0; }
+wrk_field() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
+# 2xx count, and the non-2xx statuses as "503: 12, 429: 3" (or "none").
+ok_count() { awk '$1 == "STATUS" && $2 >= 200 && $2 < 300 { n += $3 } END { print n + 0 }' "$1"; }
+non_2xx() {
+    awk '$1 == "STATUS" && ($2 < 200 || $2 >= 300) { printf "%s%s: %s", sep, $2, $3; sep = ", " }
+         END { if (sep == "") printf "none" }' "$1"
+}
+sock_errors() {
+    awk '$1 == "ERRORS" { s = $2 + $3 + $4 + $5; if (s == 0) print "none";
+         else printf "connect %s, read %s, write %s, timeout %s", $2, $3, $4, $5 }' "$1"
+}
+latency() { awk '$1 == "LATENCY_US" { printf "%.1f / %.1f", $2 / 1000, $3 / 1000 }' "$1"; }
+
+# CPU ticks of the server we started: its own, and its reaped children's (the commands).
+TICK=$(getconf CLK_TCK)
+cpu_own() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+cpu_children() { awk '{ print $16 + $17 }' "/proc/$SERVER_PID/stat"; }
+per_run_ms() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.2f", t * 1000 / hz / n; else print "n/a" }'; }
+
+run_wrk() { # dir conns url [token]
+    BENCH_TOKEN=${4:-} BENCH_IDS="$1/acked.ids" \
+        wrk -t "$THREADS" -c "$2" -d "${DURATION}s" --timeout 10s -s "$LUA" "$3" > "$1/wrk.out"
+}
+
+# --- runwisp -----------------------------------------------------------------------------------
+sql() { sqlite3 -cmd '.timeout 5000' "$1/data/runwisp.db" "$2"; }
+
+round_runwisp() { # conns
+    local c=$1 dir=$T/runwisp-c$1
+    mkdir -p "$dir"
+    cat > "$dir/runwisp.toml" <<EOF
+[tasks.hit]
+run = '$CMD'
+max_concurrent = $MAX_CONCURRENT
+on_overlap = "queue"
+queue_max = $QUEUE_MAX
+EOF
+    RUNWISP_PASSWORD=$PASSWORD "$BIN" --config "$dir/runwisp.toml" --data "$dir/data" \
+        --headless --port "$RW_PORT" > "$dir/daemon.out" 2>&1 &
+    SERVER_PID=$!
+    local base=http://127.0.0.1:$RW_PORT i
+    for i in $(seq 100); do
+        [ -s "$dir/data/daemon.pid" ] && curl -sf "$base/health" >/dev/null && break
+        sleep 0.1
+    done
+    curl -sf "$base/health" >/dev/null || { cat "$dir/daemon.out" >&2; say "runwisp did not start"; exit 1; }
+    local nonce response token
+    nonce=$(curl -sf "$base/api/auth/challenge" | jq -r .nonce)
+    response=$(printf '%s' "$PASSWORD:$nonce" | sha256sum | cut -d' ' -f1)
+    token=$(curl -sf -H 'Content-Type: application/json' \
+        -d "{\"nonce\":\"$nonce\",\"response\":\"$response\"}" "$base/api/auth" | jq -r .token)
+    [ -n "$token" ] && [ "$token" != null ] || { say "runwisp login failed"; exit 1; }
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
+        "$base/api/tasks/hit/run")
+    [ "$code" = 201 ] || { say "runwisp trigger answered $code, not 201"; exit 1; }
+    for i in $(seq 100); do
+        [ "$(sql "$dir" "SELECT COUNT(*) FROM runs WHERE status <> 'ended'")" = 0 ] && break
+        sleep 0.1
+    done
+    local base_lines base_rows
+    base_lines=$(lines "$dir/executed.log")
+    base_rows=$(sql "$dir" "SELECT COUNT(*) FROM runs")
+
+    say "runwisp, $c connections, ${DURATION}s"
+    local t0 t1 t2 pending=0 drained=yes own0 kids0
+    own0=$(cpu_own) kids0=$(cpu_children)
+    t0=$(now)
+    run_wrk "$dir" "$c" "$base/api/tasks/hit/run" "$token"
+    t1=$(now)
+    # Until every row has ended; a backlog that stops shrinking for STALL_TIMEOUT is stuck.
+    local seen=-1 moved=$t1
+    while :; do
+        pending=$(sql "$dir" "SELECT COUNT(*) FROM runs WHERE status <> 'ended'")
+        [ "$pending" = 0 ] && break
+        [ "$pending" != "$seen" ] && { seen=$pending; moved=$(now); }
+        if [ "$(sub "$(now)" "$t1" | cut -d. -f1)" -ge "$DRAIN_TIMEOUT" ] \
+            || [ "$(sub "$(now)" "$moved" | cut -d. -f1)" -ge "$STALL_TIMEOUT" ]; then
+            drained="NO: $pending runs had not ended $(sub "$(now)" "$t1" | cut -d. -f1) s after the load"
+            drained+=" ($(sql "$dir" "SELECT status || ' ' || COUNT(*) FROM runs WHERE status <> 'ended' GROUP BY status" | paste -sd, -))"
+            break
+        fi
+        sleep 0.2
+    done
+    t2=$(now)
+    local last executed rows acked refused reasons
+    last=$(mtime "$dir/executed.log")
+    executed=$(( $(lines "$dir/executed.log") - base_lines ))
+    rows=$(( $(sql "$dir" "SELECT COUNT(*) FROM runs") - base_rows ))
+    reasons=$(sql "$dir" "SELECT r || ': ' || n FROM (SELECT COALESCE(end_reason, status) AS r, \
+        COUNT(*) AS n FROM runs GROUP BY r) ORDER BY n DESC" | paste -sd, - | sed 's/,/, /g')
+    acked=$(ok_count "$dir/wrk.out")
+    refused=$(wrk_field "$dir/wrk.out" REFUSED)
+    # Each acknowledged (not refused) run id: a row, a success end, exactly one execution.
+    sort "$dir/acked.ids" > "$dir/acked.sorted"
+    sql "$dir" "SELECT id FROM runs" | sort > "$dir/rows.sorted"
+    sql "$dir" "SELECT id FROM runs WHERE end_reason = 'success'" | sort > "$dir/success.sorted"
+    sort "$dir/executed.log" > "$dir/executed.sorted"
+    local no_row no_success no_exec twice
+    no_row=$(comm -23 "$dir/acked.sorted" "$dir/rows.sorted" | wc -l)
+    no_success=$(comm -23 "$dir/acked.sorted" "$dir/success.sorted" | wc -l)
+    no_exec=$(comm -23 "$dir/acked.sorted" <(uniq "$dir/executed.sorted") | wc -l)
+    twice=$(uniq -d "$dir/executed.sorted" | wc -l)
+    local own kids
+    own=$(( $(cpu_own) - own0 )) kids=$(( $(cpu_children) - kids0 ))
+    stop_server
+
+    local load_s total_s
+    load_s=$(awk -v us="$(wrk_field "$dir/wrk.out" DURATION_US)" 'BEGIN { printf "%.2f", us / 1e6 }')
+    total_s=$(sub "$last" "$t0")
+    ROW_RUNWISP="| $c | runwisp | $acked | $(rate "$acked" "$load_s") | $executed | $(rate "$executed" "$total_s") | $(sub "$last" "$t1") | $no_exec | $(non_2xx "$dir/wrk.out") | $(sock_errors "$dir/wrk.out") | $(latency "$dir/wrk.out") | $(per_run_ms "$own" "$executed") + $(per_run_ms "$kids" "$executed") |"
+    EXEC_RW=$(rate "$executed" "$total_s")
+    LOST_RW=$no_exec
+    STUCK_RW=$pending
+    DETAIL_RW="- $c connections: $(wrk_field "$dir/wrk.out" REQUESTS) requests; $acked answered 201, of which $refused carried a refused run (\`queue_full\`/\`skipped\`); $rows new rows in \`runs\` (by end reason, with the sanity trigger: $reasons); queue drained: $drained; waited $(sub "$t2" "$t1") s after the load. Acknowledged runs without a row: **$no_row**, without a \`success\` end: **$no_success**, never executed: **$no_exec**; executed twice: $twice."
+}
+
+# --- webhook -----------------------------------------------------------------------------------
+round_webhook() { # conns
+    local c=$1 dir=$T/webhook-c$1
+    mkdir -p "$dir"
+    jq -n --arg cmd "$CMD" --arg dir "$dir" '[{
+        "id": "hit", "execute-command": "/bin/sh", "command-working-directory": $dir,
+        "pass-arguments-to-command": [{"source": "string", "name": "-c"}, {"source": "string", "name": $cmd}]
+    }]' > "$dir/hooks.json"
+    webhook -hooks "$dir/hooks.json" -ip 127.0.0.1 -port "$WH_PORT" ${WEBHOOK_VERBOSE:+-verbose} > "$dir/webhook.out" 2>&1 &
+    SERVER_PID=$!
+    local url=http://127.0.0.1:$WH_PORT/hooks/hit i
+    for i in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$WH_PORT") 2>/dev/null && break
+        sleep 0.1
+    done
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")
+    [ "$code" = 200 ] || { cat "$dir/webhook.out" >&2; say "webhook answered $code, not 200"; exit 1; }
+    for i in $(seq 100); do
+        [ "$(lines "$dir/executed.log")" -ge 1 ] && break
+        sleep 0.1
+    done
+    local base_lines
+    base_lines=$(lines "$dir/executed.log")
+
+    say "webhook, $c connections, ${DURATION}s"
+    local t0 t1 t2 n prev=-1 stable=0 drained=yes own0 kids0
+    own0=$(cpu_own) kids0=$(cpu_children)
+    t0=$(now)
+    run_wrk "$dir" "$c" "$url"
+    t1=$(now)
+    # Done when no command of webhook's is left and the file has not grown for a second.
+    while :; do
+        n=$(lines "$dir/executed.log")
+        if [ "$n" = "$prev" ] && [ -z "$(pgrep -P "$SERVER_PID" || true)" ]; then
+            stable=$((stable + 1))
+            [ "$stable" -ge 5 ] && break
+        else
+            stable=0
+        fi
+        prev=$n
+        if [ "$(sub "$(now)" "$t1" | cut -d. -f1)" -ge "$DRAIN_TIMEOUT" ]; then
+            drained="NO (still running after ${DRAIN_TIMEOUT}s)"
+            break
+        fi
+        sleep 0.2
+    done
+    t2=$(now)
+    local last executed acked lost failed
+    last=$(mtime "$dir/executed.log")
+    executed=$(( $(lines "$dir/executed.log") - base_lines ))
+    acked=$(ok_count "$dir/wrk.out")
+    lost=$(( acked > executed ? acked - executed : 0 ))
+    failed="not logged (WEBHOOK_VERBOSE unset)"
+    if [ -n "${WEBHOOK_VERBOSE:-}" ]; then
+        failed=$(grep -o 'error occurred: .*' "$dir/webhook.out" | sed 's/^error occurred: //' \
+            | sort | uniq -c | sort -rn | awk '{ n = $1; $1 = ""; printf "%s%s ×%s", sep, $0, n; sep = ";" }')
+        [ -n "$failed" ] || failed="none"
+    fi
+    local own kids
+    own=$(( $(cpu_own) - own0 )) kids=$(( $(cpu_children) - kids0 ))
+    stop_server
+
+    local load_s total_s
+    load_s=$(awk -v us="$(wrk_field "$dir/wrk.out" DURATION_US)" 'BEGIN { printf "%.2f", us / 1e6 }')
+    total_s=$(sub "$last" "$t0")
+    ROW_WEBHOOK="| $c | webhook | $acked | $(rate "$acked" "$load_s") | $executed | $(rate "$executed" "$total_s") | $(sub "$last" "$t1") | $lost | $(non_2xx "$dir/wrk.out") | $(sock_errors "$dir/wrk.out") | $(latency "$dir/wrk.out") | $(per_run_ms "$own" "$executed") + $(per_run_ms "$kids" "$executed") |"
+    EXEC_WH=$(rate "$executed" "$total_s")
+    DETAIL_WH="- $c connections: $(wrk_field "$dir/wrk.out" REQUESTS) requests; $acked answered 2xx; $executed executions; done $(sub "$t2" "$t1") s after the load ($drained); commands webhook failed to start (its \`-verbose\` log): $failed."
+}
+
+# --- rounds ------------------------------------------------------------------------------------
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+rows="" details_rw="" details_wh="" verdicts="" all_met=yes
+for c in $CONNECTIONS; do
+    round_runwisp "$c"
+    round_webhook "$c"
+    rows+="$ROW_RUNWISP"$'\n'"$ROW_WEBHOOK"$'\n'
+    details_rw+="$DETAIL_RW"$'\n'
+    details_wh+="$DETAIL_WH"$'\n'
+    r=$(ratio "$EXEC_RW" "$EXEC_WH")
+    met=$(awk -v r="$r" -v l="$LOST_RW" 'BEGIN { print (r + 0 >= 1.0 && l == 0 ? "met" : "missed") }')
+    [ "$met" = met ] || all_met=no
+    verdicts+="- $c connections: runwisp executed **$EXEC_RW/s** vs webhook **$EXEC_WH/s** (**${r}×**), $LOST_RW acknowledged runs lost, $STUCK_RW rows never ended: **$met**"$'\n'
+done
+
+# --- report ------------------------------------------------------------------------------------
+model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+fs=$(df -T "$T" | awk 'NR == 2 { print $2 " on " $1 }')
+commit="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[ -n "$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+changes"
+commit="$commit (\`cargo build --release\`)"
+if [ -n "${RUNWISP_LABEL:-}" ]; then
+    commit=$RUNWISP_LABEL
+elif [ -n "${RUNWISP_BIN:-}" ]; then
+    commit="binary $RUNWISP_BIN"
+fi
+
+report=$(cat <<EOF
+
+## trigger.sh — $(date -u '+%Y-%m-%d %H:%M UTC')
+
+Machine: $(nproc) CPUs ($model), $mem RAM, temp dir on $fs; load average before the run
+$LOAD. runwisp $commit, $(webhook -version 2>&1 | head -1), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2).
+
+Each round: \`wrk -t $THREADS -c N -d ${DURATION}s\` POSTing to runwisp's
+\`/api/tasks/hit/run\` (bearer token; task \`max_concurrent = $MAX_CONCURRENT\`, \`on_overlap =
+"queue"\`, \`queue_max = $QUEUE_MAX\`, SQLite \`synchronous=FULL\`), then the same to webhook's
+\`/hooks/hit\`; both run \`/bin/sh -c '$CMD'\`. Executed/s counts the lines appended, from the
+start of the load to the last line (so a backlog drained after the load counts against it);
+"acked, never run" is, for runwisp, acknowledged run ids missing from the file, for webhook
+2xx answers minus lines. CPU per executed run is the server's own CPU time over the round
+(requests, recording, spawning; webhook's includes the triggers it acknowledged and never ran)
+and its reaped commands', divided by the executions: on a shared machine it moves less than
+the rates do. Goal (QUALITY.md §3): executed/s ≥ 1.0× webhook's, 0 acknowledged
+triggers lost — **$( [ "$all_met" = yes ] && echo met || echo missed )**:
+
+$verdicts
+| conns | server | acked (2xx) | acked/s | executed | executed/s | last run after load (s) | acked, never run | non-2xx by status | socket errors | latency p50 / p99 (ms) | CPU ms per executed run: server + commands |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+$rows
+runwisp:
+$details_rw
+webhook:
+$details_wh
+EOF
+)
+printf '%s\n' "$report"
+if [ "$RESULTS" != "-" ]; then
+    printf '%s\n' "$report" >> "$RESULTS"
+    say "appended to $RESULTS"
+fi
