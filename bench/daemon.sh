@@ -31,6 +31,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 SKEW_TASKS=${SKEW_TASKS:-200}
 SKEW_SECONDS=${SKEW_SECONDS:-13}
 IDLE_TASKS=${IDLE_TASKS:-100}
@@ -393,17 +395,7 @@ $(val "$T/hist-cli.txt" max_ms) ms.
 fi
 
 # --- report ------------------------------------------------------------------------------------
-model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-fs=$(df -T "$T" | awk 'NR == 2 { print $2 " on " $1 }')
-commit="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[ -n "$(cd "$ROOT" && git status --porcelain -- src examples 2>/dev/null)" ] && commit="$commit+changes"
-commit="$commit (\`cargo build --release\`)"
-if [ -n "${RUNWISP_LABEL:-}" ]; then
-    commit=$RUNWISP_LABEL
-elif [ -n "${RUNWISP_BIN:-}" ]; then
-    commit="binary $RUNWISP_BIN"
-fi
+machine_facts "$T" src examples
 
 report=$(cat <<EOF
 

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 RUNS=${RUNS:-300}
 WARMUP=${WARMUP:-20}
 CAPTURE_RUNS=${CAPTURE_RUNS:-10}
@@ -160,17 +162,7 @@ capture_goal=$(awk -v r="$capture_ratio" 'BEGIN { print (r <= 1.3 ? "met" : "mis
 mb_s=$(awk -v b="$CAPTURE_BYTES" -v s="${median[2]}" 'BEGIN { printf "%.0f", b / s / 1048576 }')
 
 # --- report ------------------------------------------------------------------------------------
-model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-fs=$(df -T "$T" | awk 'NR == 2 { print $2 " on " $1 }')
-commit="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[ -n "$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+changes"
-commit="$commit (\`cargo build --release\`)"
-if [ -n "${RUNWISP_LABEL:-}" ]; then
-    commit=$RUNWISP_LABEL
-elif [ -n "${RUNWISP_BIN:-}" ]; then
-    commit="binary $RUNWISP_BIN"
-fi
+machine_facts "$T"
 
 report=$(cat <<EOF
 

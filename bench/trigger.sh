@@ -26,6 +26,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-4 64}
 THREADS=${THREADS:-2}
@@ -296,17 +298,7 @@ for c in $CONNECTIONS; do
 done
 
 # --- report ------------------------------------------------------------------------------------
-model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-fs=$(df -T "$T" | awk 'NR == 2 { print $2 " on " $1 }')
-commit="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[ -n "$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+changes"
-commit="$commit (\`cargo build --release\`)"
-if [ -n "${RUNWISP_LABEL:-}" ]; then
-    commit=$RUNWISP_LABEL
-elif [ -n "${RUNWISP_BIN:-}" ]; then
-    commit="binary $RUNWISP_BIN"
-fi
+machine_facts "$T"
 
 report=$(cat <<EOF
 

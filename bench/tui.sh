@@ -25,6 +25,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 RATE=${RATE:-10000}
 DURATION=${DURATION:-60}
 CATCHUP=${CATCHUP:-60}
@@ -281,16 +283,7 @@ series=$(awk -F'\t' -v clk="$CLK" -v step=$(( DURATION >= 20 ? 5 : 1 )) '
     $1 % step == 0 { printf "%s%d s: %.1f MiB / %.0f%%", sep, $1, $2 / 1024, c; sep = " · " }' "$SAMPLES")
 
 # --- report ------------------------------------------------------------------------------------
-model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-commit="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[ -n "$(cd "$ROOT" && git status --porcelain -- src 2>/dev/null)" ] && commit="$commit+changes"
-commit="$commit (\`cargo build --release\`)"
-if [ -n "${RUNWISP_LABEL:-}" ]; then
-    commit=$RUNWISP_LABEL
-elif [ -n "${RUNWISP_BIN:-}" ]; then
-    commit="binary $RUNWISP_BIN"
-fi
+machine_facts "$T"
 
 report=$(cat <<EOF
 
