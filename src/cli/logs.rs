@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context};
 use super::runs::open_history;
 use super::Cli;
 use crate::engine::datadir::DataDir;
-use crate::engine::model::{RunId, TaskName};
+use crate::engine::model::RunId;
 
 pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
     let id = RunId::parse(run_id).map_err(|e| anyhow!(e))?;
@@ -30,14 +30,12 @@ pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
     let not_found = || anyhow!("no run {id} in data directory {}", cli.data.display());
     let store = open_history(cli)?.ok_or_else(not_found)?;
     let run = store.get_run(&id)?.ok_or_else(not_found)?;
-    let task =
-        TaskName::parse(&run.task_name).map_err(|e| anyhow!("run {id} names a bad task: {e}"))?;
-    let path = DataDir::open(&cli.data)?.run_log_path(&task, &id);
-    let mut prev = path.clone().into_os_string();
-    prev.push(".prev");
+    let files = DataDir::open(&cli.data)?
+        .run_log_files(&run.task_name, &run.id)
+        .ok_or_else(|| anyhow!("run {id} names a task that is not a valid name"))?;
     let mut out = std::io::stdout().lock();
     let mut printed = false;
-    for file in [std::path::PathBuf::from(prev), path] {
+    for file in files {
         match std::fs::read(&file) {
             Ok(bytes) => {
                 out.write_all(&bytes).context("writing to stdout")?;

@@ -74,6 +74,13 @@ impl DataDir {
             .join(format!("{run}.log"))
     }
 
+    /// The kept log files of a run, oldest first: the rotated `.prev` generation, then the
+    /// current file. `None` when a stored name or id does not validate.
+    pub fn run_log_files(&self, task: &str, id: &str) -> Option<[PathBuf; 2]> {
+        let log = self.run_log_path(&TaskName::parse(task).ok()?, &RunId::parse(id).ok()?);
+        Some([prev_log_path(&log), log])
+    }
+
     /// Creates `logs/TASK/` (0700) and a fresh log file (0600) for a run, refusing symlinks.
     pub fn create_run_log(
         &self,
@@ -213,6 +220,13 @@ fn make_private_dir(path: &Path) -> Result<(), DataDirError> {
         .mode(0o700)
         .create(path)
         .map_err(io_err(path))
+}
+
+/// The rotated generation beside a run log (`RUN_ID.log.prev`).
+pub fn prev_log_path(log: &Path) -> PathBuf {
+    let mut prev = log.as_os_str().to_owned();
+    prev.push(".prev");
+    PathBuf::from(prev)
 }
 
 /// Creates (or truncates) a file with mode 0600, refusing to follow a symlink.

@@ -26,12 +26,8 @@ pub struct RunQuery {
 
 /// The log files of a run: the rotated generation and the current file.
 pub fn log_files(engine: &Engine, run: &Run) -> Option<(PathBuf, PathBuf)> {
-    let task = TaskName::parse(&run.task_name).ok()?;
-    let id = RunId::parse(&run.id).ok()?;
-    let current = engine.data_dir().run_log_path(&task, &id);
-    let mut prev = current.clone().into_os_string();
-    prev.push(".prev");
-    Some((PathBuf::from(prev), current))
+    let [prev, current] = engine.data_dir().run_log_files(&run.task_name, &run.id)?;
+    Some((prev, current))
 }
 
 impl Engine {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::engine::clock::millis;
 use crate::engine::config::Common;
 use crate::engine::datadir::DataDir;
-use crate::engine::model::{RunId, TaskName};
+use crate::engine::model::TaskName;
 use crate::engine::store::{Store, StoreError};
 use crate::engine::Inner;
 
@@ -22,15 +22,6 @@ pub const EVERY: Duration = Duration::from_secs(3600);
 pub struct Swept {
     pub runs: usize,
     pub bytes: u64,
-}
-
-fn log_files(dir: &DataDir, task: &str, id: &str) -> Option<[PathBuf; 2]> {
-    let task = TaskName::parse(task).ok()?;
-    let id = RunId::parse(id).ok()?;
-    let log = dir.run_log_path(&task, &id);
-    let mut prev = log.clone().into_os_string();
-    prev.push(".prev");
-    Some([log, PathBuf::from(prev)])
 }
 
 fn size_of(files: &[PathBuf]) -> u64 {
@@ -54,7 +45,7 @@ fn delete(
     let ids: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
     store.delete_ended_runs(&ids)?;
     for (id, task) in runs {
-        if let Some(files) = log_files(dir, task, id) {
+        if let Some(files) = dir.run_log_files(task, id) {
             swept.bytes += size_of(&files);
             for f in files {
                 let _ = std::fs::remove_file(f);
@@ -87,7 +78,7 @@ pub fn sweep<'a>(
         let mut total: u64 = 0;
         let mut ended = Vec::new();
         for (id, task, is_ended) in store.runs_oldest_first()? {
-            let size = log_files(dir, &task, &id).map_or(0, |f| size_of(&f));
+            let size = dir.run_log_files(&task, &id).map_or(0, |f| size_of(&f));
             total += size;
             if is_ended {
                 ended.push((id, task, size));

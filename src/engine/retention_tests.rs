@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::engine::config::{Common, LogOnFull};
-use crate::engine::model::{EndReason, RunKind, TriggeredBy};
+use crate::engine::model::{EndReason, RunId, RunKind, TriggeredBy};
 use crate::engine::store::NewRun;
 
 fn common(name: &TaskName, keep_runs: Option<u32>, keep_for: Option<Duration>) -> Common {

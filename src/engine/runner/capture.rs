@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::engine::config::units::format_size;
 use crate::engine::config::LogOnFull;
-use crate::engine::datadir::create_private_file;
+use crate::engine::datadir::{create_private_file, prev_log_path};
 
 /// Where a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,8 +219,7 @@ impl LogWriter {
 
     fn rotate(&mut self, size: &str) {
         let _ = self.file.flush();
-        let mut prev = self.path.clone().into_os_string();
-        prev.push(".prev");
+        let prev = prev_log_path(&self.path);
         let result = std::fs::rename(&self.path, &prev)
             .map_err(|e| e.to_string())
             .and_then(|_| create_private_file(&self.path).map_err(|e| e.to_string()));
