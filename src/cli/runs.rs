@@ -5,7 +5,7 @@ use anyhow::{anyhow, Context};
 use super::{table, Cli};
 use crate::engine::config::units::format_duration;
 use crate::engine::datadir::DataDir;
-use crate::engine::model::{rfc3339, Run, TaskName};
+use crate::engine::model::TaskName;
 use crate::engine::store::Store;
 
 /// Opens the history of `cli.data` for reading; `None` when nothing was ever recorded there.
@@ -17,99 +17,86 @@ pub(crate) fn open_history(cli: &Cli) -> anyhow::Result<Option<Store>> {
     Ok(Some(Store::open(&dir.db_path())?))
 }
 
-fn duration(run: &Run) -> String {
-    match (run.start_at, run.end_at) {
-        (Some(s), Some(e)) => {
-            format_duration(std::time::Duration::from_millis((e - s).max(0) as u64))
-        }
-        (Some(_), None) => "running".into(),
-        _ => "-".into(),
+/// The runs as JSON values (the API's run object), whichever side they came from.
+fn print(runs: &[serde_json::Value], json: bool, empty: &str) -> anyhow::Result<i32> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(runs).context("encoding JSON")?
+        );
+        return Ok(0);
     }
+    if runs.is_empty() {
+        println!("{empty}");
+        return Ok(0);
+    }
+    let text =
+        |r: &serde_json::Value, k: &str| r.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let duration = match (
+                r.get("duration_ms").and_then(|v| v.as_i64()),
+                text(r, "start_at"),
+            ) {
+                (Some(ms), _) => {
+                    format_duration(std::time::Duration::from_millis(ms.max(0) as u64))
+                }
+                (None, Some(_)) => "running".into(),
+                _ => "-".into(),
+            };
+            vec![
+                text(r, "id").unwrap_or_default(),
+                text(r, "task_name").unwrap_or_default(),
+                text(r, "end_reason")
+                    .or_else(|| text(r, "status"))
+                    .unwrap_or_default(),
+                r.get("exit_code")
+                    .and_then(|v| v.as_i64())
+                    .map_or("-".into(), |c| c.to_string()),
+                text(r, "triggered_by").unwrap_or_default(),
+                text(r, "start_at")
+                    .or_else(|| text(r, "created_at"))
+                    .unwrap_or_default(),
+                duration,
+            ]
+        })
+        .collect();
+    table::print(
+        &[
+            "ID", "TASK", "RESULT", "EXIT", "TRIGGER", "STARTED", "DURATION",
+        ],
+        &rows,
+    );
+    Ok(0)
 }
 
 pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Result<i32> {
     let task = task
         .map(|t| TaskName::parse(t).map_err(|e| anyhow!("{t:?} is not a task name: {e}")))
         .transpose()?;
-    if cli.url.is_some() {
-        return remote(cli, task.as_ref(), limit, json);
-    }
-    let runs = match open_history(cli)? {
-        Some(store) => store.list_runs(task.as_ref().map(TaskName::as_str), limit)?,
-        None => Vec::new(),
-    };
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&runs).context("encoding JSON")?
-        );
-        return Ok(0);
-    }
-    if runs.is_empty() {
-        println!("no runs recorded yet in {}", cli.data.display());
-        return Ok(0);
-    }
-    let rows: Vec<Vec<String>> = runs
-        .iter()
-        .map(|r| {
-            vec![
-                r.id.clone(),
-                r.task_name.clone(),
-                r.end_reason.map_or(r.status.to_string(), |e| e.to_string()),
-                r.exit_code.map_or("-".into(), |c| c.to_string()),
-                r.triggered_by.to_string(),
-                rfc3339(r.start_at.unwrap_or(r.created_at)),
-                duration(r),
-            ]
-        })
-        .collect();
-    table::print(
-        &[
-            "ID", "TASK", "RESULT", "EXIT", "TRIGGER", "STARTED", "DURATION",
-        ],
-        &rows,
-    );
-    Ok(0)
-}
-
-/// `runs --url`: the same table from a remote daemon.
-fn remote(cli: &Cli, task: Option<&TaskName>, limit: u32, json: bool) -> anyhow::Result<i32> {
-    let target = super::remote::require(cli)?;
-    let client = super::remote::connect(&target)?;
-    let limit = limit.clamp(1, 1000);
-    if json {
-        let value = client.get_json(&match task {
+    let runs: Vec<serde_json::Value> = if cli.url.is_some() {
+        let target = super::remote::require(cli)?;
+        let client = super::remote::connect(&target)?;
+        let limit = limit.clamp(1, 1000);
+        let page = client.get_json(&match &task {
             Some(t) => format!("/api/runs?task={t}&limit={limit}"),
             None => format!("/api/runs?limit={limit}"),
         })?;
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value["runs"]).context("encoding JSON")?
-        );
-        return Ok(0);
-    }
-    let runs = client.runs(task.map(TaskName::as_str), limit)?;
-    let rows: Vec<Vec<String>> = runs
-        .iter()
-        .map(|r| {
-            vec![
-                r.id.clone(),
-                r.task_name.clone(),
-                r.end_reason.clone().unwrap_or_else(|| r.status.clone()),
-                r.exit_code.map_or("-".into(), |c| c.to_string()),
-                r.triggered_by.clone(),
-                r.start_at.clone().unwrap_or_else(|| r.created_at.clone()),
-                r.duration_ms
-                    .map(|ms| format_duration(std::time::Duration::from_millis(ms.max(0) as u64)))
-                    .unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    table::print(
-        &[
-            "ID", "TASK", "RESULT", "EXIT", "TRIGGER", "STARTED", "DURATION",
-        ],
-        &rows,
-    );
-    Ok(0)
+        page["runs"].as_array().cloned().unwrap_or_default()
+    } else {
+        let runs = match open_history(cli)? {
+            Some(store) => store.list_runs(task.as_ref().map(TaskName::as_str), limit)?,
+            None => Vec::new(),
+        };
+        runs.iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .context("encoding JSON")?
+    };
+    print(
+        &runs,
+        json,
+        &format!("no runs recorded yet in {}", cli.data.display()),
+    )
 }

@@ -194,19 +194,6 @@ impl Client {
             .map(|_| ())
     }
 
-    /// A page of runs (`task` optional), newest first.
-    pub fn runs(&self, task: Option<&str>, limit: u32) -> Result<Vec<RunView>, ClientError> {
-        #[derive(Deserialize)]
-        struct Page {
-            runs: Vec<RunView>,
-        }
-        let path = match task {
-            Some(t) => format!("/api/runs?task={t}&limit={limit}"),
-            None => format!("/api/runs?limit={limit}"),
-        };
-        self.call::<Page>("GET", &path, None).map(|p| p.runs)
-    }
-
     /// The whole log as on disk.
     pub fn raw_log(&self, id: &str) -> Result<Vec<u8>, ClientError> {
         let mut response =
