@@ -1,6 +1,7 @@
 //! Reading history for the interfaces: one run, a filtered page of runs (newest first, paged by
-//! run id), and a run's log as kept on disk (the rotated `.prev` generation first). Following a
-//! live log is a subscription to [`Event::LogAppended`](crate::engine::events::Event).
+//! run id), and where a run's log is kept on disk ([`log_files`]: the rotated `.prev` generation
+//! first). Following a live log is reading those files again on each
+//! [`Event::LogAppended`](crate::engine::events::Event).
 
 use std::path::PathBuf;
 
@@ -38,23 +39,5 @@ impl Engine {
     /// A page of runs, newest first.
     pub async fn runs(&self, query: RunQuery) -> Result<Vec<Run>, StoreError> {
         store::blocking(&self.inner.store, move |s| s.query_runs(&query)).await
-    }
-
-    /// The whole log of a run as kept on disk, or `None` for an unknown run.
-    pub async fn read_log(&self, id: RunId) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(run) = self.run(id).await? else {
-            return Ok(None);
-        };
-        let Some((prev, current)) = log_files(self, &run) else {
-            return Ok(Some(Vec::new()));
-        };
-        let read = tokio::task::spawn_blocking(move || {
-            let mut out = std::fs::read(prev).unwrap_or_default();
-            out.extend(std::fs::read(current).unwrap_or_default());
-            out
-        });
-        read.await
-            .map(Some)
-            .map_err(|e| StoreError::Worker(e.to_string()))
     }
 }

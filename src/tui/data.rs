@@ -265,14 +265,15 @@ fn watch_runs(client: &Client, work: Sender<Work>) {
     let _ = std::thread::Builder::new()
         .name("runwisp-tui-runs".into())
         .spawn(move || {
-            let result = client.stream("/api/runs/stream", |event| {
+            // The stream ending and the stream failing mean the same here: the connection is
+            // gone. The worker reconnects, and a refused login shows its reason then.
+            let _ = client.stream("/api/runs/stream", |event| {
                 if event.name.starts_with("run.") {
                     work.send(Work::Refresh).is_ok()
                 } else {
                     true
                 }
             });
-            let _ = result;
             let _ = work.send(Work::Lost);
         });
 }
