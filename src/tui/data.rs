@@ -161,9 +161,12 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
         if !send(&ui, connected) {
             return;
         }
-        watch_runs(&client, own.clone());
+        if let Err(e) = watch_runs(&client, own.clone()) {
+            send(&ui, Msg::Notice(format!("cannot watch the daemon for changes ({e}); lists refresh after your actions only")));
+        }
         let mut current_task: Option<String> = None;
-        let _ = refresh(&client, &ui, current_task.as_deref());
+        // The first refresh goes through the loop, so a failure is handled like any other.
+        let _ = own.send(Work::Refresh);
         loop {
             let work = match rx.recv() {
                 Ok(w) => w,
@@ -196,7 +199,11 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                     );
                 }),
                 Work::Ui(Command::FollowLog(id)) => {
-                    follow(client.clone(), ui.clone(), id, follow_generation.clone());
+                    if let Err(e) =
+                        follow(client.clone(), ui.clone(), id, follow_generation.clone())
+                    {
+                        send(&ui, Msg::Notice(format!("cannot follow the log: {e}")));
+                    }
                     Ok(())
                 }
             };
@@ -260,9 +267,9 @@ fn load_runs(client: &Client, ui: &Sender<UiEvent>, task: &str) -> Result<(), Cl
 
 /// Reads the run stream in its own thread: every change asks for a refresh; its end means the
 /// connection was lost.
-fn watch_runs(client: &Client, work: Sender<Work>) {
+fn watch_runs(client: &Client, work: Sender<Work>) -> std::io::Result<()> {
     let client = client.clone();
-    let _ = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("runwisp-tui-runs".into())
         .spawn(move || {
             // The stream ending and the stream failing mean the same here: the connection is
@@ -275,13 +282,19 @@ fn watch_runs(client: &Client, work: Sender<Work>) {
                 }
             });
             let _ = work.send(Work::Lost);
-        });
+        })?;
+    Ok(())
 }
 
 /// Follows a run's log in its own thread; a newer follow ends an older one.
-fn follow(client: Client, ui: Sender<UiEvent>, id: String, generation: Arc<AtomicU64>) {
+fn follow(
+    client: Client,
+    ui: Sender<UiEvent>,
+    id: String,
+    generation: Arc<AtomicU64>,
+) -> std::io::Result<()> {
     let mine = generation.fetch_add(1, Ordering::SeqCst) + 1;
-    let _ = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("runwisp-tui-log".into())
         .spawn(move || {
             let current = || generation.load(Ordering::SeqCst) == mine;
@@ -312,5 +325,6 @@ fn follow(client: Client, ui: Sender<UiEvent>, id: String, generation: Arc<Atomi
                     run: view_row(&run),
                 }));
             }
-        });
+        })?;
+    Ok(())
 }

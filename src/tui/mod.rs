@@ -98,8 +98,8 @@ pub fn take_terminal() -> anyhow::Result<Term> {
 }
 
 /// Forwards terminal input to the UI channel from its own thread.
-fn read_input(tx: mpsc::Sender<UiEvent>) {
-    let _ = std::thread::Builder::new()
+fn read_input(tx: mpsc::Sender<UiEvent>) -> anyhow::Result<()> {
+    std::thread::Builder::new()
         .name("runwisp-tui-input".into())
         .spawn(move || loop {
             match crossterm::event::read() {
@@ -110,7 +110,9 @@ fn read_input(tx: mpsc::Sender<UiEvent>) {
                 }
                 Err(_) => return,
             }
-        });
+        })
+        .context("cannot start the thread that reads the keyboard")?;
+    Ok(())
 }
 
 /// Runs the TUI against the daemon at `login` until the operator quits. Returns whether the
@@ -129,7 +131,7 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 
 fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> anyhow::Result<bool> {
     let (tx, rx) = mpsc::channel();
-    read_input(tx.clone());
+    read_input(tx.clone())?;
     let work = data::spawn(login.clone(), tx);
     let mut app = App::new(&login.url, local, jiff::Timestamp::now());
     loop {

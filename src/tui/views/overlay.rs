@@ -29,7 +29,7 @@ fn boxed<'a>(theme: &Theme, title: &'a str) -> Block<'a> {
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
     let Some(dialog) = &app.dialog else { return };
     match dialog {
-        Dialog::Help => help(frame, app, theme, keymap),
+        Dialog::Help => help(frame, theme, keymap),
         Dialog::Confirm(pending) => {
             let question = match pending {
                 Pending::Run(t) => format!("Run task {t} now?"),
@@ -102,7 +102,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
     }
 }
 
-fn help(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
+fn help(frame: &mut Frame, theme: &Theme, keymap: &Keymap) {
     let mut lines = Vec::new();
     for (title, context) in [
         ("Sidebar", Context::Sidebar),
@@ -141,6 +141,5 @@ fn help(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
         (lines.len() as u16 + 2).min(frame.area().height),
     );
     frame.render_widget(Clear, area);
-    let _ = app;
     frame.render_widget(Paragraph::new(lines).block(boxed(theme, "Keys")), area);
 }
