@@ -238,9 +238,12 @@ pub async fn execute(
         (None, None) => None,
     };
 
-    // The main process is gone; nothing of the run may outlive it. Listing what is left reads
-    // /proc, so it runs on the blocking pool and leaves the async workers to other runs.
-    let leftovers = {
+    // The main process is gone; nothing of the run may outlive it. Nearly always that is
+    // proven cheaply; otherwise listing what is left reads all of /proc, so it runs on the
+    // blocking pool and leaves the async workers to other runs.
+    let leftovers = if procs::surely_gone(&run_id, pid) {
+        0
+    } else {
         let id = run_id.clone();
         tokio::task::spawn_blocking(move || procs::run_processes_since(&id, Some(pid), start_time))
             .await

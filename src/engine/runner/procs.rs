@@ -49,9 +49,18 @@ fn all_stats() -> Vec<ProcStat> {
 }
 
 fn has_marker(pid: i32, marker: &[u8]) -> bool {
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .map(|env| env.split(|b| *b == 0).any(|var| var == marker))
-        .unwrap_or(false)
+    marked(pid, marker).unwrap_or(false)
+}
+
+/// Whether the environment of `pid` holds `marker`; `None` when it cannot be told: the
+/// environment is unreadable, or empty, as it reads while the process is in the middle of an
+/// exec.
+fn marked(pid: i32, marker: &[u8]) -> Option<bool> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    if env.is_empty() {
+        return None;
+    }
+    Some(env.split(|b| *b == 0).any(|var| var == marker))
 }
 
 /// The living processes of a run: its group `pgid`, anything whose environment holds
@@ -89,6 +98,42 @@ pub fn run_processes_since(run_id: &str, pgid: Option<i32>, since: Option<u64>) 
         .filter(|s| found.contains(&s.pid) && !s.zombie)
         .map(|s| s.pid)
         .collect()
+}
+
+/// Whether nothing of a run whose first process (`pgid`, its group leader) has exited and been
+/// reaped can be left, proven without reading every process on the machine. `false` means
+/// "maybe": ask [`run_processes_since`].
+///
+/// runwisp is a child subreaper, so when a process of the run dies its children are adopted by
+/// runwisp's main thread (the first live thread of the subreaper). Once the first process is
+/// gone, every surviving process of the run therefore has an ancestor, maybe itself, among the
+/// main thread's children, and that ancestor is in the run's group or carries the run id in its
+/// environment just as the process does (an environment is inherited). So an empty group and
+/// no such child of the main thread mean that the full scan would find nothing either. A child
+/// whose environment cannot be read (one in the middle of an exec reads empty) makes the answer
+/// "maybe". The one thing this cannot see, and the full scan can, is a marked process below an
+/// adopted parent that left the group and replaced its own environment after forking it.
+pub fn surely_gone(run_id: &str, pgid: i32) -> bool {
+    if !matches!(nix::sys::prctl::get_child_subreaper(), Ok(true)) {
+        return false;
+    }
+    // Zombies still count as members here, which only sends the caller to the full scan.
+    if killpg(Pid::from_raw(pgid), None) != Err(nix::errno::Errno::ESRCH) {
+        return false;
+    }
+    let me = std::process::id();
+    let Ok(children) = std::fs::read_to_string(format!("/proc/{me}/task/{me}/children")) else {
+        return false;
+    };
+    let marker = format!("RUNWISP_RUN_ID={run_id}").into_bytes();
+    children
+        .split_ascii_whitespace()
+        .filter_map(|pid| pid.parse::<i32>().ok())
+        .all(|pid| match stat(pid) {
+            None => true,
+            Some(s) if s.zombie => true,
+            Some(s) => s.pgid != pgid && marked(pid, &marker) == Some(false),
+        })
 }
 
 fn signal_all(run_id: &str, pgid: Option<i32>, signal: Signal) {
@@ -157,5 +202,45 @@ mod tests {
         assert!(!s.zombie);
         assert!(s.start_time > 0);
         assert!(stat(i32::MAX).is_none());
+    }
+
+    #[tokio::test]
+    async fn surely_gone_only_when_no_escapee_was_adopted() {
+        use std::os::unix::process::CommandExt;
+        let spawn = |run_id: &str, script: &str| {
+            let mut cmd = std::process::Command::new("/bin/sh");
+            cmd.arg("-c")
+                .arg(script)
+                .env("RUNWISP_RUN_ID", run_id)
+                .process_group(0);
+            super::super::reaper::spawn(&mut cmd).expect("spawn sh")
+        };
+        // A run that leaves nothing behind.
+        let (child, exited) = spawn("01GONETEST0000000000000000", "true");
+        exited.await.expect("exit status");
+        assert!(surely_gone("01GONETEST0000000000000000", child.id() as i32));
+
+        // A run whose escapee (its own session) outlives it and is adopted by this process.
+        let run_id = "01ESCAPETEST00000000000000";
+        let (child, exited) = spawn(run_id, "setsid sleep 30 > /dev/null 2>&1 &");
+        exited.await.expect("exit status");
+        let pgid = child.id() as i32;
+        assert!(!surely_gone(run_id, pgid), "the escapee is still running");
+        // (Read while the escapee is in the middle of an exec, an environment is empty.)
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let left = loop {
+            let left = run_processes(run_id, Some(pgid));
+            if !left.is_empty() || std::time::Instant::now() > deadline {
+                break left;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(left.len(), 1, "{left:?}");
+        let _ = kill(Pid::from_raw(left[0]), Signal::SIGKILL);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !surely_gone(run_id, pgid) {
+            assert!(std::time::Instant::now() < deadline, "escapee never went");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
