@@ -2,6 +2,12 @@
 //! process through the runner, record `running` with the facts crash recovery needs, record the
 //! end, and tell subscribers. Tasks and services both come through here; what happens after
 //! the end (queues, retries, restarts) is theirs.
+//!
+//! A task's slot is handed to its next queued run as soon as the process is gone and its end is
+//! queued for the commit, not once the commit is on disk: the next run's start is committed
+//! after that end (or with it), so the history never shows them out of order, and back-to-back
+//! queued runs do not each wait a whole fsync. The end is announced (`RunEnded`) and the run
+//! leaves the active set only once it is durable.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,48 +46,115 @@ pub(crate) fn register(inner: &Inner, new: &NewRun, task: &TaskName) -> StopHand
     stop
 }
 
-/// Records an end and tells subscribers.
-pub(crate) async fn record_end(inner: &Arc<Inner>, id: RunId, task: &TaskName, outcome: &Outcome) {
-    let end_at = millis(inner.clock.now());
-    let message = outcome.message.clone();
-    let (reason, code) = (outcome.end_reason, outcome.exit_code);
-    let result = store::blocking(&inner.store, move |s| {
-        s.finish_run(&id, reason, Some(code), end_at, message.as_deref())
-    })
-    .await;
-    if let Err(e) = result {
-        tracing::error!(run = %id, task = %task, "cannot record the end of a run: {e}");
-    }
-    inner.emit(Event::RunEnded {
-        run: id,
-        task: task.clone(),
-        reason,
-        exit_code: code,
-    });
+/// A run's end, queued for the commit: once it is durable, [`Ending::recorded`] tells the
+/// subscribers and lets the run leave the active set.
+#[must_use = "an end is committed and announced by `recorded`"]
+pub(crate) struct Ending {
+    id: RunId,
+    task: TaskName,
+    reason: EndReason,
+    exit_code: i32,
+    pending: store::Pending,
+    marking: Marking,
 }
 
-fn refused(message: String) -> Outcome {
-    Outcome {
+impl Ending {
+    /// Queues the end of run `id`. It keeps its place: a change queued after it (the start of
+    /// the next queued run) is never committed before it.
+    pub(crate) fn submit(inner: &Inner, id: RunId, task: &TaskName, outcome: &Outcome) -> Self {
+        Self::after_start(inner, id, task, outcome, None)
+    }
+
+    /// [`Ending::submit`] for a run whose start is still being recorded by `marking`.
+    fn after_start(
+        inner: &Inner,
+        id: RunId,
+        task: &TaskName,
+        outcome: &Outcome,
+        marking: Marking,
+    ) -> Self {
+        let end_at = millis(inner.clock.now());
+        let (reason, exit_code) = (outcome.end_reason, outcome.exit_code);
+        let pending = inner.store.submit_finish(
+            &id,
+            reason,
+            Some(exit_code),
+            end_at,
+            outcome.message.as_deref(),
+        );
+        Self {
+            id,
+            task: task.clone(),
+            reason,
+            exit_code,
+            pending,
+            marking,
+        }
+    }
+
+    /// Waits until the end is durable, tells subscribers, and removes the run from the active
+    /// set (so the shutdown, which waits for that set to empty, knows every end is recorded).
+    pub(crate) async fn recorded(self, inner: &Arc<Inner>) {
+        let Ending {
+            id,
+            task,
+            reason,
+            exit_code,
+            pending,
+            marking,
+        } = self;
+        if let Some(marking) = marking {
+            if let Err(e) = marking.await {
+                tracing::error!(run = %id, "recording the start of a run failed: {e}");
+            }
+        }
+        let result = store::blocking(&inner.store, move |s| s.wait(pending)).await;
+        if let Err(e) = result {
+            tracing::error!(run = %id, task = %task, "cannot record the end of a run: {e}");
+        }
+        inner.emit(Event::RunEnded {
+            run: id,
+            task,
+            reason,
+            exit_code,
+        });
+        inner.active().remove(&id);
+    }
+}
+
+/// Records an end and tells subscribers.
+pub(crate) async fn record_end(inner: &Arc<Inner>, id: RunId, task: &TaskName, outcome: &Outcome) {
+    Ending::submit(inner, id, task, outcome)
+        .recorded(inner)
+        .await;
+}
+
+fn refused(message: String) -> (Outcome, Marking) {
+    let outcome = Outcome {
         end_reason: EndReason::Failed,
         exit_code: -1,
         message: Some(message),
-    }
+    };
+    (outcome, None)
 }
 
-/// Runs a registered, recorded (`pending`) run to its end and records the outcome.
+/// Runs a registered, recorded (`pending`) run until nothing of it is left, and queues its
+/// end; the caller awaits [`Ending::recorded`], after freeing the run's slot if it has one.
 pub(crate) async fn run_to_end(
-    inner: Arc<Inner>,
-    new: NewRun,
-    task: TaskName,
+    inner: &Arc<Inner>,
+    new: &NewRun,
+    task: &TaskName,
     common: &Common,
     timeout: Option<Duration>,
     stop: StopHandle,
-) -> Outcome {
-    let outcome = execute(&inner, &new, &task, common, timeout, stop).await;
-    record_end(&inner, new.id, &task, &outcome).await;
-    inner.active().remove(&new.id);
-    outcome
+) -> (Outcome, Ending) {
+    let (outcome, marking) = execute(inner, new, task, common, timeout, stop).await;
+    let ending = Ending::after_start(inner, new.id, task, &outcome, marking);
+    (outcome, ending)
 }
+
+/// The recording of a run's start, still in progress.
+type Marking = Option<tokio::task::JoinHandle<()>>;
 
 async fn execute(
     inner: &Arc<Inner>,
@@ -90,13 +163,14 @@ async fn execute(
     common: &Common,
     timeout: Option<Duration>,
     stop: StopHandle,
-) -> Outcome {
+) -> (Outcome, Marking) {
     if inner.is_stopping() {
-        return Outcome {
+        let outcome = Outcome {
             end_reason: EndReason::Stopped,
             exit_code: -1,
             message: Some("the daemon shut down before this run started".into()),
         };
+        return (outcome, None);
     }
     let floor = inner.config.storage.min_free_space;
     match inner.dir.free_space() {
@@ -105,7 +179,7 @@ async fn execute(
                 "not started: the data disk has {} free, below [storage] min_free_space ({})",
                 format_size(free),
                 format_size(floor)
-            ))
+            ));
         }
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot measure free disk space: {e}"),
@@ -137,10 +211,10 @@ async fn execute(
             }
         }) as runner::Echo
     };
-    // The start is recorded on the blocking pool, not on this async worker: the process is
-    // already running and its start time taken, and a worker blocked on a commit would hold
-    // up every other run due now (200 tasks due at once waited on each other's fsyncs). It is
-    // durable before the end is recorded, and `RunStarted` goes out once it is.
+    // The start is queued for the commit here, in order before the end, and waited for on
+    // the blocking pool, not on this async worker: a worker blocked on a commit would hold up
+    // every other run due now. `RunStarted` goes out once it is committed, and before
+    // `RunEnded` (see `Ending::recorded`).
     let mut marking = None;
     let on_start = |started: runner::Started| {
         let now = millis(inner.clock.now());
@@ -148,23 +222,18 @@ async fn execute(
             active.pid = Some(started.pid);
         }
         let (inner, id, task) = (inner.clone(), new.id, task.clone());
+        let pending = inner
+            .store
+            .submit_start(&id, now, started.pid, started.start_time);
         marking = Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = inner
-                .store
-                .mark_running(&id, now, started.pid, started.start_time)
-            {
+            if let Err(e) = inner.store.wait(pending) {
                 tracing::error!(run = %id, "cannot record the start of a run: {e}");
             }
             inner.emit(Event::RunStarted { run: id, task });
         }));
     };
     let (outcome, _) = runner::execute(&spec, log, log_path, Some(echo), stop, on_start).await;
-    if let Some(marking) = marking {
-        if let Err(e) = marking.await {
-            tracing::error!(run = %new.id, "recording the start of a run failed: {e}");
-        }
-    }
-    outcome
+    (outcome, marking)
 }
 
 /// Waits until no run is active, up to `budget`; true when all ended in time.

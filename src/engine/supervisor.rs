@@ -132,7 +132,9 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
             });
             let stop = launch::register(&inner, &new, &name);
             let started = tokio::time::Instant::now();
-            launch::run_to_end(inner.clone(), new, name.clone(), &spec.common, None, stop).await;
+            let (_, ending) =
+                launch::run_to_end(&inner, &new, &name, &spec.common, None, stop).await;
+            ending.recorded(&inner).await;
             if started.elapsed() >= spec.backoff_reset_after {
                 attempt = 0;
             }

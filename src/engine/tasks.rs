@@ -262,15 +262,9 @@ async fn run_task(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHand
         return;
     };
     let spec = slot.spec.clone();
-    let outcome = launch::run_to_end(
-        inner.clone(),
-        new.clone(),
-        name.clone(),
-        &spec.common,
-        spec.timeout,
-        stop,
-    )
-    .await;
+    let (outcome, ending) =
+        launch::run_to_end(&inner, &new, &name, &spec.common, spec.timeout, stop).await;
+    // The slot goes to the next queued run now; its start is committed after this end.
     {
         let mut state = slot.state.lock().await;
         if counted {
@@ -285,6 +279,7 @@ async fn run_task(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHand
             spawn_run(inner.clone(), name.clone(), next, stop, true);
         }
     }
+    ending.recorded(&inner).await;
     schedule_retry(&inner, &name, &new, &outcome).await;
 }
 

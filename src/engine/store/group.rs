@@ -8,6 +8,17 @@
 //! its own result and wakes them; writers that arrived meanwhile form the next batch. A writer
 //! still returns only once its change is durable, and a lone writer commits alone, as before.
 //!
+//! A run's start is the one change that does not wait for the disk: a batch holding nothing
+//! else commits with `synchronous = NORMAL`, written to the WAL but not fsynced. A crash of the
+//! daemon loses nothing (the write is in the kernel's page cache); only a power loss or a
+//! kernel crash can lose it, and then the run's processes died with the machine and recovery
+//! marks the row `crashed` all the same, just without its start time and pid. The next durable
+//! commit (every run's end is one) syncs the WAL, and with it every start before it.
+//!
+//! A writer may also queue its change ([`Store::submit`]) and wait for it later: the change
+//! keeps its place in the order, so a run's end queued before the next queued run starts is
+//! committed no later than that run's start.
+//!
 //! A change that fails on its own (a second run for the same firing) is refused alone: SQLite
 //! undoes just that statement. Any other failure (a full disk, an I/O error, a failed commit)
 //! rolls the batch back and replays each change in its own transaction, so every writer gets
@@ -46,6 +57,11 @@ pub(super) enum Write {
 }
 
 impl Write {
+    /// Whether the writer must not be answered before the change survives a power loss.
+    fn durable(&self) -> bool {
+        !matches!(self, Write::MarkRunning { .. })
+    }
+
     fn apply(&self, conn: &Connection) -> Result<()> {
         match self {
             Write::Insert(new) => runs::insert(conn, new),
@@ -101,12 +117,33 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A change queued for the next commit; [`Store::wait`] for its result.
+#[must_use = "a queued change is committed by whoever waits for it"]
+pub struct Pending(Outcome);
+
 impl Store {
-    /// Applies `write` durably, sharing the commit with concurrent writers.
+    /// Applies `write`, sharing the commit with concurrent writers; durable on return unless
+    /// it is a run's start (see the module doc).
     pub(super) fn write(&self, write: Write) -> Result<()> {
+        let pending = self.submit(write);
+        self.wait(pending)
+    }
+
+    /// Queues `write` behind every change queued before it, without waiting. Never blocks on
+    /// the disk, so it may be called from an async task.
+    pub(super) fn submit(&self, write: Write) -> Pending {
         let outcome: Outcome = Arc::default();
+        lock(&self.group.queue)
+            .waiting
+            .push((write, outcome.clone()));
+        Pending(outcome)
+    }
+
+    /// Waits until a queued change is committed (leading the commit if no one else is) and
+    /// returns its result. Blocks: call it on a blocking thread.
+    pub fn wait(&self, pending: Pending) -> Result<()> {
+        let outcome = pending.0;
         let mut queue = lock(&self.group.queue);
-        queue.waiting.push((write, outcome.clone()));
         loop {
             if let Some(result) = lock(&outcome).take() {
                 return result;
@@ -131,8 +168,27 @@ impl Store {
 
     fn commit_batch(&self, batch: Vec<(Write, Outcome)>) {
         let conn = self.conn();
+        // Set for every batch, so a durable change never depends on an earlier batch having
+        // switched the mode back.
+        let durable = batch.iter().any(|(write, _)| write.durable());
+        let mode = if durable { "FULL" } else { "NORMAL" };
+        if let Err(e) = conn.pragma_update(None, "synchronous", mode) {
+            if durable {
+                let e = StoreError::sql("making the run history wait for the disk")(e);
+                for (_, outcome) in &batch {
+                    *lock(outcome) = Some(Err(StoreError::Worker(e.to_string())));
+                }
+                return;
+            }
+            // The start is then synced like any other change: slower, not less safe.
+            tracing::warn!("cannot set synchronous = NORMAL for a run's start: {e}");
+        }
+        self.apply_batch(&conn, batch);
+    }
+
+    fn apply_batch(&self, conn: &Connection, batch: Vec<(Write, Outcome)>) {
         if batch.len() > 1 {
-            if let Some(results) = in_one_transaction(&conn, &batch) {
+            if let Some(results) = in_one_transaction(conn, &batch) {
                 for ((_, outcome), result) in batch.iter().zip(results) {
                     *lock(outcome) = Some(result);
                 }
@@ -141,7 +197,7 @@ impl Store {
         }
         for (write, outcome) in &batch {
             let result = if conn.is_autocommit() {
-                write.apply(&conn)
+                write.apply(conn)
             } else {
                 Err(StoreError::Worker(
                     "a failed batch of run changes could not be rolled back".into(),

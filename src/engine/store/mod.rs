@@ -1,4 +1,5 @@
-//! Run history in SQLite (`runwisp.db` in the data directory): WAL journal, full fsync on commit,
+//! Run history in SQLite (`runwisp.db` in the data directory): WAL journal, full fsync on commit
+//! (a run's start excepted, see `group.rs`),
 //! append-only migrations kept as `.sql` files beside this module, and the `runs` table of
 //! `product.md` §6 with `UNIQUE(task_name, scheduled_for)` so one firing never yields two runs.
 //!
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use group::Pending;
 pub use runs::NewRun;
 
 /// The migrations, in order. `user_version` records how many have been applied.

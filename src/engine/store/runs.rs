@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::group::Write;
+use super::group::{Pending, Write};
 use super::{Result, Store, StoreError};
 use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TriggeredBy};
 
@@ -170,7 +170,8 @@ impl Store {
         })
     }
 
-    /// Moves a run to `running` with the process facts crash recovery needs.
+    /// Moves a run to `running` with the process facts crash recovery needs. Not waited to
+    /// the disk (see `group.rs`): it survives a crash of the daemon, not a power loss.
     pub fn mark_running(
         &self,
         id: &RunId,
@@ -178,7 +179,19 @@ impl Store {
         pid: i32,
         pid_start_time: Option<u64>,
     ) -> Result<()> {
-        self.write(Write::MarkRunning {
+        let pending = self.submit_start(id, start_at, pid, pid_start_time);
+        self.wait(pending)
+    }
+
+    /// [`Store::mark_running`] queued without waiting, like [`Store::submit_finish`].
+    pub fn submit_start(
+        &self,
+        id: &RunId,
+        start_at: i64,
+        pid: i32,
+        pid_start_time: Option<u64>,
+    ) -> Pending {
+        self.submit(Write::MarkRunning {
             id: *id,
             start_at,
             pid,
@@ -195,7 +208,21 @@ impl Store {
         end_at: i64,
         message: Option<&str>,
     ) -> Result<()> {
-        self.write(Write::Finish {
+        let pending = self.submit_finish(id, reason, exit_code, end_at, message);
+        self.wait(pending)
+    }
+
+    /// [`Store::finish_run`] queued without waiting: it is committed no later than any change
+    /// queued after it, and durable once [`Store::wait`] returns.
+    pub fn submit_finish(
+        &self,
+        id: &RunId,
+        reason: EndReason,
+        exit_code: Option<i32>,
+        end_at: i64,
+        message: Option<&str>,
+    ) -> Pending {
+        self.submit(Write::Finish {
             id: *id,
             reason,
             exit_code,

@@ -228,3 +228,42 @@ fn concurrent_writes_share_commits_and_each_gets_its_own_result() {
     let other = Store::open(store.path()).unwrap();
     assert_eq!(other.list_runs(None, 100).unwrap().len(), 22);
 }
+
+#[test]
+fn only_a_start_skips_the_fsync_and_queued_changes_keep_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
+    let synchronous = |store: &Store| -> i64 {
+        store
+            .conn()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    };
+    let (a, b) = (new_run("a", None), new_run("b", None));
+    store.insert_run(&a).unwrap();
+    store.insert_run(&b).unwrap();
+    assert_eq!(synchronous(&store), 2, "an insert commits with FULL");
+    store.mark_running(&a.id, 2_000, 41, None).unwrap();
+    assert_eq!(synchronous(&store), 1, "a start alone commits with NORMAL");
+
+    // The end of `a` queued before the start of `b`: whoever waits first commits both, in
+    // that order, and the batch holds an end, so it is synced.
+    let end = store.submit_finish(&a.id, EndReason::Success, Some(0), 3_000, None);
+    let start = store.submit_start(&b.id, 3_000, 42, None);
+    store.wait(start).unwrap();
+    assert_eq!(
+        synchronous(&store),
+        2,
+        "a batch with an end commits with FULL"
+    );
+    assert_eq!(
+        store.get_run(&a.id).unwrap().unwrap().status,
+        RunStatus::Ended,
+        "the end queued first was committed with the start queued after it"
+    );
+    store.wait(end).unwrap();
+    assert_eq!(
+        store.get_run(&b.id).unwrap().unwrap().status,
+        RunStatus::Running
+    );
+}
