@@ -28,7 +28,7 @@ use runwisp::engine::store::Store;
 use runwisp::engine::Engine;
 
 fn usage() -> ! {
-    eprintln!("usage: bench_daemon queue RUNS PARENT | history DB QUERIES LIMIT TASK... | spawn N");
+    eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N");
     std::process::exit(2)
 }
 
@@ -42,7 +42,12 @@ fn main() -> anyhow::Result<()> {
         Some("queue") => {
             let runs: u32 = number(args.get(1));
             let parent = args.get(2).unwrap_or_else(|| usage());
-            queue(runs, Path::new(parent))
+            let together = match args.get(3).map(String::as_str) {
+                None | Some("together") => true,
+                Some("one-by-one") => false,
+                Some(_) => usage(),
+            };
+            queue(runs, Path::new(parent), together)
         }
         Some("history") if args.len() >= 5 => {
             let queries: usize = number(args.get(2));
@@ -64,7 +69,11 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[rank - 1]
 }
 
-fn queue(runs: u32, parent: &Path) -> anyhow::Result<()> {
+/// `runs` triggers of a task `run = "true"` with `max_concurrent = 1`, timed from the first
+/// trigger until every run is recorded ended. `together`: the triggers are sent at once, as
+/// many clients would (their rows share commits); otherwise one after another, each waiting
+/// for its row to be on disk, so the queue fills no faster than one commit at a time.
+fn queue(runs: u32, parent: &Path, together: bool) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("runwisp-queue.")
         .tempdir_in(parent)?;
@@ -93,8 +102,20 @@ fn queue(runs: u32, parent: &Path) -> anyhow::Result<()> {
             }
             true
         });
-        for _ in 0..runs {
-            engine.trigger("q", TriggeredBy::Cli).await?;
+        if together {
+            let triggers: Vec<_> = (0..runs)
+                .map(|_| {
+                    let engine = engine.clone();
+                    tokio::spawn(async move { engine.trigger("q", TriggeredBy::Cli).await })
+                })
+                .collect();
+            for trigger in triggers {
+                trigger.await??;
+            }
+        } else {
+            for _ in 0..runs {
+                engine.trigger("q", TriggeredBy::Cli).await?;
+            }
         }
         let enqueued = start.elapsed();
         let counted = counter.await.unwrap_or(false);

@@ -114,8 +114,8 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
     store
         .insert_run(&new)
         .context("cannot record the run, so it was not started")?;
-    let (log_path, log) = match dir.create_run_log(&task_name, &new.id) {
-        Ok(created) => created,
+    let log_path = match dir.prepare_run_log(&task_name, &new.id) {
+        Ok(path) => path,
         Err(e) => {
             let message = format!("not started: {e}");
             store.finish_run(
@@ -154,7 +154,7 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         let started_store = store.clone();
         runner::execute(
             &spec,
-            log,
+            None,
             log_path,
             Some(echo_to_terminal()),
             stop,

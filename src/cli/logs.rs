@@ -48,7 +48,7 @@ pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
     if !printed {
         match run.message {
             Some(message) => println!("[SYSTEM] {message}"),
-            None => eprintln!("runwisp: run {id} has no log"),
+            None => eprintln!("runwisp: run {id} printed nothing"),
         }
     }
     Ok(0)

@@ -82,16 +82,22 @@ impl DataDir {
     }
 
     /// Creates `logs/TASK/` (0700) and a fresh log file (0600) for a run, refusing symlinks.
+    #[cfg(test)]
     pub fn create_run_log(
         &self,
         task: &TaskName,
         run: &RunId,
     ) -> Result<(PathBuf, File), DataDirError> {
-        let folder = self.logs_dir().join(task.as_str());
-        make_private_dir(&folder)?;
-        let path = self.run_log_path(task, run);
+        let path = self.prepare_run_log(task, run)?;
         let file = create_private_file(&path)?;
         Ok((path, file))
+    }
+
+    /// Makes sure the task's log folder exists (0700, not a symlink) and returns where the
+    /// run's log goes, for a writer that creates the file itself ([`create_private_file`]).
+    pub fn prepare_run_log(&self, task: &TaskName, run: &RunId) -> Result<PathBuf, DataDirError> {
+        make_private_dir(&self.logs_dir().join(task.as_str()))?;
+        Ok(self.run_log_path(task, run))
     }
 
     /// Whether a daemon holds this directory's lock, and its pid if it wrote one.

@@ -184,8 +184,8 @@ async fn execute(
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot measure free disk space: {e}"),
     }
-    let (log_path, log) = match inner.dir.create_run_log(task, &new.id) {
-        Ok(created) => created,
+    let log_path = match inner.dir.prepare_run_log(task, &new.id) {
+        Ok(path) => path,
         Err(e) => return refused(format!("not started: {e}")),
     };
     let spec = RunSpec {
@@ -232,7 +232,7 @@ async fn execute(
             inner.emit(Event::RunStarted { run: id, task });
         }));
     };
-    let (outcome, _) = runner::execute(&spec, log, log_path, Some(echo), stop, on_start).await;
+    let (outcome, _) = runner::execute(&spec, None, log_path, Some(echo), stop, on_start).await;
     (outcome, marking)
 }
 

@@ -17,10 +17,11 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::engine::config::units::format_size;
 use crate::engine::config::LogOnFull;
@@ -86,6 +87,58 @@ pub async fn read_lines(mut pipe: pipe::Receiver, stream: Stream, tx: mpsc::Send
     }
 }
 
+/// Most chunks handed to the blocking pool at once.
+const BATCH: usize = 64;
+
+/// Writes what the readers send until they are all done, then finishes the log. The writing
+/// happens on the blocking pool, one batch at a time (whatever arrived while the previous batch
+/// was written), so a quiet run holds no thread and a busy one hands over as seldom as it can.
+/// `overflow` is notified when `kill_task` wants the run stopped; `echo` sees every chunk
+/// right after it is in the file, so whoever it wakes finds the lines already there.
+pub async fn write_log(
+    mut writer: LogWriter,
+    mut echo: Option<Echo>,
+    mut rx: mpsc::Receiver<Chunk>,
+    overflow: Arc<Notify>,
+) -> CaptureReport {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let job = tokio::task::spawn_blocking(move || {
+            let mut overflowed = false;
+            for chunk in &batch {
+                overflowed |= writer.write(chunk);
+                if let Some(echo) = echo.as_mut() {
+                    echo(chunk);
+                }
+            }
+            batch.clear();
+            (writer, echo, batch, overflowed)
+        });
+        match job.await {
+            Ok((w, e, b, overflowed)) => {
+                (writer, echo, batch) = (w, e, b);
+                if overflowed {
+                    overflow.notify_one();
+                }
+            }
+            Err(e) => return failed_writer(e),
+        }
+    }
+    if !writer.needs_sync() {
+        return writer.finish();
+    }
+    tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .unwrap_or_else(failed_writer)
+}
+
+fn failed_writer(e: tokio::task::JoinError) -> CaptureReport {
+    CaptureReport {
+        write_error: Some(format!("the log writer failed: {e}")),
+        cuts: 0,
+    }
+}
+
 /// What the writer saw, for the run's record.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CaptureReport {
@@ -101,7 +154,8 @@ const DISK_CHECK_EVERY: u64 = 256 * 1024;
 
 /// Owns a run's log file and applies the cap.
 pub struct LogWriter {
-    file: File,
+    /// Created at the first byte: a run that prints nothing (most cron jobs) costs no file.
+    file: Option<File>,
     path: PathBuf,
     written: u64,
     cap: u64,
@@ -119,7 +173,15 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
-    pub fn new(file: File, path: &Path, cap: u64, policy: LogOnFull, disk_floor: u64) -> Self {
+    /// A writer for the log at `path`: `file` when it is already open, else the file is created
+    /// (0600, refusing a symlink) when the first byte comes.
+    pub fn new(
+        file: Option<File>,
+        path: &Path,
+        cap: u64,
+        policy: LogOnFull,
+        disk_floor: u64,
+    ) -> Self {
         Self {
             file,
             path: path.to_path_buf(),
@@ -218,14 +280,16 @@ impl LogWriter {
     }
 
     fn rotate(&mut self, size: &str) {
-        let _ = self.file.flush();
+        if let Some(file) = self.file.as_mut() {
+            let _ = file.flush();
+        }
         let prev = prev_log_path(&self.path);
         let result = std::fs::rename(&self.path, &prev)
             .map_err(|e| e.to_string())
             .and_then(|_| create_private_file(&self.path).map_err(|e| e.to_string()));
         match result {
             Ok(file) => {
-                self.file = file;
+                self.file = Some(file);
                 self.written = 0;
                 self.writeback_from = 0;
                 self.fresh = true;
@@ -254,12 +318,21 @@ impl LogWriter {
         if data.is_empty() || self.report.write_error.is_some() {
             return;
         }
-        match self.file.write_all(data) {
+        if self.file.is_none() {
+            match create_private_file(&self.path) {
+                Ok(file) => self.file = Some(file),
+                Err(e) => return self.record_error(format!("cannot create the run log: {e}")),
+            }
+        }
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        match file.write_all(data) {
             Ok(()) => {
                 self.written += data.len() as u64;
                 self.since_disk_check += data.len() as u64;
                 if self.written - self.writeback_from >= WRITEBACK_EVERY {
-                    start_writeback(&self.file, self.writeback_from, self.written);
+                    start_writeback(file, self.writeback_from, self.written);
                     self.writeback_from = self.written;
                 }
             }
@@ -276,14 +349,21 @@ impl LogWriter {
         }
     }
 
+    /// Whether [`LogWriter::finish`] has anything to sync. A run that printed nothing (most
+    /// cron jobs) leaves an empty file: there is nothing to make durable, and on ext4 the fsync
+    /// of a new empty file still waits for a journal commit. Lost in a crash, an empty log
+    /// reads the same as a missing one.
+    pub fn needs_sync(&self) -> bool {
+        self.written > 0 || self.report.write_error.is_some()
+    }
+
+    /// Syncs the log (when it [needs it](LogWriter::needs_sync)) and reports.
     pub fn finish(mut self) -> CaptureReport {
-        // A run that printed nothing (most cron jobs) leaves an empty file: there is nothing to
-        // make durable, and on ext4 the fsync of a new empty file still waits for a journal
-        // commit. Lost in a crash, an empty log reads the same as a missing one.
-        if self.written == 0 && self.report.write_error.is_none() {
+        if !self.needs_sync() {
             return self.report;
         }
-        if let Err(e) = self.file.sync_data() {
+        let synced = self.file.as_ref().map_or(Ok(()), File::sync_data);
+        if let Err(e) = synced {
             self.record_error(format!("cannot sync the run log: {e}"));
         }
         self.report
@@ -326,8 +406,26 @@ mod tests {
 
     fn writer(dir: &Path, cap: u64, policy: LogOnFull) -> (LogWriter, PathBuf) {
         let path = dir.join("run.log");
-        let file = create_private_file(&path).unwrap();
-        (LogWriter::new(file, &path, cap, policy, 0), path)
+        (LogWriter::new(None, &path, cap, policy, 0), path)
+    }
+
+    #[test]
+    fn the_file_is_created_at_the_first_byte_and_never_through_a_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (quiet, path) = writer(tmp.path(), 1 << 20, LogOnFull::DropOld);
+        assert_eq!(quiet.finish(), CaptureReport::default());
+        assert!(!path.exists(), "a run that printed nothing leaves no file");
+
+        let target = tmp.path().join("elsewhere");
+        std::fs::write(&target, "keep me").unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let (mut w, _) = writer(tmp.path(), 1 << 20, LogOnFull::DropOld);
+        w.write(&out("hello\n"));
+        w.write(&out("again\n"));
+        let report = w.finish();
+        let error = report.write_error.expect("an error on the run");
+        assert!(error.starts_with("cannot create the run log: "), "{error}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
     }
 
     fn out(text: &str) -> Chunk {

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use capture::{read_lines, LogWriter};
+use capture::{read_lines, write_log, LogWriter};
 pub use capture::{CaptureReport, Chunk, Echo, Stream};
 
 use crate::engine::config::units::format_duration;
@@ -111,40 +111,27 @@ fn pipe_of(fd: Option<impl Into<OwnedFd>>) -> Option<tokio::net::unix::pipe::Rec
     tokio::net::unix::pipe::Receiver::from_owned_fd(fd?.into()).ok()
 }
 
-/// Runs `spec` to its end, writing its log to `log` (at `log_path`). `on_start` is called once
-/// the process exists, before any output is read. Must be called inside a tokio runtime.
+/// Runs `spec` to its end, writing its log to `log_path` (through `log` when it is already
+/// open, else created at the first byte of output). `on_start` is called once the process
+/// exists, before any output is read. Must be called inside a tokio runtime.
 pub async fn execute(
     spec: &RunSpec,
-    log: File,
+    log: Option<File>,
     log_path: PathBuf,
-    mut echo: Option<Echo>,
+    echo: Option<Echo>,
     stop: StopHandle,
     on_start: impl FnOnce(Started),
 ) -> (Outcome, CaptureReport) {
-    let (tx, mut rx) = mpsc::channel::<Chunk>(64);
+    let (tx, rx) = mpsc::channel::<Chunk>(64);
     let overflow = Arc::new(Notify::new());
-    let writer = {
-        let overflow = overflow.clone();
-        let mut writer = LogWriter::new(
-            log,
-            &log_path,
-            spec.log_max_size,
-            spec.log_on_full,
-            spec.disk_floor,
-        );
-        tokio::task::spawn_blocking(move || {
-            while let Some(chunk) = rx.blocking_recv() {
-                // The file first, so whoever the echo wakes finds the lines already there.
-                if writer.write(&chunk) {
-                    overflow.notify_one();
-                }
-                if let Some(echo) = echo.as_mut() {
-                    echo(&chunk);
-                }
-            }
-            writer.finish()
-        })
-    };
+    let writer = LogWriter::new(
+        log,
+        &log_path,
+        spec.log_max_size,
+        spec.log_on_full,
+        spec.disk_floor,
+    );
+    let writer = tokio::spawn(write_log(writer, echo, rx, overflow.clone()));
     let system = |tx: &mpsc::Sender<Chunk>, text: String| {
         let tx = tx.clone();
         async move {

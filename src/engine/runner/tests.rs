@@ -30,7 +30,10 @@ async fn run(
     let path = dir.join(format!("{}.log", spec.run_id));
     let file = crate::engine::datadir::create_private_file(&path).unwrap();
     let mut started = None;
-    let (outcome, _) = execute(spec, file, path.clone(), None, stop, |s| started = Some(s)).await;
+    let (outcome, _) = execute(spec, Some(file), path.clone(), None, stop, |s| {
+        started = Some(s)
+    })
+    .await;
     (
         outcome,
         std::fs::read_to_string(&path).unwrap(),
@@ -89,9 +92,14 @@ async fn a_missing_working_dir_fails_with_a_message() {
     s.working_dir = tmp.path().join("nope");
     let path = tmp.path().join("x.log");
     let file = crate::engine::datadir::create_private_file(&path).unwrap();
-    let (outcome, _) = execute(&s, file, path.clone(), None, StopHandle::new(), |_| {
-        panic!("must not start")
-    })
+    let (outcome, _) = execute(
+        &s,
+        Some(file),
+        path.clone(),
+        None,
+        StopHandle::new(),
+        |_| panic!("must not start"),
+    )
     .await;
     assert_eq!(
         (outcome.end_reason, outcome.exit_code),
