@@ -10,7 +10,8 @@
 #      programs; RSS, CPU time (/proc/PID/stat utime+stime and schedstat) and wake-ups over
 #      IDLE_SECONDS, children reported apart.
 #   3. Per-run overhead: 1,000 queued runs of `true` through the engine (bench_daemon queue: data
-#      directory on disk and on tmpfs) vs a shell loop spawning `sh -c true` 1,000 times.
+#      directory on disk and on tmpfs, triggers sent together; and on disk one by one) vs a shell
+#      loop spawning `sh -c true` 1,000 times.
 #   4. Start-up: a config with 1,000 tasks (cron and manual) until data/daemon.pid appears, with
 #      a fresh (empty) data directory each time and with a warm one; `runwisp validate` of the
 #      same config for the configuration's share.
@@ -239,14 +240,16 @@ fi
 # --- 3. per-run overhead -----------------------------------------------------------------------
 if wants queue; then
     say "3/5 per-run overhead: $QUEUE_RUNS queued runs of true, $QUEUE_REPEATS times each"
-    for place in disk tmpfs; do
-        parent=$T
+    # disk and tmpfs: the triggers sent together; serial: on disk, one trigger after another.
+    for place in disk tmpfs serial; do
+        parent=$T mode=together
+        [ "$place" = serial ] && mode=one-by-one
         if [ "$place" = tmpfs ]; then
             [ -d /dev/shm ] || continue
             parent=$(mktemp -d /dev/shm/runwisp-daemon-bench.XXXXXX)
         fi
         for _ in $(seq "$QUEUE_REPEATS"); do
-            "$EX" queue "$QUEUE_RUNS" "$parent" >"$T/queue.txt"
+            "$EX" queue "$QUEUE_RUNS" "$parent" "$mode" >"$T/queue.txt"
             [ "$(val "$T/queue.txt" succeeded)" = "$QUEUE_RUNS" ] || {
                 say "not every queued run succeeded:"; cat "$T/queue.txt" >&2; exit 1; }
             val "$T/queue.txt" elapsed_ms >>"$T/queue-$place.txt"
@@ -270,16 +273,20 @@ if wants queue; then
     DETAILS+="
 **Per-run overhead.** \`bench_daemon queue\`: the engine booted as a library (real clock, real
 SQLite with \`synchronous=FULL\`) with one task \`run = \"true\"\`, \`queue_max = 10000\` (so
-\`max_concurrent = 1\`: the runs go one after another), triggered $QUEUE_RUNS times, timed from the
-first trigger until every run is recorded ended; median of $QUEUE_REPEATS. The triggers themselves
-returned after $(median <"$T/enqueue-disk.txt") ms (disk). Against \`$LOOP\` (hyperfine, median of
-$QUEUE_REPEATS).
+\`max_concurrent = 1\`: the runs go one after another), triggered $QUEUE_RUNS times at once (as many
+clients would; their rows share commits), timed from the first trigger until every run is
+recorded ended; median of $QUEUE_REPEATS. The triggers themselves returned after
+$(median <"$T/enqueue-disk.txt") ms (disk). The last row sends the triggers one after another
+instead, each waiting for its row to be on disk (they returned after
+$(median <"$T/enqueue-serial.txt") ms), so the queue fills no faster than one commit at a time.
+Against \`$LOOP\` (hyperfine, median of $QUEUE_REPEATS).
 
 | what | $QUEUE_RUNS runs (ms) | per run (ms) | vs the shell loop |
 |---|---|---|---|
 $(qline "shell loop, \`sh -c true\`" "$loop_ms")
 $(qline "runwisp engine, data on disk" "$q_disk")
 $([ -s "$T/queue-tmpfs.txt" ] && qline "runwisp engine, data on tmpfs" "$(median <"$T/queue-tmpfs.txt")")
+$(qline "runwisp engine, data on disk, triggers one by one" "$(median <"$T/queue-serial.txt")")
 "
 fi
 
