@@ -9,10 +9,11 @@
 //! lines (which are never dropped). Output past the cap is still
 //! read and thrown away, so a chatty child never blocks on a full pipe.
 //!
-//! The finished log is fsynced before the run is recorded as ended (an empty one is not). So that this does not leave
-//! a whole log's worth of dirty pages to flush at the end (0.6 s for 1 GB on the benchmark
-//! machine, see `bench/RESULTS.md`), the writer asks the kernel to start writing back every
-//! `WRITEBACK_EVERY` bytes as they come, and the final fsync only waits for the tail.
+//! The finished log is fsynced before the run is recorded as ended (a run that printed nothing
+//! has no file to sync). So that this does not leave a whole log's worth of dirty pages to flush
+//! at the end (0.6 s for 1 GB on the benchmark machine, see `bench/RESULTS.md`), the writer asks
+//! the kernel to start writing back every `WRITEBACK_EVERY` bytes as they come, and the final
+//! fsync only waits for the tail.
 
 use std::fs::File;
 use std::io::Write;
