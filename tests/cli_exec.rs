@@ -64,6 +64,25 @@ env = { EXTRA = "1" }
 }
 
 #[test]
+fn a_run_that_prints_nothing_has_no_log_file_and_logs_says_so() {
+    let p = Project::new("[tasks.quiet]\nrun = \"true\"\n");
+    let out = p.run(&["exec", "quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let run = p.only_run("quiet");
+    assert_eq!(run.end_reason, Some(EndReason::Success));
+    let folder = p.data().join("logs/quiet");
+    let files: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+    assert!(files.is_empty(), "{files:?}");
+    let logs = p.run(&["logs", &run.id]);
+    assert_eq!(logs.status.code(), Some(0));
+    assert_eq!(stdout(&logs), "");
+    assert_eq!(
+        stderr(&logs),
+        format!("runwisp: run {} printed nothing\n", run.id)
+    );
+}
+
+#[test]
 fn refusals_are_one_sentence_and_record_nothing() {
     let p = Project::new(
         r#"
