@@ -1,18 +1,19 @@
 //! The one place runwisp waits for processes. runwisp is a child subreaper, so descendants that
 //! escape a run (double fork, `setsid`) are re-parented to it when their parent dies; a single
-//! thread blocks in `waitpid(-1)` and reaps every child: the exit status of a process runwisp
-//! spawned goes to whoever waits for it, orphans are simply reaped so no zombie lingers.
+//! thread blocks in `waitid` for any child and reaps every one: the exit status of a process
+//! runwisp spawned goes to whoever waits for it, orphans are simply reaped so no zombie lingers.
+//! Spawns do not wait for each other (200 tasks due at once start on every core), so a child may
+//! exit before its spawn has registered it; the reaper holds such a child as a zombie until then.
 //!
 //! Because this thread reaps every child, nothing else in the process may wait for children
 //! (no `std::process::Command::output()` beside it): spawn through [`spawn`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::process::{Child, Command};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use nix::errno::Errno;
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::Pid;
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use tokio::sync::oneshot;
 
 /// How a process ended: its exit code, or the signal that killed it.
@@ -32,11 +33,24 @@ impl ExitStatus {
     }
 }
 
+#[derive(Default)]
+struct State {
+    waiting: HashMap<i32, oneshot::Sender<ExitStatus>>,
+    /// Spawns started so far; each one's number is its place in this count.
+    started: u64,
+    /// The numbers of the spawns that have not returned yet.
+    in_flight: BTreeSet<u64>,
+    /// Bumped at every spawn's start and end, so the reaper knows when to look again.
+    generation: u64,
+}
+
 struct Registry {
-    waiting: Mutex<HashMap<i32, oneshot::Sender<ExitStatus>>>,
-    /// Counts spawns, so the reaper thread can sleep while there are no children.
-    spawned: Mutex<u64>,
-    wake: Condvar,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+fn lock(reg: &Registry) -> MutexGuard<'_, State> {
+    reg.state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn registry() -> &'static Registry {
@@ -54,9 +68,8 @@ fn registry() -> &'static Registry {
             tracing::error!("cannot start the process reaper thread: {e}");
         }
         Registry {
-            waiting: Mutex::new(HashMap::new()),
-            spawned: Mutex::new(0),
-            wake: Condvar::new(),
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
         }
     })
 }
@@ -66,54 +79,145 @@ pub fn init() {
     registry();
 }
 
-/// Spawns `command` and returns the child with a receiver for its exit status.
+/// Spawns `command` and returns the child with a receiver for its exit status. Spawns run in
+/// parallel: a child that exits before its spawn has returned is held as a zombie by the reaper
+/// until it is registered (see [`reap_forever`]).
 pub fn spawn(command: &mut Command) -> std::io::Result<(Child, oneshot::Receiver<ExitStatus>)> {
     let reg = registry();
-    let (tx, rx) = oneshot::channel();
-    // The map stays locked across the spawn so the reaper cannot see the exit of a child that
-    // is not registered yet.
-    let child = {
-        let mut waiting = reg.waiting.lock().unwrap_or_else(|p| p.into_inner());
-        let child = command.spawn()?;
-        waiting.insert(child.id() as i32, tx);
-        child
+    let number = {
+        let mut state = lock(reg);
+        state.started += 1;
+        state.generation += 1;
+        let number = state.started;
+        state.in_flight.insert(number);
+        number
     };
-    let mut spawned = reg.spawned.lock().unwrap_or_else(|p| p.into_inner());
-    *spawned += 1;
-    reg.wake.notify_all();
-    Ok((child, rx))
+    reg.changed.notify_all();
+    let spawned = command.spawn();
+    let (tx, rx) = oneshot::channel();
+    {
+        let mut state = lock(reg);
+        state.in_flight.remove(&number);
+        state.generation += 1;
+        if let Ok(child) = &spawned {
+            state.waiting.insert(child.id() as i32, tx);
+        }
+    }
+    reg.changed.notify_all();
+    spawned.map(|child| (child, rx))
 }
 
+/// Reaps every child, one at a time. It first looks at an exited child without reaping it
+/// (`WNOWAIT`): as a zombie, its pid cannot be given to another process. A pid nobody waits for
+/// is either an orphan (an escapee re-parented to runwisp) or a child whose spawn has not
+/// returned yet; only a spawn that started before the child was seen can have created it, so
+/// the reaper waits for those spawns to return, then reaps the child and delivers its status
+/// to whoever registered it, if anyone did.
 fn reap_forever() {
-    let mut seen_spawns = 0u64;
+    let reg = registry();
     loop {
-        match waitpid(Pid::from_raw(-1), None) {
-            Ok(WaitStatus::Exited(pid, code)) => deliver(pid, ExitStatus::Code(code)),
-            Ok(WaitStatus::Signaled(pid, signal, _)) => {
-                deliver(pid, ExitStatus::Signal(signal as i32))
-            }
-            Ok(_) | Err(Errno::EINTR) => {}
+        let seen = lock(reg).generation;
+        let pid = match waitid(Id::All, WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+            Ok(status) => match status.pid() {
+                Some(pid) => pid,
+                None => continue,
+            },
+            Err(Errno::EINTR) => continue,
             Err(_) => {
-                // No children right now: sleep until the next spawn.
-                let reg = registry();
-                let mut spawned = reg.spawned.lock().unwrap_or_else(|p| p.into_inner());
-                while *spawned == seen_spawns {
-                    spawned = reg.wake.wait(spawned).unwrap_or_else(|p| p.into_inner());
+                // No children: sleep until a spawn starts or returns.
+                let mut state = lock(reg);
+                while state.generation == seen {
+                    state = reg.changed.wait(state).unwrap_or_else(|p| p.into_inner());
                 }
-                seen_spawns = *spawned;
+                continue;
             }
+        };
+        let sender = {
+            let mut state = lock(reg);
+            let boundary = state.started;
+            while !state.waiting.contains_key(&pid.as_raw())
+                && state.in_flight.first().is_some_and(|n| *n <= boundary)
+            {
+                state = reg.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+            state.waiting.remove(&pid.as_raw())
+        };
+        let status = match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => ExitStatus::Code(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => ExitStatus::Signal(signal as i32),
+            // Reaped by someone else (a failed spawn reaps its own child) or not an exit.
+            Ok(_) | Err(_) => continue,
+        };
+        if let Some(sender) = sender {
+            // The waiter may be gone (its run was abandoned); the child is reaped either way.
+            let _ = sender.send(status);
         }
     }
 }
 
-fn deliver(pid: Pid, status: ExitStatus) {
-    let sender = registry()
-        .waiting
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&pid.as_raw());
-    if let Some(sender) = sender {
-        // The waiter may be gone (its run was abandoned); the child is reaped either way.
-        let _ = sender.send(status);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    async fn status(rx: oneshot::Receiver<ExitStatus>) -> ExitStatus {
+        tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .expect("an exit status within 5 s")
+            .expect("an exit status, not a dropped sender")
+    }
+
+    fn sh(script: &str) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(script);
+        cmd
+    }
+
+    #[tokio::test]
+    async fn parallel_spawns_each_get_their_own_status_and_orphans_are_reaped() {
+        // Children that exit at once, spawned from four threads together: many exit before
+        // their spawn returns.
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    (0..50)
+                        .map(|i| {
+                            let code = t * 50 + i;
+                            let (_, rx) = spawn(&mut sh(&format!("exit {code}"))).expect("spawn");
+                            (code, rx)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for thread in threads {
+            for (code, rx) in thread.join().expect("spawning thread") {
+                assert_eq!(status(rx).await, ExitStatus::Code(code));
+            }
+        }
+        let (_, rx) = spawn(&mut sh("kill -9 $$")).expect("spawn");
+        assert_eq!(status(rx).await, ExitStatus::Signal(9));
+
+        // A background child outlives its parent, is adopted by this process (a subreaper)
+        // and reaped when it exits: no zombie is left.
+        let mut cmd = sh("sleep 0.2 & echo $!");
+        cmd.stdout(Stdio::piped());
+        let (mut child, rx) = spawn(&mut cmd).expect("spawn");
+        assert_eq!(status(rx).await, ExitStatus::Code(0));
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_string(&mut out)
+            .expect("read the orphan's pid");
+        let orphan: i32 = out.trim().parse().expect("a pid");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while let Some(stat) = super::super::procs::stat(orphan) {
+            assert!(Instant::now() < deadline, "orphan never reaped: {stat:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
