@@ -145,6 +145,8 @@ pub async fn execute(
         }
     };
 
+    // Every process of the run starts after this: the leftover check needs no older one.
+    let since = procs::ticks_now();
     let (mut child, exited) = match reaper::spawn(&mut command(spec)) {
         Ok(spawned) => spawned,
         Err(e) => {
@@ -226,16 +228,15 @@ pub async fn execute(
     };
 
     // The main process is gone; nothing of the run may outlive it. Nearly always that is
-    // proven cheaply; otherwise listing what is left reads all of /proc, so it runs on the
-    // blocking pool and leaves the async workers to other runs.
-    let leftovers = if procs::surely_gone(&run_id, pid) {
+    // proven cheaply; otherwise listing what is left reads all of /proc (more than once when
+    // processes are changing), so it runs on the blocking pool, not on the async workers.
+    let leftovers = if since.is_some_and(|since| procs::surely_gone(pid, since)) {
         0
     } else {
         let id = run_id.clone();
-        tokio::task::spawn_blocking(move || procs::run_processes_since(&id, Some(pid), start_time))
+        tokio::task::spawn_blocking(move || procs::leftovers(&id, pid, since))
             .await
-            .unwrap_or_else(|_| procs::run_processes_since(&run_id, Some(pid), start_time))
-            .len()
+            .map_or(1, |left| left.len())
     };
 
     if leftovers > 0 {
