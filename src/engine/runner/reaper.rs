@@ -14,6 +14,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use nix::errno::Errno;
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 use tokio::sync::oneshot;
 
 /// How a process ended: its exit code, or the signal that killed it.
@@ -93,28 +94,53 @@ pub fn spawn(command: &mut Command) -> std::io::Result<(Child, oneshot::Receiver
         number
     };
     reg.changed.notify_all();
+    let mut returned = Returned {
+        reg,
+        number,
+        register: None,
+    };
     let spawned = command.spawn();
     let (tx, rx) = oneshot::channel();
-    {
-        let mut state = lock(reg);
-        state.in_flight.remove(&number);
-        state.generation += 1;
-        if let Ok(child) = &spawned {
-            state.waiting.insert(child.id() as i32, tx);
-        }
+    if let Ok(child) = &spawned {
+        returned.register = Some((child.id() as i32, tx));
     }
-    reg.changed.notify_all();
+    drop(returned);
     spawned.map(|child| (child, rx))
+}
+
+/// A spawn leaving the in-flight set, with its child registered in the same step (so the reaper
+/// never sees it returned but its child unknown), also when `Command::spawn` unwinds.
+struct Returned<'a> {
+    reg: &'a Registry,
+    number: u64,
+    register: Option<(i32, oneshot::Sender<ExitStatus>)>,
+}
+
+impl Drop for Returned<'_> {
+    fn drop(&mut self) {
+        let mut state = lock(self.reg);
+        if let Some((pid, tx)) = self.register.take() {
+            state.waiting.insert(pid, tx);
+        }
+        state.in_flight.remove(&self.number);
+        state.generation += 1;
+        drop(state);
+        self.reg.changed.notify_all();
+    }
 }
 
 /// Reaps every child, one at a time. It first looks at an exited child without reaping it
 /// (`WNOWAIT`): as a zombie, its pid cannot be given to another process. A pid nobody waits for
 /// is either an orphan (an escapee re-parented to runwisp) or a child whose spawn has not
-/// returned yet; only a spawn that started before the child was seen can have created it, so
-/// the reaper waits for those spawns to return, then reaps the child and delivers its status
-/// to whoever registered it, if anyone did.
+/// returned yet; only a spawn that started before the child was first seen can have created
+/// it, so the reaper waits for those spawns to return and looks again (a spawn that failed
+/// reaps its own child). Then it reaps that pid without blocking and delivers the status to
+/// whoever registered it, if anyone did; the waiter is taken off the list only once the status
+/// is in hand.
 fn reap_forever() {
     let reg = registry();
+    // The unregistered child being waited for, and the last spawn that may have created it.
+    let mut unknown: Option<(Pid, u64)> = None;
     loop {
         let seen = lock(reg).generation;
         let pid = match waitid(Id::All, WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
@@ -132,22 +158,37 @@ fn reap_forever() {
                 continue;
             }
         };
-        let sender = {
+        {
             let mut state = lock(reg);
-            let boundary = state.started;
-            while !state.waiting.contains_key(&pid.as_raw())
-                && state.in_flight.first().is_some_and(|n| *n <= boundary)
-            {
-                state = reg.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            if !state.waiting.contains_key(&pid.as_raw()) {
+                let boundary = match unknown {
+                    Some((known, boundary)) if known == pid => boundary,
+                    _ => state.started,
+                };
+                let creator_running = |state: &State| {
+                    !state.waiting.contains_key(&pid.as_raw())
+                        && state.in_flight.first().is_some_and(|n| *n <= boundary)
+                };
+                if creator_running(&state) {
+                    unknown = Some((pid, boundary));
+                    while creator_running(&state) {
+                        state = reg.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                    }
+                    continue;
+                }
             }
-            state.waiting.remove(&pid.as_raw())
-        };
-        let status = match waitpid(pid, None) {
+        }
+        unknown = None;
+        // A zombie a moment ago. Without blocking: should someone else have reaped it meanwhile
+        // and the pid gone to a new, live process, this thread must not wait for that one.
+        let status = match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => ExitStatus::Code(code),
             Ok(WaitStatus::Signaled(_, signal, _)) => ExitStatus::Signal(signal as i32),
-            // Reaped by someone else (a failed spawn reaps its own child) or not an exit.
+            // Still alive (the pid is another process's now), reaped elsewhere, or interrupted:
+            // look again.
             Ok(_) | Err(_) => continue,
         };
+        let sender = lock(reg).waiting.remove(&pid.as_raw());
         if let Some(sender) = sender {
             // The waiter may be gone (its run was abandoned); the child is reaped either way.
             let _ = sender.send(status);
@@ -199,6 +240,32 @@ mod tests {
         }
         let (_, rx) = spawn(&mut sh("kill -9 $$")).expect("spawn");
         assert_eq!(status(rx).await, ExitStatus::Signal(9));
+
+        // Spawns that fail (their child is reaped by the failing spawn itself) among ones that
+        // succeed, from two threads: the reaper neither stalls nor loses a status.
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut statuses = Vec::new();
+                    for i in 0..20 {
+                        let mut missing = Command::new("/nonexistent/runwisp-test-binary");
+                        assert!(spawn(&mut missing).is_err());
+                        let mut bad_dir = sh("exit 0");
+                        bad_dir.current_dir("/nonexistent/runwisp-test-dir");
+                        assert!(spawn(&mut bad_dir).is_err());
+                        let code = 100 + t * 20 + i;
+                        let (_, rx) = spawn(&mut sh(&format!("exit {code}"))).expect("spawn");
+                        statuses.push((code, rx));
+                    }
+                    statuses
+                })
+            })
+            .collect();
+        for thread in threads {
+            for (code, rx) in thread.join().expect("spawning thread") {
+                assert_eq!(status(rx).await, ExitStatus::Code(code));
+            }
+        }
 
         // A background child outlives its parent, is adopted by this process (a subreaper)
         // and reaped when it exits: no zombie is left.
