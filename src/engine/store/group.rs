@@ -169,7 +169,9 @@ impl Store {
     fn commit_batch(&self, batch: Vec<(Write, Outcome)>) {
         let conn = self.conn();
         // Set for every batch, so a durable change never depends on an earlier batch having
-        // switched the mode back.
+        // switched the mode back; and switched back to FULL after a batch of starts, still
+        // holding the connection, for every other writer of the connection (retention,
+        // anchors, the auth secret).
         let durable = batch.iter().any(|(write, _)| write.durable());
         let mode = if durable { "FULL" } else { "NORMAL" };
         if let Err(e) = conn.pragma_update(None, "synchronous", mode) {
@@ -184,6 +186,14 @@ impl Store {
             tracing::warn!("cannot set synchronous = NORMAL for a run's start: {e}");
         }
         self.apply_batch(&conn, batch);
+        if !durable {
+            if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+                tracing::error!(
+                    "cannot set synchronous = FULL back after a run's start; the next change \
+                     that is not a run's own may not be synced: {e}"
+                );
+            }
+        }
     }
 
     fn apply_batch(&self, conn: &Connection, batch: Vec<(Write, Outcome)>) {
