@@ -50,26 +50,15 @@ ONLY=${ONLY:-skew idle queue startup history}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 HELPER="python3 $ROOT/bench/daemon_helper.py"
 
-say() { printf '%s\n' "$*" >&2; }
 wants() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # --- tools -------------------------------------------------------------------------------------
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-need() { # need COMMAND DEBIAN-PACKAGE
-    command -v "$1" >/dev/null && return 0
-    say "installing $2 (apt-get)"
-    $SUDO apt-get install -y "$2" >/dev/null || {
-        $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "$2" >/dev/null
-    }
-}
 need hyperfine hyperfine
 need sqlite3 sqlite3
 wants idle && need supervisord supervisor
 command -v python3 >/dev/null || { say "python3 is missing"; exit 1; }
 
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
+TARGET=$(target_dir)
 if [ -n "${RUNWISP_BIN:-}" ] && [ -n "${BENCH_DAEMON_BIN:-}" ]; then
     BIN=$RUNWISP_BIN
     EX=$BENCH_DAEMON_BIN

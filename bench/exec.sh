@@ -28,28 +28,11 @@ CAPTURE_RUNS=${CAPTURE_RUNS:-10}
 CAPTURE_BYTES=${CAPTURE_BYTES:-1073741824}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 
-say() { printf '%s\n' "$*" >&2; }
-
 # --- tools -------------------------------------------------------------------------------------
-if ! command -v hyperfine >/dev/null; then
-    say "installing hyperfine (apt-get)"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y hyperfine >/dev/null || {
-        $SUDO apt-get update >/dev/null && $SUDO apt-get install -y hyperfine >/dev/null
-    }
-fi
+need hyperfine hyperfine
 [ -x /usr/bin/time ] || { say "/usr/bin/time is missing (apt-get install time)"; exit 1; }
 
-if [ -n "${RUNWISP_BIN:-}" ]; then
-    BIN=$RUNWISP_BIN
-else
-    say "building runwisp (cargo build --release)"
-    (cd "$ROOT" && cargo build --release --quiet)
-    BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/runwisp
-    case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-fi
-[ -x "$BIN" ] || { say "no runwisp binary at $BIN"; exit 1; }
+runwisp_bin
 
 # --- temp directories --------------------------------------------------------------------------
 T=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/runwisp-bench.XXXXXX")

@@ -43,31 +43,12 @@ PASSWORD=bench-$$-$RANDOM$RANDOM
 # Literally the same command for both; webhook has no RUNWISP_RUN_ID, so its lines are empty.
 CMD='echo "$RUNWISP_RUN_ID" >> executed.log'
 
-say() { printf '%s\n' "$*" >&2; }
-
 # --- tools -------------------------------------------------------------------------------------
-missing=()
-for tool in wrk:wrk webhook:webhook sqlite3:sqlite3 curl:curl jq:jq; do
-    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+for tool in wrk webhook sqlite3 curl jq; do
+    need "$tool" "$tool"
 done
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} (apt-get)"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y "${missing[@]}" >/dev/null || {
-        $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${missing[@]}" >/dev/null
-    }
-fi
 
-if [ -n "${RUNWISP_BIN:-}" ]; then
-    BIN=$RUNWISP_BIN
-else
-    say "building runwisp (cargo build --release)"
-    (cd "$ROOT" && cargo build --release --quiet)
-    BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/runwisp
-    case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-fi
-[ -x "$BIN" ] || { say "no runwisp binary at $BIN"; exit 1; }
+runwisp_bin
 
 for port in "$RW_PORT" "$WH_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

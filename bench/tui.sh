@@ -34,28 +34,10 @@ FRAME=${FRAME:-1}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 COLS=120 ROWS=40
 
-say() { printf '%s\n' "$*" >&2; }
-
 # --- tools -------------------------------------------------------------------------------------
-if ! command -v tmux >/dev/null; then
-    say "installing tmux (apt-get)"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null || {
-        $SUDO apt-get update -qq >/dev/null
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
-    }
-fi
+need tmux tmux
 
-if [ -n "${RUNWISP_BIN:-}" ]; then
-    BIN=$RUNWISP_BIN
-else
-    say "building runwisp (cargo build --release)"
-    (cd "$ROOT" && cargo build --release --quiet)
-    BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/runwisp
-    case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-fi
-[ -x "$BIN" ] || { say "no runwisp binary at $BIN"; exit 1; }
+runwisp_bin
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 MAX_LOG_LINES=$(sed -n 's/^pub const MAX_LOG_LINES: usize = \([0-9_]*\);.*/\1/p' \
