@@ -151,18 +151,8 @@ fn tokens_the_daemon_refuses() {
     assert_eq!(get(&format!("Bearer {}", d.token)), 200);
     let claims = r#"{"iat":1,"exp":9999999999,"iss":"runwisp","aud":"runwisp-api"}"#;
     let b64 = |s: &str| {
-        const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in s.as_bytes().chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
     };
     let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(claims));
     let mut parts: Vec<String> = d.token.split('.').map(str::to_string).collect();
