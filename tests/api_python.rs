@@ -29,11 +29,6 @@ api_trigger = false
 run = "while true; do sleep 1; done"
 "#;
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
 /// The daemon, stopped with SIGTERM (and reaped) when dropped.
 struct Daemon {
     child: Child,

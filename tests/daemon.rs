@@ -13,11 +13,6 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use runwisp::engine::model::{EndReason, RunStatus};
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
 /// Starts the daemon on a free port and waits until it wrote `daemon.pid` (the end of boot).
 fn start(p: &Project) -> Child {
     let _ = std::fs::remove_file(p.data().join("daemon.pid"));

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::common::Project;
+use crate::common::{free_port, Project};
 
 pub struct Daemon {
     pub project: Project,
@@ -17,11 +17,6 @@ pub struct Daemon {
     pub port: u16,
     pub password: String,
     pub token: String,
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 pub fn agent() -> ureq::Agent {
