@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use axum::body::Body;
@@ -12,6 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use tokio::io::AsyncReadExt;
 
 use super::extract::RunIdParam;
 use super::problem::Problem;
@@ -161,6 +162,11 @@ pub async fn lines(
     .into_response())
 }
 
+fn unreadable(id: RunId, e: std::io::Error) -> std::io::Error {
+    tracing::warn!(run = %id, "cannot read the log of run {id}; its download was cut: {e}");
+    e
+}
+
 /// The whole log as on disk, streamed in 64 KiB chunks.
 pub async fn raw(
     State(app): State<AppState>,
@@ -168,24 +174,31 @@ pub async fn raw(
 ) -> Result<Response, Problem> {
     let run = find_run(&app, id).await?;
     let paths = files(&app, &run);
-    let chunks = futures_util::stream::unfold(
-        (paths, 0usize, None::<File>),
-        |(paths, mut index, mut file)| async move {
+    // A file removed since it was listed (retention) has nothing left to send; any other error
+    // aborts the body, so the client sees a cut transfer, not a shorter log.
+    let chunks = futures_util::stream::try_unfold(
+        (paths.into_iter(), None::<tokio::fs::File>),
+        move |(mut paths, mut file)| async move {
             loop {
-                if file.is_none() {
-                    let path = paths.get(index)?;
-                    index += 1;
-                    file = File::open(path).ok();
+                let Some(open) = file.as_mut() else {
+                    let Some(path) = paths.next() else {
+                        return Ok(None);
+                    };
+                    match tokio::fs::File::open(&path).await {
+                        Ok(opened) => file = Some(opened),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(unreadable(id, e)),
+                    }
+                    continue;
+                };
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = open.read(&mut buf).await.map_err(|e| unreadable(id, e))?;
+                if n == 0 {
+                    file = None;
                     continue;
                 }
-                let mut buf = vec![0u8; 64 * 1024];
-                match file.as_mut().map(|f| f.read(&mut buf)) {
-                    Some(Ok(0)) | Some(Err(_)) | None => file = None,
-                    Some(Ok(n)) => {
-                        buf.truncate(n);
-                        return Some((Ok::<_, std::io::Error>(buf), (paths, index, file)));
-                    }
-                }
+                buf.truncate(n);
+                return Ok(Some((buf, (paths, file))));
             }
         },
     );
