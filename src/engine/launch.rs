@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use crate::engine::clock::millis;
 use crate::engine::config::units::format_size;
 use crate::engine::config::Common;
@@ -29,6 +31,9 @@ pub struct ActiveRun {
     /// The process group leader, once started.
     pub pid: Option<i32>,
     pub replica_index: Option<u32>,
+    /// Notified once the start is recorded (or the run ended without one): a manual trigger
+    /// waits on it to answer with the run as it is then.
+    pub started: Arc<Notify>,
 }
 
 /// Registers a pending run as active, so a stop or the shutdown can reach it from now on.
@@ -41,6 +46,7 @@ pub(crate) fn register(inner: &Inner, new: &NewRun, task: &TaskName) -> StopHand
             stop: stop.clone(),
             pid: None,
             replica_index: new.replica_index,
+            started: Arc::default(),
         },
     );
     stop
@@ -118,7 +124,9 @@ impl Ending {
             reason,
             exit_code,
         });
-        inner.active().remove(&id);
+        if let Some(run) = inner.active().remove(&id) {
+            run.started.notify_one();
+        }
     }
 }
 
@@ -230,6 +238,9 @@ async fn execute(
                 tracing::error!(run = %id, "cannot record the start of a run: {e}");
             }
             inner.emit(Event::RunStarted { run: id, task });
+            if let Some(run) = inner.active().get(&id) {
+                run.started.notify_one();
+            }
         }));
     };
     let (outcome, _) = runner::execute(&spec, None, log_path, Some(echo), stop, on_start).await;

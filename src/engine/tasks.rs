@@ -111,7 +111,8 @@ enum Decision {
     QueueFull,
 }
 
-/// Records a firing of `name` and starts, queues or refuses it by the task's policy.
+/// Records a firing of `name` and starts, queues or refuses it by the task's policy; returns
+/// the run's id.
 ///
 /// The row is written (and synced) before the task's state is locked, and the lock is held only
 /// for the decision: a slot freed by an ending run is never handed over behind other firings'
@@ -120,7 +121,7 @@ pub(crate) async fn fire(
     inner: &Arc<Inner>,
     name: &TaskName,
     firing: Firing,
-) -> Result<Run, TriggerError> {
+) -> Result<RunId, TriggerError> {
     let slot = inner
         .tasks
         .get(name)
@@ -147,7 +148,6 @@ pub(crate) async fn fire(
         task: name.clone(),
     });
     let retry = firing.retry_of.is_some();
-    let mut started = None;
     let mut state = slot.state.lock().await;
     // Shutdown drains the queues under this lock after raising the flag, so a firing that
     // gets here late ends instead of waiting in a queue nobody will run.
@@ -176,7 +176,6 @@ pub(crate) async fn fire(
             if !retry {
                 state.counted.push(new.id);
             }
-            started = Some(inner.events.subscribe());
             let stop = launch::register(inner, &new, name);
             spawn_run(inner.clone(), name.clone(), new.clone(), stop, !retry);
             None
@@ -223,31 +222,7 @@ pub(crate) async fn fire(
             return Err(TriggerError::ShuttingDown);
         }
     }
-    // A run that starts now is answered as `running` (or already ended): wait for its process,
-    // briefly, so callers see what happened rather than a transient `pending`.
-    if let Some(mut events) = started {
-        let wait = async {
-            loop {
-                match events.recv().await {
-                    Ok(Event::RunStarted { run, .. } | Event::RunEnded { run, .. })
-                        if run == id =>
-                    {
-                        return
-                    }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        };
-        let _ = tokio::time::timeout(START_WAIT, wait).await;
-    }
-    store::blocking(&inner.store, move |s| s.get_run(&id))
-        .await?
-        .ok_or_else(|| {
-            TriggerError::Store(StoreError::Worker(format!(
-                "run {id} vanished after it was recorded"
-            )))
-        })
+    Ok(id)
 }
 
 type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -373,9 +348,23 @@ impl Engine {
             scheduled_for: None,
             retry_of: None,
         };
-        tokio::spawn(async move { fire(&inner, &task, firing).await })
+        let id = tokio::spawn(async move { fire(&inner, &task, firing).await })
             .await
-            .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))))
+            .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))))?;
+        // A run that started now is answered as `running` (or already ended): wait for its
+        // process, briefly, so callers see what happened rather than a transient `pending`.
+        // A queued run is not active, and is answered at once.
+        let started = self.inner.active().get(&id).map(|run| run.started.clone());
+        if let Some(started) = started {
+            let _ = tokio::time::timeout(START_WAIT, started.notified()).await;
+        }
+        store::blocking(&self.inner.store, move |s| s.get_run(&id))
+            .await?
+            .ok_or_else(|| {
+                TriggerError::Store(StoreError::Worker(format!(
+                    "run {id} vanished after it was recorded"
+                )))
+            })
     }
 
     /// Stops one run: an active run gets the stop ladder, a queued one ends at once.
