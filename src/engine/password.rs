@@ -1,7 +1,7 @@
 //! The daemon's password file (`data/password`, mode 0600): generated on first boot unless
 //! `RUNWISP_PASSWORD` is set, which always wins. The REST API's login checks against it.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use crate::engine::datadir::{create_private_file, DataDir};
@@ -17,6 +17,8 @@ pub enum PasswordError {
     Write { path: PathBuf, message: String },
     #[error("the password file {0} is empty; delete it to have a new password generated")]
     Empty(PathBuf),
+    #[error("cannot generate a password: the system's random source failed: {0}")]
+    Random(String),
 }
 
 /// Length of a generated password, in characters (base62: about 131 bits).
@@ -26,11 +28,14 @@ const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 /// Makes sure a password exists: `RUNWISP_PASSWORD`, or the file, or a new random one written
 /// to the file. Returns the password in force.
 pub fn ensure(dir: &DataDir) -> Result<String, PasswordError> {
-    if let Ok(p) = std::env::var("RUNWISP_PASSWORD") {
-        if !p.is_empty() {
-            return Ok(p);
-        }
+    match std::env::var("RUNWISP_PASSWORD") {
+        Ok(p) if !p.is_empty() => Ok(p),
+        _ => from_file(dir),
     }
+}
+
+/// The password in the data directory's file, generated and written there when missing.
+fn from_file(dir: &DataDir) -> Result<String, PasswordError> {
     let path = dir.root().join("password");
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -43,10 +48,7 @@ pub fn ensure(dir: &DataDir) -> Result<String, PasswordError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => return Err(PasswordError::Read { path, source }),
     }
-    let password = generate().map_err(|source| PasswordError::Read {
-        path: "/dev/urandom".into(),
-        source,
-    })?;
+    let password = generate()?;
     let write_err = |message: String| PasswordError::Write {
         path: path.clone(),
         message,
@@ -58,16 +60,17 @@ pub fn ensure(dir: &DataDir) -> Result<String, PasswordError> {
     Ok(password)
 }
 
-fn generate() -> std::io::Result<String> {
+fn generate() -> Result<String, PasswordError> {
+    // Rejection sampling keeps every character equally likely.
+    let limit = 256 - (256 % ALPHABET.len());
     let mut out = String::with_capacity(GENERATED_LEN);
-    let mut random = std::fs::File::open("/dev/urandom")?;
-    let mut byte = [0u8; 1];
+    let mut bytes = [0u8; 64];
     while out.len() < GENERATED_LEN {
-        random.read_exact(&mut byte)?;
-        // Rejection sampling keeps every character equally likely.
-        let limit = 256 - (256 % ALPHABET.len());
-        if (byte[0] as usize) < limit {
-            out.push(ALPHABET[byte[0] as usize % ALPHABET.len()] as char);
+        getrandom::fill(&mut bytes).map_err(|e| PasswordError::Random(e.to_string()))?;
+        for b in bytes.iter().map(|b| usize::from(*b)).filter(|b| *b < limit) {
+            if out.len() < GENERATED_LEN {
+                out.push(char::from(ALPHABET[b % ALPHABET.len()]));
+            }
         }
     }
     Ok(out)
@@ -81,12 +84,9 @@ mod tests {
 
     #[test]
     fn generated_once_private_and_kept() {
-        if std::env::var("RUNWISP_PASSWORD").is_ok() {
-            return;
-        }
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::open(tmp.path()).unwrap();
-        let first = ensure(&dir).unwrap();
+        let first = from_file(&dir).unwrap();
         assert_eq!(first.len(), GENERATED_LEN);
         assert!(first.chars().all(|c| c.is_ascii_alphanumeric()));
         let path = tmp.path().join("password");
@@ -94,8 +94,9 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert_eq!(ensure(&dir).unwrap(), first);
+        assert_eq!(from_file(&dir).unwrap(), first);
+        assert_ne!(generate().unwrap(), first);
         std::fs::write(&path, "\n").unwrap();
-        assert!(matches!(ensure(&dir), Err(PasswordError::Empty(_))));
+        assert!(matches!(from_file(&dir), Err(PasswordError::Empty(_))));
     }
 }
