@@ -197,25 +197,37 @@ impl Store {
     }
 
     fn apply_batch(&self, conn: &Connection, batch: Vec<(Write, Outcome)>) {
-        if batch.len() > 1 {
-            if let Some(results) = in_one_transaction(conn, &batch) {
-                for ((_, outcome), result) in batch.iter().zip(results) {
-                    *lock(outcome) = Some(result);
-                }
-                return;
+        // Always a transaction, also for one change: a run recorded already ended is two
+        // statements that must land together.
+        if let Some(results) = in_one_transaction(conn, &batch) {
+            for ((_, outcome), result) in batch.iter().zip(results) {
+                *lock(outcome) = Some(result);
             }
+            return;
         }
         for (write, outcome) in &batch {
-            let result = if conn.is_autocommit() {
-                write.apply(conn)
-            } else {
-                Err(StoreError::Worker(
-                    "a failed batch of run changes could not be rolled back".into(),
-                ))
-            };
-            *lock(outcome) = Some(result);
+            *lock(outcome) = Some(alone(conn, write));
         }
     }
+}
+
+/// Applies one change in its own transaction, with the result it has alone.
+fn alone(conn: &Connection, write: &Write) -> Result<()> {
+    if !conn.is_autocommit() {
+        return Err(StoreError::Worker(
+            "a failed batch of run changes could not be rolled back".into(),
+        ));
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(StoreError::sql("starting a change to the run history"))?;
+    let result = write.apply(conn).and_then(|()| {
+        conn.execute_batch("COMMIT")
+            .map_err(StoreError::sql("committing a change to the run history"))
+    });
+    if result.is_err() {
+        rollback(conn);
+    }
+    result
 }
 
 /// Applies the batch in one transaction; `None` (rolled back) if anything but a statement of
