@@ -102,10 +102,6 @@ impl Client {
         Ok(client)
     }
 
-    pub fn url(&self) -> &str {
-        &self.base
-    }
-
     fn unreachable(&self, e: ureq::Error) -> ClientError {
         let reason = match &e {
             ureq::Error::Io(io) => io.to_string(),

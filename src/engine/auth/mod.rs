@@ -179,11 +179,6 @@ impl Auth {
             .map(|data| data.claims)
             .map_err(|_| AuthError::InvalidToken)
     }
-
-    /// Compares a password with the daemon's, in constant time (for local tools).
-    pub fn password_matches(&self, candidate: &str) -> bool {
-        bool::from(self.password.as_bytes().ct_eq(candidate.as_bytes()))
-    }
 }
 
 #[cfg(test)]

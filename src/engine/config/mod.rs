@@ -9,7 +9,7 @@ mod sections;
 pub mod units;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
@@ -42,11 +42,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The folder of the configuration file: the default working directory of every command.
-    pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
-    }
-
     pub fn task(&self, name: &TaskName) -> Option<&Task> {
         self.tasks.get(name)
     }
