@@ -48,7 +48,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    reaper::init();
+    reaper::init()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

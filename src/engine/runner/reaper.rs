@@ -48,6 +48,9 @@ struct State {
 struct Registry {
     state: Mutex<State>,
     changed: Condvar,
+    /// Why the reaper thread could not be started: nothing can be spawned then, since no exit
+    /// would ever be seen.
+    failed: Option<String>,
 }
 
 fn lock(reg: &Registry) -> MutexGuard<'_, State> {
@@ -62,28 +65,33 @@ fn registry() -> &'static Registry {
         if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
             tracing::warn!("cannot become a child subreaper: {e}");
         }
-        let spawn = std::thread::Builder::new()
+        let failed = std::thread::Builder::new()
             .name("runwisp-reaper".into())
-            .spawn(reap_forever);
-        if let Err(e) = spawn {
-            tracing::error!("cannot start the process reaper thread: {e}");
-        }
+            .spawn(reap_forever)
+            .err()
+            .map(|e| format!("cannot start the process reaper thread: {e}"));
         Registry {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
+            failed,
         }
     })
 }
 
-/// Makes this process a child subreaper and starts the reaper, if not done yet.
-pub fn init() {
-    registry();
+/// Makes this process a child subreaper and starts the reaper, if not done yet; an error when
+/// the reaper cannot run (then no command can be run either).
+pub fn init() -> std::io::Result<()> {
+    match &registry().failed {
+        Some(why) => Err(std::io::Error::other(why.clone())),
+        None => Ok(()),
+    }
 }
 
 /// Spawns `command` and returns the child with a receiver for its exit status. Spawns run in
 /// parallel: a child that exits before its spawn has returned is held as a zombie by the reaper
 /// until it is registered (see [`reap_forever`]).
 pub fn spawn(command: &mut Command) -> std::io::Result<(Child, oneshot::Receiver<ExitStatus>)> {
+    init()?;
     let reg = registry();
     let number = {
         let mut state = lock(reg);
