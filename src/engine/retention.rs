@@ -45,10 +45,16 @@ fn delete(
     let ids: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
     store.delete_ended_runs(&ids)?;
     for (id, task) in runs {
-        if let Some(files) = dir.run_log_files(task, id) {
-            swept.bytes += size_of(&files);
-            for f in files {
-                let _ = std::fs::remove_file(f);
+        for file in dir.run_log_files(task, id).into_iter().flatten() {
+            let size = std::fs::metadata(&file).map_or(0, |m| m.len());
+            match std::fs::remove_file(&file) {
+                Ok(()) => swept.bytes += size,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // The row is gone: say so, as nothing will come back for this file.
+                Err(e) => tracing::warn!(
+                    "retention deleted run {id} but not its log {}: {e}",
+                    file.display()
+                ),
             }
         }
     }
