@@ -194,12 +194,14 @@ fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
         retry_of_run_id: None,
         replica_index: None,
     };
+    store.insert_run(&run).unwrap();
     store
-        .insert_ended(
-            &run,
+        .finish_run(
+            &run.id,
             runwisp::engine::model::EndReason::Success,
-            0,
-            "seeded",
+            Some(0),
+            t,
+            Some("seeded"),
         )
         .unwrap();
 }

@@ -13,11 +13,11 @@ use anyhow::{anyhow, bail, Context};
 
 use super::{load_config, Cli};
 use crate::engine::clock::{millis, Clock, SystemClock};
-use crate::engine::config::units::format_size;
 use crate::engine::config::{Config, Task};
 use crate::engine::datadir::DataDir;
+use crate::engine::launch;
 use crate::engine::model::{EndReason, RunId, RunKind, TaskName, TriggeredBy};
-use crate::engine::runner::{self, Chunk, RunSpec, StopHandle, Stream};
+use crate::engine::runner::{self, Chunk, StopHandle, Stream};
 use crate::engine::store::{NewRun, Store};
 
 /// Finds `name` among the tasks, with a clear refusal for services, unknown names and tasks
@@ -98,26 +98,13 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         replica_index: None,
     };
 
-    let free = dir.free_space()?;
-    if free < config.storage.min_free_space {
-        let message = format!(
-            "not started: the data disk has {} free, below [storage] min_free_space ({})",
-            format_size(free),
-            format_size(config.storage.min_free_space)
-        );
-        store
-            .insert_ended(&new, EndReason::Failed, -1, &message)
-            .context("cannot record the refused run")?;
-        bail!("run {} of task {task_name} {message}", new.id);
-    }
-
     store
         .insert_run(&new)
         .context("cannot record the run, so it was not started")?;
-    let log_path = match dir.prepare_run_log(&task_name, &new.id) {
+    let floor = config.storage.min_free_space;
+    let log_path = match launch::preflight(&dir, floor, &task_name, &new.id) {
         Ok(path) => path,
-        Err(e) => {
-            let message = format!("not started: {e}");
+        Err(message) => {
             store.finish_run(
                 &new.id,
                 EndReason::Failed,
@@ -128,20 +115,7 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
             bail!("run {} of task {task_name} {message}", new.id);
         }
     };
-    let spec = RunSpec {
-        run_id: new.id,
-        task: task_name.clone(),
-        command: task.common.run.clone(),
-        working_dir: task.common.working_dir.clone(),
-        env: task.common.env.clone(),
-        trigger: TriggeredBy::Cli,
-        retry_attempt: 0,
-        timeout: task.timeout,
-        graceful_stop: task.common.graceful_stop,
-        log_max_size: task.common.log_max_size,
-        log_on_full: task.common.log_on_full,
-        disk_floor: config.storage.min_free_space,
-    };
+    let spec = launch::run_spec(&new, &task_name, &task.common, task.timeout, floor);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -9,6 +9,7 @@
 //! queued runs do not each wait a whole fsync. The end is announced (`RunEnded`) and the run
 //! leaves the active set only once it is durable.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use tokio::sync::Notify;
 use crate::engine::clock::millis;
 use crate::engine::config::units::format_size;
 use crate::engine::config::Common;
+use crate::engine::datadir::DataDir;
 use crate::engine::events::Event;
 use crate::engine::model::{EndReason, RunId, TaskName};
 use crate::engine::runner::{self, procs, Chunk, Outcome, RunSpec, StopHandle};
@@ -137,6 +139,54 @@ pub(crate) async fn record_end(inner: &Arc<Inner>, id: RunId, task: &TaskName, o
         .await;
 }
 
+/// What a run needs before it may start, checked alike by the daemon and by `runwisp exec
+/// --standalone`: room on the data disk (`[storage] min_free_space`) and its log folder. Returns
+/// where its log goes, or the refusal to record as the run's message.
+pub fn preflight(
+    dir: &DataDir,
+    floor: u64,
+    task: &TaskName,
+    id: &RunId,
+) -> Result<PathBuf, String> {
+    match dir.free_space() {
+        Ok(free) if free < floor => {
+            return Err(format!(
+                "not started: the data disk has {} free, below [storage] min_free_space ({})",
+                format_size(free),
+                format_size(floor)
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot measure free disk space: {e}"),
+    }
+    dir.prepare_run_log(task, id)
+        .map_err(|e| format!("not started: {e}"))
+}
+
+/// What the runner needs to run the recorded run `new` of `task`.
+pub fn run_spec(
+    new: &NewRun,
+    task: &TaskName,
+    common: &Common,
+    timeout: Option<Duration>,
+    disk_floor: u64,
+) -> RunSpec {
+    RunSpec {
+        run_id: new.id,
+        task: task.clone(),
+        command: common.run.clone(),
+        working_dir: common.working_dir.clone(),
+        env: common.env.clone(),
+        trigger: new.triggered_by,
+        retry_attempt: new.retry_attempt,
+        timeout,
+        graceful_stop: common.graceful_stop,
+        log_max_size: common.log_max_size,
+        log_on_full: common.log_on_full,
+        disk_floor,
+    }
+}
+
 fn refused(message: String) -> (Outcome, Marking) {
     let outcome = Outcome {
         end_reason: EndReason::Failed,
@@ -181,35 +231,11 @@ async fn execute(
         return (outcome, None);
     }
     let floor = inner.config.storage.min_free_space;
-    match inner.dir.free_space() {
-        Ok(free) if free < floor => {
-            return refused(format!(
-                "not started: the data disk has {} free, below [storage] min_free_space ({})",
-                format_size(free),
-                format_size(floor)
-            ));
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!("cannot measure free disk space: {e}"),
-    }
-    let log_path = match inner.dir.prepare_run_log(task, &new.id) {
+    let log_path = match preflight(&inner.dir, floor, task, &new.id) {
         Ok(path) => path,
-        Err(e) => return refused(format!("not started: {e}")),
+        Err(message) => return refused(message),
     };
-    let spec = RunSpec {
-        run_id: new.id,
-        task: task.clone(),
-        command: common.run.clone(),
-        working_dir: common.working_dir.clone(),
-        env: common.env.clone(),
-        trigger: new.triggered_by,
-        retry_attempt: new.retry_attempt,
-        timeout,
-        graceful_stop: common.graceful_stop,
-        log_max_size: common.log_max_size,
-        log_on_full: common.log_on_full,
-        disk_floor: floor,
-    };
+    let spec = run_spec(new, task, common, timeout, floor);
     let echo = {
         let inner = inner.clone();
         let run = new.id;

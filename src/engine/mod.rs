@@ -12,7 +12,7 @@ pub mod config;
 pub mod datadir;
 pub mod events;
 pub mod history;
-mod launch;
+pub mod launch;
 pub mod model;
 pub mod password;
 mod recovery;

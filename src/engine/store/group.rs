@@ -35,12 +35,6 @@ use crate::engine::model::{EndReason, RunId};
 /// One queued change to the `runs` table.
 pub(super) enum Write {
     Insert(NewRun),
-    InsertEnded {
-        new: NewRun,
-        reason: EndReason,
-        exit_code: i32,
-        message: String,
-    },
     MarkRunning {
         id: RunId,
         start_at: i64,
@@ -65,22 +59,6 @@ impl Write {
     fn apply(&self, conn: &Connection) -> Result<()> {
         match self {
             Write::Insert(new) => runs::insert(conn, new),
-            Write::InsertEnded {
-                new,
-                reason,
-                exit_code,
-                message,
-            } => {
-                runs::insert(conn, new)?;
-                runs::finish(
-                    conn,
-                    &new.id,
-                    *reason,
-                    Some(*exit_code),
-                    new.created_at,
-                    Some(message),
-                )
-            }
             Write::MarkRunning {
                 id,
                 start_at,

@@ -154,22 +154,6 @@ impl Store {
         self.write(Write::Insert(new.clone()))
     }
 
-    /// Records a run that ended without starting (skipped, queue full, refused for disk space).
-    pub fn insert_ended(
-        &self,
-        new: &NewRun,
-        reason: EndReason,
-        exit_code: i32,
-        message: &str,
-    ) -> Result<()> {
-        self.write(Write::InsertEnded {
-            new: new.clone(),
-            reason,
-            exit_code,
-            message: message.to_string(),
-        })
-    }
-
     /// Moves a run to `running` with the process facts crash recovery needs. Not waited to
     /// the disk (see `group.rs`): it survives a crash of the daemon, not a power loss.
     pub fn mark_running(
