@@ -174,8 +174,11 @@ pub struct App {
     pub fullscreen: bool,
     /// Text being typed after `/`.
     pub search_input: Option<String>,
-    /// The active search (log) or filter (sidebar).
+    /// The active search in a log.
     pub search: Option<String>,
+    /// The sidebar's filter: only tasks whose name contains it are listed, whatever has focus,
+    /// so the selection always means the same task.
+    pub filter: Option<String>,
     pub dialog: Option<Dialog>,
     pub notice: Option<String>,
     pub now: Timestamp,
@@ -207,6 +210,7 @@ impl App {
             fullscreen: false,
             search_input: None,
             search: None,
+            filter: None,
             dialog: None,
             notice: None,
             now,
@@ -219,11 +223,9 @@ impl App {
     /// Sidebar order: by group, then name; filtered by the sidebar search.
     pub fn order(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.tasks.len())
-            .filter(|i| match (&self.search, self.view) {
-                (Some(f), View::Home | View::Task) if self.focus == Focus::Sidebar => {
-                    self.tasks[*i].name.contains(f.as_str())
-                }
-                _ => true,
+            .filter(|i| {
+                let name = &self.tasks[*i].name;
+                self.filter.as_ref().is_none_or(|f| name.contains(f.as_str()))
             })
             .collect();
         idx.sort_by(|a, b| {
@@ -257,14 +259,22 @@ impl App {
             use crossterm::event::KeyCode;
             match key.code {
                 KeyCode::Enter => {
-                    let term = input.clone();
+                    let term = Some(input.clone()).filter(|t| !t.is_empty());
                     self.search_input = None;
-                    self.search = (!term.is_empty()).then_some(term);
-                    self.jump_to_match();
+                    if self.focus == Focus::Sidebar {
+                        self.filter = term;
+                    } else {
+                        self.search = term;
+                        self.jump_to_match();
+                    }
                 }
                 KeyCode::Esc => {
                     self.search_input = None;
-                    self.search = None;
+                    if self.focus == Focus::Sidebar {
+                        self.filter = None;
+                    } else {
+                        self.search = None;
+                    }
                 }
                 KeyCode::Backspace => {
                     input.pop();
@@ -408,7 +418,7 @@ impl App {
             (Focus::Sidebar, View::Run) => self.view = View::Task,
             (Focus::Sidebar, _) => {
                 self.view = View::Home;
-                self.search = None;
+                self.filter = None;
             }
         }
     }

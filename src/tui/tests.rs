@@ -244,8 +244,35 @@ fn dialogs() {
     press(&mut help, "?");
     snapshot("dialog-help", &help);
     let mut stop = fixture();
-    press(&mut stop, "j j s");
+    press(&mut stop, "j s");
+    assert_eq!(
+        stop.dialog,
+        Some(Dialog::Confirm(Pending::StopService("web".into())))
+    );
     snapshot("dialog-stop-service", &stop);
+}
+
+#[test]
+fn the_sidebar_filter_keeps_meaning_the_same_task() {
+    let mut app = fixture();
+    press(&mut app, "/ w e b enter");
+    assert_eq!(app.filter.as_deref(), Some("web"));
+    assert_eq!(app.current().unwrap().name, "web");
+    press(&mut app, "enter");
+    assert_eq!((app.view, app.focus), (View::Task, Focus::Main));
+    assert_eq!(app.outbox, [Command::LoadRuns("web".into())]);
+    assert_eq!(app.current().unwrap().name, "web", "still web once focus moved");
+    press(&mut app, "r");
+    assert_eq!(
+        app.dialog,
+        Some(Dialog::Confirm(Pending::Restart("web".into())))
+    );
+    press(&mut app, "esc esc");
+    assert_eq!(app.focus, Focus::Sidebar);
+    assert_eq!(app.current().unwrap().name, "web");
+    press(&mut app, "/ esc");
+    assert_eq!(app.filter, None);
+    assert_eq!(app.order().len(), 3, "the filter is gone");
 }
 
 #[test]
