@@ -24,6 +24,45 @@ fn result(run: &RunRow) -> String {
     run.end_reason.clone().unwrap_or_else(|| run.status.clone())
 }
 
+/// A column of the history table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Time,
+    Task,
+    Trigger,
+    Took,
+    Result,
+    Exit,
+    Run,
+}
+
+impl Column {
+    /// Header, width, and priority (lower goes first when space is short).
+    fn spec(self) -> (&'static str, u16, u8) {
+        match self {
+            Column::Time => ("TIME", 14, 9),
+            Column::Task => ("TASK", 12, 7),
+            Column::Trigger => ("TRIGGER", 9, 5),
+            Column::Took => ("TOOK", 7, 4),
+            Column::Result => ("RESULT", 12, 8),
+            Column::Exit => ("EXIT", 4, 6),
+            Column::Run => ("RUN", 5, 3),
+        }
+    }
+
+    fn cell(self, r: &RunRow) -> String {
+        match self {
+            Column::Time => when(r.start_at.as_deref().unwrap_or(&r.created_at)),
+            Column::Task => r.task_name.clone(),
+            Column::Trigger => r.triggered_by.clone(),
+            Column::Took => took(r.duration_ms),
+            Column::Result => result(r),
+            Column::Exit => r.exit_code.map_or("-".into(), |c| c.to_string()),
+            Column::Run => format!("…{}", short(&r.id)),
+        }
+    }
+}
+
 /// The history table. Columns are chosen to fit `width` (lowest priority dropped first), so
 /// the layout never has to resolve conflicting constraints and draws the same every time.
 fn runs_table<'a>(
@@ -33,48 +72,29 @@ fn runs_table<'a>(
     with_task: bool,
     width: u16,
 ) -> Table<'a> {
-    // (header, width, priority): lower priority goes first when space is short.
-    let mut columns: Vec<(&str, u16, u8)> = vec![
-        ("TIME", 14, 9),
-        ("TRIGGER", 9, 5),
-        ("TOOK", 7, 4),
-        ("RESULT", 12, 8),
-        ("EXIT", 4, 6),
-        ("RUN", 5, 3),
-    ];
+    use Column::*;
+    let mut columns = vec![Time, Trigger, Took, Result, Exit, Run];
     if with_task {
-        columns.insert(1, ("TASK", 12, 7));
+        columns.insert(1, Task);
     }
-    let fits = |cols: &[(&str, u16, u8)]| cols.iter().map(|c| c.1 + 1).sum::<u16>() <= width;
-    while !fits(&columns) && columns.len() > 1 {
+    let room = |cols: &[Column]| cols.iter().map(|c| c.spec().1 + 1).sum::<u16>();
+    while room(&columns) > width && columns.len() > 1 {
         if let Some(pos) = columns
             .iter()
             .enumerate()
-            .min_by_key(|(_, c)| c.2)
+            .min_by_key(|(_, c)| c.spec().2)
             .map(|(i, _)| i)
         {
             columns.remove(pos);
         }
     }
-    let spare = width.saturating_sub(columns.iter().map(|c| c.1 + 1).sum::<u16>());
+    let spare = width.saturating_sub(room(&columns));
     let widths: Vec<Constraint> = columns
         .iter()
-        .map(|(name, w, _)| Constraint::Length(if *name == "TASK" { w + spare } else { *w }))
+        .map(|c| Constraint::Length(c.spec().1 + if *c == Task { spare } else { 0 }))
         .collect();
-    let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
     let rows = runs.iter().enumerate().map(|(i, r)| {
-        let cells: Vec<String> = names
-            .iter()
-            .map(|name| match *name {
-                "TIME (UTC)" => when(r.start_at.as_deref().unwrap_or(&r.created_at)),
-                "TASK" => r.task_name.clone(),
-                "TRIGGER" => r.triggered_by.clone(),
-                "TOOK" => took(r.duration_ms),
-                "RESULT" => result(r),
-                "EXIT" => r.exit_code.map_or("-".into(), |c| c.to_string()),
-                _ => format!("…{}", short(&r.id)),
-            })
-            .collect();
+        let cells: Vec<String> = columns.iter().map(|c| c.cell(r)).collect();
         let row = Row::new(cells).style(result_style(theme, r));
         if Some(i) == selected {
             row.style(theme.selection())
@@ -82,6 +102,7 @@ fn runs_table<'a>(
             row
         }
     });
+    let names: Vec<&str> = columns.iter().map(|c| c.spec().0).collect();
     Table::new(rows, widths).header(Row::new(names).style(theme.style("muted")))
 }
 
