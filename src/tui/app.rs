@@ -225,7 +225,9 @@ impl App {
         let mut idx: Vec<usize> = (0..self.tasks.len())
             .filter(|i| {
                 let name = &self.tasks[*i].name;
-                self.filter.as_ref().is_none_or(|f| name.contains(f.as_str()))
+                self.filter
+                    .as_ref()
+                    .is_none_or(|f| name.contains(f.as_str()))
             })
             .collect();
         idx.sort_by(|a, b| {

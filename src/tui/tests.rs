@@ -261,7 +261,11 @@ fn the_sidebar_filter_keeps_meaning_the_same_task() {
     press(&mut app, "enter");
     assert_eq!((app.view, app.focus), (View::Task, Focus::Main));
     assert_eq!(app.outbox, [Command::LoadRuns("web".into())]);
-    assert_eq!(app.current().unwrap().name, "web", "still web once focus moved");
+    assert_eq!(
+        app.current().unwrap().name,
+        "web",
+        "still web once focus moved"
+    );
     press(&mut app, "r");
     assert_eq!(
         app.dialog,

@@ -150,8 +150,8 @@ impl Store {
         // switched the mode back; and switched back to FULL after a batch of starts, still
         // holding the connection, for every other writer of the connection (retention,
         // anchors, the auth secret).
-        let durable = batch.iter().any(|(write, _)| write.durable());
-        let mode = if durable { "FULL" } else { "NORMAL" };
+        let mode = synchronous_for(&batch);
+        let durable = mode == "FULL";
         if let Err(e) = conn.pragma_update(None, "synchronous", mode) {
             if durable {
                 let e = StoreError::sql("making the run history wait for the disk")(e);
@@ -186,6 +186,16 @@ impl Store {
         for (write, outcome) in &batch {
             *lock(outcome) = Some(alone(conn, write));
         }
+    }
+}
+
+/// How a batch commits: `FULL` (waiting for the disk) unless every change in it is a run's
+/// start.
+fn synchronous_for(batch: &[(Write, Outcome)]) -> &'static str {
+    if batch.iter().any(|(write, _)| write.durable()) {
+        "FULL"
+    } else {
+        "NORMAL"
     }
 }
 
@@ -234,5 +244,49 @@ fn rollback(conn: &Connection) {
         if let Err(e) = conn.execute_batch("ROLLBACK") {
             tracing::error!("cannot roll back a batch of run changes: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::model::{RunKind, TriggeredBy};
+
+    fn queued(write: Write) -> (Write, Outcome) {
+        (write, Outcome::default())
+    }
+
+    #[test]
+    fn only_a_batch_of_starts_skips_the_fsync() {
+        let id = RunId::new();
+        let start = || {
+            queued(Write::MarkRunning {
+                id,
+                start_at: 1,
+                pid: 42,
+                pid_start_time: None,
+            })
+        };
+        let finish = queued(Write::Finish {
+            id,
+            reason: EndReason::Success,
+            exit_code: Some(0),
+            end_at: 2,
+            message: None,
+        });
+        let insert = queued(Write::Insert(NewRun {
+            id,
+            task_name: "t".into(),
+            kind: RunKind::Task,
+            triggered_by: TriggeredBy::Cli,
+            scheduled_for: None,
+            created_at: 0,
+            retry_attempt: 0,
+            retry_of_run_id: None,
+            replica_index: None,
+        }));
+        assert_eq!(synchronous_for(&[start(), start()]), "NORMAL");
+        assert_eq!(synchronous_for(&[start(), finish]), "FULL");
+        assert_eq!(synchronous_for(&[insert, start()]), "FULL");
     }
 }
