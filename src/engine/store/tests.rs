@@ -253,11 +253,7 @@ fn a_start_leaves_the_connection_synced_and_queued_changes_keep_their_order() {
     let end = store.submit_finish(&a.id, EndReason::Success, Some(0), 3_000, None);
     let start = store.submit_start(&b.id, 3_000, 42, None);
     store.wait(start).unwrap();
-    assert_eq!(
-        synchronous(&store),
-        2,
-        "a batch with an end commits with FULL"
-    );
+    assert_eq!(synchronous(&store), 2);
     assert_eq!(
         store.get_run(&a.id).unwrap().unwrap().status,
         RunStatus::Ended,
