@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -100,16 +100,13 @@ pub struct Login {
 }
 
 /// Starts the worker; commands go in through the returned sender.
-pub fn spawn(login: Login, ui: Sender<UiEvent>) -> Sender<Work> {
+pub fn spawn(login: Login, ui: Sender<UiEvent>) -> std::io::Result<Sender<Work>> {
     let (tx, rx) = std::sync::mpsc::channel::<Work>();
     let own = tx.clone();
-    let spawned = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("runwisp-tui-data".into())
-        .spawn(move || worker(login, ui, rx, own));
-    if let Err(e) = spawned {
-        eprintln!("runwisp: cannot start the data worker: {e}");
-    }
-    tx
+        .spawn(move || worker(login, ui, rx, own))?;
+    Ok(tx)
 }
 
 fn send(ui: &Sender<UiEvent>, msg: Msg) -> bool {
@@ -137,18 +134,23 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                 ) {
                     return;
                 }
-                // Keep the UI responsive to commands while waiting; they cannot be carried out.
-                match rx.recv_timeout(wait) {
-                    Ok(Work::Ui(_)) => {
-                        send(
-                            &ui,
-                            Msg::Notice(
-                                "not connected to the daemon; try again when it is back".into(),
-                            ),
-                        );
+                // Keep the UI responsive to commands while waiting, for the whole wait: they
+                // cannot be carried out, and must not cut the wait short.
+                let until = Instant::now() + wait;
+                while let Some(left) = until.checked_duration_since(Instant::now()) {
+                    match rx.recv_timeout(left) {
+                        Ok(Work::Ui(_)) => {
+                            send(
+                                &ui,
+                                Msg::Notice(
+                                    "not connected to the daemon; try again when it is back".into(),
+                                ),
+                            );
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return,
+                        Ok(_) => {}
+                        Err(RecvTimeoutError::Timeout) => break,
                     }
-                    Err(RecvTimeoutError::Disconnected) => return,
-                    _ => {}
                 }
                 continue;
             }

@@ -132,7 +132,7 @@ pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> anyhow::Result<bool> {
     let (tx, rx) = mpsc::channel();
     read_input(tx.clone())?;
-    let work = data::spawn(login.clone(), tx);
+    let work = data::spawn(login.clone(), tx).context("cannot start the TUI's data worker")?;
     let mut app = App::new(&login.url, local, jiff::Timestamp::now());
     loop {
         let frame = Instant::now();
