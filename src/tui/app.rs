@@ -534,6 +534,16 @@ impl App {
                 self.version = version;
                 self.fingerprint = fingerprint;
                 self.connection = Connection::Connected;
+                // After a reconnect, pick up again what is on screen.
+                if self.view != View::Home {
+                    if let Some(task) = self.current().map(|t| t.name.clone()) {
+                        self.outbox.push(Command::LoadRuns(task));
+                    }
+                }
+                let unfinished = self.log.run.as_ref().filter(|_| !self.log.finished);
+                if let (View::Run, Some(run)) = (self.view, unfinished) {
+                    self.outbox.push(Command::FollowLog(run.id.clone()));
+                }
             }
             Msg::Disconnected { reason } => {
                 self.notice = Some(reason.clone());
@@ -566,7 +576,9 @@ impl App {
                 }
             }
             Msg::LogLine { run, line } => {
-                if self.log.run.as_ref().is_some_and(|r| r.id == run) {
+                // Following again after a reconnect replays lines already shown.
+                let seen = self.log.lines.back().is_some_and(|last| last.n >= line.n);
+                if self.log.run.as_ref().is_some_and(|r| r.id == run) && !seen {
                     self.log.lines.push_back(line);
                     if self.log.lines.len() > MAX_LOG_LINES {
                         self.log.lines.pop_front();

@@ -322,11 +322,15 @@ fn follow(
                     line,
                 }));
             });
-            if let (true, Ok(run)) = (current(), ended) {
-                let _ = ui.send(UiEvent::Data(Msg::LogDone {
-                    run: view_row(&run),
-                }));
+            if !current() {
+                return;
             }
+            let _ = ui.send(UiEvent::Data(match ended {
+                Ok(run) => Msg::LogDone {
+                    run: view_row(&run),
+                },
+                Err(e) => Msg::Notice(format!("stopped following the log: {e}")),
+            }));
         })?;
     Ok(())
 }

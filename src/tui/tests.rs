@@ -446,6 +446,37 @@ fn log_follow_search_and_fullscreen() {
 }
 
 #[test]
+fn a_reconnect_picks_up_the_open_task_and_log_without_repeating_lines() {
+    let mut app = with_log(fixture());
+    app.outbox.clear();
+    let task = app.current().unwrap().name.clone();
+    app.on_msg(Msg::Connected {
+        version: "0.1.0".into(),
+        fingerprint: "amber-island".into(),
+    });
+    assert_eq!(
+        app.outbox,
+        [
+            Command::LoadRuns(task),
+            Command::FollowLog("01JAAAAAAAAAAAAAAAAAAAAAA9".into())
+        ]
+    );
+    // The new follow replays the kept lines: only those not shown yet are added.
+    for n in 1..=62u64 {
+        app.on_msg(Msg::LogLine {
+            run: "01JAAAAAAAAAAAAAAAAAAAAAA9".into(),
+            line: LogLine {
+                n,
+                kind: LineKind::Stdout,
+                text: format!("line {n}"),
+            },
+        });
+    }
+    let numbers: Vec<u64> = app.log.lines.iter().map(|l| l.n).collect();
+    assert_eq!(numbers, (1..=62).collect::<Vec<_>>());
+}
+
+#[test]
 fn quitting_asks_about_the_daemon() {
     let mut app = fixture();
     press(&mut app, "q enter");
