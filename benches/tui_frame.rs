@@ -11,7 +11,7 @@ use runwisp::tui::views;
 
 fn app() -> App {
     let now = "2026-11-24T12:00:00Z".parse().unwrap();
-    let mut app = App::new("http://127.0.0.1:9477", true, now);
+    let mut app = App::new(true, now);
     let tasks = (0..1000)
         .map(|i| TaskRow {
             name: format!("task-{i:04}"),

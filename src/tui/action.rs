@@ -61,13 +61,6 @@ impl Action {
             })
     }
 
-    pub fn name(self) -> &'static str {
-        NAMES
-            .iter()
-            .find(|(_, a)| *a == self)
-            .map_or("?", |(n, _)| n)
-    }
-
     /// How the footer and help overlay describe it.
     pub fn describe(self) -> &'static str {
         match self {

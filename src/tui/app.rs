@@ -30,7 +30,6 @@ pub struct TaskRow {
     pub instances: Option<u32>,
     pub active_runs: Vec<String>,
     pub last: Option<RunRow>,
-    pub stopped: bool,
 }
 
 /// A run row.
@@ -46,6 +45,19 @@ pub struct RunRow {
     pub start_at: Option<String>,
     pub duration_ms: Option<i64>,
     pub message: Option<String>,
+}
+
+impl RunRow {
+    /// The theme role of the run as an operator reads it: `running` (or waiting), `ok`, `warn`
+    /// (skipped, stopped, refused for a full queue) or `error`.
+    pub fn role(&self) -> &'static str {
+        match (self.status.as_str(), self.end_reason.as_deref()) {
+            ("running" | "pending", _) => "running",
+            (_, Some("success")) => "ok",
+            (_, Some("skipped" | "stopped" | "queue_full")) => "warn",
+            _ => "error",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,13 +164,11 @@ pub enum Connection {
     /// Lost since this instant (the banner shows for how long).
     Reconnecting {
         since: Timestamp,
-        reason: String,
     },
 }
 
 /// The whole UI state.
 pub struct App {
-    pub url: String,
     pub version: String,
     pub fingerprint: String,
     pub connection: Connection,
@@ -190,9 +200,8 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(url: &str, local: bool, now: Timestamp) -> App {
+    pub fn new(local: bool, now: Timestamp) -> App {
         App {
-            url: url.to_string(),
             version: String::new(),
             fingerprint: String::new(),
             connection: Connection::Connecting,
@@ -548,10 +557,7 @@ impl App {
             Msg::Disconnected { reason } => {
                 self.notice = Some(reason.clone());
                 if !matches!(self.connection, Connection::Reconnecting { .. }) {
-                    self.connection = Connection::Reconnecting {
-                        since: self.now,
-                        reason,
-                    };
+                    self.connection = Connection::Reconnecting { since: self.now };
                 }
             }
             Msg::Tasks(tasks) => {

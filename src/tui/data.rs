@@ -88,7 +88,6 @@ pub fn task_row(v: &Value) -> TaskRow {
             })
             .unwrap_or_default(),
         last: v.get("last_run").filter(|l| !l.is_null()).map(run_row),
-        stopped: v.get("stopped").and_then(Value::as_bool).unwrap_or(false),
     }
 }
 

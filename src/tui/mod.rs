@@ -133,7 +133,7 @@ fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> an
     let (tx, rx) = mpsc::channel();
     read_input(tx.clone())?;
     let work = data::spawn(login.clone(), tx).context("cannot start the TUI's data worker")?;
-    let mut app = App::new(&login.url, local, jiff::Timestamp::now());
+    let mut app = App::new(local, jiff::Timestamp::now());
     loop {
         let frame = Instant::now();
         app.now = jiff::Timestamp::now();

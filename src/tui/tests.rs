@@ -39,7 +39,7 @@ fn run(
 
 /// A daemon with a few tasks, a service, history and a log.
 fn fixture() -> App {
-    let mut app = App::new("http://127.0.0.1:9477", true, now());
+    let mut app = App::new(true, now());
     app.on_msg(Msg::Connected {
         version: "0.1.0".into(),
         fingerprint: "misty-river".into(),
@@ -477,6 +477,22 @@ fn a_reconnect_picks_up_the_open_task_and_log_without_repeating_lines() {
 }
 
 #[test]
+fn a_finished_run_shows_its_message() {
+    let mut app = with_log(fixture());
+    let mut ended = app.log.run.clone().unwrap();
+    ended.status = "ended".into();
+    ended.end_reason = Some("failed".into());
+    ended.exit_code = Some(-1);
+    ended.message = Some("not started: the data disk has 3 MB free".into());
+    app.on_msg(Msg::LogDone { run: ended });
+    let screen = render(&app, &Theme::load("dark", false).unwrap(), 120, 40);
+    assert!(
+        screen.contains("failed (exit -1): not started: the data disk has 3 MB free"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn quitting_asks_about_the_daemon() {
     let mut app = fixture();
     press(&mut app, "q enter");
@@ -491,7 +507,7 @@ fn quitting_asks_about_the_daemon() {
     let mut app = fixture();
     press(&mut app, "q right right enter");
     assert_eq!(app.quit, None, "cancel");
-    let mut remote = App::new("http://10.0.0.5:9477", false, now());
+    let mut remote = App::new(false, now());
     press(&mut remote, "ctrl-c right right enter");
     assert_eq!(
         remote.quit, None,

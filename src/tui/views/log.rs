@@ -24,10 +24,14 @@ pub fn first_visible(app: &App, height: usize) -> usize {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(run) = &app.log.run else { return };
     let state = match (&run.end_reason, app.log.finished) {
-        (Some(reason), true) => format!(
-            "{reason} (exit {})",
-            run.exit_code.map_or("-".into(), |c| c.to_string())
-        ),
+        (Some(reason), true) => {
+            let exit = run.exit_code.map_or("-".into(), |c| c.to_string());
+            match &run.message {
+                // Why a run was refused or failed to write its log: the one place to see it.
+                Some(message) => format!("{reason} (exit {exit}): {message}"),
+                None => format!("{reason} (exit {exit})"),
+            }
+        }
         _ => "running".into(),
     };
     let follow = if app.log.follow {

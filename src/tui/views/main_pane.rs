@@ -12,12 +12,7 @@ use crate::tui::app::{short, App, Focus, RunRow};
 use crate::tui::theme::Theme;
 
 fn result_style(theme: &Theme, run: &RunRow) -> Style {
-    match (run.status.as_str(), run.end_reason.as_deref()) {
-        ("running", _) | ("pending", _) => theme.style("running"),
-        (_, Some("success")) => theme.style("ok"),
-        (_, Some("skipped" | "stopped" | "queue_full")) => theme.style("warn"),
-        _ => theme.style("error"),
-    }
+    theme.style(run.role())
 }
 
 fn result(run: &RunRow) -> String {
@@ -134,8 +129,7 @@ pub fn home(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             !t.service
                 && t.last
                     .as_ref()
-                    .and_then(|r| r.end_reason.as_deref())
-                    .is_some_and(|e| !matches!(e, "success" | "skipped" | "stopped" | "queue_full"))
+                    .is_some_and(|r| r.end_reason.is_some() && r.role() == "error")
         })
         .count();
     let line = Line::from(vec![

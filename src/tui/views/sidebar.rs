@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::border;
-use crate::tui::app::{App, Connection, Focus, TaskRow};
+use crate::tui::app::{App, Connection, Focus, RunRow, TaskRow};
 use crate::tui::theme::Theme;
 
 /// The glyph and role of a task's state.
@@ -18,9 +18,10 @@ pub fn glyph(task: &TaskRow) -> (&'static str, &'static str) {
     if task.service {
         return ("■", "muted");
     }
-    match task.last.as_ref().and_then(|r| r.end_reason.as_deref()) {
-        Some("success") => ("✓", "ok"),
-        Some("skipped") | Some("stopped") | Some("queue_full") => ("•", "warn"),
+    let ended = task.last.as_ref().filter(|r| r.end_reason.is_some());
+    match ended.map(RunRow::role) {
+        Some("ok") => ("✓", "ok"),
+        Some("warn") => ("•", "warn"),
         Some(_) => ("✗", "error"),
         None => ("·", "muted"),
     }
