@@ -57,9 +57,16 @@ impl Look {
                 layers.push((file.to_string(), text));
             }
             None => {
+                // Optional: only a missing file is no error.
                 let beside = config_dir.join("keymap.toml");
-                if let Ok(text) = std::fs::read_to_string(&beside) {
-                    layers.push((beside.display().to_string(), text));
+                match std::fs::read_to_string(&beside) {
+                    Ok(text) => layers.push((beside.display().to_string(), text)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot read the keymap {}", beside.display())
+                        })
+                    }
                 }
             }
         }
