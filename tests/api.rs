@@ -285,6 +285,24 @@ fn tasks_routes_and_their_status_codes() {
     let ended = d.wait_ended(run["id"].as_str().unwrap());
     assert_eq!(ended["end_reason"], "success");
     assert_eq!(ended["exit_code"], 0);
+    // The listing and the task itself name it as the last run; a task never run has none.
+    let listed = d.get("/api/tasks").json();
+    let last_of = |name: &str| {
+        listed["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["last_run"].clone())
+            .unwrap()
+    };
+    assert_eq!(last_of("hello")["id"], run["id"]);
+    assert_eq!(last_of("hello")["end_reason"], "success");
+    assert!(last_of("nightly").is_null());
+    assert_eq!(
+        d.get("/api/tasks/hello").json()["last_run"]["id"],
+        run["id"]
+    );
     let alias = d.post_json(
         "/api/tasks/hello/trigger",
         serde_json::json!({ "triggered_by": "cli" }),

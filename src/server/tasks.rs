@@ -1,6 +1,8 @@
 //! `/api/tasks…`: tasks and services as the interfaces show them, and the actions on them (run,
 //! restart, stop).
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -45,24 +47,28 @@ fn describe(app: &AppState, info: &TaskInfo, last: Option<Value>) -> Value {
     }
 }
 
-async fn last_run(app: &AppState, name: &TaskName) -> Result<Option<Value>, Problem> {
-    let task = name.to_string();
-    let runs = store::blocking(app.engine.store_handle(), move |s| {
-        s.list_runs(Some(&task), 1)
-    })
-    .await?;
-    Ok(runs.into_iter().next().map(|r| {
-        json!({ "id": r.id, "status": r.status, "end_reason": r.end_reason, "exit_code": r.exit_code,
-                "start_at": r.start_at.map(rfc3339), "end_at": r.end_at.map(rfc3339) })
-    }))
+/// The newest run of each task, as the task listing shows it.
+async fn last_runs(app: &AppState, names: &[&TaskName]) -> Result<HashMap<String, Value>, Problem> {
+    let tasks: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let runs = store::blocking(app.engine.store_handle(), move |s| s.last_runs(&tasks)).await?;
+    Ok(runs
+        .into_iter()
+        .map(|(task, r)| {
+            let view = json!({ "id": r.id, "status": r.status, "end_reason": r.end_reason, "exit_code": r.exit_code,
+                               "start_at": r.start_at.map(rfc3339), "end_at": r.end_at.map(rfc3339) });
+            (task, view)
+        })
+        .collect())
 }
 
 pub async fn list(State(app): State<AppState>) -> Result<Response, Problem> {
-    let mut out = Vec::new();
-    for info in app.engine.tasks().await {
-        let last = last_run(&app, &info.name).await?;
-        out.push(describe(&app, &info, last));
-    }
+    let infos = app.engine.tasks().await;
+    let names: Vec<&TaskName> = infos.iter().map(|i| &i.name).collect();
+    let mut last = last_runs(&app, &names).await?;
+    let out: Vec<Value> = infos
+        .iter()
+        .map(|info| describe(&app, info, last.remove(info.name.as_str())))
+        .collect();
     Ok(axum::Json(json!({ "tasks": out })).into_response())
 }
 
@@ -82,7 +88,7 @@ pub async fn one(
                 name.as_str()
             ))
         })?;
-    let last = last_run(&app, &name).await?;
+    let last = last_runs(&app, &[&name]).await?.remove(name.as_str());
     Ok(axum::Json(describe(&app, &info, last)).into_response())
 }
 

@@ -258,6 +258,28 @@ impl Store {
         result.map_err(StoreError::sql("listing runs"))
     }
 
+    /// The newest run of each of `tasks` that has one, read under one lock (one index lookup
+    /// per task).
+    pub fn last_runs(&self, tasks: &[String]) -> Result<std::collections::HashMap<String, Run>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT 1"
+            ))
+            .map_err(StoreError::sql("reading the last runs"))?;
+        let mut last = std::collections::HashMap::new();
+        for task in tasks {
+            if let Some(run) = stmt
+                .query_row(params![task], from_row)
+                .optional()
+                .map_err(StoreError::sql("reading the last runs"))?
+            {
+                last.insert(task.clone(), run);
+            }
+        }
+        Ok(last)
+    }
+
     /// Runs that never reached `ended`: what crash recovery looks at.
     pub fn unfinished_runs(&self) -> Result<Vec<Run>> {
         let conn = self.conn();
