@@ -54,6 +54,8 @@ pub(crate) fn slots(config: &Config) -> BTreeMap<TaskName, ServiceSlot> {
 pub enum ServiceError {
     #[error("there is no service named {0:?}")]
     NotFound(String),
+    #[error("{0:?} is a task; restart applies to services (trigger a task to run it)")]
+    IsTask(String),
     #[error("the daemon is shutting down")]
     ShuttingDown,
 }
@@ -206,6 +208,9 @@ impl Engine {
         }
         let service =
             TaskName::parse(name).map_err(|_| ServiceError::NotFound(name.to_string()))?;
+        if self.inner.tasks.contains_key(&service) {
+            return Err(ServiceError::IsTask(name.to_string()));
+        }
         if !self.inner.services.contains_key(&service) {
             return Err(ServiceError::NotFound(name.to_string()));
         }

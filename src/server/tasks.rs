@@ -133,14 +133,11 @@ pub async fn restart(
     State(app): State<AppState>,
     NameParam(name): NameParam,
 ) -> Result<Response, Problem> {
-    if app.engine.config().tasks.contains_key(&name) {
-        return Err(Problem::bad_request(format!(
-            "{:?} is a task; restart applies to services (use POST /api/tasks/{name}/run to start a task)",
-            name.as_str()
-        )));
-    }
     match app.engine.restart_service(name.as_str()).await {
         Ok(()) => Ok(axum::Json(json!({ "restarted": name })).into_response()),
+        Err(ServiceError::IsTask(n)) => Err(Problem::bad_request(format!(
+            "{n:?} is a task; restart applies to services (use POST /api/tasks/{n}/run to start a task)"
+        ))),
         Err(ServiceError::NotFound(n)) => Err(Problem::not_found(format!(
             "there is no task or service named {n:?}"
         ))),
