@@ -191,6 +191,16 @@ string_enum!(
     }
 );
 
+impl TriggeredBy {
+    /// What a trigger request may say it came from: runwisp's own interfaces and the API.
+    pub const INTERFACES: &'static [TriggeredBy] = &[
+        TriggeredBy::Api,
+        TriggeredBy::Cli,
+        TriggeredBy::Tui,
+        TriggeredBy::Web,
+    ];
+}
+
 impl EndReason {
     /// Retries and `restart = "on_failure"` follow these end reasons and no others.
     pub fn is_retryable(self) -> bool {

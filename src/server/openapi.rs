@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use super::routes::{table, Route};
+use crate::engine::model::{EndReason, RunKind, RunStatus, TriggeredBy};
 
 fn problem(description: &str) -> Value {
     json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
@@ -47,10 +48,16 @@ fn parameters(route: &Route) -> Vec<Value> {
         }
         out.push(query(
             "status",
-            json!({ "type": "string", "enum": ["pending", "running", "ended"] }),
+            json!({ "type": "string", "enum": spellings(RunStatus::ALL, RunStatus::as_str) }),
         ));
-        out.push(query("end_reason", json!({ "type": "string", "enum": ["success", "failed", "timeout", "stopped", "crashed", "skipped", "queue_full", "log_overflow"] })));
-        out.push(query("triggered_by", json!({ "type": "string", "enum": ["cron", "catch_up", "api", "cli", "tui", "web", "retry", "restart", "service", "webhook"] })));
+        out.push(query(
+            "end_reason",
+            json!({ "type": "string", "enum": spellings(EndReason::ALL, EndReason::as_str) }),
+        ));
+        out.push(query(
+            "triggered_by",
+            json!({ "type": "string", "enum": spellings(TriggeredBy::ALL, TriggeredBy::as_str) }),
+        ));
         out.push(query(
             "limit",
             json!({ "type": "integer", "minimum": 1, "maximum": 1000 }),
@@ -173,7 +180,7 @@ pub fn build() -> Value {
         if route.path.ends_with("/run") || route.path.ends_with("/trigger") {
             op.insert("requestBody".into(), json!({ "required": false, "content": { "application/json": { "schema": {
                 "type": "object", "additionalProperties": false,
-                "properties": { "triggered_by": { "type": "string", "enum": ["api", "cli", "tui", "web"] } } } } } }));
+                "properties": { "triggered_by": { "type": "string", "enum": spellings(TriggeredBy::INTERFACES, TriggeredBy::as_str) } } } } } }));
         }
         if route.path == "/api/auth" {
             op.insert("requestBody".into(), json!({ "required": true, "content": { "application/json": { "schema": {
@@ -203,8 +210,8 @@ pub fn build() -> Value {
                     "title": { "type": "string" }, "status": { "type": "integer" }, "detail": { "type": "string" } } },
                 "Run": { "type": "object", "required": ["id", "task_name", "kind", "status", "triggered_by", "created_at"], "properties": {
                     "id": { "type": "string" }, "task_name": { "type": "string" },
-                    "kind": { "type": "string", "enum": ["task", "service"] },
-                    "status": { "type": "string", "enum": ["pending", "running", "ended"] },
+                    "kind": { "type": "string", "enum": spellings(RunKind::ALL, RunKind::as_str) },
+                    "status": { "type": "string", "enum": spellings(RunStatus::ALL, RunStatus::as_str) },
                     "end_reason": nullable("string"), "exit_code": nullable("integer"),
                     "triggered_by": { "type": "string" }, "scheduled_for": nullable("string"),
                     "created_at": { "type": "string" }, "start_at": nullable("string"), "end_at": nullable("string"),
@@ -215,8 +222,20 @@ pub fn build() -> Value {
     })
 }
 
+/// How an enum of the run object is spelled on the wire.
+fn spellings<T: Copy>(all: &[T], spelling: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| spelling(*v)).collect()
+}
+
+/// The document never changes while the daemon runs: built and serialized once.
+static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build().to_string());
+
 pub async fn document() -> Response {
-    axum::Json(build()).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

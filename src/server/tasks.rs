@@ -105,16 +105,22 @@ pub async fn run(
     OptionalJson(body): OptionalJson<TriggerBody>,
 ) -> Result<Response, Problem> {
     let by = match body.and_then(|b| b.triggered_by).as_deref() {
-        None | Some("api") => TriggeredBy::Api,
-        Some("cli") => TriggeredBy::Cli,
-        Some("tui") => TriggeredBy::Tui,
-        Some("web") => TriggeredBy::Web,
-        Some(other) => {
-            return Err(Problem::bad_request(format!(
-                "`triggered_by` must be one of \"api\", \"cli\", \"tui\", \"web\", not {:?}",
-                crate::engine::model::truncate_for_message(other)
-            )))
-        }
+        None => TriggeredBy::Api,
+        Some(text) => text
+            .parse::<TriggeredBy>()
+            .ok()
+            .filter(|by| TriggeredBy::INTERFACES.contains(by))
+            .ok_or_else(|| {
+                let known: Vec<String> = TriggeredBy::INTERFACES
+                    .iter()
+                    .map(|by| format!("{:?}", by.as_str()))
+                    .collect();
+                Problem::bad_request(format!(
+                    "`triggered_by` must be one of {}, not {:?}",
+                    known.join(", "),
+                    crate::engine::model::truncate_for_message(text)
+                ))
+            })?,
     };
     match app.engine.trigger(name.as_str(), by).await {
         Ok(run) => Ok((StatusCode::CREATED, axum::Json(run)).into_response()),
