@@ -15,7 +15,7 @@ pub struct Target {
 }
 
 fn local_password(dir: &DataDir) -> anyhow::Result<String> {
-    let path = dir.root().join("password");
+    let path = dir.password_path();
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the daemon's password from {}", path.display()))?;
     Ok(text.trim().to_string())
@@ -71,7 +71,7 @@ pub fn connect(target: &Target) -> anyhow::Result<Client> {
 /// The daemon's own password, read from the local data directory.
 pub fn password(cli: &Cli) -> anyhow::Result<String> {
     let dir = DataDir::open(&cli.data)?;
-    if !dir.root().join("password").exists() {
+    if !dir.password_path().exists() {
         bail!(
             "there is no password file in {} yet; the daemon creates it at its first start",
             dir.root().display()

@@ -4,13 +4,13 @@ use anyhow::{anyhow, Context};
 
 use super::{table, Cli};
 use crate::engine::config::units::format_duration;
-use crate::engine::datadir::DataDir;
+use crate::engine::datadir::{DataDir, DB_FILE};
 use crate::engine::model::TaskName;
 use crate::engine::store::Store;
 
 /// Opens the history of `cli.data` for reading; `None` when nothing was ever recorded there.
 pub(crate) fn open_history(cli: &Cli) -> anyhow::Result<Option<Store>> {
-    if !cli.data.join("runwisp.db").exists() {
+    if !cli.data.join(DB_FILE).exists() {
         return Ok(None);
     }
     let dir = DataDir::open(&cli.data)?;

@@ -146,12 +146,7 @@ fn start_daemon(cli: &Cli) -> anyhow::Result<remote::Target> {
 
 /// SIGTERM to the daemon holding `dir`, then wait until it has let go of the lock.
 fn stop_local_daemon(dir: &DataDir) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(dir.lock_path()).unwrap_or_default();
-    let Some(pid) = text
-        .lines()
-        .next()
-        .and_then(|l| l.trim().parse::<i32>().ok())
-    else {
+    let Some(pid) = dir.holder_pid().and_then(|pid| i32::try_from(pid).ok()) else {
         bail!("cannot tell which process the daemon is; stop it with its service manager");
     };
     nix::sys::signal::kill(

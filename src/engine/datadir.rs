@@ -30,6 +30,9 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
     }
 }
 
+/// The run history's file name in the data directory.
+pub const DB_FILE: &str = "runwisp.db";
+
 /// A data directory, created with mode 0700.
 #[derive(Debug, Clone)]
 pub struct DataDir {
@@ -52,7 +55,12 @@ impl DataDir {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.root.join("runwisp.db")
+        self.root.join(DB_FILE)
+    }
+
+    /// The generated API password (0600), unless `RUNWISP_PASSWORD` is set.
+    pub fn password_path(&self) -> PathBuf {
+        self.root.join("password")
     }
 
     pub fn lock_path(&self) -> PathBuf {
@@ -114,7 +122,7 @@ impl DataDir {
         };
         match Flock::lock(file, FlockArg::LockSharedNonblock) {
             Ok(_released_on_drop) => Ok(None),
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(Some(self.holder_pid())),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(Some(self.holder())),
             Err((_, errno)) => Err(io_err(&path)(std::io::Error::from(errno))),
         }
     }
@@ -140,23 +148,30 @@ impl DataDir {
             }
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(DataDirError::Locked {
                 dir: self.root.clone(),
-                pid: self.holder_pid(),
+                pid: self.holder(),
             }),
             Err((_, errno)) => Err(io_err(&path)(std::io::Error::from(errno))),
         }
     }
 
-    /// " (pid N)" from the lock file or `daemon.pid`, or "" when neither says.
-    fn holder_pid(&self) -> String {
-        for path in [self.lock_path(), self.pid_path()] {
-            let mut text = String::new();
-            let read = File::open(&path).and_then(|f| f.take(256).read_to_string(&mut text));
-            let first = text.lines().next().unwrap_or("").trim();
-            if let (Ok(_), Ok(pid)) = (read, first.parse::<u32>()) {
-                return format!(" (pid {pid})");
-            }
-        }
-        String::new()
+    /// The pid of the daemon holding the lock, from the lock file or `daemon.pid`.
+    pub fn holder_pid(&self) -> Option<u32> {
+        [self.lock_path(), self.pid_path()]
+            .into_iter()
+            .find_map(|path| {
+                let mut text = String::new();
+                File::open(&path)
+                    .and_then(|f| f.take(256).read_to_string(&mut text))
+                    .ok()?;
+                text.lines().next()?.trim().parse().ok()
+            })
+    }
+
+    /// " (pid N)", or "" when the pid is not known.
+    fn holder(&self) -> String {
+        self.holder_pid()
+            .map(|pid| format!(" (pid {pid})"))
+            .unwrap_or_default()
     }
 
     /// The URL the daemon holding the lock announced (the lock file's second line).

@@ -36,7 +36,7 @@ pub fn ensure(dir: &DataDir) -> Result<String, PasswordError> {
 
 /// The password in the data directory's file, generated and written there when missing.
 fn from_file(dir: &DataDir) -> Result<String, PasswordError> {
-    let path = dir.root().join("password");
+    let path = dir.password_path();
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let p = text.trim().to_string();
