@@ -165,9 +165,15 @@ async fn produce(
             tx.send(line_event(n, &line)).await.map_err(|_| ())?;
         }
     }
+    // Whether the run has ended comes from the database at first, after a missed event and at
+    // each RECHECK; otherwise from the run's own events, so printing costs no query.
+    let mut ended = false;
+    let mut ask = true;
     loop {
-        let ended =
-            matches!(app.engine.run(id).await, Ok(Some(ref r)) if r.status == RunStatus::Ended);
+        if ask {
+            ended =
+                matches!(app.engine.run(id).await, Ok(Some(ref r)) if r.status == RunStatus::Ended);
+        }
         let mut lines = Vec::new();
         let mut rotated = false;
         tail.read(&mut lines, &mut rotated);
@@ -185,7 +191,15 @@ async fn produce(
             tx.send(line_event(n, &line)).await.map_err(|_| ())?;
         }
         if ended {
-            let run = app.engine.run(id).await.ok().flatten();
+            let run = match app.engine.run(id).await {
+                Ok(Some(run)) => run,
+                Ok(None) => return Err(()),
+                Err(e) => {
+                    // The client sees the stream end before `done`, and says so.
+                    tracing::warn!(run = %id, "cannot read run {id} to end its log stream: {e}");
+                    return Err(());
+                }
+            };
             let done = SseEvent::default()
                 .event("done")
                 .json_data(&run)
@@ -197,21 +211,32 @@ async fn produce(
         let wake = async {
             loop {
                 match events.recv().await {
-                    Ok(Event::LogAppended { run } | Event::RunEnded { run, .. }) if run == id => {
-                        return
-                    }
+                    Ok(Event::RunEnded { run, .. }) if run == id => return Wake::Ended,
+                    Ok(Event::LogAppended { run }) if run == id => return Wake::Printed,
                     Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(broadcast::error::RecvError::Lagged(_)) => return Wake::Unsure,
                     Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
                 }
             }
         };
-        tokio::select! {
-            _ = wake => {}
-            _ = tokio::time::sleep(RECHECK) => {}
+        (ended, ask) = tokio::select! {
+            woke = wake => match woke {
+                Wake::Ended => (true, false),
+                Wake::Printed => (false, false),
+                Wake::Unsure => (false, true),
+            },
+            _ = tokio::time::sleep(RECHECK) => (false, true),
             _ = tx.closed() => return Err(()),
-        }
+        };
     }
+}
+
+/// Why a follower woke up.
+enum Wake {
+    Ended,
+    Printed,
+    /// Events were missed: ask the database.
+    Unsure,
 }
 
 #[cfg(test)]
