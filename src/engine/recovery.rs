@@ -47,13 +47,15 @@ pub(crate) async fn recover(
                 .map(|_| pid),
             _ => None,
         };
+        // Every process of the run started after its first one.
+        let since = run.pid_start_time;
         let (id, task, grace) = (
             run.id.clone(),
             run.task_name.clone(),
             grace(config, &run.task_name),
         );
         ladders.spawn(async move {
-            let stopped = procs::stop_ladder(&id, pgid, grace).await;
+            let stopped = procs::stop_ladder(&id, pgid, since, grace).await;
             tracing::warn!(run = %id, task = %task, killed = stopped.killed, "recovered an unfinished run as crashed");
         });
     }

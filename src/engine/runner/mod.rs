@@ -212,7 +212,7 @@ pub async fn execute(
                 ),
             )
             .await;
-            if procs::stop_ladder(&run_id, Some(pid), spec.graceful_stop)
+            if procs::stop_ladder(&run_id, Some(pid), since, spec.graceful_stop)
                 .await
                 .killed
             {
@@ -241,7 +241,7 @@ pub async fn execute(
 
     if leftovers > 0 {
         system(&tx, format!("the command exited but {leftovers} process(es) it started were still running; stopping them")).await;
-        procs::stop_ladder(&run_id, Some(pid), spec.graceful_stop).await;
+        procs::stop_ladder(&run_id, Some(pid), since, spec.graceful_stop).await;
     }
     drop(tx);
     for mut reader in readers.into_iter().flatten() {

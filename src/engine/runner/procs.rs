@@ -199,25 +199,40 @@ pub fn surely_gone(pgid: i32, since: u64) -> bool {
         .all(|pid| stat(pid).is_some_and(|s| s.start_time < since))
 }
 
-fn signal_all(run_id: &str, pgid: Option<i32>, signal: Signal) {
+fn signal(pids: &[i32], pgid: Option<i32>, signal: Signal) {
     // ESRCH (already gone) is the outcome we want, so errors are ignored.
     if let Some(pgid) = pgid {
         let _ = killpg(Pid::from_raw(pgid), signal);
     }
-    for pid in run_processes(run_id, pgid) {
-        let _ = kill(Pid::from_raw(pid), signal);
+    for pid in pids {
+        let _ = kill(Pid::from_raw(*pid), signal);
+    }
+}
+
+/// [`run_processes_since`] on the blocking pool: a listing reads all of `/proc`, and a stop
+/// ladder lists every 25 ms.
+async fn listed(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Vec<i32> {
+    let id = run_id.to_string();
+    match tokio::task::spawn_blocking(move || run_processes_since(&id, pgid, since)).await {
+        Ok(pids) => pids,
+        Err(_) => run_processes_since(run_id, pgid, since),
     }
 }
 
 /// SIGKILL to every process of a run at once (the daemon's shutdown deadline).
 pub fn kill_now(run_id: &str, pgid: Option<i32>) {
-    signal_all(run_id, pgid, Signal::SIGKILL);
+    signal(&run_processes(run_id, pgid), pgid, Signal::SIGKILL);
 }
 
-async fn wait_until_gone(run_id: &str, pgid: Option<i32>, within: Duration) -> bool {
+async fn wait_until_gone(
+    run_id: &str,
+    pgid: Option<i32>,
+    since: Option<u64>,
+    within: Duration,
+) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if run_processes(run_id, pgid).is_empty() {
+        if listed(run_id, pgid, since).await.is_empty() {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {
@@ -235,18 +250,24 @@ pub struct Stopped {
 }
 
 /// SIGTERM to the whole run, up to `grace` for it to exit, then SIGKILL to what is left. The
-/// process group is signalled only when `pgid` is known to still be the run's.
-pub async fn stop_ladder(run_id: &str, pgid: Option<i32>, grace: Duration) -> Stopped {
+/// process group is signalled only when `pgid` is known to still be the run's; `since` (the
+/// run's first start time, when known) spares reading the environments of older processes.
+pub async fn stop_ladder(
+    run_id: &str,
+    pgid: Option<i32>,
+    since: Option<u64>,
+    grace: Duration,
+) -> Stopped {
     if !grace.is_zero() {
-        signal_all(run_id, pgid, Signal::SIGTERM);
-        if wait_until_gone(run_id, pgid, grace).await {
+        signal(&listed(run_id, pgid, since).await, pgid, Signal::SIGTERM);
+        if wait_until_gone(run_id, pgid, since, grace).await {
             return Stopped { killed: false };
         }
     }
     // Several rounds: a process may fork between the listing and the signal.
     for _ in 0..20 {
-        signal_all(run_id, pgid, Signal::SIGKILL);
-        if wait_until_gone(run_id, pgid, Duration::from_millis(250)).await {
+        signal(&listed(run_id, pgid, since).await, pgid, Signal::SIGKILL);
+        if wait_until_gone(run_id, pgid, since, Duration::from_millis(250)).await {
             break;
         }
     }
@@ -339,7 +360,7 @@ mod tests {
                 assert!(!surely_gone(pgid, since), "round {round}: gone meanwhile");
             }
             assert!(!left.is_empty(), "round {round}: {script} left nothing?");
-            stop_ladder(run_id, Some(pgid), Duration::ZERO).await;
+            stop_ladder(run_id, Some(pgid), Some(since), Duration::ZERO).await;
             assert_eq!(
                 run_processes(run_id, None),
                 Vec::<i32>::new(),
