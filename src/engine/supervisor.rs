@@ -26,6 +26,9 @@ pub const RESTART_CAP: Duration = Duration::from_secs(60);
 pub(crate) struct ServiceSlot {
     pub spec: Arc<Service>,
     state: Mutex<ServiceState>,
+    /// Told every new generation, so a replica waiting out its back-off hears a stop or a
+    /// restart at once.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -44,6 +47,7 @@ pub(crate) fn slots(config: &Config) -> BTreeMap<TaskName, ServiceSlot> {
             let slot = ServiceSlot {
                 spec: Arc::new(spec.clone()),
                 state: Mutex::new(ServiceState::default()),
+                changed: tokio::sync::watch::Sender::new(0),
             };
             (name.clone(), slot)
         })
@@ -76,6 +80,7 @@ async fn start(inner: &Arc<Inner>, name: &TaskName) {
     };
     let mut state = slot.state.lock().await;
     state.generation += 1;
+    slot.changed.send_replace(state.generation);
     state.stopped = false;
     let generation = state.generation;
     // The old generation's replicas see the new generation before their runs end.
@@ -159,18 +164,12 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
 
 /// Resolves when an operator stops or restarts the service.
 async fn wait_generation_change(inner: &Inner, name: &TaskName, generation: u64) {
-    let mut events = inner.events.subscribe();
-    loop {
-        if !current(inner, name, generation).await {
-            return;
-        }
-        match events.recv().await {
-            Ok(Event::ServiceStopped { service } | Event::ServiceRestarted { service })
-                if &service == name => {}
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    }
+    let Some(slot) = inner.services.get(name) else {
+        return;
+    };
+    let mut changed = slot.changed.subscribe();
+    // Resolves at once when the generation moved on before the wait began.
+    let _ = changed.wait_for(|now| *now != generation).await;
 }
 
 fn stop_replicas(inner: &Inner, name: &TaskName) {
@@ -193,6 +192,7 @@ impl Engine {
             let mut state = slot.state.lock().await;
             state.generation += 1;
             state.stopped = true;
+            slot.changed.send_replace(state.generation);
         }
         self.inner.emit(Event::ServiceStopped {
             service: service.clone(),
