@@ -21,11 +21,15 @@ pub fn run(cli: &Cli, json_out: bool) -> anyhow::Result<i32> {
             return Ok(1);
         }
     };
-    // The zone and listen address need a login; health alone still answers the question.
-    let info = remote::connect(&target)
-        .ok()
-        .and_then(|c| c.get_json("/api/info").ok())
-        .unwrap_or(Value::Null);
+    // The zone and listen address need a login; health alone still answers the question, and
+    // why they are missing is said on stderr.
+    let info = match remote::connect(&target).and_then(|c| Ok(c.get_json("/api/info")?)) {
+        Ok(info) => info,
+        Err(e) => {
+            eprintln!("runwisp: the daemon is up, but its details need a login: {e}");
+            Value::Null
+        }
+    };
     let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
     if json_out {
         println!(

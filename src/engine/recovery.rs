@@ -62,6 +62,12 @@ pub(crate) async fn recover(
     while ladders.join_next().await.is_some() {}
     for run in &runs {
         let Ok(id) = RunId::parse(&run.id) else {
+            // Only a hand-edited database has one; it stays unfinished, and is named each boot.
+            tracing::warn!(
+                "run {:?} of task {} is unfinished but its id is not a run id; left as it is",
+                run.id,
+                run.task_name
+            );
             continue;
         };
         store.finish_run(
