@@ -1,6 +1,8 @@
 //! Extractors that turn bad input into the documented status before a handler runs: JSON bodies
-//! (415 for a wrong content type, 400 naming the problem), and path parameters validated as
-//! names or run ids before any lookup or file access.
+//! (415 for a wrong content type, 400 naming the problem), path parameters validated as names or
+//! run ids before any lookup or file access, and query parameters (an unknown one is refused).
+
+use std::collections::HashMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
@@ -96,5 +98,33 @@ impl<S: Send + Sync> FromRequestParts<S> for RunIdParam {
         RunId::parse(&raw)
             .map(RunIdParam)
             .map_err(Problem::bad_request)
+    }
+}
+
+/// Refuses a query parameter the route does not document, naming the ones it does.
+pub fn only_params(params: &HashMap<String, String>, known: &[&str]) -> Result<(), Problem> {
+    match params.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) => Err(Problem::bad_request(format!(
+            "unknown query parameter `{}`; use {}",
+            truncate_for_message(unknown),
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A query parameter parsed as `T`; `None` when absent, 400 naming it when malformed.
+pub fn param<T: std::str::FromStr>(
+    params: &HashMap<String, String>,
+    key: &str,
+) -> Result<Option<T>, Problem> {
+    match params.get(key) {
+        None => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(|_| {
+            Problem::bad_request(format!(
+                "query parameter `{key}` has an invalid value {:?}",
+                truncate_for_message(raw)
+            ))
+        }),
     }
 }

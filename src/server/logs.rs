@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
-use super::extract::RunIdParam;
+use super::extract::{only_params, param, RunIdParam};
 use super::problem::Problem;
 use super::AppState;
 use crate::engine::history::log_files;
-use crate::engine::model::{truncate_for_message, Run, RunId, RunStatus};
+use crate::engine::model::{Run, RunId, RunStatus};
 
 pub mod stream;
 
@@ -77,20 +77,6 @@ pub(crate) async fn find_run(app: &AppState, id: RunId) -> Result<Run, Problem> 
         .ok_or_else(|| Problem::not_found(format!("there is no run {id}")))
 }
 
-fn number(params: &HashMap<String, String>, key: &str) -> Result<Option<i64>, Problem> {
-    params
-        .get(key)
-        .map(|raw| {
-            raw.parse::<i64>().map_err(|_| {
-                Problem::bad_request(format!(
-                    "query parameter `{key}` must be an integer, not {:?}",
-                    truncate_for_message(raw)
-                ))
-            })
-        })
-        .transpose()
-}
-
 /// Where a window starting at `from` (negative: from the end) begins, 1-based.
 pub fn start_line(from: i64, total: u64) -> u64 {
     if from < 0 {
@@ -105,14 +91,9 @@ pub async fn lines(
     RunIdParam(id): RunIdParam,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    if let Some(unknown) = params.keys().find(|k| *k != "from" && *k != "limit") {
-        return Err(Problem::bad_request(format!(
-            "unknown query parameter `{}`; use from, limit",
-            truncate_for_message(unknown)
-        )));
-    }
-    let from = number(&params, "from")?.unwrap_or(-1000);
-    let limit = number(&params, "limit")?.unwrap_or(1000);
+    only_params(&params, &["from", "limit"])?;
+    let from = param(&params, "from")?.unwrap_or(-1000i64);
+    let limit = param(&params, "limit")?.unwrap_or(1000i64);
     if !(1..=MAX_LIMIT as i64).contains(&limit) {
         return Err(Problem::bad_request(format!(
             "`limit` must be between 1 and {MAX_LIMIT}"

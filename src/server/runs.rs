@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::extract::{NameParam, RunIdParam};
+use super::extract::{only_params, param, NameParam, RunIdParam};
 use super::problem::Problem;
 use super::AppState;
 use crate::engine::history::{RunQuery, MAX_PAGE};
@@ -23,31 +23,10 @@ const FILTERS: &[&str] = &[
     "before",
 ];
 
-fn parse<T: std::str::FromStr>(
-    params: &HashMap<String, String>,
-    key: &str,
-) -> Result<Option<T>, Problem> {
-    match params.get(key) {
-        None => Ok(None),
-        Some(raw) => raw.parse().map(Some).map_err(|_| {
-            Problem::bad_request(format!(
-                "query parameter `{key}` has an invalid value {:?}",
-                truncate_for_message(raw)
-            ))
-        }),
-    }
-}
-
 /// Parses the documented filters; an unknown parameter is an error, not silently ignored.
 fn query(params: &HashMap<String, String>) -> Result<RunQuery, Problem> {
-    if let Some(unknown) = params.keys().find(|k| !FILTERS.contains(&k.as_str())) {
-        return Err(Problem::bad_request(format!(
-            "unknown query parameter `{}`; use {}",
-            truncate_for_message(unknown),
-            FILTERS.join(", ")
-        )));
-    }
-    let limit: Option<u32> = parse(params, "limit")?;
+    only_params(params, FILTERS)?;
+    let limit: Option<u32> = param(params, "limit")?;
     if limit.is_some_and(|l| l == 0 || l > MAX_PAGE) {
         return Err(Problem::bad_request(format!(
             "`limit` must be between 1 and {MAX_PAGE}"
@@ -68,9 +47,9 @@ fn query(params: &HashMap<String, String>) -> Result<RunQuery, Problem> {
     };
     Ok(RunQuery {
         task,
-        status: parse(params, "status")?,
-        end_reason: parse(params, "end_reason")?,
-        triggered_by: parse(params, "triggered_by")?,
+        status: param(params, "status")?,
+        end_reason: param(params, "end_reason")?,
+        triggered_by: param(params, "triggered_by")?,
         before,
         limit,
     })

@@ -22,6 +22,7 @@ use crate::engine::events::Event;
 use crate::engine::history::log_files;
 use crate::engine::model::{RunId, RunStatus};
 use crate::server::extract::RunIdParam;
+use crate::server::extract::{only_params, param};
 use crate::server::problem::Problem;
 use crate::server::streams::sse_response;
 use crate::server::AppState;
@@ -85,12 +86,7 @@ impl Tail {
 
 fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i64, Problem> {
     // A malformed `from` is refused even when Last-Event-ID takes precedence over it.
-    let from = match params.get("from") {
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| Problem::bad_request("query parameter `from` must be an integer"))?,
-        None => -1000,
-    };
+    let from = param(params, "from")?.unwrap_or(-1000);
     match headers.get("last-event-id") {
         // The id of the last `line` event the client saw: the stream resumes after it.
         Some(last) => last
@@ -111,12 +107,7 @@ pub async fn follow(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    if let Some(unknown) = params.keys().find(|k| *k != "from") {
-        return Err(Problem::bad_request(format!(
-            "unknown query parameter `{}`; use from",
-            crate::engine::model::truncate_for_message(unknown)
-        )));
-    }
+    only_params(&params, &["from"])?;
     let from = from_param(&params, &headers)?;
     let run = find_run(&app, id).await?;
     let slot = app.streams.acquire(peer.ip())?;
