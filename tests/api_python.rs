@@ -7,7 +7,6 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
 
 use common::*;
 use nix::sys::signal::{kill, Signal};
@@ -54,20 +53,7 @@ fn start(p: &Project) -> Daemon {
         .spawn()
         .expect("spawn runwisp");
     let mut daemon = Daemon { child, port };
-    let pid_file = p.data().join("daemon.pid");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&pid_file)
-        .is_ok_and(|s| s.trim() == daemon.child.id().to_string())
-    {
-        if let Ok(Some(status)) = daemon.child.try_wait() {
-            panic!("the daemon exited during boot: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the daemon did not finish booting"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    p.wait_booted(&mut daemon.child);
     daemon
 }
 

@@ -18,18 +18,7 @@ fn start(p: &Project) -> Child {
     let _ = std::fs::remove_file(p.data().join("daemon.pid"));
     let port = free_port().to_string();
     let mut child = p.spawn(&["--headless", "--port", &port]);
-    let pid_file = p.data().join("daemon.pid");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim() == child.id().to_string()) {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the daemon exited during boot: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the daemon did not finish booting"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    p.wait_booted(&mut child);
     child
 }
 

@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{free_port, Project};
+use common::{free_port, wait_for, Project};
 
 /// A tmux server of our own (its own socket), killed when dropped.
 struct Tmux {
@@ -108,14 +108,6 @@ fn lock_pid(p: &Project) -> Option<i32> {
         .ok()
 }
 
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn run_watch_stop_survive_a_daemon_restart_and_quit() {
     let port = free_port();
@@ -159,7 +151,7 @@ run = "echo long started; sleep 300"
     )
     .unwrap();
     tmux.wait_for("reconnecting", Duration::from_secs(20));
-    wait_until(
+    wait_for(
         "the old daemon to let go of the lock",
         Duration::from_secs(20),
         || {

@@ -90,16 +90,7 @@ impl Daemon {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn daemon");
-        let pid_file = project.data().join("daemon.pid");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim() == child.id().to_string())
-        {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the daemon exited during boot: {status}");
-            }
-            assert!(Instant::now() < deadline, "the daemon did not boot");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        project.wait_booted(&mut child);
         let password =
             std::fs::read_to_string(project.data().join("password")).expect("generated password");
         let mut daemon = Daemon {

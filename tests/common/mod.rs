@@ -55,6 +55,24 @@ impl Project {
             .expect("spawn runwisp")
     }
 
+    /// Waits until the daemon `child` finished booting: it wrote its pid to `daemon.pid`.
+    /// Panics if it exits first or takes more than 20 s.
+    pub fn wait_booted(&self, child: &mut Child) {
+        let pid_file = self.data().join("daemon.pid");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(&pid_file).is_ok_and(|s| s.trim() == child.id().to_string())
+        {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the daemon exited during boot: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not finish booting"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn store(&self) -> Store {
         Store::open(&self.data().join("runwisp.db")).expect("open history")
     }
