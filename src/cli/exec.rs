@@ -172,13 +172,7 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
 fn through_daemon(target: &super::remote::Target, name: &str) -> anyhow::Result<i32> {
     let client = super::remote::connect(target)?;
     let run = client.trigger(name, "cli")?;
-    if run.status == "ended" {
-        super::follow::report(&run);
-        return Ok(super::follow::exit_code(&run));
-    }
-    let ended = super::follow::follow(&client, &run, 1)?;
-    super::follow::report(&ended);
-    Ok(super::follow::exit_code(&ended))
+    Ok(super::follow::to_end(&client, &run)?)
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP stop the run instead of killing runwisp before it records it.

@@ -67,6 +67,18 @@ pub fn follow(client: &Client, run: &RunView, from: i64) -> Result<RunView, Clie
     client.follow_log(&run.id, from, print_line)
 }
 
+/// Follows a just-triggered run to its end (unless it already ended), reports how it ended
+/// when that was not a success, and returns the exit code to leave with.
+pub fn to_end(client: &Client, run: &RunView) -> Result<i32, ClientError> {
+    let ended = if run.status == "ended" {
+        run.clone()
+    } else {
+        follow(client, run, 1)?
+    };
+    report(&ended);
+    Ok(exit_code(&ended))
+}
+
 /// The exit code for a finished run: its own, or 1 when it never produced one.
 pub fn exit_code(run: &RunView) -> i32 {
     match run.exit_code {

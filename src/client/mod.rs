@@ -186,8 +186,7 @@ impl Client {
     }
 
     pub fn stop_run(&self, id: &str) -> Result<(), ClientError> {
-        self.request(&self.agent, "POST", &format!("/api/runs/{id}/stop"), None)
-            .map(|_| ())
+        self.post(&format!("/api/runs/{id}/stop"))
     }
 
     /// The whole log as on disk.
