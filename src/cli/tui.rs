@@ -121,6 +121,8 @@ fn start_daemon(cli: &Cli) -> anyhow::Result<remote::Target> {
         cli.data.join("daemon.log").display()
     );
     let deadline = Instant::now() + Duration::from_secs(15);
+    // Finding it fails while it boots (no address announced yet); the last reason is kept.
+    let mut last_problem = None;
     loop {
         if let Some(status) = child.try_wait()? {
             let mut err = String::new();
@@ -129,14 +131,18 @@ fn start_daemon(cli: &Cli) -> anyhow::Result<remote::Target> {
             }
             bail!("the daemon could not start ({status}): {}", err.trim());
         }
-        if let Some(target) = remote::find(cli).ok().flatten() {
-            if client::health(&target.url).is_ok() {
-                return Ok(target);
-            }
+        match remote::find(cli) {
+            Ok(Some(target)) => match client::health(&target.url) {
+                Ok(_) => return Ok(target),
+                Err(e) => last_problem = Some(e.to_string()),
+            },
+            Ok(None) => {}
+            Err(e) => last_problem = Some(e.to_string()),
         }
         if Instant::now() > deadline {
+            let why = last_problem.map(|p| format!(" ({p})")).unwrap_or_default();
             bail!(
-                "the daemon did not become healthy within 15 seconds; see {}",
+                "the daemon did not become healthy within 15 seconds{why}; see {}",
                 cli.data.join("daemon.log").display()
             );
         }
