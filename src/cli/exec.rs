@@ -122,7 +122,7 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (outcome, _) = runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let stop = StopHandle::new();
         forward_signals(stop.clone());
         let started_store = store.clone();

@@ -269,7 +269,7 @@ async fn execute(
             }
         }));
     };
-    let (outcome, _) = runner::execute(&spec, None, log_path, Some(echo), stop, on_start).await;
+    let outcome = runner::execute(&spec, None, log_path, Some(echo), stop, on_start).await;
     (outcome, marking)
 }
 

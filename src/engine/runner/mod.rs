@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
 use capture::{read_lines, write_log, LogWriter};
-pub use capture::{CaptureReport, Chunk, Echo, Stream};
+pub use capture::{Chunk, Echo, Stream};
 
 use crate::engine::config::units::format_duration;
 use crate::engine::config::LogOnFull;
@@ -121,7 +121,7 @@ pub async fn execute(
     echo: Option<Echo>,
     stop: StopHandle,
     on_start: impl FnOnce(Started),
-) -> (Outcome, CaptureReport) {
+) -> Outcome {
     let (tx, rx) = mpsc::channel::<Chunk>(64);
     let overflow = Arc::new(Notify::new());
     let writer = LogWriter::new(
@@ -156,13 +156,13 @@ pub async fn execute(
             );
             system(&tx, message.clone()).await;
             drop(tx);
-            let report = writer.await.unwrap_or_default();
-            let outcome = Outcome {
+            // The message says why it did not start; the log has it too, if it could be written.
+            let _ = writer.await;
+            return Outcome {
                 end_reason: EndReason::Failed,
                 exit_code: -1,
                 message: Some(message),
             };
-            return (outcome, report);
         }
     };
     let pid = child.id() as i32;
@@ -254,7 +254,11 @@ pub async fn execute(
             tracing::warn!(run = %run_id, "output pipe still open after the run ended; stopped reading it");
         }
     }
-    let report = writer.await.unwrap_or_default();
+    // A writer that failed to write (or panicked) is the run's message.
+    let write_error = match writer.await {
+        Ok(report) => report.write_error,
+        Err(e) => Some(format!("the log writer failed: {e}")),
+    };
 
     let exit_code = status.map(|s| s.code()).unwrap_or(-1);
     let end_reason = match cause {
@@ -264,15 +268,11 @@ pub async fn execute(
         None if exit_code == 0 => EndReason::Success,
         None => EndReason::Failed,
     };
-    let message = report.write_error.clone();
-    (
-        Outcome {
-            end_reason,
-            exit_code,
-            message,
-        },
-        report,
-    )
+    Outcome {
+        end_reason,
+        exit_code,
+        message: write_error,
+    }
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ async fn run(
     let path = dir.join(format!("{}.log", spec.run_id));
     let file = crate::engine::datadir::create_private_file(&path).unwrap();
     let mut started = None;
-    let (outcome, _) = execute(spec, Some(file), path.clone(), None, stop, |s| {
+    let outcome = execute(spec, Some(file), path.clone(), None, stop, |s| {
         started = Some(s)
     })
     .await;
@@ -92,7 +92,7 @@ async fn a_missing_working_dir_fails_with_a_message() {
     s.working_dir = tmp.path().join("nope");
     let path = tmp.path().join("x.log");
     let file = crate::engine::datadir::create_private_file(&path).unwrap();
-    let (outcome, _) = execute(
+    let outcome = execute(
         &s,
         Some(file),
         path.clone(),
