@@ -111,8 +111,19 @@ pub async fn runs(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            let Ok(Some(run)) = app.engine.run(id).await else {
-                continue;
+            let run = match app.engine.run(id).await {
+                Ok(Some(run)) => run,
+                // Gone already (retention): nothing to tell.
+                Ok(None) => continue,
+                Err(e) => {
+                    // The client is told it missed a change, so it can reload.
+                    tracing::warn!(run = %id, "cannot read run {id} for the runs stream: {e}");
+                    let note = SseEvent::default().event("lagged").data("1");
+                    if tx.send(note).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
             };
             let Ok(event) = SseEvent::default()
                 .event(name)
