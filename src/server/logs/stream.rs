@@ -141,12 +141,17 @@ async fn produce(
     mut events: broadcast::Receiver<Event>,
     tx: mpsc::Sender<SseEvent>,
 ) -> Result<(), ()> {
-    // Replay: everything kept, numbered, from `from` on.
-    let mut replay = Vec::new();
-    let mut tail_prev = Tail::new(prev);
-    tail_prev.read(&mut replay, &mut false);
-    let mut tail = Tail::new(current);
-    tail.read(&mut replay, &mut false);
+    // Replay: everything kept, numbered, from `from` on. Reading a whole log (up to two
+    // generations of log_max_size) is blocking work, done off the async workers.
+    let (replay, mut tail) = tokio::task::spawn_blocking(move || {
+        let mut replay = Vec::new();
+        Tail::new(prev).read(&mut replay, &mut false);
+        let mut tail = Tail::new(current);
+        tail.read(&mut replay, &mut false);
+        (replay, tail)
+    })
+    .await
+    .map_err(|_| ())?;
     let total = replay.len() as u64;
     let start = start_line(from, total);
     let mut n = 0u64;
