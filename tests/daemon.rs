@@ -220,9 +220,13 @@ fn twenty_kills_in_a_row_lose_no_run_and_leave_no_process() {
     assert!(lost.is_empty(), "runs lost across kills: {lost:?}");
     assert!(stop(daemon).success());
     let all = p.store().list_runs(None, 1_000_000).unwrap();
+    let unended: Vec<_> = all
+        .iter()
+        .filter(|r| r.status != RunStatus::Ended)
+        .collect();
     assert!(
-        all.iter().all(|r| r.status == RunStatus::Ended),
-        "every run ends up recorded as ended"
+        unended.is_empty(),
+        "every run ends up recorded as ended: {unended:#?}"
     );
     assert!(all.iter().any(|r| r.end_reason == Some(EndReason::Crashed)));
     for pid in task_pids(&p) {
@@ -231,6 +235,29 @@ fn twenty_kills_in_a_row_lose_no_run_and_leave_no_process() {
             Duration::from_secs(10),
             || !alive(pid),
         );
+    }
+}
+
+#[test]
+fn a_stop_right_after_boot_leaves_no_run_pending() {
+    // Replicas and a due task are being recorded as the SIGTERM arrives: every row they made
+    // must be ended by the time the daemon exits, not left for the next boot to call crashed.
+    let p = Project::new(
+        "[tasks.tick]\ncron = \"@every 1s\"\nrun = \"true\"\n\n[services.many]\nrun = \"sleep 30\"\ninstances = 8\n",
+    );
+    // The SIGTERM lands at a different moment of the replicas' start each round.
+    for round in 0..30u64 {
+        let daemon = start(&p);
+        std::thread::sleep(Duration::from_millis(round % 10));
+        assert!(stop(daemon).success());
+        let unended: Vec<_> = p
+            .store()
+            .list_runs(None, 1_000_000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.status != RunStatus::Ended)
+            .collect();
+        assert!(unended.is_empty(), "round {round}: {unended:#?}");
     }
 }
 

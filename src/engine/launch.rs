@@ -273,11 +273,13 @@ async fn execute(
     (outcome, marking)
 }
 
-/// Waits until no run is active, up to `budget`; true when all ended in time.
+/// Waits until no run is active and no firing is in flight, up to `budget`; true when all
+/// ended in time.
 pub(crate) async fn wait_all_ended(inner: &Inner, budget: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + budget;
     loop {
-        if inner.active().is_empty() {
+        if inner.firing.load(std::sync::atomic::Ordering::SeqCst) == 0 && inner.active().is_empty()
+        {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {

@@ -25,7 +25,7 @@ mod supervisor;
 mod tasks;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{broadcast, watch};
@@ -75,9 +75,21 @@ pub(crate) struct Inner {
     /// Every run whose process may be alive, by id.
     pub active: Mutex<HashMap<RunId, ActiveRun>>,
     pub shutting_down: AtomicBool,
+    /// Firings between deciding to record a run and the run being active, queued or ended
+    /// (see [`Inner::in_flight`]).
+    pub firing: AtomicUsize,
     /// Flips to true once, when shutdown begins; loops and waits select on it.
     pub stopping: watch::Sender<bool>,
     _lock: DaemonLock,
+}
+
+/// A firing in flight; see [`Inner::in_flight`].
+pub(crate) struct InFlight<'a>(&'a Inner);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.firing.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Inner {
@@ -88,6 +100,15 @@ impl Inner {
     pub fn emit(&self, event: Event) {
         // No subscriber is fine: events are a view, the database is the truth.
         let _ = self.events.send(event);
+    }
+
+    /// Marks a firing in flight until the guard drops. Taken before checking
+    /// [`Inner::is_stopping`], so that a shutdown, which raises that flag before it waits for
+    /// firings to settle, either sees this firing or is seen by it: a clean stop never leaves a
+    /// row `pending` behind.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.firing.fetch_add(1, Ordering::SeqCst);
+        InFlight(self)
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -133,6 +154,7 @@ impl Engine {
             started_at: jiff::Timestamp::now(),
             active: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
+            firing: AtomicUsize::new(0),
             stopping,
             _lock: lock,
         });

@@ -117,7 +117,11 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
     };
     let spec = slot.spec.clone();
     let mut attempt: u32 = 0;
-    while current(&inner, &name, generation).await {
+    loop {
+        let in_flight = inner.in_flight();
+        if !current(&inner, &name, generation).await {
+            break;
+        }
         let new = NewRun {
             id: RunId::new(),
             task_name: name.to_string(),
@@ -131,6 +135,7 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
         };
         let row = new.clone();
         if let Err(e) = store::blocking(&inner.store, move |s| s.insert_run(&row)).await {
+            drop(in_flight);
             tracing::error!(service = %name, replica = index, "cannot record a replica start: {e}");
         } else {
             inner.emit(Event::RunCreated {
@@ -138,6 +143,7 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
                 task: name.clone(),
             });
             let stop = launch::register(&inner, &new, &name);
+            drop(in_flight);
             let started = tokio::time::Instant::now();
             let (_, ending) =
                 launch::run_to_end(&inner, &new, &name, &spec.common, None, stop).await;

@@ -126,6 +126,7 @@ pub(crate) async fn fire(
         .tasks
         .get(name)
         .ok_or_else(|| TriggerError::NotFound(name.to_string()))?;
+    let _in_flight = inner.in_flight();
     if inner.is_stopping() {
         return Err(TriggerError::ShuttingDown);
     }
