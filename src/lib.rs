@@ -3,6 +3,7 @@
 //! The [`engine`] does all the work and knows nothing of its interfaces; [`cli`] is the command
 //! line on top of it. See `DESIGN.md` in the shared folder for the module map.
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod engine;

@@ -172,7 +172,11 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
 fn through_daemon(target: &super::remote::Target, name: &str) -> anyhow::Result<i32> {
     let client = super::remote::connect(target)?;
     let run = client.trigger(name, "cli")?;
-    Ok(super::follow::to_end(&client, &run)?)
+    Ok(super::follow::to_end(
+        &client,
+        &run,
+        super::follow::OnCtrlC::StopRun,
+    )?)
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP stop the run instead of killing runwisp before it records it.

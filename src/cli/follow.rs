@@ -1,29 +1,39 @@
 //! Following a run through a daemon: print its log as it arrives (stdout lines to stdout,
-//! stderr and runwisp's own lines to stderr) and return how it ended. Ctrl-C asks the daemon to
-//! stop the run and keeps following until it has.
+//! stderr and runwisp's own lines to stderr) and return how it ended. A viewer (`logs -f`,
+//! `run-task --wait`) never stops what it watches: Ctrl-C or SIGTERM just ends it. Only `exec`,
+//! which runs the task in the foreground, asks the daemon to stop the run on Ctrl-C and keeps
+//! following until it has.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use serde_json::Value;
-
+use crate::api::{LogLine, LogStream};
 use crate::client::{Client, ClientError, RunView};
 
 fn print_line(event: &crate::client::SseEvent) {
     if event.name != "line" {
         return;
     }
-    let Ok(line) = serde_json::from_str::<Value>(&event.data) else {
+    let Ok(line) = serde_json::from_str::<LogLine>(&event.data) else {
         return;
     };
-    let text = line.get("text").and_then(Value::as_str).unwrap_or("");
+    let text = line.text;
     // A closed terminal must not stop the following, so write errors are ignored.
-    let _ = match line.get("stream").and_then(Value::as_str) {
-        Some("stdout") => writeln!(std::io::stdout().lock(), "{text}"),
-        Some("stderr") => writeln!(std::io::stderr().lock(), "{text}"),
-        _ => writeln!(std::io::stderr().lock(), "runwisp: {text}"),
+    let _ = match line.stream {
+        LogStream::Stdout => writeln!(std::io::stdout().lock(), "{text}"),
+        LogStream::Stderr => writeln!(std::io::stderr().lock(), "{text}"),
+        LogStream::System => writeln!(std::io::stderr().lock(), "runwisp: {text}"),
     };
+}
+
+/// What Ctrl-C does while following.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnCtrlC {
+    /// `exec`: the run is ours, stop it and follow until it has stopped.
+    StopRun,
+    /// A viewer: leave the run alone and just go.
+    Leave,
 }
 
 /// Stops the run on Ctrl-C (SIGINT) or SIGTERM, once.
@@ -62,18 +72,25 @@ fn stop_on_signal(client: &Client, run_id: &str) {
 }
 
 /// Follows `run` to its end, printing its log from line `from`.
-pub fn follow(client: &Client, run: &RunView, from: i64) -> Result<RunView, ClientError> {
-    stop_on_signal(client, &run.id);
+pub fn follow(
+    client: &Client,
+    run: &RunView,
+    from: i64,
+    on_ctrl_c: OnCtrlC,
+) -> Result<RunView, ClientError> {
+    if on_ctrl_c == OnCtrlC::StopRun {
+        stop_on_signal(client, &run.id);
+    }
     client.follow_log(&run.id, from, print_line)
 }
 
 /// Follows a just-triggered run to its end (unless it already ended), reports how it ended
 /// when that was not a success, and returns the exit code to leave with.
-pub fn to_end(client: &Client, run: &RunView) -> Result<i32, ClientError> {
+pub fn to_end(client: &Client, run: &RunView, on_ctrl_c: OnCtrlC) -> Result<i32, ClientError> {
     let ended = if run.status == "ended" {
         run.clone()
     } else {
-        follow(client, run, 1)?
+        follow(client, run, 1, on_ctrl_c)?
     };
     report(&ended);
     Ok(exit_code(&ended))

@@ -1,7 +1,5 @@
 //! `runwisp logs RUN_ID`: print a run's log (the rotated `.prev` generation first, if any).
 
-use std::io::Write;
-
 use anyhow::{anyhow, Context};
 
 use super::runs::open_history;
@@ -17,12 +15,9 @@ pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
             let client = super::remote::connect(&target)?;
             if follow {
                 let run = client.run(&id.to_string())?;
-                super::follow::follow(&client, &run, 1)?;
+                super::follow::follow(&client, &run, 1, super::follow::OnCtrlC::Leave)?;
             } else {
-                std::io::stdout()
-                    .lock()
-                    .write_all(&client.raw_log(&id.to_string())?)
-                    .context("writing to stdout")?;
+                client.raw_log(&id.to_string(), &mut std::io::stdout().lock())?;
             }
             return Ok(0);
         }
@@ -36,10 +31,12 @@ pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     let mut printed = false;
     for file in files {
-        match std::fs::read(&file) {
-            Ok(bytes) => {
-                out.write_all(&bytes).context("writing to stdout")?;
-                printed = true;
+        match std::fs::File::open(&file) {
+            Ok(mut opened) => {
+                // A piece at a time: a log can be larger than memory.
+                let copied = std::io::copy(&mut opened, &mut out)
+                    .with_context(|| format!("cannot print {}", file.display()))?;
+                printed |= copied > 0;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),

@@ -9,7 +9,7 @@ pub fn run(cli: &Cli, task: &str, wait: bool) -> anyhow::Result<i32> {
     let run = client.trigger(task, "cli")?;
     println!("triggered run {} for task {task:?}", run.id);
     if wait {
-        return Ok(follow::to_end(&client, &run)?);
+        return Ok(follow::to_end(&client, &run, follow::OnCtrlC::Leave)?);
     }
     if run.status == "ended" {
         follow::report(&run);

@@ -189,18 +189,16 @@ impl Client {
         self.post(&format!("/api/runs/{id}/stop"))
     }
 
-    /// The whole log as on disk.
-    pub fn raw_log(&self, id: &str) -> Result<Vec<u8>, ClientError> {
+    /// Copies the whole log as on disk into `out`, a piece at a time; returns the bytes copied.
+    pub fn raw_log(&self, id: &str, out: &mut dyn std::io::Write) -> Result<u64, ClientError> {
         let mut response =
             self.request(&self.agent, "GET", &format!("/api/runs/{id}/log/raw"), None)?;
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut response.body_mut().as_reader(), &mut out).map_err(
-            |e| ClientError::Protocol {
+        std::io::copy(&mut response.body_mut().as_reader(), out).map_err(|e| {
+            ClientError::Protocol {
                 url: self.base.clone(),
                 reason: e.to_string(),
-            },
-        )?;
-        Ok(out)
+            }
+        })
     }
 
     /// Reads the server-sent events of `path`, calling `on_event` for each until it returns

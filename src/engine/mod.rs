@@ -17,6 +17,7 @@ pub mod model;
 pub mod password;
 mod recovery;
 pub mod retention;
+pub mod runlog;
 pub mod runner;
 pub mod schedule;
 mod scheduler;

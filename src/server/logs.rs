@@ -1,73 +1,42 @@
 //! A run's log over HTTP: a window of numbered lines as JSON, the raw file, and a live
 //! server-sent-event stream. Lines are numbered from 1 across what is kept on disk (the `.prev`
-//! generation first); `[ERR] ` and `[SYSTEM] ` prefixes become the line's stream.
+//! generation first, continuing across rotation); the format is read by
+//! [`crate::engine::runlog`], and no answer holds a whole log in memory.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::Write;
 use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
 
 use super::extract::{only_params, param, RunIdParam};
 use super::problem::Problem;
 use super::AppState;
+use crate::api::{LogLine, LogWindowHead};
 use crate::engine::history::log_files;
 use crate::engine::model::{Run, RunId, RunStatus};
+use crate::engine::runlog::{self, KeptLog};
 
 pub mod stream;
 
-const CUT_MARKER: &str = "[SYSTEM] log reached log_max_size";
 const MAX_LIMIT: usize = 10_000;
+/// A window stops before this many bytes of JSON, whatever `limit` says; `next_from` then
+/// says where to go on.
+pub const MAX_WINDOW_BYTES: usize = 4 << 20;
+/// The answer is handed to the connection in pieces of about this size.
+const PIECE: usize = 64 << 10;
 
-/// One numbered log line as the API shows it.
-pub fn line_json(n: u64, raw: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(raw);
-    let text = text.trim_end_matches('\n');
-    let (stream, text) = if let Some(rest) = text.strip_prefix("[ERR] ") {
-        ("stderr", rest)
-    } else if let Some(rest) = text.strip_prefix("[SYSTEM] ") {
-        ("system", rest)
-    } else {
-        ("stdout", text)
-    };
-    json!({ "n": n, "stream": stream, "text": text })
-}
-
-/// The kept log files of a run, oldest first, that exist.
+/// The kept log files of a run, oldest first.
 fn files(app: &AppState, run: &Run) -> Vec<PathBuf> {
     match log_files(&app.engine, run) {
-        Some((prev, current)) => [prev, current].into_iter().filter(|p| p.exists()).collect(),
+        Some((prev, current)) => vec![prev, current],
         None => Vec::new(),
     }
-}
-
-/// Calls `each` with every line of the files in order; stops early when it returns false.
-fn for_each_line(
-    paths: &[PathBuf],
-    mut each: impl FnMut(u64, &[u8]) -> bool,
-) -> std::io::Result<u64> {
-    let mut n = 0;
-    let mut buf = Vec::new();
-    for path in paths {
-        let mut reader = BufReader::with_capacity(64 * 1024, File::open(path)?);
-        loop {
-            buf.clear();
-            if reader.read_until(b'\n', &mut buf)? == 0 {
-                break;
-            }
-            n += 1;
-            if !each(n, &buf) {
-                return Ok(n);
-            }
-        }
-    }
-    Ok(n)
 }
 
 pub(crate) async fn find_run(app: &AppState, id: RunId) -> Result<Run, Problem> {
@@ -77,13 +46,12 @@ pub(crate) async fn find_run(app: &AppState, id: RunId) -> Result<Run, Problem> 
         .ok_or_else(|| Problem::not_found(format!("there is no run {id}")))
 }
 
-/// Where a window starting at `from` (negative: from the end) begins, 1-based.
-pub fn start_line(from: i64, total: u64) -> u64 {
-    if from < 0 {
-        (total as i64 + from + 1).max(1) as u64
-    } else {
-        (from as u64).max(1)
-    }
+fn unreadable_log(id: RunId, e: impl std::fmt::Display) -> Problem {
+    tracing::error!("cannot read the log of run {id}: {e}");
+    Problem::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "the run's log could not be read; see daemon.log",
+    )
 }
 
 pub async fn lines(
@@ -100,47 +68,97 @@ pub async fn lines(
         )));
     }
     let run = find_run(&app, id).await?;
-    let paths = files(&app, &run);
+    let log = KeptLog::new(files(&app, &run));
     let finished = run.status == RunStatus::Ended;
-    let window =
-        tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<Value>, u64, bool)> {
-            let mut truncated = paths.len() > 1;
-            let total = for_each_line(&paths, |_, line| {
-                truncated |= line.starts_with(CUT_MARKER.as_bytes());
-                true
-            })?;
-            let start = start_line(from, total);
-            let mut out = Vec::new();
-            for_each_line(&paths, |n, line| {
-                if n >= start {
-                    out.push(line_json(n, line));
-                }
-                out.len() < limit as usize
-            })?;
-            Ok((out, total, truncated))
-        })
-        .await
-        .map_err(|_| {
-            Problem::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "reading the log failed",
-            )
-        })?;
-    let (lines, total, truncated) = window.map_err(|e| {
-        tracing::error!("cannot read the log of run {id}: {e}");
-        Problem::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "the run's log could not be read; see daemon.log",
-        )
-    })?;
-    Ok(axum::Json(json!({
-        "lines": lines,
-        "first_available": if total > 0 { 1 } else { 0 },
-        "total_lines": total,
-        "truncated": truncated,
-        "finished": finished,
-    }))
-    .into_response())
+    // One pass for the extent, then the window is written as it is read, a piece at a time:
+    // memory stays at one piece whatever the log holds.
+    let (tx, rx) = mpsc::channel::<std::io::Result<Vec<u8>>>(2);
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel();
+    tokio::task::spawn_blocking(move || {
+        let extent = match log.extent() {
+            Ok(extent) => extent,
+            Err(e) => {
+                let _ = head_tx.send(Err(e));
+                return;
+            }
+        };
+        if head_tx.send(Ok(())).is_err() {
+            return;
+        }
+        let head = LogWindowHead {
+            first_available: extent.first_available,
+            total_lines: extent.last_line,
+            truncated: extent.truncated,
+            finished,
+        };
+        let start = runlog::start_line(from, &extent);
+        if let Err(e) = write_window(&log, &head, start, limit as usize, &tx) {
+            tracing::warn!(run = %id, "the log window of run {id} was cut: {e}");
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    match head_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(unreadable_log(id, e)),
+        Err(e) => return Err(unreadable_log(id, e)),
+    }
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok((headers, body).into_response())
+}
+
+/// Writes the window's JSON into `tx` a piece at a time; an error cuts the body.
+fn write_window(
+    log: &KeptLog,
+    head: &LogWindowHead,
+    start: u64,
+    limit: usize,
+    tx: &mpsc::Sender<std::io::Result<Vec<u8>>>,
+) -> std::io::Result<()> {
+    let gone = || std::io::Error::other("the client went away");
+    let mut out = serde_json::to_vec(head).map_err(std::io::Error::other)?;
+    out.pop(); // the closing brace: the lines follow
+    out.extend_from_slice(b",\"lines\":[");
+    let mut sent_bytes = 0usize;
+    let mut count = 0usize;
+    let mut next_from = None;
+    let mut lines = log.lines();
+    let mut raw = Vec::new();
+    let mut item = Vec::new();
+    while let Some(n) = lines.next_line(&mut raw)? {
+        if n < start {
+            continue;
+        }
+        if count == limit {
+            next_from = Some(n);
+            break;
+        }
+        item.clear();
+        serde_json::to_writer(&mut item, &LogLine::from_raw(n, &raw))
+            .map_err(std::io::Error::other)?;
+        if count > 0 && sent_bytes + out.len() + item.len() + 64 > MAX_WINDOW_BYTES {
+            next_from = Some(n);
+            break;
+        }
+        if count > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&item);
+        count += 1;
+        if out.len() >= PIECE {
+            sent_bytes += out.len();
+            tx.blocking_send(Ok(std::mem::take(&mut out)))
+                .map_err(|_| gone())?;
+        }
+    }
+    write!(out, "],\"next_from\":")?;
+    serde_json::to_writer(&mut out, &next_from).map_err(std::io::Error::other)?;
+    out.push(b'}');
+    tx.blocking_send(Ok(out)).map_err(|_| gone())
 }
 
 fn unreadable(id: RunId, e: std::io::Error) -> std::io::Error {

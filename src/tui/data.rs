@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::app::{Command, LineKind, LogLine, Msg, RunRow, TaskRow};
+use crate::api;
 use crate::client::{self, Client, ClientError, RunView};
 
 /// What the UI loop receives.
@@ -303,18 +304,18 @@ fn follow(
                 if !current() || event.name != "line" {
                     return;
                 }
-                let Ok(v) = serde_json::from_str::<Value>(&event.data) else {
+                let Ok(wire) = serde_json::from_str::<api::LogLine>(&event.data) else {
                     return;
                 };
-                let kind = match v.get("stream").and_then(Value::as_str) {
-                    Some("stderr") => LineKind::Stderr,
-                    Some("system") => LineKind::System,
-                    _ => LineKind::Stdout,
+                let kind = match wire.stream {
+                    api::LogStream::Stderr => LineKind::Stderr,
+                    api::LogStream::System => LineKind::System,
+                    api::LogStream::Stdout => LineKind::Stdout,
                 };
                 let line = LogLine {
-                    n: v.get("n").and_then(Value::as_u64).unwrap_or(0),
+                    n: wire.n,
                     kind,
-                    text: str_of(&v, "text").unwrap_or_default(),
+                    text: wire.text,
                 };
                 let _ = ui.send(UiEvent::Data(Msg::LogLine {
                     run: id.clone(),

@@ -82,10 +82,32 @@ pub fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> 
 
 impl Daemon {
     pub fn start(config: &str) -> Daemon {
+        Self::start_limited(config, None)
+    }
+
+    /// A daemon whose address space is capped at `memory` bytes (RLIMIT_AS), so a test that
+    /// pushes a limit fails with the daemon instead of taking the machine down.
+    pub fn start_limited(config: &str, memory: Option<u64>) -> Daemon {
         let project = Project::new(config);
         let port = free_port();
-        let mut child = project
-            .command(&["--headless", "--port", &port.to_string()])
+        let mut command = project.command(&["--headless", "--port", &port.to_string()]);
+        if let Some(bytes) = memory {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -168,6 +190,42 @@ impl Daemon {
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .map(Child::id)
+            .expect("a running daemon")
+    }
+
+    /// Panics unless the daemon is still running.
+    pub fn assert_alive(&mut self, after: &str) {
+        let child = self.child.as_mut().expect("a daemon");
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the daemon died {after}: {status}");
+        }
+    }
+
+    /// Peak resident memory of the daemon so far, in MiB (VmHWM).
+    pub fn peak_rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the daemon's /proc status");
+        let kb: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .expect("VmHWM");
+        kb / 1024
+    }
+
+    /// Triggers `task` and returns the new run's id.
+    pub fn trigger(&self, task: &str) -> String {
+        let a = self.post(&format!("/api/tasks/{task}/run"));
+        assert_eq!(a.status, 201, "{}", a.text);
+        a.json()["id"].as_str().expect("run id").to_string()
     }
 
     /// Waits until run `id` has ended and returns it.

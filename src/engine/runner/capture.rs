@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, Notify};
 use crate::engine::config::units::format_size;
 use crate::engine::config::LogOnFull;
 use crate::engine::datadir::{create_private_file, prev_log_path};
+use crate::engine::runlog;
 
 /// Where a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +72,10 @@ pub async fn read_lines(mut pipe: pipe::Receiver, stream: Stream, tx: mpsc::Send
             }
             None => continue,
         };
-        let rest = pending.split_off(cut);
-        let data = std::mem::replace(&mut pending, rest);
+        // A chunk owns just its bytes: taking the buffer itself would hand every chunk the
+        // capacity of everything read so far.
+        let data = pending[..cut].to_vec();
+        pending.drain(..cut);
         if tx.send(Chunk { stream, data }).await.is_err() {
             break;
         }
@@ -170,6 +173,8 @@ pub struct LogWriter {
     since_disk_check: u64,
     /// Bytes of the current file whose writeback has been started.
     writeback_from: u64,
+    /// The number of the current file's first line (1 until a rotation).
+    first_line: u64,
     report: CaptureReport,
 }
 
@@ -194,6 +199,7 @@ impl LogWriter {
             disk_floor,
             since_disk_check: 0,
             writeback_from: 0,
+            first_line: 1,
             report: CaptureReport::default(),
         }
     }
@@ -201,7 +207,7 @@ impl LogWriter {
     /// Writes a chunk; returns true the moment `kill_task` wants the run stopped.
     pub fn write(&mut self, chunk: &Chunk) -> bool {
         if chunk.stream == Stream::System {
-            let data = prefixed(&chunk.data, b"[SYSTEM] ");
+            let data = prefixed(&chunk.data, runlog::SYSTEM_PREFIX);
             self.raw(&data);
             return false;
         }
@@ -210,7 +216,10 @@ impl LogWriter {
         }
         let owned;
         let mut data: &[u8] = if chunk.stream == Stream::Stderr {
-            owned = prefixed(&chunk.data, b"[ERR] ");
+            owned = prefixed(&chunk.data, runlog::ERR_PREFIX);
+            &owned
+        } else if let Some(escaped) = escape_stdout(&chunk.data) {
+            owned = escaped;
             &owned
         } else {
             &chunk.data
@@ -284,6 +293,10 @@ impl LogWriter {
         if let Some(file) = self.file.as_mut() {
             let _ = file.flush();
         }
+        // The new file's first line names its own number, so line numbers run on across the
+        // rotation (see `runlog`). Counting the finished file costs a read of at most
+        // log_max_size bytes, only when a rotation happens.
+        let next_line = self.first_line + count_lines(&self.path);
         let prev = prev_log_path(&self.path);
         let result = std::fs::rename(&self.path, &prev)
             .map_err(|e| e.to_string())
@@ -299,8 +312,10 @@ impl LogWriter {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
+                self.first_line = next_line;
                 self.marker(&format!(
-                    "log reached log_max_size ({size}); earlier output moved to {name}.prev"
+                    "log reached log_max_size ({size}); earlier output moved to {name}.prev{}",
+                    runlog::starts_at(next_line)
                 ));
             }
             Err(e) => {
@@ -388,6 +403,40 @@ fn start_writeback(file: &File, from: u64, to: u64) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_file: &File, _from: u64, _to: u64) {}
 
+/// Lines in the file at `path` (0 when it cannot be read: numbering then restarts lower,
+/// which readers survive).
+fn count_lines(path: &Path) -> u64 {
+    let Ok(mut file) = File::open(path) else {
+        return 0;
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut lines = 0u64;
+    loop {
+        match std::io::Read::read(&mut file, &mut buf) {
+            Ok(0) | Err(_) => return lines,
+            Ok(n) => lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
+        }
+    }
+}
+
+/// Stdout lines that would read back as another stream (`[ERR] `, `[SYSTEM] `, `[OUT] `) get
+/// an `[OUT] ` prefix; None when no line needs one (the common case, found with one scan for
+/// `[` at a line start).
+fn escape_stdout(data: &[u8]) -> Option<Vec<u8>> {
+    let at_line_start = |i: usize| i == 0 || data[i - 1] == b'\n';
+    let first = memchr::memchr_iter(b'[', data)
+        .find(|&i| at_line_start(i) && runlog::needs_escape(&data[i..]))?;
+    let mut out = Vec::with_capacity(data.len() + 64);
+    out.extend_from_slice(&data[..first]);
+    for line in data[first..].split_inclusive(|b| *b == b'\n') {
+        if runlog::needs_escape(line) {
+            out.extend_from_slice(runlog::OUT_PREFIX);
+        }
+        out.extend_from_slice(line);
+    }
+    Some(out)
+}
+
 fn prefixed(data: &[u8], prefix: &[u8]) -> Vec<u8> {
     let lines = data.iter().filter(|b| **b == b'\n').count().max(1);
     let mut out = Vec::with_capacity(data.len() + lines * prefix.len());
@@ -469,7 +518,7 @@ mod tests {
         let prev = std::fs::read_to_string(tmp.path().join("run.log.prev")).unwrap();
         assert!(
             current.starts_with(
-                "[SYSTEM] log reached log_max_size (100B); earlier output moved to run.log.prev\n"
+                "[SYSTEM] log reached log_max_size (100B); earlier output moved to run.log.prev (line "
             ),
             "{current}"
         );
@@ -511,11 +560,22 @@ mod tests {
         assert_eq!((report.cuts, report.write_error), (2, None));
         let current = std::fs::read(&path).unwrap();
         let prev = std::fs::read(tmp.path().join("run.log.prev")).unwrap();
-        let marker =
-            b"[SYSTEM] log reached log_max_size (12MB); earlier output moved to run.log.prev\n";
-        assert!(current.starts_with(marker) && prev.starts_with(marker));
+        // Each generation opens with the marker that names its own line number: the file it
+        // replaced held 12 MiB of 64-byte lines and a marker.
+        let marker = |n: u64| {
+            format!("[SYSTEM] log reached log_max_size (12MB); earlier output moved to run.log.prev (line {n})\n").into_bytes()
+        };
+        let prev_marker = marker((12 << 20) / 64 + 1);
+        let prev_lines = prev.iter().filter(|b| **b == b'\n').count() as u64;
+        let current_marker = marker((12 << 20) / 64 + 1 + prev_lines);
+        assert!(
+            prev.starts_with(&prev_marker),
+            "{:?}",
+            String::from_utf8_lossy(&prev[..120])
+        );
+        assert!(current.starts_with(&current_marker));
         assert!(current.len() <= 12 << 20 && prev.len() <= 12 << 20);
-        let kept = [&prev[marker.len()..], &current[marker.len()..]].concat();
+        let kept = [&prev[prev_marker.len()..], &current[current_marker.len()..]].concat();
         assert!(kept == (12..30).flat_map(mib).collect::<Vec<u8>>());
     }
 

@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use capture::{read_lines, write_log, LogWriter};
+pub use capture::LogWriter;
+use capture::{read_lines, write_log};
 pub use capture::{Chunk, Echo, Stream};
 
 use crate::engine::config::units::format_duration;

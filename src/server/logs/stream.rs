@@ -1,13 +1,10 @@
 //! `GET /api/runs/{id}/log/stream`: replays the kept log from `from` (or after
-//! `Last-Event-ID`), then follows the file as the run writes it, woken by the engine's events
+//! `Last-Event-ID`) a batch at a time, then follows the file as the run writes it, woken by the engine's events
 //! (the runner writes a chunk to the file before announcing it). Events: `line` (id = line
 //! number), `rotated` when `drop_old` starts a new file, and `done` with the run's end state.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Read;
 use std::net::SocketAddr;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,10 +14,12 @@ use axum::response::sse::Event as SseEvent;
 use axum::response::Response;
 use tokio::sync::{broadcast, mpsc};
 
-use super::{find_run, line_json, start_line};
+use super::find_run;
+use crate::api::LogLine;
 use crate::engine::events::Event;
 use crate::engine::history::log_files;
 use crate::engine::model::{RunId, RunStatus};
+use crate::engine::runlog::{self, KeptLog, Lines, Tail};
 use crate::server::extract::RunIdParam;
 use crate::server::extract::{only_params, param};
 use crate::server::problem::Problem;
@@ -29,60 +28,10 @@ use crate::server::AppState;
 
 /// Without a wake-up from the engine the file is re-read this often anyway.
 const RECHECK: Duration = Duration::from_secs(1);
-
-/// Follows one log file by inode, handing out whole lines.
-struct Tail {
-    path: PathBuf,
-    file: Option<File>,
-    inode: u64,
-    partial: Vec<u8>,
-}
-
-impl Tail {
-    fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            file: None,
-            inode: 0,
-            partial: Vec::new(),
-        }
-    }
-
-    /// New whole lines of the current file; `rotated` is set when the file was replaced.
-    fn read(&mut self, out: &mut Vec<Vec<u8>>, rotated: &mut bool) {
-        if self.file.is_none() {
-            if let Ok(f) = File::open(&self.path) {
-                self.inode = f.metadata().map(|m| m.ino()).unwrap_or(0);
-                self.file = Some(f);
-            }
-        }
-        self.drain(out);
-        let replaced = std::fs::metadata(&self.path).is_ok_and(|m| m.ino() != self.inode);
-        if replaced && self.file.is_some() {
-            // The old generation was renamed away: finish it, then start on the new file.
-            self.drain(out);
-            self.partial.clear();
-            self.file = None;
-            *rotated = true;
-            self.read(out, &mut false);
-        }
-    }
-
-    fn drain(&mut self, out: &mut Vec<Vec<u8>>) {
-        let Some(file) = self.file.as_mut() else {
-            return;
-        };
-        let mut buf = Vec::new();
-        if file.read_to_end(&mut buf).is_err() {
-            return;
-        }
-        self.partial.extend_from_slice(&buf);
-        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
-            let rest = self.partial.split_off(end + 1);
-            out.push(std::mem::replace(&mut self.partial, rest));
-        }
-    }
-}
+/// Lines are read from disk in batches of about this many bytes.
+const BATCH_BYTES: usize = 64 << 10;
+/// Events waiting for a slow client; with the batch, what one stream can hold.
+const QUEUE: usize = 64;
 
 fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i64, Problem> {
     // A malformed `from` is refused even when Last-Event-ID takes precedence over it.
@@ -115,7 +64,7 @@ pub async fn follow(
     let events = app.engine.subscribe();
     let (prev, current) = log_files(&app.engine, &run)
         .ok_or_else(|| Problem::not_found(format!("run {id} has no log")))?;
-    let (tx, rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::channel(QUEUE);
     tokio::spawn(async move {
         let _slot = slot;
         let _ = produce(app, id, prev, current, from, events, tx).await;
@@ -127,8 +76,61 @@ fn line_event(n: u64, raw: &[u8]) -> SseEvent {
     SseEvent::default()
         .event("line")
         .id(n.to_string())
-        .json_data(line_json(n, raw))
+        .json_data(LogLine::from_raw(n, raw))
         .unwrap_or_default()
+}
+
+/// Sends lines numbered `start` or later; Err means the client went away.
+async fn send_lines(
+    tx: &mpsc::Sender<SseEvent>,
+    lines: Vec<(u64, Vec<u8>)>,
+    start: u64,
+) -> Result<(), ()> {
+    for (n, line) in lines {
+        if n >= start {
+            tx.send(line_event(n, &line)).await.map_err(|_| ())?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the next batch of the rotated generation during a replay, on the blocking pool.
+async fn replay_batch(mut prev: Lines) -> Option<(Lines, Vec<(u64, Vec<u8>)>)> {
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let mut line = Vec::new();
+        while bytes < BATCH_BYTES {
+            match prev.next_line(&mut line) {
+                Ok(Some(n)) => {
+                    bytes += line.len();
+                    out.push((n, std::mem::take(&mut line)));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("cannot read a rotated log generation: {e}");
+                    break;
+                }
+            }
+        }
+        (prev, out)
+    })
+    .await
+    .ok()
+}
+
+/// Reads what the live file has next, on the blocking pool.
+async fn tail_batch(mut tail: Tail) -> Option<(Tail, Vec<(u64, Vec<u8>)>, bool)> {
+    tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut rotated = false;
+        if let Err(e) = tail.read(&mut out, BATCH_BYTES, &mut rotated) {
+            tracing::warn!("cannot read a live log: {e}");
+        }
+        (tail, out, rotated)
+    })
+    .await
+    .ok()
 }
 
 /// Err means the client went away.
@@ -141,26 +143,25 @@ async fn produce(
     mut events: broadcast::Receiver<Event>,
     tx: mpsc::Sender<SseEvent>,
 ) -> Result<(), ()> {
-    // Replay: everything kept, numbered, from `from` on. Reading a whole log (up to two
-    // generations of log_max_size) is blocking work, done off the async workers.
-    let (replay, mut tail) = tokio::task::spawn_blocking(move || {
-        let mut replay = Vec::new();
-        Tail::new(prev).read(&mut replay, &mut false);
-        let mut tail = Tail::new(current);
-        tail.read(&mut replay, &mut false);
-        (replay, tail)
-    })
-    .await
-    .map_err(|_| ())?;
-    let total = replay.len() as u64;
-    let start = start_line(from, total);
-    let mut n = 0u64;
-    for line in replay {
-        n += 1;
-        if n >= start {
-            tx.send(line_event(n, &line)).await.map_err(|_| ())?;
+    // Where to start: a negative `from` counts back from the end, which takes one pass over
+    // what is kept (a line at a time, off the async workers).
+    let kept = KeptLog::new([prev.clone(), current.clone()]);
+    let extent = tokio::task::spawn_blocking(move || kept.extent())
+        .await
+        .map_err(|_| ())?
+        .unwrap_or_default();
+    let start = runlog::start_line(from, &extent);
+    // Replay the rotated generation a batch at a time, then follow the live file.
+    let mut prev_lines = KeptLog::new([prev]).lines();
+    loop {
+        let (lines, batch) = replay_batch(prev_lines).await.ok_or(())?;
+        prev_lines = lines;
+        if batch.is_empty() {
+            break;
         }
+        send_lines(&tx, batch, start).await?;
     }
+    let mut tail = Tail::new(current, prev_lines.next_number());
     // Whether the run has ended comes from the database at first, after a missed event and at
     // each RECHECK; otherwise from the run's own events, so printing costs no query.
     let mut ended = false;
@@ -170,21 +171,23 @@ async fn produce(
             ended =
                 matches!(app.engine.run(id).await, Ok(Some(ref r)) if r.status == RunStatus::Ended);
         }
-        let mut lines = Vec::new();
-        let mut rotated = false;
-        tail.read(&mut lines, &mut rotated);
-        if rotated {
-            tx.send(
-                SseEvent::default()
-                    .event("rotated")
-                    .data("the log reached log_max_size and was rotated"),
-            )
-            .await
-            .map_err(|_| ())?;
-        }
-        for line in lines {
-            n += 1;
-            tx.send(line_event(n, &line)).await.map_err(|_| ())?;
+        // Everything written so far, a batch at a time.
+        loop {
+            let (t, batch, rotated) = tail_batch(tail).await.ok_or(())?;
+            tail = t;
+            if rotated {
+                tx.send(
+                    SseEvent::default()
+                        .event("rotated")
+                        .data("the log reached log_max_size and was rotated"),
+                )
+                .await
+                .map_err(|_| ())?;
+            }
+            if batch.is_empty() {
+                break;
+            }
+            send_lines(&tx, batch, start).await?;
         }
         if ended {
             let run = match app.engine.run(id).await {
