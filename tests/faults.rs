@@ -15,14 +15,20 @@ use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::Duration;
 
-use daemon::Daemon;
+use daemon::{Daemon, Limits};
 
 /// Enough for the daemon's threads and arenas, far below what the old quadratic readers took.
 const DAEMON_MEMORY: u64 = 2 << 30;
 const MIB: u64 = 1 << 20;
 
 fn limited(config: &str) -> Daemon {
-    Daemon::start_limited(config, Some(DAEMON_MEMORY))
+    Daemon::start_limited(
+        config,
+        Limits {
+            memory: Some(DAEMON_MEMORY),
+            open_files: None,
+        },
+    )
 }
 
 #[test]
@@ -225,4 +231,91 @@ run = "echo started; sleep 60"
     d.wait_ended(&id);
     viewer_leaves_the_run_alone(&d, &["run-task", "slow", "--wait"], Signal::SIGINT);
     d.assert_alive("after the viewers");
+}
+
+fn send(d: &Daemon, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.pid() as i32), signal).unwrap();
+}
+
+#[test]
+fn hangup_and_user_signals_leave_the_daemon_running_and_quit_stops_it_cleanly() {
+    use nix::sys::signal::Signal;
+    let mut d = limited(
+        r#"
+[services.web]
+run = "sleep 600"
+"#,
+    );
+    let log = d.project.data().join("daemon.log");
+    common::wait_for("the service to run", Duration::from_secs(20), || {
+        d.project.runs("web").iter().any(|r| r.pid.is_some())
+    });
+    for (signal, said) in [
+        (
+            Signal::SIGHUP,
+            "SIGHUP received: this runwisp cannot reload",
+        ),
+        (Signal::SIGUSR1, "SIGUSR1 received"),
+        (Signal::SIGUSR2, "SIGUSR2 received"),
+    ] {
+        send(&d, signal);
+        common::wait_for(said, Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains(said))
+        });
+        d.assert_alive(&format!("after {signal}"));
+    }
+    let service_pid = d.project.runs("web")[0].pid.expect("the service's pid");
+    assert!(common::alive(service_pid));
+    send(&d, Signal::SIGQUIT);
+    let status = d.child.take().unwrap().wait().unwrap();
+    assert_eq!(status.code(), Some(0), "SIGQUIT stops the daemon cleanly");
+    assert!(
+        !common::alive(service_pid),
+        "the service was stopped with it"
+    );
+    let run = &d.project.runs("web")[0];
+    assert_eq!(run.status.to_string(), "ended");
+}
+
+#[test]
+fn a_flood_of_idle_connections_never_takes_the_descriptors_runs_need() {
+    // The daemon cannot raise this limit; it serves at most half of it as connections.
+    let d = Daemon::start_limited(
+        r#"
+[tasks.tick]
+cron = "@every 1s"
+run = "cat /dev/null > /dev/null"
+"#,
+        Limits {
+            memory: Some(DAEMON_MEMORY),
+            open_files: Some(256),
+        },
+    );
+    let idle: Vec<TcpStream> = (0..400)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", d.port)).ok())
+        .collect();
+    assert!(idle.len() >= 300, "{} connections opened", idle.len());
+    let before = d.project.runs("tick").len();
+    common::wait_for(
+        "three cron runs during the flood",
+        Duration::from_secs(20),
+        || d.project.runs("tick").len() >= before + 3,
+    );
+    for run in d
+        .project
+        .runs("tick")
+        .iter()
+        .filter(|r| r.status.to_string() == "ended")
+    {
+        assert_eq!(
+            (run.exit_code, run.message.as_deref()),
+            (Some(0), None),
+            "a cron run failed during the flood: {run:?}"
+        );
+    }
+    drop(idle);
+    // Once the flood is gone the API answers again.
+    common::wait_for("the API to answer", Duration::from_secs(20), || {
+        TcpStream::connect(("127.0.0.1", d.port)).is_ok() && d.get("/health").status == 200
+    });
 }

@@ -1,7 +1,8 @@
 //! `runwisp --headless` (alias `runwisp daemon`): the engine in the foreground, for systemd and
 //! containers. Start-up refuses early and clearly: a bad configuration exits 1 before anything
 //! starts, a data directory held by another daemon exits 1 naming its pid, a listen port in use
-//! exits 2. SIGTERM or SIGINT shut it down within `[daemon] shutdown_timeout`.
+//! exits 2. SIGTERM, SIGINT or SIGQUIT shut it down within `[daemon] shutdown_timeout`;
+//! SIGHUP, SIGUSR1 and SIGUSR2 are logged and change nothing.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         tracing::warn!("{warning}");
     }
     reaper::init()?;
+    raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -91,6 +93,22 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Raises the soft limit of open files to the hard limit: runs, their logs and API clients
+/// all need descriptors, and the common soft limit of 1,024 is easy to reach. The server caps
+/// its connections at a share of whatever the limit is.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!("cannot raise the open-files limit from {soft} to {hard}: {e}");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot read the open-files limit: {e}"),
+    }
+}
+
 fn write_pid(dir: &DataDir) -> anyhow::Result<()> {
     let path = dir.pid_path();
     let mut file = create_private_file(&path)?;
@@ -98,25 +116,49 @@ fn write_pid(dir: &DataDir) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// SIGTERM and SIGINT, caught from the moment [`Signals::listen`] returns.
+/// The signals the daemon answers, caught from the moment [`Signals::listen`] returns.
+/// SIGTERM, SIGINT and SIGQUIT stop it cleanly. SIGHUP (what operators send to reload) and
+/// SIGUSR1/SIGUSR2 are logged and leave it running: the default action of each would kill it
+/// silently and leave its services behind. SIGPIPE is ignored by the Rust runtime.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
 }
 
 impl Signals {
     fn listen() -> anyhow::Result<Self> {
         use tokio::signal::unix::{signal, SignalKind};
+        let on = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("cannot listen for {name}"))
+        };
         Ok(Self {
-            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
-            int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            term: on(SignalKind::terminate(), "SIGTERM")?,
+            int: on(SignalKind::interrupt(), "SIGINT")?,
+            quit: on(SignalKind::quit(), "SIGQUIT")?,
+            hup: on(SignalKind::hangup(), "SIGHUP")?,
+            usr1: on(SignalKind::user_defined1(), "SIGUSR1")?,
+            usr2: on(SignalKind::user_defined2(), "SIGUSR2")?,
         })
     }
 
+    /// Waits for a signal that stops the daemon and returns its name; says what it does with
+    /// the others meanwhile.
     async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.int.recv() => "SIGINT",
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return "SIGTERM",
+                _ = self.int.recv() => return "SIGINT",
+                _ = self.quit.recv() => return "SIGQUIT",
+                _ = self.hup.recv() => tracing::warn!(
+                    "SIGHUP received: this runwisp cannot reload its configuration yet, so it keeps running with the one it started with; restart it to apply a changed runwisp.toml"
+                ),
+                _ = self.usr1.recv() => tracing::warn!("SIGUSR1 received: runwisp does nothing with it and keeps running"),
+                _ = self.usr2.recv() => tracing::warn!("SIGUSR2 received: runwisp does nothing with it and keeps running"),
+            }
         }
     }
 }

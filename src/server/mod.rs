@@ -133,7 +133,18 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The most connections served at once: half the open-files limit (the other half is kept
+/// for runs, their logs and the database), between 16 and 4,096.
+pub fn connection_cap() -> usize {
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map(|(soft, _)| soft)
+        .unwrap_or(1024);
+    usize::try_from(soft / 2).unwrap_or(4096).clamp(16, 4096)
+}
+
 /// Serves `engine` on `listener` until `stop` resolves; open connections are then closed.
+/// Past [`connection_cap`] open connections a new one is closed at once (and logged, at most
+/// once a minute), so clients can never take the descriptors runs need.
 pub async fn serve(
     engine: Engine,
     listener: std::net::TcpListener,
@@ -148,6 +159,8 @@ pub async fn serve(
         listen,
     });
     let mut connections = tokio::task::JoinSet::new();
+    let cap = connection_cap();
+    let mut last_refusal: Option<tokio::time::Instant> = None;
     tokio::pin!(stop);
     loop {
         let (socket, peer) = tokio::select! {
@@ -163,6 +176,14 @@ pub async fn serve(
             _ = &mut stop => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
+        if connections.len() >= cap {
+            drop(socket);
+            if last_refusal.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                tracing::warn!("{cap} connections are open, the most this daemon serves at once; refusing new ones (the last from {peer}) until some close");
+                last_refusal = Some(tokio::time::Instant::now());
+            }
+            continue;
+        }
         let router = router.clone();
         connections.spawn(serve_connection(socket, peer, router));
     }

@@ -80,28 +80,46 @@ pub fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> 
     }
 }
 
+/// Limits a test daemon starts under (soft and hard alike, so it cannot raise them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// RLIMIT_AS, in bytes.
+    pub memory: Option<u64>,
+    /// RLIMIT_NOFILE.
+    pub open_files: Option<u64>,
+}
+
 impl Daemon {
     pub fn start(config: &str) -> Daemon {
-        Self::start_limited(config, None)
+        Self::start_limited(config, Limits::default())
     }
 
-    /// A daemon whose address space is capped at `memory` bytes (RLIMIT_AS), so a test that
-    /// pushes a limit fails with the daemon instead of taking the machine down.
-    pub fn start_limited(config: &str, memory: Option<u64>) -> Daemon {
+    /// A daemon under resource limits (see [`Limits`]), so a test that pushes one fails with
+    /// the daemon instead of taking the machine down.
+    pub fn start_limited(config: &str, limits: Limits) -> Daemon {
         let project = Project::new(config);
         let port = free_port();
         let mut command = project.command(&["--headless", "--port", &port.to_string()]);
-        if let Some(bytes) = memory {
+        if limits != Limits::default() {
             use std::os::unix::process::CommandExt;
             // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent.
             unsafe {
                 command.pre_exec(move || {
-                    let limit = libc::rlimit {
-                        rlim_cur: bytes,
-                        rlim_max: bytes,
+                    let set = |resource, value: u64| {
+                        let limit = libc::rlimit {
+                            rlim_cur: value,
+                            rlim_max: value,
+                        };
+                        if libc::setrlimit(resource, &limit) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
                     };
-                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
+                    if let Some(bytes) = limits.memory {
+                        set(libc::RLIMIT_AS, bytes)?;
+                    }
+                    if let Some(files) = limits.open_files {
+                        set(libc::RLIMIT_NOFILE, files)?;
                     }
                     Ok(())
                 });
