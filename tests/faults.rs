@@ -319,3 +319,94 @@ run = "cat /dev/null > /dev/null"
         TcpStream::connect(("127.0.0.1", d.port)).is_ok() && d.get("/health").status == 200
     });
 }
+
+#[test]
+fn the_same_config_started_from_another_directory_finds_the_running_daemon() {
+    let d = limited(
+        r#"
+[tasks.tick]
+run = "true"
+"#,
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = d.project.path().join("runwisp.toml");
+    let config = config.to_str().unwrap();
+    // A second daemon of the same configuration refuses: its data directory is the first's.
+    let port = common::free_port().to_string();
+    let second = d
+        .project
+        .command(&["-c", config, "--headless", "--port", &port])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1), "{}", common::stderr(&second));
+    let said = common::stderr(&second);
+    assert!(said.contains(&d.pid().to_string()), "{said}");
+    assert!(
+        !elsewhere.path().join("data").exists(),
+        "nothing was created here"
+    );
+    // And the clients find it from there too.
+    let status = d
+        .project
+        .command(&["-c", config, "status"])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0), "{}", common::stderr(&status));
+    assert!(
+        common::stdout(&status).contains("healthy"),
+        "{}",
+        common::stdout(&status)
+    );
+}
+
+#[test]
+fn starting_a_daemon_leaves_a_live_standalone_exec_alone() {
+    let project = common::Project::new(
+        r#"
+[tasks.job]
+run = "echo started; sleep 30; echo finished"
+"#,
+    );
+    let mut exec = project
+        .command(&["exec", "job", "--standalone"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(exec.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "started\n");
+    let d = Daemon::start_in(
+        project,
+        Limits {
+            memory: Some(DAEMON_MEMORY),
+            open_files: None,
+        },
+    );
+    let run = d.project.only_run("job");
+    assert_eq!(run.status.to_string(), "running", "{run:?}");
+    assert!(
+        common::alive(run.pid.unwrap()),
+        "the exec'd task still runs"
+    );
+    assert!(matches!(exec.try_wait(), Ok(None)), "exec still runs");
+    // The operator ends it the documented way: Ctrl-C on exec stops and records its run.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(exec.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    exec.wait().unwrap();
+    let run = d.project.only_run("job");
+    assert_eq!(
+        (
+            run.status.to_string(),
+            run.end_reason.map(|r| r.to_string())
+        ),
+        ("ended".to_string(), Some("stopped".to_string())),
+        "{run:?}"
+    );
+}

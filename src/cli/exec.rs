@@ -98,6 +98,9 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         replica_index: None,
     };
 
+    // Owned before it is recorded: a daemon starting meanwhile leaves this run alone.
+    let _owner = crate::engine::run_owner::claim(&dir, &new.id)
+        .context("cannot claim the run, so it was not started")?;
     store
         .insert_run(&new)
         .context("cannot record the run, so it was not started")?;

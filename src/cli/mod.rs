@@ -50,8 +50,19 @@ pub struct Cli {
         default_value = "runwisp.toml"
     )]
     pub config: PathBuf,
-    /// The data directory (run history, logs, lock).
-    #[arg(long, global = true, env = "RUNWISP_DATA", default_value = "data")]
+    /// The data directory (run history, logs, lock) [default: `data` beside the configuration
+    /// file].
+    #[arg(
+        long = "data",
+        global = true,
+        env = "RUNWISP_DATA",
+        value_name = "DATA"
+    )]
+    data_arg: Option<PathBuf>,
+    /// The data directory in use: `--data`, else `data/` beside the configuration file, so the
+    /// same configuration started from any working directory finds the same history, lock
+    /// and daemon (and never runs a second scheduler).
+    #[arg(skip)]
     pub data: PathBuf,
     /// Run the daemon in the foreground (for systemd and containers).
     #[arg(long)]
@@ -160,7 +171,7 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and returns the process exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
@@ -171,6 +182,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    cli.data = data_dir(cli.data_arg.as_deref(), &cli.config);
     let printing = matches!(
         cli.command,
         Some(
@@ -193,6 +205,14 @@ pub fn run() -> i32 {
             say!("runwisp: {e:#}");
             1
         }
+    }
+}
+
+/// The data directory: as given, else `data` beside the configuration file.
+pub fn data_dir(given: Option<&Path>, config: &Path) -> PathBuf {
+    match given {
+        Some(dir) => dir.to_path_buf(),
+        None => config.parent().unwrap_or(Path::new("")).join("data"),
     }
 }
 

@@ -214,7 +214,7 @@ impl DaemonLock {
     }
 }
 
-fn make_private_dir(path: &Path) -> Result<(), DataDirError> {
+pub(crate) fn make_private_dir(path: &Path) -> Result<(), DataDirError> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(DataDirError::Symlink {

@@ -17,6 +17,7 @@ pub mod model;
 pub mod password;
 mod recovery;
 pub mod retention;
+pub mod run_owner;
 pub mod runlog;
 pub mod runner;
 pub mod schedule;
@@ -137,7 +138,7 @@ impl Engine {
         let store = Arc::new(Store::open(&dir.db_path())?);
         let fingerprint = datadir::fingerprint(&store)?;
         let auth = auth::Auth::new(password::ensure(&dir)?, &store)?;
-        recovery::recover(&store, &config, clock.as_ref()).await?;
+        recovery::recover(&store, &dir, &config, clock.as_ref()).await?;
 
         let config = Arc::new(config);
         let (events, _) = broadcast::channel(events::CAPACITY);

@@ -2,13 +2,16 @@
 //! daemon left unfinished has whatever is left of its processes stopped, then is recorded
 //! `crashed` (exit code -2) with its partial log kept. A process group is signalled only when
 //! its leader's start time proves the pid was not reused; the run id in the environment finds
-//! the rest, including escapees.
+//! the rest, including escapees. A run whose owner is alive (an `exec --standalone` holding
+//! its [`run_owner`] lock) is not a leftover and is left alone.
 
 use std::time::Duration;
 
 use crate::engine::clock::{millis, Clock};
 use crate::engine::config::Config;
+use crate::engine::datadir::DataDir;
 use crate::engine::model::{EndReason, RunId, TaskName};
+use crate::engine::run_owner;
 use crate::engine::runner::procs;
 use crate::engine::store::{Store, StoreError};
 
@@ -35,10 +38,19 @@ fn grace(config: &Config, task: &str) -> Duration {
 /// one per run), then records them `crashed`.
 pub(crate) async fn recover(
     store: &Store,
+    dir: &DataDir,
     config: &Config,
     clock: &dyn Clock,
 ) -> Result<usize, StoreError> {
-    let runs = store.unfinished_runs()?;
+    let mut runs = store.unfinished_runs()?;
+    // A run whose owner is alive (`exec --standalone` running it) is not a leftover.
+    runs.retain(|run| {
+        let owned = run_owner::is_owned(dir, &run.id);
+        if owned {
+            tracing::info!(run = %run.id, task = %run.task_name, "run {} of task {} is being run by a runwisp exec; left alone", run.id, run.task_name);
+        }
+        !owned
+    });
     let mut ladders = tokio::task::JoinSet::new();
     for run in &runs {
         let pgid = match (run.pid, run.pid_start_time) {

@@ -72,7 +72,9 @@ pub fn sweep<'a>(
 ) -> Result<Swept, StoreError> {
     let mut swept = Swept::default();
     for (name, common) in rules {
-        let cutoff = common.keep_for.map(|d| now_ms - d.as_millis() as i64);
+        let cutoff = common
+            .keep_for
+            .map(|d| now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
         if common.keep_runs.is_none() && cutoff.is_none() {
             continue;
         }

@@ -97,7 +97,11 @@ impl Daemon {
     /// A daemon under resource limits (see [`Limits`]), so a test that pushes one fails with
     /// the daemon instead of taking the machine down.
     pub fn start_limited(config: &str, limits: Limits) -> Daemon {
-        let project = Project::new(config);
+        Self::start_in(Project::new(config), limits)
+    }
+
+    /// A daemon for an existing project.
+    pub fn start_in(project: Project, limits: Limits) -> Daemon {
         let port = free_port();
         let mut command = project.command(&["--headless", "--port", &port.to_string()]);
         if limits != Limits::default() {

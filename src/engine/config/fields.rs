@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::errors::{did_you_mean, ConfigError, SourceMap};
-use super::units::{parse_duration, parse_size};
+use super::units::{parse_duration, parse_size, MAX_SIZE};
 
 /// Collects errors and warnings while a file is read.
 pub(crate) struct Ctx<'s> {
@@ -190,6 +190,9 @@ impl<'a, 'i> Fields<'a, 'i> {
             DeValue::String(s) => parse_size(s),
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
                 Ok(v) if v < 0 => Err(format!("a size cannot be negative (got {v})")),
+                Ok(v) if v as u64 > MAX_SIZE => Err(format!(
+                    "{v} is larger than 1024tb, the largest size runwisp takes"
+                )),
                 Ok(v) => Ok(v as u64),
                 Err(_) => Err(format!("{} is too large a size", i.as_str())),
             },

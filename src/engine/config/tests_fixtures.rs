@@ -360,3 +360,11 @@ fixture! {
         "many_errors.toml:17:10: daemon.listen: \"localhost\" is not a listen address; write HOST:PORT, like \"127.0.0.1:9477\"",
     ]
 }
+
+fixture! {
+    out_of_range_durations_and_sizes, "out_of_range.toml", [
+        "out_of_range.toml:5:8: tasks.tick.cron: invalid @every: \"1000000000w\" is longer than 100 years (36500d), the longest duration runwisp takes",
+        "out_of_range.toml:6:12: tasks.tick.keep_for: \"150000000000d\" is longer than 100 years (36500d), the longest duration runwisp takes",
+        "out_of_range.toml:7:16: tasks.tick.log_max_size: 2251799813685248 is larger than 1024tb, the largest size runwisp takes",
+    ]
+}

@@ -4,6 +4,13 @@
 
 use std::time::Duration;
 
+/// The longest duration any key takes: 100 years (36500d). Longer ones are refused at load,
+/// so no deadline, cutoff or period computed from them can wrap.
+pub const MAX_DURATION: Duration = Duration::from_secs(36_500 * 86_400);
+/// The largest size any key takes: 1 PiB (1024tb), so no size wraps where it is stored or
+/// compared as a signed number.
+pub const MAX_SIZE: u64 = 1 << 50;
+
 /// Parses a duration: one or more `<integer><unit>` parts with units `ms s m h d w`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
@@ -53,7 +60,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .filter(|v| *v <= u64::MAX as u128)
             .ok_or_else(|| format!("{text:?} is too large a duration"))?;
     }
-    Ok(Duration::from_millis(total as u64))
+    let total = Duration::from_millis(total as u64);
+    if total > MAX_DURATION {
+        return Err(format!(
+            "{text:?} is longer than 100 years (36500d), the longest duration runwisp takes"
+        ));
+    }
+    Ok(total)
 }
 
 /// Prints a duration in the grammar `parse_duration` reads, largest units first.
@@ -103,10 +116,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "tb" => 1 << 40,
         _ => return Err(format!("unknown size unit {unit:?} in {text:?}; {hint}")),
     };
+    let too_large = || format!("{text:?} is larger than 1024tb, the largest size runwisp takes");
     if let Ok(whole) = number.parse::<u64>() {
         return whole
             .checked_mul(multiplier)
-            .ok_or_else(|| format!("{text:?} is too large a size"));
+            .filter(|bytes| *bytes <= MAX_SIZE)
+            .ok_or_else(too_large);
     }
     if multiplier == 1 {
         return Err(format!("{text:?} is not a whole number of bytes"));
@@ -115,8 +130,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a size; {hint}"))?;
     let bytes = value * multiplier as f64;
-    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
-        return Err(format!("{text:?} is too large a size"));
+    if !bytes.is_finite() || bytes > MAX_SIZE as f64 {
+        return Err(too_large());
     }
     Ok(bytes.round() as u64)
 }
@@ -170,6 +185,16 @@ mod tests {
             Err("\"5 minutes\" is not a duration; durations look like 300ms, 5s, 10m, 1h30m, 2d or 1w".into())
         );
         assert!(parse_duration("99999999999999999999w").is_err());
+        // Values that once wrapped to a cutoff in the future are refused, not wrapped.
+        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
+        for huge in ["36500d1ms", "150000000000d", "1000000000w"] {
+            assert_eq!(
+                parse_duration(huge),
+                Err(format!(
+                    "{huge:?} is longer than 100 years (36500d), the longest duration runwisp takes"
+                ))
+            );
+        }
     }
 
     #[test]
@@ -197,6 +222,15 @@ mod tests {
             "99999999999tb",
         ] {
             assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_size("1024tb"), Ok(MAX_SIZE));
+        for huge in ["1025tb", "1024.5tb", "18446744073709551615"] {
+            assert_eq!(
+                parse_size(huge),
+                Err(format!(
+                    "{huge:?} is larger than 1024tb, the largest size runwisp takes"
+                ))
+            );
         }
         assert_eq!(format_size(100 << 20), "100MB");
         assert_eq!(format_size(3 << 29), "1.5GB");
