@@ -410,3 +410,50 @@ run = "echo started; sleep 30; echo finished"
         "{run:?}"
     );
 }
+
+#[test]
+fn three_years_of_downtime_with_minutely_tasks_boot_at_once() {
+    let mut config = String::new();
+    for i in 0..100 {
+        config.push_str(&format!(
+            "[tasks.tick{i}]\ncron = \"* * * * *\"\ncatch_up = \"latest\"\nrun = \"true\"\n"
+        ));
+    }
+    let project = common::Project::new(&config);
+    // The history says the daemon first saw each task three years ago, and nothing since.
+    {
+        let data = project.data();
+        std::fs::create_dir_all(&data).unwrap();
+        drop(project.store());
+        let db = rusqlite::Connection::open(data.join("runwisp.db")).unwrap();
+        let three_years_ago = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64)
+            - 3 * 365 * 86_400_000;
+        for i in 0..100 {
+            db.execute(
+                "INSERT INTO task_anchors (task_name, first_seen) VALUES (?1, ?2)",
+                rusqlite::params![format!("tick{i}"), three_years_ago],
+            )
+            .unwrap();
+        }
+    }
+    // Booting within the fixture's 20 s is the test: walking 1.5 million missed minutes per
+    // task took minutes.
+    let d = Daemon::start_in(project, Limits::default());
+    for i in [0, 57, 99] {
+        let task = format!("tick{i}");
+        common::wait_for("the catch-up run", Duration::from_secs(20), || {
+            !d.project.runs(&task).is_empty()
+        });
+        let runs = d.project.runs(&task);
+        assert_eq!(runs.len(), 1, "catch_up = latest runs one: {runs:?}");
+        assert_eq!(runs[0].triggered_by.to_string(), "catch_up");
+    }
+    let log = std::fs::read_to_string(d.project.data().join("daemon.log")).unwrap();
+    assert!(
+        log.contains("missed about "),
+        "the log says how many were missed"
+    );
+}

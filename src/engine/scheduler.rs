@@ -13,7 +13,7 @@
 //!   fires twice.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -21,12 +21,10 @@ use jiff::Timestamp;
 use crate::engine::clock::{millis, WALL_CHECK};
 use crate::engine::config::{CatchUp, Task};
 use crate::engine::model::{TaskName, TriggeredBy};
+use crate::engine::schedule::missed::{missed, Missed};
 use crate::engine::store::{self, StoreError};
 use crate::engine::tasks::{fire, Firing, TriggerError};
 use crate::engine::Inner;
-
-/// Missed instants counted at most (a `@every 1s` task down for 11 days).
-const COUNT_CAP: usize = 1_000_000;
 
 struct Scheduled {
     name: TaskName,
@@ -44,26 +42,15 @@ impl Scheduled {
     }
 
     /// Instants in `(handled, until]`: the newest `keep` of them, oldest first, and how many
-    /// there were.
-    fn due(&self, until: Timestamp, keep: usize) -> (Vec<Timestamp>, usize) {
-        let Some(schedule) = self.task.cron.as_ref() else {
-            return (Vec::new(), 0);
-        };
-        let mut kept = VecDeque::new();
-        let mut total = 0;
-        let mut cursor = self.handled;
-        while let Some(t) = schedule.next_after(cursor, &self.task.timezone) {
-            if t > until || total >= COUNT_CAP {
-                break;
-            }
-            total += 1;
-            kept.push_back(t);
-            if kept.len() > keep {
-                kept.pop_front();
-            }
-            cursor = t;
+    /// there were (computed, not walked: see [`missed`]).
+    fn due(&self, until: Timestamp, keep: usize) -> Missed {
+        match self.task.cron.as_ref() {
+            Some(schedule) => missed(schedule, &self.task.timezone, self.handled, until, keep),
+            None => Missed {
+                newest: Vec::new(),
+                total: 0,
+            },
         }
-        (kept.into(), total)
     }
 }
 
@@ -91,9 +78,9 @@ pub(crate) async fn spawn(inner: Arc<Inner>) -> Result<(), StoreError> {
             handled,
         };
         let keep = catch_up_keep(&entry.task);
-        let (due, total) = entry.due(now, keep);
-        if total > 0 {
-            spawn_fires(&inner, &entry, due, total, true);
+        let due = entry.due(now, keep);
+        if due.total > 0 {
+            spawn_fires(&inner, &entry, due, true);
         }
         entry.handled = now;
         scheduled.push(entry);
@@ -135,8 +122,8 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
             }
             heap.pop();
             let entry = &mut scheduled[i];
-            let (due, total) = entry.due(now, catch_up_keep(&entry.task));
-            spawn_fires(&inner, entry, due, total, false);
+            let due = entry.due(now, catch_up_keep(&entry.task));
+            spawn_fires(&inner, entry, due, false);
             entry.handled = now;
             if let Some(next) = entry.next() {
                 heap.push(Reverse((next, i)));
@@ -154,15 +141,11 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
 
 /// Fires a task's due instants in order, in the background so one slow task never delays
 /// another. `at_boot` makes even a single missed instant a catch-up.
-fn spawn_fires(
-    inner: &Arc<Inner>,
-    entry: &Scheduled,
-    due: Vec<Timestamp>,
-    total: usize,
-    at_boot: bool,
-) {
+fn spawn_fires(inner: &Arc<Inner>, entry: &Scheduled, missed: Missed, at_boot: bool) {
     let name = entry.name.clone();
-    let (by, due) = if total == 1 && !at_boot {
+    let total = missed.total_text();
+    let due = missed.newest;
+    let (by, due) = if missed.total == 1 && !at_boot {
         (TriggeredBy::Cron, due)
     } else {
         match entry.task.catch_up {
@@ -176,7 +159,7 @@ fn spawn_fires(
             }
             CatchUp::All => {
                 tracing::info!(task = %name, "missed {total} firing(s); catch_up = \"all\" runs {} of them, {} dropped (max_catch_up_runs = {})",
-                    due.len(), total - due.len(), entry.task.max_catch_up_runs);
+                    due.len(), missed.total.saturating_sub(due.len()), entry.task.max_catch_up_runs);
                 (TriggeredBy::CatchUp, due)
             }
         }

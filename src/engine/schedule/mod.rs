@@ -18,6 +18,7 @@
 //! (`*`, `*/1`, `*,5`).
 
 mod cron;
+pub mod missed;
 
 use std::time::Duration;
 
