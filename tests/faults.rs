@@ -316,7 +316,12 @@ run = "cat /dev/null > /dev/null"
     drop(idle);
     // Once the flood is gone the API answers again.
     common::wait_for("the API to answer", Duration::from_secs(20), || {
-        TcpStream::connect(("127.0.0.1", d.port)).is_ok() && d.get("/health").status == 200
+        // Not d.get: it panics on a refused connection, and until the daemon has seen the
+        // flood close, new connections may still be refused.
+        daemon::agent()
+            .get(&d.url("/health"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
     });
 }
 

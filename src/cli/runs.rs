@@ -4,17 +4,23 @@ use anyhow::{anyhow, Context};
 
 use super::{table, Cli};
 use crate::engine::config::units::format_duration;
-use crate::engine::datadir::{DataDir, DB_FILE};
+use crate::engine::datadir::DB_FILE;
 use crate::engine::model::TaskName;
-use crate::engine::store::Store;
+use crate::engine::store::{Store, StoreError};
 
-/// Opens the history of `cli.data` for reading; `None` when nothing was ever recorded there.
+/// Opens the history of `cli.data` for reading only: it is never created, migrated or written,
+/// nor is the data directory (a daemon of another version may be using it; see
+/// [`Store::open_read_only`]). `None` when nothing was ever recorded there.
 pub(crate) fn open_history(cli: &Cli) -> anyhow::Result<Option<Store>> {
-    if !cli.data.join(DB_FILE).exists() {
+    let path = cli.data.join(DB_FILE);
+    if !path.exists() {
         return Ok(None);
     }
-    let dir = DataDir::open(&cli.data)?;
-    Ok(Some(Store::open(&dir.db_path())?))
+    match Store::open_read_only(&path) {
+        Ok(store) => Ok(Some(store)),
+        Err(StoreError::NoSchema { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The runs as JSON values (the API's run object), whichever side they came from.
@@ -99,4 +105,45 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
         json,
         &format!("no runs recorded yet in {}", cli.data.display()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// A history of schema version 2, as a runwisp from before migration 0003 left it.
+    const RUNS_V2: &[u8] = include_bytes!("../../tests/fixtures/store/runs_v2.db");
+
+    fn cli_on(data: &std::path::Path) -> Cli {
+        let mut cli = Cli::try_parse_from(["runwisp", "runs"]).unwrap();
+        cli.data = data.to_path_buf();
+        cli
+    }
+
+    #[test]
+    fn the_history_is_read_without_migrating_or_writing_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(DB_FILE);
+        std::fs::write(&db, RUNS_V2).unwrap();
+        let cli = cli_on(dir.path());
+        let store = open_history(&cli).unwrap().expect("a history");
+        assert_eq!(store.list_runs(None, 100).unwrap().len(), 8);
+        drop(store);
+        assert!(std::fs::read(&db).unwrap() == RUNS_V2, "runwisp.db changed");
+        assert!(
+            !dir.path().join("logs").exists(),
+            "the data directory was set up"
+        );
+    }
+
+    #[test]
+    fn a_history_never_migrated_holds_no_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cli = cli_on(dir.path());
+        assert!(open_history(&cli).unwrap().is_none());
+        std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
+        assert!(open_history(&cli).unwrap().is_none());
+    }
 }

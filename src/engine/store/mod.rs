@@ -4,8 +4,9 @@
 //! `product.md` §6 with `UNIQUE(task_name, scheduled_for)` so one firing never yields two runs.
 //!
 //! A `Store` holds one connection behind a mutex: the one writer of its process. Every change
-//! is one short transaction, shared by the run writes that arrive together (`group.rs`). Reads use the same connection for now; the daemon adds a reader
-//! pool when it needs one.
+//! is one short transaction, shared by the run writes that arrive together (`group.rs`). Reads
+//! use the same connection for now; the daemon adds a reader pool when it needs one. Commands
+//! that only read the history open it with [`Store::open_read_only`], which never migrates.
 
 mod group;
 mod runs;
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use group::Pending;
 pub use runs::NewRun;
@@ -26,7 +27,15 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_task_anchors",
         include_str!("migrations/0002_task_anchors.sql"),
     ),
+    (
+        "0003_runs_open",
+        include_str!("migrations/0003_runs_open.sql"),
+    ),
 ];
+
+/// The oldest schema [`Store::open_read_only`] reads: the run queries of `runs.rs` select only
+/// columns of `0001_runs`, and later migrations add tables and nullable columns they skip.
+const READABLE_FROM: i64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -43,6 +52,10 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "the run history {path} has no schema yet (schema 0); the daemon creates it when it starts"
+    )]
+    NoSchema { path: PathBuf },
     #[error("the disk holding the run history is full; free some space (nothing was recorded)")]
     DiskFull,
     #[error("a run of task {task:?} for {scheduled_for} already exists")]
@@ -121,6 +134,44 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the database at `path` for reading only (`SQLITE_OPEN_READ_ONLY`): it is never
+    /// created, migrated or written, and no pragma is set, so a reader such as `runwisp runs`
+    /// cannot change a history a daemon (of this or another version) is using. A WAL-mode file
+    /// is read through its `-wal` and `-shm` beside it; SQLite creates those two if they are
+    /// missing and a read-only connection leaves them behind, but the database file itself
+    /// keeps its bytes.
+    ///
+    /// A schema newer than this binary knows is refused with [`StoreError::TooNew`], as by
+    /// [`Store::open`]. An older one is read as it is, unmigrated: the run queries select only
+    /// the columns of `0001_runs` ([`READABLE_FROM`]), which every later schema keeps, so
+    /// this is correct for every version from 1 on. (A query that comes to need a column of a
+    /// later migration must check the file's version first.) A file with no schema at all
+    /// (created, but its first migration never ran) answers [`StoreError::NoSchema`]. Writes
+    /// through the returned store fail with SQLite's "readonly database" error.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_err)?;
+        let version = check_version(&conn, path)?;
+        if version < READABLE_FROM {
+            return Err(StoreError::NoSchema {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            group: group::Group::default(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -131,31 +182,30 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Applies the pending migrations, each in its own transaction with the `user_version` it
+    /// leads to, so a migration (a table rebuild included) is applied entirely or not at all.
     fn migrate(&self) -> Result<()> {
         let mut conn = self.conn();
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(StoreError::sql("reading the schema version"))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                known,
-            });
+        if check_version(&conn, &self.path)? == MIGRATIONS.len() as i64 {
+            return Ok(());
         }
-        for (i, (_, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        loop {
+            // IMMEDIATE takes the write lock before the version is read again, so two processes
+            // opening an old file at once never apply the same migration twice.
             let tx = conn
-                .transaction()
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::sql("starting a migration"))?;
+            let version = check_version(&tx, &self.path)?;
+            let Some((_, sql)) = MIGRATIONS.get(version as usize) else {
+                return Ok(());
+            };
             tx.execute_batch(sql)
                 .map_err(StoreError::sql("applying a migration"))?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
+            tx.pragma_update(None, "user_version", version + 1)
                 .map_err(StoreError::sql("recording the schema version"))?;
             tx.commit()
                 .map_err(StoreError::sql("committing a migration"))?;
         }
-        Ok(())
     }
 
     /// Reads a daemon fact (fingerprint, secrets).
@@ -192,5 +242,26 @@ impl Store {
     }
 }
 
+/// The file's `user_version`, refused with [`StoreError::TooNew`] when this binary does not
+/// know it.
+fn check_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(StoreError::sql("reading the schema version"))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known,
+        });
+    }
+    Ok(version)
+}
+
+#[cfg(test)]
+mod migrate_tests;
+#[cfg(test)]
+mod read_only_tests;
 #[cfg(test)]
 mod tests;
