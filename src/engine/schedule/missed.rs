@@ -137,7 +137,11 @@ mod tests {
         let (from, until) = (at("2023-03-01T00:00:30Z"), at("2026-03-01T00:00:30Z"));
         let m = missed(&minutely, &tz, from, until, 5);
         let minutes = (until.as_second() - from.as_second()) as usize / 60;
-        assert!(m.total.abs_diff(minutes) <= minutes / 100, "{} vs {minutes}", m.total);
+        assert!(
+            m.total.abs_diff(minutes) <= minutes / 100,
+            "{} vs {minutes}",
+            m.total
+        );
         assert!(m.total_text().starts_with("about "));
         let full = walk(
             &minutely,
@@ -162,7 +166,11 @@ mod tests {
         assert_eq!(m.newest[0], at("2025-07-18T19:00:00Z"));
         assert_eq!(m.newest[29], at("2025-07-20T00:00:00Z"));
         let hours = (until.as_second() - from.as_second()) as usize / 3600;
-        assert!(m.total.abs_diff(hours) <= hours / 100, "{} vs {hours}", m.total);
+        assert!(
+            m.total.abs_diff(hours) <= hours / 100,
+            "{} vs {hours}",
+            m.total
+        );
         // And a yearly one that missed nothing in that time is told so.
         let yearly = Schedule::parse("@yearly").unwrap();
         let m = missed(&yearly, &TimeZone::UTC, from, until, 1);
