@@ -287,6 +287,95 @@ fn retention_at_boot_deletes_rows_and_log_files_together() {
     assert!(stop(daemon).success());
 }
 
+/// Unmounts a test's tmpfs when dropped.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Mounts a tmpfs of `size` at `dir` (created); None, having said so, when the machine cannot
+/// and RUNWISP_SKIP_ROOT_TESTS=1 allows skipping (otherwise the test fails).
+fn small_tmpfs(dir: &std::path::Path, size: &str) -> Option<Unmount> {
+    std::fs::create_dir(dir).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        // Not a silent pass: a machine that cannot run it says so on purpose.
+        assert_eq!(
+            std::env::var("RUNWISP_SKIP_ROOT_TESTS").as_deref(),
+            Ok("1"),
+            "mounting a small tmpfs needs root; run the tests as root, or set \
+             RUNWISP_SKIP_ROOT_TESTS=1 to skip this one"
+        );
+        eprintln!("skipped: mounting a small tmpfs needs root (RUNWISP_SKIP_ROOT_TESTS=1)");
+        return None;
+    }
+    Some(Unmount(dir.to_path_buf()))
+}
+
+/// The disk fills while a run is active (something else wrote to it) and is freed later: the
+/// run's end, which could not be written meanwhile, is recorded once there is room, with the
+/// run's own exit code, and the daemon said what it was doing.
+#[test]
+fn an_end_that_cannot_be_written_for_a_full_disk_is_retried_until_it_is() {
+    let p = Project::new(
+        r#"
+[storage]
+min_free_space = "0"
+
+[tasks.filler]
+run = "echo filling; dd if=/dev/zero of=data/filler bs=64k 2>/dev/null; dd if=/dev/zero of=data/filler2 bs=4k 2>/dev/null; exit 0"
+"#,
+    );
+    let Some(_unmount) = small_tmpfs(&p.data(), "8m") else {
+        return;
+    };
+    let daemon = start(&p);
+    assert!(p.run(&["run-task", "filler"]).status.success());
+    let log = p.data().join("daemon.log");
+    // The run has ended (its process is gone) while the disk is full; daemon.log is on that
+    // disk too, so what the daemon says is read once there is room again.
+    wait_for("the run to start", Duration::from_secs(30), || {
+        p.runs("filler").first().is_some_and(|r| r.pid.is_some())
+    });
+    let pid = p.only_run("filler").pid.unwrap();
+    wait_for("the run's process to end", Duration::from_secs(30), || {
+        !common::alive(pid)
+    });
+    // Not a synchronisation: the disk stays full a while, as an operator's would, and the
+    // run must still show no end (its first writes failed; nothing was faked).
+    std::thread::sleep(Duration::from_millis(1500));
+    let run = p.only_run("filler");
+    assert_eq!(
+        run.end_reason, None,
+        "the end could not be written yet: {run:?}"
+    );
+    let _ = std::fs::remove_file(p.data().join("filler"));
+    let _ = std::fs::remove_file(p.data().join("filler2"));
+    wait_for("the end to be recorded", Duration::from_secs(30), || {
+        p.runs("filler")
+            .first()
+            .is_some_and(|r| r.end_reason.is_some())
+    });
+    let run = p.only_run("filler");
+    assert_eq!(
+        (run.end_reason, run.exit_code),
+        (Some(EndReason::Success), Some(0)),
+        "{run:?}"
+    );
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("is recorded, after"), "{said}");
+    assert!(stop(daemon).success());
+}
+
 #[test]
 fn a_full_disk_refuses_runs_clearly_and_corrupts_nothing() {
     let p = Project::new(
@@ -299,32 +388,9 @@ cron = "@every 1s"
 run = "head -c 8000000 /dev/zero | tr '\\0' 'x' | fold -w 100"
 "#,
     );
-    std::fs::create_dir(p.data()).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(p.data())
-        .status();
-    if !mounted.is_ok_and(|s| s.success()) {
-        // Not a silent pass: a machine that cannot run it says so on purpose.
-        assert_eq!(
-            std::env::var("RUNWISP_SKIP_ROOT_TESTS").as_deref(),
-            Ok("1"),
-            "mounting a small tmpfs needs root; run the tests as root, or set \
-             RUNWISP_SKIP_ROOT_TESTS=1 to skip this one"
-        );
-        eprintln!("skipped: mounting a small tmpfs needs root (RUNWISP_SKIP_ROOT_TESTS=1)");
+    let Some(_unmount) = small_tmpfs(&p.data(), "4m") else {
         return;
-    }
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount")
-                .arg("-l")
-                .arg(&self.0)
-                .status();
-        }
-    }
-    let _unmount = Unmount(p.data());
+    };
     let daemon = start(&p);
     wait_for("a refused run", Duration::from_secs(20), || {
         p.runs("chatty").iter().any(|r| {

@@ -62,9 +62,15 @@ pub(crate) struct Ending {
     task: TaskName,
     reason: EndReason,
     exit_code: i32,
+    end_at: i64,
+    message: Option<String>,
     pending: store::Pending,
     marking: Marking,
 }
+
+/// A run's end that could not be written (a full disk, a locked database) is written again
+/// this often until it is: a run that ended is never left `running`.
+const END_RETRY: Duration = Duration::from_secs(1);
 
 impl Ending {
     /// Queues the end of run `id`. It keeps its place: a change queued after it (the start of
@@ -95,6 +101,8 @@ impl Ending {
             task: task.clone(),
             reason,
             exit_code,
+            end_at,
+            message: outcome.message.clone(),
             pending,
             marking,
         }
@@ -108,7 +116,9 @@ impl Ending {
             task,
             reason,
             exit_code,
-            pending,
+            end_at,
+            message,
+            mut pending,
             marking,
         } = self;
         if let Some(marking) = marking {
@@ -116,9 +126,29 @@ impl Ending {
                 tracing::error!(run = %id, "recording the start of a run failed: {e}");
             }
         }
-        let result = store::blocking(&inner.store, move |s| s.wait(pending)).await;
-        if let Err(e) = result {
-            tracing::error!(run = %id, task = %task, "cannot record the end of a run: {e}");
+        // Written until it is on disk: the run stays active (shutdown waits for it) meanwhile.
+        let mut failures = 0u32;
+        loop {
+            match store::blocking(&inner.store, move |s| s.wait(pending)).await {
+                Ok(()) => break,
+                Err(e) => {
+                    if failures % 60 == 0 {
+                        tracing::error!(run = %id, task = %task, "cannot record the end of run {id} of task {task} ({reason}, exit code {exit_code}): {e}; retrying every second until it is recorded");
+                    }
+                    failures += 1;
+                    tokio::time::sleep(END_RETRY).await;
+                    pending = inner.store.submit_finish(
+                        &id,
+                        reason,
+                        Some(exit_code),
+                        end_at,
+                        message.as_deref(),
+                    );
+                }
+            }
+        }
+        if failures > 0 {
+            tracing::info!(run = %id, task = %task, "the end of run {id} of task {task} is recorded, after {failures} failed attempt(s)");
         }
         inner.emit(Event::RunEnded {
             run: id,
