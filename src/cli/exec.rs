@@ -67,6 +67,9 @@ fn echo_to_terminal() -> runner::Echo {
     })
 }
 
+/// Seconds a standalone run's end is retried when it cannot be written.
+const END_TRIES: u32 = 300;
+
 pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
     if !standalone {
         if let Some(target) = super::remote::find(cli)? {
@@ -148,15 +151,31 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         )
         .await
     });
-    store
-        .finish_run(
+    let end_at = millis(clock.now());
+    let record = || {
+        store.finish_run(
             &new.id,
             outcome.end_reason,
             Some(outcome.exit_code),
-            millis(clock.now()),
+            end_at,
             outcome.message.as_deref(),
         )
-        .context("the run ended but its end could not be recorded")?;
+    };
+    // A full disk may be freed: retry for a while, saying so, before giving up.
+    let mut tries = 0;
+    while let Err(e) = record() {
+        tries += 1;
+        if tries > END_TRIES {
+            return Err(e).context(format!(
+                "run {} ended but its end could not be recorded; the next daemon start records it crashed",
+                new.id
+            ));
+        }
+        if tries == 1 {
+            say!("runwisp: cannot record the end of run {}: {e}; retrying every second for {END_TRIES} s", new.id);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
     if outcome.end_reason != EndReason::Success {
         say!(
             "runwisp: run {} of task {task_name} ended {} (exit code {})",
