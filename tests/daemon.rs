@@ -195,6 +195,55 @@ fn kill_9_leaves_crashed_runs_with_their_logs_and_no_processes() {
     assert!(stop(daemon).success());
 }
 
+/// The reference documents retry failed, timed-out and crashed runs alike: a run that a
+/// kill -9 left behind is recorded `crashed` and then retried when `retry_attempts` allows.
+#[test]
+fn a_crashed_run_is_retried_when_its_task_allows() {
+    let p = Project::new(
+        r#"
+[tasks.deploy]
+retry_attempts = 1
+retry_delay = "1s"
+run = "if [ \"$RUNWISP_ATTEMPT\" = 1 ]; then echo first; sleep 60; else echo again; fi"
+"#,
+    );
+    let mut daemon = start(&p);
+    assert!(p.run(&["run-task", "deploy"]).status.success());
+    wait_for("the first attempt to run", Duration::from_secs(20), || {
+        p.runs("deploy")
+            .first()
+            .is_some_and(|r| r.status == RunStatus::Running)
+    });
+    let first = p.only_run("deploy");
+    signal(&daemon, Signal::SIGKILL);
+    daemon.wait().unwrap();
+    let daemon = start(&p);
+    wait_for("the retry to end", Duration::from_secs(20), || {
+        p.runs("deploy").len() == 2 && p.runs("deploy")[0].end_reason.is_some()
+    });
+    let runs = p.runs("deploy");
+    let (retry, crashed) = (&runs[0], &runs[1]);
+    assert_eq!(crashed.id, first.id);
+    assert_eq!(crashed.end_reason, Some(EndReason::Crashed));
+    assert_eq!(
+        (
+            retry.end_reason,
+            retry.retry_attempt,
+            retry.retry_of_run_id.as_deref(),
+            retry.triggered_by.to_string(),
+        ),
+        (
+            Some(EndReason::Success),
+            1,
+            Some(first.id.as_str()),
+            "retry".to_string()
+        ),
+        "{retry:?}"
+    );
+    assert_eq!(p.log(retry), "again\n");
+    assert!(stop(daemon).success());
+}
+
 #[test]
 fn twenty_kills_in_a_row_lose_no_run_and_leave_no_process() {
     let p = Project::new(CRASHY);

@@ -138,6 +138,49 @@ async fn terminate_stops_the_oldest_then_starts_the_new_one() {
     );
 }
 
+/// Triggers arriving while the old run is still being terminated (it ignores SIGTERM for its
+/// graceful_stop): the newest is the one that runs, the ones in between are superseded, and
+/// nothing waits past queue_max.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_runs_the_newest_trigger_last_and_supersedes_the_rest() {
+    let b = boot("[tasks.deploy]\nrun = \"trap '' TERM; echo $RUNWISP_RUN_ID; sleep 30\"\non_overlap = \"terminate\"\nqueue_max = 3\ngraceful_stop = \"2s\"\n", clock()).await;
+    let first = b.engine.trigger("deploy", TriggeredBy::Api).await.unwrap();
+    wait_runs(&b.engine, "deploy", "the first run running", |r| {
+        r[0].status == RunStatus::Running
+    })
+    .await;
+    let mut later = Vec::new();
+    for _ in 0..6 {
+        later.push(
+            b.engine
+                .trigger("deploy", TriggeredBy::Api)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let newest = later.last().unwrap().clone();
+    let runs = wait_runs(&b.engine, "deploy", "the newest running", |r| {
+        r.iter()
+            .any(|x| x.id == newest && x.status == RunStatus::Running)
+    })
+    .await;
+    assert_eq!(runs[0].id, first.id);
+    assert_eq!(runs[0].end_reason, Some(EndReason::Stopped));
+    for run in &runs[1..6] {
+        assert_eq!(run.end_reason, Some(EndReason::Skipped), "{run:?}");
+        assert!(run.start_at.is_none(), "never started: {run:?}");
+        assert!(run
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("superseded by the newer run"));
+    }
+    assert_eq!(runs[6].id, newest);
+    assert!(runs[6].start_at.unwrap() >= runs[0].end_at.unwrap());
+    b.engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_chain_of_three_attempts_with_growing_delays() {
     let config = r#"
@@ -311,7 +354,7 @@ restart_backoff = "exponential"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_service_holds_its_replicas_and_obeys_stop_and_restart() {
     let b = boot(
-        "[services.web]\nrun = \"sleep 60\"\ninstances = 3\ngraceful_stop = \"1s\"\n",
+        "[services.web]\nrun = \"echo replica $RUNWISP_REPLICA; sleep 60\"\ninstances = 3\ngraceful_stop = \"1s\"\n",
         clock(),
     )
     .await;
@@ -323,6 +366,20 @@ async fn a_healthy_service_holds_its_replicas_and_obeys_stop_and_restart() {
     let mut indexes: Vec<_> = runs.iter().map(|r| r.replica_index.unwrap()).collect();
     indexes.sort();
     assert_eq!(indexes, [0, 1, 2]);
+    // Each replica knows its index (RUNWISP_REPLICA), so instances can use distinct ports.
+    for run in &runs {
+        let log = b.dir.path().join(format!("data/logs/web/{}.log", run.id));
+        let want = format!("replica {}\n", run.replica_index.unwrap());
+        let mut said = String::new();
+        for _ in 0..200 {
+            said = std::fs::read_to_string(&log).unwrap_or_default();
+            if !said.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(said, want);
+    }
 
     e.restart_service("web").await.unwrap();
     let runs = wait_runs(e, "web", "three new replicas", |r| {
@@ -346,6 +403,41 @@ async fn a_healthy_service_holds_its_replicas_and_obeys_stop_and_restart() {
         harness::runs(e, "web").len(),
         6,
         "a stopped service stays stopped"
+    );
+    e.shutdown().await;
+}
+
+/// A stop right after a restart reaches every replica, including one still recording its
+/// new run (not yet active when the stop came): none is left running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_right_after_a_restart_leaves_no_replica_running() {
+    let b = boot(
+        "[services.web]\nrun = \"sleep 60\"\ninstances = 2\ngraceful_stop = \"1s\"\n",
+        clock(),
+    )
+    .await;
+    let e = &b.engine;
+    wait_runs(e, "web", "two replicas", |r| {
+        r.iter().filter(|x| x.status == RunStatus::Running).count() == 2
+    })
+    .await;
+    // The window is the few milliseconds a new replica spends writing its row: stops come
+    // at growing delays after each restart so that some land inside it.
+    for i in 0..60u64 {
+        e.restart_service("web").await.unwrap();
+        tokio::time::sleep(Duration::from_micros(i * 250)).await;
+        e.stop_service("web").await.unwrap();
+    }
+    let runs = wait_runs(e, "web", "every replica ended", |r| {
+        r.iter().all(|x| x.status == RunStatus::Ended)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = harness::runs(e, "web");
+    assert_eq!(later.len(), runs.len(), "nothing started after the stop");
+    assert!(
+        later.iter().all(|x| x.status == RunStatus::Ended),
+        "{later:?}"
     );
     e.shutdown().await;
 }

@@ -209,6 +209,7 @@ pub fn run_spec(
         env: common.env.clone(),
         trigger: new.triggered_by,
         retry_attempt: new.retry_attempt,
+        replica: new.replica_index,
         timeout,
         graceful_stop: common.graceful_stop,
         log_max_size: common.log_max_size,

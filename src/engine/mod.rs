@@ -138,7 +138,7 @@ impl Engine {
         let store = Arc::new(Store::open(&dir.db_path())?);
         let fingerprint = datadir::fingerprint(&store)?;
         let auth = auth::Auth::new(password::ensure(&dir)?, &store)?;
-        recovery::recover(&store, &dir, &config, clock.as_ref()).await?;
+        let crashed = recovery::recover(&store, &dir, &config, clock.as_ref()).await?;
 
         let config = Arc::new(config);
         let (events, _) = broadcast::channel(events::CAPACITY);
@@ -164,6 +164,7 @@ impl Engine {
         retention::spawn_sweeper(engine.inner.clone());
         scheduler::spawn(engine.inner.clone()).await?;
         supervisor::start_all(&engine.inner);
+        tasks::retry_crashed(&engine.inner, &crashed).await;
         Ok(engine)
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::engine::clock::{millis, Clock};
 use crate::engine::config::Config;
 use crate::engine::datadir::DataDir;
-use crate::engine::model::{EndReason, RunId, TaskName};
+use crate::engine::model::{EndReason, Run, RunId, TaskName};
 use crate::engine::run_owner;
 use crate::engine::runner::procs;
 use crate::engine::store::{Store, StoreError};
@@ -35,13 +35,14 @@ fn grace(config: &Config, task: &str) -> Duration {
 }
 
 /// Stops the leftovers of every unfinished run at once (so boot waits one grace period, not
-/// one per run), then records them `crashed`.
+/// one per run), then records them `crashed`; returns them (a crashed task run is retried
+/// when its `retry_attempts` allow).
 pub(crate) async fn recover(
     store: &Store,
     dir: &DataDir,
     config: &Config,
     clock: &dyn Clock,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<Run>, StoreError> {
     let mut runs = store.unfinished_runs()?;
     // A run whose owner is alive (`exec --standalone` running it) is not a leftover.
     runs.retain(|run| {
@@ -90,5 +91,5 @@ pub(crate) async fn recover(
             Some(MESSAGE),
         )?;
     }
-    Ok(runs.len())
+    Ok(runs)
 }

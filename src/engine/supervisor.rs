@@ -143,6 +143,11 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
                 task: name.clone(),
             });
             let stop = launch::register(&inner, &new, &name);
+            // A stop or restart that came while the row was being written could not reach
+            // this run (it was not active yet): it must not outlive its generation.
+            if !current(&inner, &name, generation).await {
+                stop.stop();
+            }
             drop(in_flight);
             let started = tokio::time::Instant::now();
             let (_, ending) =

@@ -168,6 +168,7 @@ pub(crate) async fn fire(
                 .map_or(Decision::Start, Decision::Terminate),
         })
     };
+    let mut superseded = Vec::new();
     let refused = match decision {
         None => Some((
             EndReason::Stopped,
@@ -189,7 +190,10 @@ pub(crate) async fn fire(
             if let Some(active) = inner.active().get(&oldest) {
                 active.stop.stop();
             }
-            state.queue.push_front(new.clone());
+            // The newest trigger wins: older ones still waiting for the terminated run to go
+            // are superseded, so what runs last is what was asked for last.
+            superseded.extend(state.queue.drain(..));
+            state.queue.push_back(new.clone());
             None
         }
         Some(Decision::Skip) => Some((
@@ -206,6 +210,17 @@ pub(crate) async fn fire(
         )),
     };
     drop(state);
+    for run in superseded {
+        let outcome = Outcome {
+            end_reason: EndReason::Skipped,
+            exit_code: -1,
+            message: Some(format!(
+                "superseded by the newer run {} before it started (on_overlap = \"terminate\")",
+                new.id
+            )),
+        };
+        record_end(inner, run.id, name, &outcome).await;
+    }
     let id = new.id;
     if let Some((reason, message)) = refused {
         let end_at = new.created_at;
@@ -256,31 +271,51 @@ async fn run_task(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHand
         }
     }
     ending.recorded(&inner).await;
-    schedule_retry(&inner, &name, &new, &outcome).await;
+    schedule_retry(&inner, &name, new.retry_attempt, new.id, outcome.end_reason).await;
+}
+
+/// Task runs that a dead daemon left unfinished, now recorded `crashed`, are retried like any
+/// failure when their task's `retry_attempts` (or `restart = "on_failure"`) allow.
+pub(crate) async fn retry_crashed(inner: &Arc<Inner>, crashed: &[Run]) {
+    for run in crashed {
+        let (Ok(name), Ok(id)) = (TaskName::parse(&run.task_name), RunId::parse(&run.id)) else {
+            continue;
+        };
+        if run.kind == RunKind::Task && inner.tasks.contains_key(&name) {
+            schedule_retry(inner, &name, run.retry_attempt, id, EndReason::Crashed).await;
+        }
+    }
 }
 
 /// After a failing run: the next retry attempt, or the next `on_failure` restart.
-async fn schedule_retry(inner: &Arc<Inner>, name: &TaskName, ended: &NewRun, outcome: &Outcome) {
+/// `attempt_done` is the retry attempt of the run that ended (0 for a first run).
+async fn schedule_retry(
+    inner: &Arc<Inner>,
+    name: &TaskName,
+    attempt_done: u32,
+    ended: RunId,
+    reason: EndReason,
+) {
     let Some(slot) = inner.tasks.get(name) else {
         return;
     };
     let spec = &slot.spec;
-    if !outcome.end_reason.is_retryable() || inner.is_stopping() {
+    if !reason.is_retryable() || inner.is_stopping() {
         return;
     }
-    let by = if ended.retry_attempt < spec.retry_attempts {
+    let by = if attempt_done < spec.retry_attempts {
         TriggeredBy::Retry
     } else if spec.restart == Restart::OnFailure {
         TriggeredBy::Restart
     } else {
         return;
     };
-    let attempt = ended.retry_attempt + 1;
+    let attempt = attempt_done + 1;
     let delay = spec
         .retry_backoff
         .delay(spec.retry_delay, attempt, RETRY_CAP);
     let generation = slot.state.lock().await.generation;
-    let (inner, name, previous) = (inner.clone(), name.clone(), ended.id);
+    let (inner, name, previous) = (inner.clone(), name.clone(), ended);
     tokio::spawn(async move {
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}

@@ -44,6 +44,8 @@ pub struct RunSpec {
     pub trigger: TriggeredBy,
     /// 0 for a first run, N for retry N.
     pub retry_attempt: u32,
+    /// A service replica's index (0-based), given to it as `RUNWISP_REPLICA`.
+    pub replica: Option<u32>,
     pub timeout: Option<Duration>,
     pub graceful_stop: Duration,
     pub log_max_size: u64,
@@ -105,6 +107,9 @@ fn command(spec: &RunSpec) -> Command {
         .env("RUNWISP_RUN_ID", spec.run_id.to_string())
         .env("RUNWISP_TRIGGER", spec.trigger.as_str())
         .env("RUNWISP_ATTEMPT", (spec.retry_attempt + 1).to_string());
+    if let Some(replica) = spec.replica {
+        cmd.env("RUNWISP_REPLICA", replica.to_string());
+    }
     cmd
 }
 
@@ -256,10 +261,15 @@ pub async fn execute(
         }
     }
     // A writer that failed to write (or panicked) is the run's message.
-    let write_error = match writer.await {
-        Ok(report) => report.write_error,
-        Err(e) => Some(format!("the log writer failed: {e}")),
+    let (write_error, cuts) = match writer.await {
+        Ok(report) => (report.write_error, report.cuts),
+        Err(e) => (Some(format!("the log writer failed: {e}")), 0),
     };
+    // `kill_task` cut the log, but the command exited on its own before the stop: the run
+    // still ends as the cut said it would, not as a success.
+    if cause.is_none() && cuts > 0 && spec.log_on_full == LogOnFull::KillTask {
+        cause = Some(Cause::LogOverflow);
+    }
 
     let exit_code = status.map(|s| s.code()).unwrap_or(-1);
     let end_reason = match cause {

@@ -14,6 +14,7 @@ fn spec(command: &str, dir: &std::path::Path) -> RunSpec {
         env: BTreeMap::from([("GREETING".to_string(), "hello".to_string())]),
         trigger: TriggeredBy::Cli,
         retry_attempt: 0,
+        replica: None,
         timeout: None,
         graceful_stop: Duration::from_millis(500),
         log_max_size: 1 << 20,
@@ -186,6 +187,25 @@ async fn an_operator_stop_ends_the_run_stopped() {
         log.starts_with("up\n[SYSTEM] stop requested; sending SIGTERM"),
         "{log}"
     );
+}
+
+/// A command that overflows a `kill_task` log and exits on its own before the stop reaches it
+/// still ends `log_overflow`, as its log says, never `success`.
+#[tokio::test]
+async fn kill_task_then_a_quick_exit_is_still_log_overflow() {
+    for _ in 0..5 {
+        let tmp = tempfile::tempdir().unwrap();
+        // All of it fits the pipe's buffer, so the shell exits before the log is cut.
+        let mut s = spec(
+            "head -c 3000 /dev/zero | tr '\\0' x | fold -w 99; exit 0",
+            tmp.path(),
+        );
+        s.log_max_size = 1024;
+        s.log_on_full = LogOnFull::KillTask;
+        let (outcome, log, _) = run(&s, tmp.path(), StopHandle::new()).await;
+        assert!(log.contains("[SYSTEM] log reached log_max_size (1KB); stopping the run"));
+        assert_eq!(outcome.end_reason, EndReason::LogOverflow, "{log:.200}");
+    }
 }
 
 #[tokio::test]
