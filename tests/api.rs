@@ -580,15 +580,20 @@ fn the_run_stream_reports_changes_as_they_happen() {
         })
     };
     let reader = BufReader::new(response.body_mut().as_reader());
+    // The changes of the triggered run, in order (the service's replicas may be starting too).
     let mut names = Vec::new();
+    let mut event = String::new();
     for line in reader.lines() {
         let line = line.unwrap();
         if let Some(name) = line.strip_prefix("event: ") {
-            if name.starts_with("run.") {
-                names.push(name.to_string());
-            }
-            if name == "run.ended" {
-                break;
+            event = name.to_string();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            let run: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+            if event.starts_with("run.") && run["task_name"] == "hello" {
+                names.push(event.clone());
+                if event == "run.ended" {
+                    break;
+                }
             }
         }
     }

@@ -441,3 +441,88 @@ async fn a_stop_right_after_a_restart_leaves_no_replica_running() {
     );
     e.shutdown().await;
 }
+
+async fn service_view(e: &runwisp::engine::Engine, name: &str) -> runwisp::engine::ServiceView {
+    e.tasks()
+        .await
+        .into_iter()
+        .find(|t| t.name.as_str() == name)
+        .and_then(|t| t.service)
+        .expect("a service")
+}
+
+/// A service between restarts is in back-off, with the next attempt's time and number, never
+/// "stopped"; only an operator's stop makes it stopped, and that stop outlives the daemon
+/// until an operator restarts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_in_back_off_says_so_and_an_operator_stop_outlives_the_daemon() {
+    use runwisp::engine::ReplicaState;
+    let config = "[services.crashy]\nrun = \"exit 3\"\nrestart_delay = \"30s\"\n\n[services.web]\nrun = \"sleep 60\"\ngraceful_stop = \"1s\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let e = boot_in(dir.path(), config, clock()).await;
+    wait_runs(&e, "crashy", "the first lifetime", |r| ended(r) == 1).await;
+    let mut view = service_view(&e, "crashy").await;
+    for _ in 0..200 {
+        if matches!(view.state, ReplicaState::Backoff { .. }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        view = service_view(&e, "crashy").await;
+    }
+    let ReplicaState::Backoff {
+        next_attempt_at,
+        attempt,
+    } = view.state
+    else {
+        panic!("a crashed replica waits out its back-off: {view:?}");
+    };
+    assert_eq!(attempt, 1);
+    let wait = next_attempt_at.as_millisecond() - jiff::Timestamp::now().as_millisecond();
+    assert!(
+        (25_000..=30_000).contains(&wait),
+        "next attempt in {wait} ms"
+    );
+    assert!(!view.stopped_by_operator);
+    assert_eq!(view.replicas, vec![view.state]);
+
+    wait_runs(&e, "web", "web running", |r| {
+        r.iter().any(|x| x.status == RunStatus::Running)
+    })
+    .await;
+    assert!(matches!(
+        service_view(&e, "web").await.state,
+        ReplicaState::Running { .. }
+    ));
+    e.stop_service("web").await.unwrap();
+    let view = service_view(&e, "web").await;
+    assert_eq!(
+        (view.state, view.stopped_by_operator),
+        (ReplicaState::Stopped, true)
+    );
+    e.shutdown().await;
+    drop(e);
+
+    // After a restart of the daemon the operator's stop still holds.
+    let e = boot_in(dir.path(), config, clock()).await;
+    let before = harness::runs(&e, "web").len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(harness::runs(&e, "web").len(), before, "web stays stopped");
+    assert!(service_view(&e, "web").await.stopped_by_operator);
+    e.restart_service("web").await.unwrap();
+    wait_runs(&e, "web", "web running again", |r| r.len() == before + 1).await;
+    e.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_trigger_false_refuses_a_service_restart() {
+    let b = boot(
+        "[services.web]\nrun = \"sleep 60\"\napi_trigger = false\n",
+        clock(),
+    )
+    .await;
+    assert!(matches!(
+        b.engine.restart_service("web").await,
+        Err(runwisp::engine::ServiceError::Forbidden(_))
+    ));
+    b.engine.shutdown().await;
+}

@@ -41,7 +41,7 @@ use runner::StopHandle;
 use store::Store;
 
 pub use launch::ActiveRun;
-pub use supervisor::ServiceError;
+pub use supervisor::{ReplicaState, ServiceError, ServiceView};
 pub use tasks::{StopError, TaskInfo, TriggerError};
 
 /// Why the engine could not boot; each is one sentence for the operator.
@@ -163,7 +163,7 @@ impl Engine {
         let engine = Engine { inner };
         retention::spawn_sweeper(engine.inner.clone());
         scheduler::spawn(engine.inner.clone()).await?;
-        supervisor::start_all(&engine.inner);
+        supervisor::start_all(&engine.inner).await;
         tasks::retry_crashed(&engine.inner, &crashed).await;
         Ok(engine)
     }

@@ -2,13 +2,16 @@
 //! replica lifetime is one run (`triggered_by = "service"`, `replica_index`). A replica that
 //! exits for any reason but an operator stop is restarted after `restart_delay` shaped by
 //! `restart_backoff` (capped at 60 s); a replica that stayed up `backoff_reset_after` starts its
-//! back-off from zero. Stop keeps the service stopped until restarted (or the daemon restarts);
-//! restart replaces each replica at its own index.
+//! back-off from zero. An operator's stop keeps the service stopped until an operator restarts
+//! it, across restarts of the daemon too (it is recorded in the store); restart replaces each
+//! replica at its own index. What each replica is doing ([`ReplicaState`]) is kept here, so
+//! the interfaces show it instead of guessing from the active runs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
@@ -37,6 +40,84 @@ struct ServiceState {
     generation: u64,
     stopped: bool,
     replicas: Vec<Option<JoinHandle<()>>>,
+    /// What each replica (by index) is doing now.
+    doing: Vec<ReplicaState>,
+}
+
+/// What one replica of a service is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Recording its run and starting its process.
+    Starting,
+    /// Its process runs as this run.
+    Running { run: RunId },
+    /// It exited and waits out its restart back-off.
+    Backoff {
+        next_attempt_at: Timestamp,
+        attempt: u32,
+    },
+    /// Not running: stopped by an operator, or the daemon is stopping.
+    Stopped,
+}
+
+/// A service as the interfaces show it: one word for the whole, and each replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceView {
+    pub state: ReplicaState,
+    /// An operator stopped it (it stays stopped until restarted).
+    pub stopped_by_operator: bool,
+    pub replicas: Vec<ReplicaState>,
+}
+
+impl ServiceView {
+    fn of(stopped: bool, replicas: &[ReplicaState]) -> Self {
+        let backoff = replicas
+            .iter()
+            .filter_map(|r| match r {
+                ReplicaState::Backoff {
+                    next_attempt_at,
+                    attempt,
+                } => Some((*next_attempt_at, *attempt)),
+                _ => None,
+            })
+            .min();
+        let state = if stopped {
+            ReplicaState::Stopped
+        } else if let Some((next_attempt_at, attempt)) = backoff {
+            ReplicaState::Backoff {
+                next_attempt_at,
+                attempt,
+            }
+        } else if replicas.contains(&ReplicaState::Starting) {
+            ReplicaState::Starting
+        } else if let Some(ReplicaState::Running { run }) = replicas
+            .iter()
+            .find(|r| matches!(r, ReplicaState::Running { .. }))
+        {
+            ReplicaState::Running { run: *run }
+        } else {
+            ReplicaState::Stopped
+        };
+        Self {
+            state,
+            stopped_by_operator: stopped,
+            replicas: replicas.to_vec(),
+        }
+    }
+}
+
+/// Records what replica `index` of generation `generation` is doing (an older generation's
+/// replica, on its way out, changes nothing).
+async fn set_doing(inner: &Inner, name: &TaskName, index: u32, generation: u64, now: ReplicaState) {
+    let Some(slot) = inner.services.get(name) else {
+        return;
+    };
+    let mut state = slot.state.lock().await;
+    if state.generation == generation {
+        if let Some(doing) = state.doing.get_mut(index as usize) {
+            *doing = now;
+        }
+    }
 }
 
 pub(crate) fn slots(config: &Config) -> BTreeMap<TaskName, ServiceSlot> {
@@ -62,11 +143,29 @@ pub enum ServiceError {
     IsTask(String),
     #[error("the daemon is shutting down")]
     ShuttingDown,
+    #[error("API triggering is disabled for service {0:?} (api_trigger = false)")]
+    Forbidden(String),
 }
 
-/// Starts every replica of every service (at boot).
-pub(crate) fn start_all(inner: &Arc<Inner>) {
-    for name in inner.services.keys() {
+/// Starts every replica of every service at boot, except services an operator stopped (and
+/// did not restart) before the daemon last stopped.
+pub(crate) async fn start_all(inner: &Arc<Inner>) {
+    let stopped = store::blocking(&inner.store, |s| s.stopped_services())
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(
+                "cannot read which services an operator stopped; starting them all: {e}"
+            );
+            Vec::new()
+        });
+    for (name, slot) in &inner.services {
+        if stopped.iter().any(|s| s == name.as_str()) {
+            let mut state = slot.state.lock().await;
+            state.stopped = true;
+            state.doing = vec![ReplicaState::Stopped; slot.spec.instances as usize];
+            tracing::info!(service = %name, "service {name} stays stopped, as an operator left it; restart it to start it");
+            continue;
+        }
         let inner = inner.clone();
         let name = name.clone();
         tokio::spawn(async move { start(&inner, &name).await });
@@ -86,6 +185,7 @@ async fn start(inner: &Arc<Inner>, name: &TaskName) {
     // The old generation's replicas see the new generation before their runs end.
     stop_replicas(inner, name);
     let instances = slot.spec.instances as usize;
+    state.doing = vec![ReplicaState::Starting; instances];
     let mut previous = std::mem::take(&mut state.replicas);
     previous.resize_with(instances, || None);
     for (index, before) in previous.into_iter().enumerate() {
@@ -122,6 +222,7 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
         if !current(&inner, &name, generation).await {
             break;
         }
+        set_doing(&inner, &name, index, generation, ReplicaState::Starting).await;
         let new = NewRun {
             id: RunId::new(),
             task_name: name.to_string(),
@@ -149,6 +250,14 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
                 stop.stop();
             }
             drop(in_flight);
+            set_doing(
+                &inner,
+                &name,
+                index,
+                generation,
+                ReplicaState::Running { run: new.id },
+            )
+            .await;
             let started = tokio::time::Instant::now();
             let (_, ending) =
                 launch::run_to_end(&inner, &new, &name, &spec.common, None, stop).await;
@@ -165,12 +274,20 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
             .restart_backoff
             .delay(spec.restart_delay, attempt, RESTART_CAP);
         tracing::info!(service = %name, replica = index, "replica exited; restarting in {delay:?} (attempt {attempt})");
+        let next_attempt_at = inner.clock.now()
+            + jiff::SignedDuration::try_from(delay).unwrap_or(jiff::SignedDuration::MAX);
+        let waiting = ReplicaState::Backoff {
+            next_attempt_at,
+            attempt,
+        };
+        set_doing(&inner, &name, index, generation, waiting).await;
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = inner.stopped() => break,
             _ = wait_generation_change(&inner, &name, generation) => break,
         }
     }
+    set_doing(&inner, &name, index, generation, ReplicaState::Stopped).await;
 }
 
 /// Resolves when an operator stops or restarts the service.
@@ -190,6 +307,26 @@ fn stop_replicas(inner: &Inner, name: &TaskName) {
 }
 
 impl Engine {
+    /// Records an operator's stop (or its undoing by a restart) so it outlives the daemon;
+    /// a failure is logged, the stop itself still holds until the daemon stops.
+    async fn remember_stop(&self, service: &TaskName, stopped: bool) {
+        let (name, now) = (service.to_string(), millis(self.inner.clock.now()));
+        let saved = store::blocking(&self.inner.store, move |s| {
+            s.set_service_stopped(&name, stopped, now)
+        })
+        .await;
+        if let Err(e) = saved {
+            tracing::error!(service = %service, "cannot record that service {service} was {}: {e}", if stopped { "stopped" } else { "restarted" });
+        }
+    }
+
+    /// What a service's replicas are doing.
+    pub(crate) async fn service_view(&self, name: &TaskName) -> Option<ServiceView> {
+        let slot = self.inner.services.get(name)?;
+        let state = slot.state.lock().await;
+        Some(ServiceView::of(state.stopped, &state.doing))
+    }
+
     /// Stops every replica of a service; it stays stopped until restarted.
     pub async fn stop_service(&self, name: &str) -> Result<(), ServiceError> {
         let service =
@@ -203,8 +340,10 @@ impl Engine {
             let mut state = slot.state.lock().await;
             state.generation += 1;
             state.stopped = true;
+            state.doing = vec![ReplicaState::Stopped; slot.spec.instances as usize];
             slot.changed.send_replace(state.generation);
         }
+        self.remember_stop(&service, true).await;
         self.inner.emit(Event::ServiceStopped {
             service: service.clone(),
         });
@@ -222,9 +361,13 @@ impl Engine {
         if self.inner.tasks.contains_key(&service) {
             return Err(ServiceError::IsTask(name.to_string()));
         }
-        if !self.inner.services.contains_key(&service) {
+        let Some(slot) = self.inner.services.get(&service) else {
             return Err(ServiceError::NotFound(name.to_string()));
+        };
+        if !slot.spec.common.api_trigger {
+            return Err(ServiceError::Forbidden(name.to_string()));
         }
+        self.remember_stop(&service, false).await;
         start(&self.inner, &service).await;
         self.inner.emit(Event::ServiceRestarted { service });
         Ok(())

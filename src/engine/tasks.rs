@@ -92,6 +92,8 @@ pub struct TaskInfo {
     pub next: Option<Timestamp>,
     pub active: Vec<RunId>,
     pub queued: usize,
+    /// For a service: what its replicas are doing.
+    pub service: Option<crate::engine::ServiceView>,
 }
 
 /// What a firing is.
@@ -493,6 +495,7 @@ impl Engine {
                 next,
                 active: runs_of(name),
                 queued,
+                service: None,
             });
         }
         for name in self.inner.services.keys() {
@@ -502,6 +505,7 @@ impl Engine {
                 next: None,
                 active: runs_of(name),
                 queued: 0,
+                service: self.service_view(name).await,
             });
         }
         out

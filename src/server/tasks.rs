@@ -13,7 +13,7 @@ use super::problem::Problem;
 use super::AppState;
 use crate::engine::model::{rfc3339, RunKind, TaskName, TriggeredBy};
 use crate::engine::store;
-use crate::engine::{ServiceError, StopError, TaskInfo, TriggerError};
+use crate::engine::{ReplicaState, ServiceError, StopError, TaskInfo, TriggerError};
 
 fn describe(app: &AppState, info: &TaskInfo, last: Option<Value>) -> Value {
     let config = app.engine.config();
@@ -41,10 +41,34 @@ fn describe(app: &AppState, info: &TaskInfo, last: Option<Value>) -> Value {
                 "name": info.name, "kind": "service", "group": s.common.group, "description": s.common.description,
                 "cron": null, "schedule": null, "timezone": null, "next_run_at": null, "api_trigger": s.common.api_trigger,
                 "max_concurrent": null, "on_overlap": null, "instances": s.instances, "active_runs": active,
-                "queued": 0, "last_run": last, "stopped": info.active.is_empty(),
+                "queued": 0, "last_run": last, "stopped": info.service.as_ref().is_some_and(|v| v.stopped_by_operator),
+                "state": info.service.as_ref().map(|v| replica_json(None, &v.state)),
+                "replicas": info.service.as_ref().map(|v| v.replicas.iter().enumerate()
+                    .map(|(i, r)| replica_json(Some(i), r)).collect::<Vec<_>>()),
             })
         }
     }
+}
+
+/// What a service (or one replica, with its index) is doing: `state` (`starting`, `running`,
+/// `backoff`, `stopped`), with `run_id` when running and `next_attempt_at` and `attempt` in
+/// back-off.
+fn replica_json(index: Option<usize>, state: &ReplicaState) -> Value {
+    let mut v = match state {
+        ReplicaState::Starting => json!({ "state": "starting" }),
+        ReplicaState::Running { run } => json!({ "state": "running", "run_id": run.to_string() }),
+        ReplicaState::Backoff {
+            next_attempt_at,
+            attempt,
+        } => {
+            json!({ "state": "backoff", "next_attempt_at": rfc3339(next_attempt_at.as_millisecond()), "attempt": attempt })
+        }
+        ReplicaState::Stopped => json!({ "state": "stopped" }),
+    };
+    if let (Some(i), Some(map)) = (index, v.as_object_mut()) {
+        map.insert("index".into(), json!(i));
+    }
+    v
 }
 
 /// The newest run of each task, as the task listing shows it.
@@ -150,6 +174,10 @@ pub async fn restart(
         Err(ServiceError::ShuttingDown) => Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the daemon is shutting down",
+        )),
+        Err(ServiceError::Forbidden(_)) => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "API triggering disabled for this service",
         )),
     }
 }

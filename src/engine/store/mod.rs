@@ -10,6 +10,7 @@
 
 mod group;
 mod runs;
+mod services;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -30,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_runs_open",
         include_str!("migrations/0003_runs_open.sql"),
+    ),
+    (
+        "0004_service_stops",
+        include_str!("migrations/0004_service_stops.sql"),
     ),
 ];
 
