@@ -93,9 +93,9 @@ instances = 3
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "NAME    SCHEDULE      NEXT                                           CONCURRENCY  POLICY  API  DESCRIPTION");
+    assert_eq!(lines[0], "NAME    SCHEDULE      WHEN                                     NEXT                                           CONCURRENCY  POLICY  API  DESCRIPTION");
     assert!(
-        lines[1].starts_with("backup  30 2 * * *    20"),
+        lines[1].starts_with("backup  30 2 * * *    At 02:30 every day in Europe/Bratislava  20"),
         "{}",
         lines[1]
     );
@@ -105,7 +105,11 @@ instances = 3
         "{}",
         lines[1]
     );
-    assert!(lines[2].starts_with("deploy  @every 1h"), "{}", lines[2]);
+    assert!(
+        lines[2].starts_with("deploy  @every 1h     every 1h                                 20"),
+        "{}",
+        lines[2]
+    );
     assert!(lines[2].contains(":00:00+0"), "{}", lines[2]);
     assert!(
         lines[2].ends_with("1            skip    no"),
@@ -113,7 +117,7 @@ instances = 3
         lines[2]
     );
     assert!(
-        lines[3].starts_with("web     (service x3)  -"),
+        lines[3].starts_with("web     (service x3)  -                                        -"),
         "{}",
         lines[3]
     );
@@ -122,6 +126,12 @@ instances = 3
     let entries: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(entries[0]["name"], "backup");
     assert_eq!(entries[0]["timezone"], "Europe/Bratislava");
+    assert_eq!(
+        entries[0]["schedule_words"],
+        "At 02:30 every day in Europe/Bratislava"
+    );
+    assert_eq!(entries[1]["schedule_words"], "every 1h");
+    assert_eq!(entries[2]["schedule_words"], serde_json::Value::Null);
     assert!(entries[0]["next"].as_str().unwrap().contains("T02:30:00+0"));
     assert_eq!(entries[2]["kind"], "service");
     assert_eq!(entries[2]["instances"], 3);
@@ -143,7 +153,21 @@ fn cron_prints_the_schedulers_firings() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "2025-03-09T03:00:00-04:00\n2025-03-10T02:30:00-04:00\n"
+        "At 02:30 every day (America/New_York):\n2025-03-09T03:00:00-04:00\n2025-03-10T02:30:00-04:00\n"
+    );
+    let utc = p.run(&[
+        "cron",
+        "*/5 * * * *",
+        "--tz",
+        "UTC",
+        "--from",
+        "2025-01-01T00:00:00Z",
+        "-n",
+        "1",
+    ]);
+    assert_eq!(
+        stdout(&utc),
+        "Every 5 minutes (UTC):\n2025-01-01T00:05:00+00:00\n"
     );
     let json = p.run(&[
         "cron",
@@ -196,7 +220,7 @@ fn runs_and_logs_read_the_history() {
     );
 
     for (id, message) in [
-        ("../../../etc/passwd", "runwisp: \"../../../etc/passwd\" is not a run id (a run id is 26 characters, like 01J9ZK8Q4V6T3M2N1P0R5S7W8X)\n"),
+        ("../../../etc/passwd", "runwisp: \"../../../etc/passwd\" is not a run id (give its 26 characters, like 01J9ZK8Q4V6T3M2N1P0R5S7W8X, or at least 4 of its first or last ones, like 7W8X)\n"),
         ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "runwisp: no run 01ARZ3NDEKTSV4RRFFQ69G5FAV in data directory data\n"),
     ] {
         let out = p.run(&["logs", id]);
@@ -205,6 +229,64 @@ fn runs_and_logs_read_the_history() {
     }
     let bad = p.run(&["runs", "../x"]);
     assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
+    let p = Project::new("[tasks.t]\nrun = \"echo one\"\n");
+    assert_eq!(p.run(&["exec", "t"]).status.code(), Some(0));
+    let run = p.only_run("t");
+    let tail = run.id[22..].to_string();
+    for short in [tail.to_lowercase(), run.id[..20].to_string()] {
+        let out = p.run(&["logs", &short]);
+        assert_eq!(out.status.code(), Some(0), "{short}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "one\n", "{short}");
+    }
+    let none = p.run(&["logs", "ZZZZ"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert_eq!(
+        stderr(&none),
+        "runwisp: no run whose id starts or ends with ZZZZ in data directory data\n"
+    );
+    let short = p.run(&["logs", "7W8"]);
+    assert_eq!(short.status.code(), Some(1));
+    assert!(stderr(&short).contains("at least 4 of its first or last ones"));
+
+    // Eleven older runs end like the real one: twelve candidates, ten listed.
+    let store = p.store();
+    for fill in "0123456789A".chars() {
+        let id = format!("01H{}{tail}", fill.to_string().repeat(19));
+        store
+            .insert_run(&runwisp::engine::store::NewRun {
+                id: runwisp::engine::model::RunId::parse(&id).unwrap(),
+                task_name: "old".into(),
+                kind: runwisp::engine::model::RunKind::Task,
+                triggered_by: runwisp::engine::model::TriggeredBy::Cli,
+                scheduled_for: None,
+                created_at: 1_748_744_400_000,
+                retry_attempt: 0,
+                retry_of_run_id: None,
+                replica_index: None,
+            })
+            .unwrap();
+    }
+    drop(store);
+    let out = p.run(&["logs", &tail]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let head = format!(
+        "runwisp: {tail} matches 12 runs in data directory data: {} (t, success, started 20",
+        run.id
+    );
+    assert!(err.starts_with(&head), "{err}");
+    let last = format!(
+        ", 01H{}{tail} (old, pending, created 2025-06-01T02:20:00Z) and 2 more; give more characters of the run id\n",
+        "2".repeat(19)
+    );
+    assert!(err.ends_with(&last), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The whole id still names its run.
+    assert_eq!(stdout(&p.run(&["logs", &run.id])), "one\n");
 }
 
 #[test]

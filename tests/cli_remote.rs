@@ -1,5 +1,6 @@
 //! The CLI as a client of a running daemon: `exec` through it, `run-task`, `status`,
-//! `password`, `logs -f`, `runs --url`, and connection problems as one sentence.
+//! `password`, `logs -f`, `runs --url`, run ids shortened to a prefix or suffix (resolved by the
+//! daemon), and connection problems as one sentence.
 
 mod common;
 #[path = "common/daemon.rs"]
@@ -153,4 +154,72 @@ fn connection_problems_are_one_sentence() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr(&out), "runwisp: there is no task named \"nope\"\n");
+}
+
+#[test]
+fn a_short_run_id_is_resolved_by_the_daemon() {
+    let d = Daemon::start(CONFIG);
+    let first = d.trigger("ok");
+    d.wait_ended(&first);
+    let second = d.trigger("ok");
+    d.wait_ended(&second);
+    let remote = ["--url", &d.url(""), "--password", &d.password];
+
+    // A unique suffix (any case) or prefix, through `logs -f` and `logs --url`.
+    let tail = second[22..].to_lowercase();
+    let out = d.project.run(&["logs", "-f", &tail]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "fine\n");
+    let out = d
+        .project
+        .run(&[&["logs", &first[..22]][..], &remote[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "fine\n");
+
+    // The API: one run, none, a refused reference, and several (409 naming them).
+    assert_eq!(d.get(&format!("/api/runs/{tail}")).json()["id"], second);
+    let none = d.get("/api/runs/ZZZZ");
+    assert_eq!(none.status, 404);
+    assert_eq!(
+        none.detail(),
+        "there is no run whose id starts or ends with ZZZZ"
+    );
+    assert_eq!(d.get("/api/runs/7W8").status, 400);
+    assert_eq!(d.get("/api/runs/7W8X%27").status, 400);
+    let common = first
+        .chars()
+        .zip(second.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(
+        common >= 4,
+        "{first} and {second} share {common} characters"
+    );
+    let prefix = &first[..common.min(8)];
+    let both = d.get(&format!("/api/runs/{prefix}"));
+    assert_eq!(both.status, 409, "{}", both.text);
+    let detail = both.detail();
+    let head = format!("{prefix} matches 2 runs: {second} (ok, success, started 20");
+    assert!(detail.starts_with(&head), "{detail}");
+    assert!(
+        detail.contains(&format!(" and {first} (ok, success, started 20")),
+        "{detail}"
+    );
+    assert!(
+        detail.ends_with("; give more characters of the run id"),
+        "{detail}"
+    );
+
+    // The CLI says the same through the daemon.
+    let out = d
+        .project
+        .run(&[&["logs", prefix][..], &remote[..]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), format!("runwisp: {detail}\n"));
+    let out = d.project.run(&["logs", "-f", "ZZZZ"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "runwisp: there is no run whose id starts or ends with ZZZZ\n"
+    );
 }

@@ -1,5 +1,6 @@
 //! `runwisp cron EXPR [--tz ZONE] [--from RFC3339] [-n N] [--json]`: the next firings of an
-//! expression, computed by the scheduler's own code.
+//! expression, computed by the scheduler's own code, under the expression in words and its
+//! zone (`Every 5 minutes (UTC):`); `--json` prints the firings alone.
 
 use anyhow::{anyhow, Context};
 use jiff::tz::TimeZone;
@@ -16,11 +17,15 @@ pub fn run(
     json: bool,
 ) -> anyhow::Result<i32> {
     let schedule = Schedule::parse(expr).map_err(|e| anyhow!(e))?;
-    let zone = match tz {
-        Some(name) => TimeZone::get(name).map_err(|_| {
-            anyhow!("unknown time zone {name:?} (use an IANA name such as \"Europe/Bratislava\" or \"UTC\")")
-        })?,
-        None => host_zone().0,
+    let (zone, zone_name) = match tz {
+        Some(name) => {
+            let zone = TimeZone::get(name).map_err(|_| {
+                anyhow!("unknown time zone {name:?} (use an IANA name such as \"Europe/Bratislava\" or \"UTC\")")
+            })?;
+            let canonical = zone.iana_name().unwrap_or(name).to_string();
+            (zone, canonical)
+        }
+        None => host_zone(),
     };
     let from = match from {
         Some(text) => parse_instant(text)?,
@@ -44,6 +49,7 @@ pub fn run(
             serde_json::to_string(&firings).context("encoding JSON")?
         );
     } else {
+        println!("{} ({zone_name}):", schedule.describe());
         for f in firings {
             println!("{f}");
         }

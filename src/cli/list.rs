@@ -1,4 +1,8 @@
-//! `runwisp list [--json]`: `NAME SCHEDULE NEXT CONCURRENCY POLICY API DESCRIPTION`.
+//! `runwisp list [--json]`: `NAME SCHEDULE WHEN NEXT CONCURRENCY POLICY API DESCRIPTION`. The
+//! schedule in words (`WHEN`, `schedule_words` in JSON) is [`Schedule::describe_in`]: the words
+//! the API and the terminal UI show, followed by the task's zone when it is not UTC.
+//!
+//! [`Schedule::describe_in`]: crate::engine::schedule::Schedule::describe_in
 
 use anyhow::Context;
 use jiff::Timestamp;
@@ -12,6 +16,7 @@ struct Entry {
     name: String,
     kind: &'static str,
     schedule: String,
+    schedule_words: Option<String>,
     timezone: Option<String>,
     next: Option<String>,
     max_concurrent: Option<u32>,
@@ -41,6 +46,10 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
                 .cron
                 .as_ref()
                 .map_or("(manual)".to_string(), |s| s.expr().to_string()),
+            schedule_words: task
+                .cron
+                .as_ref()
+                .map(|s| s.describe_in(&task.timezone_name, false)),
             timezone: task.cron.as_ref().map(|_| task.timezone_name.clone()),
             next,
             max_concurrent: Some(task.max_concurrent),
@@ -56,6 +65,7 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
             name: name.to_string(),
             kind: "service",
             schedule: format!("(service x{})", service.instances),
+            schedule_words: None,
             timezone: None,
             next: None,
             max_concurrent: None,
@@ -87,6 +97,7 @@ pub fn run(cli: &Cli, json: bool) -> anyhow::Result<i32> {
             vec![
                 e.name.clone(),
                 e.schedule.clone(),
+                e.schedule_words.clone().unwrap_or_else(|| "-".into()),
                 match (&e.next, &e.timezone) {
                     (Some(next), Some(zone)) => format!("{next} ({zone})"),
                     _ => "-".into(),
@@ -104,6 +115,7 @@ pub fn run(cli: &Cli, json: bool) -> anyhow::Result<i32> {
         &[
             "NAME",
             "SCHEDULE",
+            "WHEN",
             "NEXT",
             "CONCURRENCY",
             "POLICY",

@@ -1,30 +1,32 @@
 //! `runwisp logs RUN_ID`: print a run's log (the rotated `.prev` generation first, if any).
+//! `RUN_ID` is a run id or a unique prefix or suffix of one (at least 4 characters, as the
+//! terminal UI shows them), resolved in the local history or, through a daemon, by the daemon.
 
 use anyhow::{anyhow, Context};
 
-use super::runs::open_history;
+use super::runs::find_run;
 use super::Cli;
 use crate::engine::datadir::DataDir;
-use crate::engine::model::RunId;
+use crate::engine::history::RunRef;
 
 pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
-    let id = RunId::parse(run_id).map_err(|e| anyhow!(e))?;
+    let wanted = RunRef::parse(run_id).map_err(|e| anyhow!(e))?;
     // Through a daemon when following (it knows when new lines arrive) or when asked with --url.
     if follow || cli.url.is_some() {
         if let Some(target) = super::remote::find(cli)? {
             let client = super::remote::connect(&target)?;
+            // The daemon resolves a prefix or suffix (409 naming the candidates if ambiguous).
+            let run = client.run(wanted.as_str())?;
             if follow {
-                let run = client.run(&id.to_string())?;
                 super::follow::follow(&client, &run, 1, super::follow::OnCtrlC::Leave)?;
             } else {
-                client.raw_log(&id.to_string(), &mut std::io::stdout().lock())?;
+                client.raw_log(&run.id, &mut std::io::stdout().lock())?;
             }
             return Ok(0);
         }
     }
-    let not_found = || anyhow!("no run {id} in data directory {}", cli.data.display());
-    let store = open_history(cli)?.ok_or_else(not_found)?;
-    let run = store.get_run(&id)?.ok_or_else(not_found)?;
+    let run = find_run(cli, &wanted)?;
+    let id = &run.id;
     let files = DataDir::open(&cli.data)?
         .run_log_files(&run.task_name, &run.id)
         .ok_or_else(|| anyhow!("run {id} names a task that is not a valid name"))?;

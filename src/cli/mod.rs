@@ -137,7 +137,8 @@ pub enum Command {
     },
     /// Print the log of a run.
     Logs {
-        /// The run id (a ULID, as shown by `runwisp runs`).
+        /// The run id (a ULID, as shown by `runwisp runs`), or a unique prefix or suffix of at
+        /// least 4 characters of it (the terminal UI shows the last 4).
         run_id: String,
         /// Keep following the log until the run ends (through the daemon).
         #[arg(short = 'f', long)]

@@ -1,11 +1,13 @@
-//! `runwisp runs [TASK] [--json]`: run history from the data directory, newest first.
+//! `runwisp runs [TASK] [--json]`: run history from the data directory, newest first; and
+//! [`find_run`], which every command taking a run id uses to read it from that history.
 
 use anyhow::{anyhow, Context};
 
 use super::{table, Cli};
 use crate::engine::config::units::format_duration;
 use crate::engine::datadir::DB_FILE;
-use crate::engine::model::TaskName;
+use crate::engine::history::{Resolved, RunRef};
+use crate::engine::model::{Run, TaskName};
 use crate::engine::store::{Store, StoreError};
 
 /// Opens the history of `cli.data` for reading only: it is never created, migrated or written,
@@ -20,6 +22,22 @@ pub(crate) fn open_history(cli: &Cli) -> anyhow::Result<Option<Store>> {
         Ok(store) => Ok(Some(store)),
         Err(StoreError::NoSchema { .. }) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The run of the local history that `wanted` names (its id, or a unique prefix or suffix of
+/// it); when none or several do, why, as one sentence.
+pub(crate) fn find_run(cli: &Cli, wanted: &RunRef) -> anyhow::Result<Run> {
+    let place = format!(" in data directory {}", cli.data.display());
+    let not_found = || anyhow!("no run {}{place}", wanted.what());
+    let store = open_history(cli)?.ok_or_else(not_found)?;
+    let resolved = store.resolve_run(wanted)?;
+    if let Some(sentence) = resolved.ambiguity(wanted, &place) {
+        return Err(anyhow!(sentence));
+    }
+    match resolved {
+        Resolved::Found(run) => Ok(*run),
+        _ => Err(not_found()),
     }
 }
 

@@ -176,6 +176,8 @@ impl Client {
         )
     }
 
+    /// One run, by its id or a unique prefix or suffix of it (at least 4 characters, checked
+    /// by the caller); an ambiguous one is refused (409) with the candidates in the detail.
     pub fn run(&self, id: &str) -> Result<RunView, ClientError> {
         self.call("GET", &format!("/api/runs/{id}"), None)
     }

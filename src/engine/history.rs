@@ -1,4 +1,5 @@
-//! Reading history for the interfaces: one run, a filtered page of runs (newest first, paged by
+//! Reading history for the interfaces: one run, by its id or by a unique prefix or suffix of it
+//! ([`RunRef`], resolved to a [`Resolved`]), a filtered page of runs (newest first, paged by
 //! run id), and where a run's log is kept on disk ([`log_files`]: the rotated `.prev` generation
 //! first). Following a live log is reading those files again on each
 //! [`Event::LogAppended`](crate::engine::events::Event).
@@ -8,6 +9,10 @@ use std::path::PathBuf;
 use crate::engine::model::{EndReason, Run, RunId, RunStatus, TaskName, TriggeredBy};
 use crate::engine::store::{self, StoreError};
 use crate::engine::Engine;
+
+mod run_ref;
+
+pub use run_ref::{Resolved, RunRef, MIN_RUN_REF, SHOWN_CANDIDATES};
 
 /// At most this many runs come back from one query.
 pub const MAX_PAGE: u32 = 1000;
@@ -34,6 +39,11 @@ pub fn log_files(engine: &Engine, run: &Run) -> Option<(PathBuf, PathBuf)> {
 impl Engine {
     pub async fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {
         store::blocking(&self.inner.store, move |s| s.get_run(&id)).await
+    }
+
+    /// The run `wanted` names, if exactly one does.
+    pub async fn resolve_run(&self, wanted: RunRef) -> Result<Resolved, StoreError> {
+        store::blocking(&self.inner.store, move |s| s.resolve_run(&wanted)).await
     }
 
     /// A page of runs, newest first.

@@ -1,6 +1,7 @@
 //! Extractors that turn bad input into the documented status before a handler runs: JSON bodies
-//! (415 for a wrong content type, 400 naming the problem), path parameters validated as names or
-//! run ids before any lookup or file access, and query parameters (an unknown one is refused).
+//! (415 for a wrong content type, 400 naming the problem), path parameters validated as names,
+//! run ids or parts of run ids before any lookup or file access, and query parameters (an
+//! unknown one is refused).
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
+use crate::engine::history::RunRef;
 use crate::engine::model::{truncate_for_message, RunId, TaskName};
 
 /// A JSON body; the content type must be `application/json`.
@@ -97,6 +99,23 @@ impl<S: Send + Sync> FromRequestParts<S> for RunIdParam {
             .map_err(|_| Problem::bad_request("the path is missing a run id"))?;
         RunId::parse(&raw)
             .map(RunIdParam)
+            .map_err(Problem::bad_request)
+    }
+}
+
+/// An `{id}` path parameter that is a run id or a prefix or suffix of one (at least 4 letters
+/// and digits), checked by [`RunRef::parse`] before any lookup.
+pub struct RunRefParam(pub RunRef);
+
+impl<S: Send + Sync> FromRequestParts<S> for RunRefParam {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::bad_request("the path is missing a run id"))?;
+        RunRef::parse(&raw)
+            .map(RunRefParam)
             .map_err(Problem::bad_request)
     }
 }

@@ -1,4 +1,6 @@
-//! `/api/runs…` and `/api/tasks/{name}/runs`: run history, one run, and stopping a run.
+//! `/api/runs…` and `/api/tasks/{name}/runs`: run history, one run (by its id, or by a unique
+//! prefix or suffix of at least 4 characters: 409 listing the candidates when several match),
+//! and stopping a run.
 
 use std::collections::HashMap;
 
@@ -7,10 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::extract::{only_params, param, NameParam, RunIdParam};
+use super::extract::{only_params, param, NameParam, RunIdParam, RunRefParam};
 use super::problem::Problem;
 use super::AppState;
-use crate::engine::history::{RunQuery, MAX_PAGE};
+use crate::engine::history::{Resolved, RunQuery, MAX_PAGE};
 use crate::engine::model::{truncate_for_message, RunId, TaskName};
 use crate::engine::StopError;
 
@@ -90,11 +92,18 @@ pub async fn of_task(
 
 pub async fn one(
     State(app): State<AppState>,
-    RunIdParam(id): RunIdParam,
+    RunRefParam(wanted): RunRefParam,
 ) -> Result<Response, Problem> {
-    match app.engine.run(id).await? {
-        Some(run) => Ok(axum::Json(run).into_response()),
-        None => Err(Problem::not_found(format!("there is no run {id}"))),
+    let resolved = app.engine.resolve_run(wanted.clone()).await?;
+    if let Some(sentence) = resolved.ambiguity(&wanted, "") {
+        return Err(Problem::new(StatusCode::CONFLICT, sentence));
+    }
+    match resolved {
+        Resolved::Found(run) => Ok(axum::Json(run).into_response()),
+        _ => Err(Problem::not_found(format!(
+            "there is no run {}",
+            wanted.what()
+        ))),
     }
 }
 

@@ -11,6 +11,8 @@ use croner::parser::CronParser;
 use croner::{Cron, Weekday};
 use jiff::civil::Date;
 
+use super::words::Fields;
+
 /// What a field may hold.
 struct FieldSpec {
     name: &'static str,
@@ -67,6 +69,8 @@ const FIELDS: [FieldSpec; 5] = [
 #[derive(Debug, Clone)]
 pub struct CronExpr {
     cron: Cron,
+    /// The values each field names, for [`CronExpr::describe`].
+    pub(super) fields: Fields,
     /// True when the minute field starts with `*`, or the hour field starts with `*` and names
     /// every hour (`*`, `*/1`, `*,5`): such a task follows the wall clock across
     /// daylight-saving changes (§3.2). A stepped hour field like `*/6` names times of day.
@@ -101,6 +105,14 @@ impl CronExpr {
             .map_err(|e| format!("{e}"))?;
         let mut parsed = Self {
             cron,
+            fields: Fields {
+                minutes: values(fields[0], &FIELDS[0]),
+                hours: values(fields[1], &FIELDS[1]),
+                days: values(fields[2], &FIELDS[2]),
+                months: values(fields[3], &FIELDS[3]),
+                weekdays: values(fields[4], &FIELDS[4]),
+                either_day: !dom_and_dow,
+            },
             wall_clock: false,
         };
         let hour_every = fields[1].starts_with('*') && (0..24).all(|h| parsed.hour_matches(h));
@@ -113,9 +125,10 @@ impl CronExpr {
         Ok(parsed)
     }
 
-    /// The expression in English words (croner's description).
+    /// The expression in words, as a person would say it ("At 02:30 on Mondays"); see
+    /// [`super::words`].
     pub fn describe(&self) -> String {
-        self.cron.describe()
+        super::words::describe(&self.fields)
     }
 
     pub fn minute_matches(&self, minute: u32) -> bool {
@@ -224,6 +237,34 @@ fn for_croner(field: &str, spec: &FieldSpec) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The sorted, distinct values a checked field names (day-of-week 7 read as 0, Sunday).
+fn values(field: &str, spec: &FieldSpec) -> Vec<u32> {
+    let mut out = std::collections::BTreeSet::new();
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, s.parse::<usize>().unwrap_or(1).max(1)),
+            None => (item, 1),
+        };
+        let (low, high) = match range.split_once('-') {
+            _ if range == "*" => (spec.min, spec.max),
+            Some((a, b)) => (
+                value(a, spec).unwrap_or(spec.min),
+                value(b, spec).unwrap_or(spec.max),
+            ),
+            None => {
+                let v = value(range, spec).unwrap_or(spec.min);
+                (v, v)
+            }
+        };
+        out.extend(
+            (low..=high)
+                .step_by(step)
+                .map(|v| if spec.max == 7 { v % 7 } else { v }),
+        );
+    }
+    out.into_iter().collect()
 }
 
 fn value(text: &str, spec: &FieldSpec) -> Result<u32, String> {

@@ -1,6 +1,7 @@
 //! When tasks fire: the cron grammar and macros (§3.1), `@every` anchored on the Unix epoch, and
 //! the daylight-saving rules of §3.2. `runwisp cron`, `runwisp list` and the scheduler all call
-//! [`Schedule::next_after`]; there is no second implementation.
+//! [`Schedule::next_after`]; there is no second implementation. [`Schedule::describe`] says a
+//! schedule in words ("At 02:30 on Mondays", `words/`), for the API, the TUI and the CLI alike.
 //!
 //! Daylight saving, following Vixie cron and cronie:
 //! - a *wall-clock* expression (minute field starting with `*`, or an hour field starting with
@@ -19,6 +20,7 @@
 
 mod cron;
 pub mod missed;
+mod words;
 
 use std::time::Duration;
 
@@ -91,11 +93,25 @@ impl Schedule {
         }
     }
 
-    /// The schedule in words, for the UIs ("every 1h30m", "At 02:30 AM").
+    /// The schedule in words, for the UIs ("every 1h30m", "At 02:30 every day", "Every 5
+    /// minutes"), without its zone.
     pub fn describe(&self) -> String {
         match self {
             Schedule::Every { period, .. } => format!("every {}", format_duration(*period)),
             Schedule::Cron { cron, .. } => cron.describe(),
+        }
+    }
+
+    /// [`Schedule::describe`] read in the zone named `zone`: "… in Europe/Bratislava" when the
+    /// zone is not UTC, or always with `always_name_zone`. An `@every` interval does not depend
+    /// on a zone and never names one.
+    pub fn describe_in(&self, zone: &str, always_name_zone: bool) -> String {
+        let words = self.describe();
+        match self {
+            Schedule::Cron { .. } if always_name_zone || !words::is_utc(zone) => {
+                format!("{words} in {zone}")
+            }
+            _ => words,
         }
     }
 

@@ -1,4 +1,7 @@
-//! Queries on the `runs` table: create a run, move it to running, end it, and read history.
+//! Queries on the `runs` table: create a run, move it to running, end it, and read history
+//! (finding a run by a prefix or suffix of its id is in `runs/lookup.rs`).
+
+mod lookup;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
