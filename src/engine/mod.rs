@@ -13,6 +13,7 @@ pub mod datadir;
 pub mod events;
 pub mod history;
 pub mod launch;
+pub mod lifecycle;
 pub mod model;
 pub mod password;
 mod recovery;

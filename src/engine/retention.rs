@@ -126,12 +126,18 @@ pub(crate) fn spawn_sweeper(inner: Arc<Inner>) {
                     .iter()
                     .map(|(n, t)| (n, &t.common))
                     .chain(config.services.iter().map(|(n, s)| (n, &s.common)));
+                let now = millis(worker.clock.now());
+                let keep =
+                    i64::try_from(crate::engine::lifecycle::KEEP.as_millis()).unwrap_or(i64::MAX);
+                if let Err(e) = worker.store.prune_lifecycle(now.saturating_sub(keep)) {
+                    tracing::warn!("cannot prune the lifecycle outbox: {e}");
+                }
                 sweep(
                     &worker.store,
                     &worker.dir,
                     rules,
                     config.storage.max_size,
-                    millis(worker.clock.now()),
+                    now,
                 )
             })
             .await;

@@ -54,9 +54,7 @@ pub struct Throttle {
 impl Throttle {
     /// `Some(wait)` when a login from `peer` must be refused now.
     pub fn check(&mut self, peer: IpAddr, now: Instant) -> Option<Duration> {
-        let Some(failures) = self.peers.get_mut(&peer) else {
-            return None;
-        };
+        let failures = self.peers.get_mut(&peer)?;
         failures.prune(now);
         if failures.0.is_empty() {
             return None;

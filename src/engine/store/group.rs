@@ -28,6 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
+use super::outbox;
 use super::runs::{self, NewRun};
 use super::{Result, Store, StoreError};
 use crate::engine::model::{EndReason, RunId};
@@ -56,23 +57,39 @@ impl Write {
         !matches!(self, Write::MarkRunning { .. })
     }
 
+    /// Applies the change and, when it changed a row, its lifecycle outbox row, in the same
+    /// transaction (`outbox.rs`).
     fn apply(&self, conn: &Connection) -> Result<()> {
-        match self {
-            Write::Insert(new) => runs::insert(conn, new),
+        let (kind, id, at) = match self {
+            Write::Insert(new) => {
+                runs::insert(conn, new)?;
+                ("run.created", new.id, new.created_at)
+            }
             Write::MarkRunning {
                 id,
                 start_at,
                 pid,
                 pid_start_time,
-            } => runs::mark_running(conn, id, *start_at, *pid, *pid_start_time),
+            } => {
+                runs::mark_running(conn, id, *start_at, *pid, *pid_start_time)?;
+                ("run.started", *id, *start_at)
+            }
             Write::Finish {
                 id,
                 reason,
                 exit_code,
                 end_at,
                 message,
-            } => runs::finish(conn, id, *reason, *exit_code, *end_at, message.as_deref()),
+            } => {
+                runs::finish(conn, id, *reason, *exit_code, *end_at, message.as_deref())?;
+                ("run.ended", *id, *end_at)
+            }
+        };
+        if conn.changes() == 0 {
+            // Nothing changed (an end written again after a failed commit): nothing to tell.
+            return Ok(());
         }
+        outbox::record(conn, kind, &id.to_string(), at)
     }
 }
 

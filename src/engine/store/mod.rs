@@ -10,6 +10,7 @@
 
 mod group;
 mod runs;
+mod outbox;
 mod services;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use group::Pending;
+pub use outbox::OutboxRow;
 pub use runs::NewRun;
 
 /// The migrations, in order. `user_version` records how many have been applied.
@@ -36,6 +38,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_service_stops",
         include_str!("migrations/0004_service_stops.sql"),
     ),
+    ("0005_lifecycle", include_str!("migrations/0005_lifecycle.sql")),
 ];
 
 /// The oldest schema [`Store::open_read_only`] reads: the run queries of `runs.rs` select only

@@ -1,0 +1,145 @@
+//! The lossless lane of run changes (the other lane, [`crate::engine::events::Event`], is a
+//! broadcast of wake-ups that a slow subscriber may miss). Every change of a run is written to
+//! the store's outbox in the same commit as the change itself; a [`Consumer`] reads from where
+//! it left off (its cursor is saved in the store, so it resumes after a restart of the daemon)
+//! and never misses or repeats an event it acknowledged. Notifications and metrics read here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::engine::events::Event;
+use crate::engine::model::{EndReason, RunId, TaskName};
+use crate::engine::store::{self, OutboxRow, StoreError};
+use crate::engine::{Engine, Inner};
+
+/// Without a wake-up the outbox is read again this often anyway.
+const RECHECK: Duration = Duration::from_secs(1);
+/// Outbox rows are kept this long once every consumer has handled them.
+pub const KEEP: Duration = Duration::from_secs(7 * 86_400);
+
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Started,
+    Ended {
+        reason: EndReason,
+        exit_code: Option<i32>,
+    },
+}
+
+/// One change of a run, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    /// Its place in the lane: strictly increasing.
+    pub seq: i64,
+    /// When the change happened (Unix ms).
+    pub at: i64,
+    pub run: RunId,
+    pub task: TaskName,
+    pub change: Change,
+}
+
+impl LifecycleEvent {
+    /// None for a row this binary cannot read (written by hand or by a newer runwisp).
+    fn from_row(row: OutboxRow) -> Option<Self> {
+        let change = match row.kind.as_str() {
+            "run.created" => Change::Created,
+            "run.started" => Change::Started,
+            "run.ended" => Change::Ended {
+                reason: row.end_reason.as_deref()?.parse().ok()?,
+                exit_code: row.exit_code,
+            },
+            _ => return None,
+        };
+        Some(Self {
+            seq: row.seq,
+            at: row.at,
+            run: RunId::parse(&row.run_id).ok()?,
+            task: TaskName::parse(&row.task_name).ok()?,
+            change,
+        })
+    }
+}
+
+/// A named reader of the lane. Read with [`Consumer::next_batch`], then [`Consumer::ack`]
+/// what was handled: events after the last acknowledged one are read again after a restart.
+pub struct Consumer {
+    inner: Arc<Inner>,
+    name: String,
+    /// The last event handed out.
+    read: i64,
+    wake: broadcast::Receiver<Event>,
+}
+
+impl Engine {
+    /// The consumer `name`, resuming after the last event it acknowledged (a consumer never
+    /// seen before starts with the events that come after now).
+    pub async fn lifecycle_consumer(&self, name: &str) -> Result<Consumer, StoreError> {
+        let wake = self.inner.events.subscribe();
+        let owned = name.to_string();
+        let read = store::blocking(&self.inner.store, move |s| s.lifecycle_cursor(&owned)).await?;
+        Ok(Consumer {
+            inner: self.inner.clone(),
+            name: name.to_string(),
+            read,
+            wake,
+        })
+    }
+}
+
+impl Consumer {
+    /// The next events after the last one handed out, at most `max`, waiting until there is
+    /// at least one (or the engine stops: then an empty batch).
+    pub async fn next_batch(&mut self, max: u32) -> Result<Vec<LifecycleEvent>, StoreError> {
+        loop {
+            let after = self.read;
+            let rows =
+                store::blocking(&self.inner.store, move |s| s.lifecycle_after(after, max)).await?;
+            if let Some(last) = rows.last() {
+                self.read = last.seq;
+                let events: Vec<LifecycleEvent> = rows
+                    .into_iter()
+                    .filter_map(|row| {
+                        let seq = row.seq;
+                        let event = LifecycleEvent::from_row(row);
+                        if event.is_none() {
+                            tracing::warn!(consumer = %self.name, "lifecycle event {seq} cannot be read; skipped");
+                        }
+                        event
+                    })
+                    .collect();
+                if !events.is_empty() {
+                    return Ok(events);
+                }
+                continue;
+            }
+            // Caught up: sleep until a run changes (a wake-up, possibly lagged) or RECHECK.
+            tokio::select! {
+                _ = self.wake.recv() => {}
+                _ = tokio::time::sleep(RECHECK) => {}
+                _ = self.inner.stopped() => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    /// Records that every event up to `seq` was handled: after a restart the consumer
+    /// resumes after it.
+    pub async fn ack(&mut self, seq: i64) -> Result<(), StoreError> {
+        let name = self.name.clone();
+        store::blocking(&self.inner.store, move |s| {
+            s.save_lifecycle_cursor(&name, seq)
+        })
+        .await
+    }
+
+    /// Goes back to the last acknowledged event (what was read but not acknowledged is read
+    /// again), as a restart would.
+    pub async fn rewind(&mut self) -> Result<(), StoreError> {
+        let name = self.name.clone();
+        self.read = store::blocking(&self.inner.store, move |s| s.lifecycle_cursor(&name)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! The lifecycle outbox: one row per change of a run, written by the group commit in the same
+//! transaction as the change (see `group.rs`), and the cursors of the consumers that read it.
+//! Nothing here is lossy: a consumer reads rows after its cursor and moves the cursor once it
+//! has handled them.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Result, Store, StoreError};
+
+/// One row of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub run_id: String,
+    pub task_name: String,
+    pub end_reason: Option<String>,
+    pub exit_code: Option<i32>,
+}
+
+/// Adds the outbox row for a change of run `id` just applied on `conn` (in its transaction);
+/// the run's own columns are copied from its row.
+pub(super) fn record(conn: &Connection, kind: &str, id: &str, at: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO lifecycle (at, kind, run_id, task_name, end_reason, exit_code) \
+         SELECT ?1, ?2, id, task_name, end_reason, exit_code FROM runs WHERE id = ?3",
+    )
+    .and_then(|mut stmt| stmt.execute(params![at, kind, id]))
+    .map_err(StoreError::sql(
+        "recording a run change in the lifecycle outbox",
+    ))?;
+    Ok(())
+}
+
+impl Store {
+    /// Up to `limit` outbox rows after `seq`, oldest first.
+    pub fn lifecycle_after(&self, seq: i64, limit: u32) -> Result<Vec<OutboxRow>> {
+        let conn = self.conn();
+        let mut select = conn
+            .prepare_cached(
+                "SELECT seq, at, kind, run_id, task_name, end_reason, exit_code FROM lifecycle \
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(StoreError::sql("reading the lifecycle outbox"))?;
+        let rows = select
+            .query_map(params![seq, limit], |r| {
+                Ok(OutboxRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    run_id: r.get(3)?,
+                    task_name: r.get(4)?,
+                    end_reason: r.get(5)?,
+                    exit_code: r.get(6)?,
+                })
+            })
+            .map_err(StoreError::sql("reading the lifecycle outbox"))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(StoreError::sql("reading the lifecycle outbox"))?;
+        Ok(rows)
+    }
+
+    /// Where `consumer` left off: the last row it handled, or the newest row now when it
+    /// never read (a new consumer starts from the present, not from all history).
+    pub fn lifecycle_cursor(&self, consumer: &str) -> Result<i64> {
+        let conn = self.conn();
+        let saved: Option<i64> = conn
+            .query_row(
+                "SELECT seq FROM lifecycle_cursors WHERE consumer = ?1",
+                [consumer],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(StoreError::sql("reading a lifecycle cursor"))?;
+        if let Some(seq) = saved {
+            return Ok(seq);
+        }
+        let newest: i64 = conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM lifecycle", [], |r| {
+                r.get(0)
+            })
+            .map_err(StoreError::sql("reading the lifecycle outbox"))?;
+        conn.execute(
+            "INSERT INTO lifecycle_cursors (consumer, seq) VALUES (?1, ?2)",
+            params![consumer, newest],
+        )
+        .map_err(StoreError::sql("saving a lifecycle cursor"))?;
+        Ok(newest)
+    }
+
+    /// Records that `consumer` handled every row up to `seq` (never moves a cursor back).
+    pub fn save_lifecycle_cursor(&self, consumer: &str, seq: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO lifecycle_cursors (consumer, seq) VALUES (?1, ?2) \
+                 ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                params![consumer, seq],
+            )
+            .map_err(StoreError::sql("saving a lifecycle cursor"))?;
+        Ok(())
+    }
+
+    /// Deletes outbox rows older than `before` (Unix ms) that every consumer has handled;
+    /// returns how many.
+    pub fn prune_lifecycle(&self, before: i64) -> Result<usize> {
+        self.conn()
+            .execute(
+                "DELETE FROM lifecycle WHERE at < ?1 AND seq <= \
+                 COALESCE((SELECT MIN(seq) FROM lifecycle_cursors), (SELECT MAX(seq) FROM lifecycle))",
+                [before],
+            )
+            .map_err(StoreError::sql("pruning the lifecycle outbox"))
+    }
+}
