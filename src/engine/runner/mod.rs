@@ -5,12 +5,14 @@
 //! caller records the start and the outcome.
 //!
 //! When the main process exits, anything of the run still alive (a background child, a
-//! `setsid` grandchild) is stopped with the same SIGTERM → `graceful_stop` → SIGKILL ladder, so
-//! a finished run never leaves a process behind; a `[SYSTEM]` line says so in the log.
+//! `setsid` grandchild, an orphan runwisp adopted that is the run's by the rule in [`orphans`])
+//! is stopped with the same SIGTERM → `graceful_stop` → SIGKILL ladder, so a finished run
+//! leaves no process behind; a `[SYSTEM]` line says so in the log.
 //!
 //! `RUNWISP_ATTEMPT` is 1 for a first run and N+1 for retry N.
 
 mod capture;
+pub mod orphans;
 pub mod procs;
 pub mod reaper;
 
@@ -113,6 +115,19 @@ fn command(spec: &RunSpec) -> Command {
     cmd
 }
 
+/// The inodes of the run's output pipes: a process holding one is the run's.
+fn pipe_inodes(child: &std::process::Child) -> Vec<u64> {
+    let fds = [
+        child.stdout.as_ref().map(nix::sys::stat::fstat),
+        child.stderr.as_ref().map(nix::sys::stat::fstat),
+    ];
+    fds.into_iter()
+        .flatten()
+        .filter_map(|st| st.ok())
+        .map(|st| st.st_ino)
+        .collect()
+}
+
 fn pipe_of(fd: Option<impl Into<OwnedFd>>) -> Option<tokio::net::unix::pipe::Receiver> {
     tokio::net::unix::pipe::Receiver::from_owned_fd(fd?.into()).ok()
 }
@@ -153,6 +168,9 @@ pub async fn execute(
 
     // Every process of the run starts after this: the leftover check needs no older one.
     let since = procs::ticks_now();
+    let run_id = spec.run_id.to_string();
+    // From before the spawn: the run's orphans are its own from their first instant.
+    let registration = orphans::Registration::new(&run_id, since);
     let (mut child, exited) = match reaper::spawn(&mut command(spec)) {
         Ok(spawned) => spawned,
         Err(e) => {
@@ -173,6 +191,7 @@ pub async fn execute(
     };
     let pid = child.id() as i32;
     let start_time = procs::stat(pid).map(|s| s.start_time);
+    registration.started(pid, pipe_inodes(&child));
     on_start(Started { pid, start_time });
 
     let readers = [
@@ -181,7 +200,6 @@ pub async fn execute(
         pipe_of(child.stderr.take())
             .map(|p| tokio::spawn(read_lines(p, Stream::Stderr, tx.clone()))),
     ];
-    let run_id = spec.run_id.to_string();
     let timeout = async {
         match spec.timeout {
             Some(t) => tokio::time::sleep(t).await,
@@ -197,6 +215,7 @@ pub async fn execute(
         _ = stop.0.notified() => { cause = Some(Cause::Operator); None }
         _ = overflow.notified() => { cause = Some(Cause::LogOverflow); None }
     };
+    registration.ending();
     let status = match (status, cause) {
         (Some(status), _) => Some(status),
         (None, Some(c)) => {

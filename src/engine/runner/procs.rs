@@ -1,13 +1,16 @@
 //! Finding and stopping every process of a run: the members of its process group, the
 //! processes that carry its run id in their environment (escapees that called `setsid` or
-//! double-forked), and all their descendants. The stop ladder is SIGTERM to all of them, a wait
-//! of `graceful_stop`, then SIGKILL.
+//! double-forked), the young orphans runwisp adopted that are the run's (see [`super::orphans`]
+//! for the rule), and all their descendants. The stop ladder is SIGTERM to all of them, a wait
+//! of `graceful_stop`, then SIGKILL; a process it found once stays on its list while it lives.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
+
+use super::orphans;
 
 /// What `/proc/PID/stat` says about a process.
 #[derive(Debug, Clone, Copy)]
@@ -15,6 +18,8 @@ pub struct ProcStat {
     pub pid: i32,
     pub ppid: i32,
     pub pgid: i32,
+    /// The session id.
+    pub sid: i32,
     pub zombie: bool,
     /// Start time in clock ticks since boot: with the pid, it names one process for good.
     pub start_time: u64,
@@ -29,12 +34,14 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
     let state = fields.next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgid = fields.next()?.parse().ok()?;
+    let sid = fields.next()?.parse().ok()?;
     Some(ProcStat {
         pid,
         zombie: state == "Z" || state == "X",
         ppid,
         pgid,
-        start_time: fields.nth(16)?.parse().ok()?,
+        sid,
+        start_time: fields.nth(15)?.parse().ok()?,
     })
 }
 
@@ -81,7 +88,8 @@ fn marked(pid: i32, marker: &[u8]) -> Option<bool> {
 }
 
 /// The living processes of a run: its group `pgid`, anything whose environment holds
-/// `RUNWISP_RUN_ID=<run_id>`, and every descendant of those. Zombies are left to the reaper.
+/// `RUNWISP_RUN_ID=<run_id>`, its young orphans, and every descendant of those. Zombies are
+/// left to the reaper.
 pub fn run_processes(run_id: &str, pgid: Option<i32>) -> Vec<i32> {
     run_processes_since(run_id, pgid, None)
 }
@@ -90,18 +98,38 @@ pub fn run_processes(run_id: &str, pgid: Option<i32>) -> Vec<i32> {
 /// process of the run can be older, so the environments of older ones are not read. Reading
 /// every process's environment was most of the cost of the check after each run.
 pub fn run_processes_since(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Vec<i32> {
-    scan(run_id, pgid, since).found
+    pids(&scan(run_id, pgid, since, &HashMap::new()).found)
+}
+
+fn pids(found: &[ProcStat]) -> Vec<i32> {
+    found.iter().map(|s| s.pid).collect()
 }
 
 /// What one pass over `/proc` found of a run.
 struct Scan {
-    found: Vec<i32>,
+    found: Vec<ProcStat>,
     /// A process that may be the run's could not be told apart: its environment read empty,
     /// as it does in the middle of an exec or of an exit.
     uncertain: bool,
 }
 
-fn scan(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Scan {
+/// Adds every descendant of `found` to it.
+fn descendants(stats: &[ProcStat], found: &mut HashSet<i32>) {
+    loop {
+        let before = found.len();
+        for s in stats {
+            if found.contains(&s.ppid) {
+                found.insert(s.pid);
+            }
+        }
+        if found.len() == before {
+            break;
+        }
+    }
+}
+
+/// One pass; `known` (pid → start time) are processes found to be the run's before.
+fn scan(run_id: &str, pgid: Option<i32>, since: Option<u64>, known: &HashMap<i32, u64>) -> Scan {
     let me = std::process::id() as i32;
     let marker = format!("RUNWISP_RUN_ID={run_id}").into_bytes();
     let stats: Vec<ProcStat> = all_stats().into_iter().filter(|s| s.pid != me).collect();
@@ -109,7 +137,7 @@ fn scan(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Scan {
     let mut found = HashSet::new();
     let mut unsure = Vec::new();
     for s in &stats {
-        if Some(s.pgid) == pgid {
+        if Some(s.pgid) == pgid || known.get(&s.pid) == Some(&s.start_time) {
             found.insert(s.pid);
         } else if may_be_ours(s) {
             match marked(s.pid, &marker) {
@@ -122,23 +150,19 @@ fn scan(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Scan {
             }
         }
     }
-    loop {
-        let before = found.len();
-        for s in &stats {
-            if found.contains(&s.ppid) {
-                found.insert(s.pid);
-            }
-        }
-        if found.len() == before {
-            break;
+    descendants(&stats, &mut found);
+    if let Some(view) = orphans::view(run_id) {
+        let adopted = orphans::claim(&view, &stats, &found);
+        if !adopted.is_empty() {
+            found.extend(adopted);
+            descendants(&stats, &mut found);
         }
     }
     Scan {
         uncertain: unsure.iter().any(|pid| !found.contains(pid)),
         found: stats
-            .iter()
+            .into_iter()
             .filter(|s| found.contains(&s.pid) && !s.zombie)
-            .map(|s| s.pid)
             .collect(),
     }
 }
@@ -157,9 +181,9 @@ const LEFTOVER_PAUSE: Duration = Duration::from_millis(5);
 pub fn leftovers(run_id: &str, pgid: i32, since: Option<u64>) -> Vec<i32> {
     let mut agreed = 0;
     for _ in 0..LEFTOVER_PASSES {
-        let pass = scan(run_id, Some(pgid), since);
+        let pass = scan(run_id, Some(pgid), since, &HashMap::new());
         if !pass.found.is_empty() {
-            return pass.found;
+            return pids(&pass.found);
         }
         agreed = if pass.uncertain { 0 } else { agreed + 1 };
         if agreed == 2 {
@@ -167,7 +191,7 @@ pub fn leftovers(run_id: &str, pgid: i32, since: Option<u64>) -> Vec<i32> {
         }
         std::thread::sleep(LEFTOVER_PAUSE);
     }
-    scan(run_id, Some(pgid), since).found
+    run_processes_since(run_id, Some(pgid), since)
 }
 
 /// Whether nothing of a run whose first process (`pgid`, its group leader, started at `since`)
@@ -209,36 +233,52 @@ fn signal(pids: &[i32], pgid: Option<i32>, signal: Signal) {
     }
 }
 
-/// [`run_processes_since`] on the blocking pool: a listing reads all of `/proc`, and a stop
-/// ladder lists every 25 ms.
-async fn listed(run_id: &str, pgid: Option<i32>, since: Option<u64>) -> Vec<i32> {
-    let id = run_id.to_string();
-    match tokio::task::spawn_blocking(move || run_processes_since(&id, pgid, since)).await {
-        Ok(pids) => pids,
-        Err(_) => run_processes_since(run_id, pgid, since),
-    }
-}
-
 /// SIGKILL to every process of a run at once (the daemon's shutdown deadline).
 pub fn kill_now(run_id: &str, pgid: Option<i32>) {
     signal(&run_processes(run_id, pgid), pgid, Signal::SIGKILL);
 }
 
-async fn wait_until_gone(
-    run_id: &str,
+/// The listings of one stop ladder, which remember every process found once (by pid and start
+/// time): one whose parent the ladder killed is adopted by runwisp and may carry nothing else
+/// that says whose it is.
+struct Ladder {
+    run_id: String,
     pgid: Option<i32>,
     since: Option<u64>,
-    within: Duration,
-) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if listed(run_id, pgid, since).await.is_empty() {
-            return true;
+    known: HashMap<i32, u64>,
+}
+
+impl Ladder {
+    /// The run's living processes, listed on the blocking pool: a listing reads all of
+    /// `/proc`, and a stop ladder lists every 25 ms.
+    async fn list(&mut self) -> Vec<i32> {
+        let (id, pgid, since, known) = (
+            self.run_id.clone(),
+            self.pgid,
+            self.since,
+            self.known.clone(),
+        );
+        let pass = move || scan(&id, pgid, since, &known).found;
+        let found = match tokio::task::spawn_blocking(pass.clone()).await {
+            Ok(found) => found,
+            Err(_) => pass(),
+        };
+        self.known
+            .extend(found.iter().map(|s| (s.pid, s.start_time)));
+        pids(&found)
+    }
+
+    async fn wait_until_gone(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if self.list().await.is_empty() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -258,16 +298,22 @@ pub async fn stop_ladder(
     since: Option<u64>,
     grace: Duration,
 ) -> Stopped {
+    let mut ladder = Ladder {
+        run_id: run_id.to_string(),
+        pgid,
+        since,
+        known: HashMap::new(),
+    };
     if !grace.is_zero() {
-        signal(&listed(run_id, pgid, since).await, pgid, Signal::SIGTERM);
-        if wait_until_gone(run_id, pgid, since, grace).await {
+        signal(&ladder.list().await, pgid, Signal::SIGTERM);
+        if ladder.wait_until_gone(grace).await {
             return Stopped { killed: false };
         }
     }
     // Several rounds: a process may fork between the listing and the signal.
     for _ in 0..20 {
-        signal(&listed(run_id, pgid, since).await, pgid, Signal::SIGKILL);
-        if wait_until_gone(run_id, pgid, since, Duration::from_millis(250)).await {
+        signal(&ladder.list().await, pgid, Signal::SIGKILL);
+        if ladder.wait_until_gone(Duration::from_millis(250)).await {
             break;
         }
     }
@@ -275,101 +321,5 @@ pub async fn stop_ladder(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_process_started_after_ticks_now_is_not_older() {
-        let before = ticks_now().expect("the boot clock");
-        let mut sleep = std::process::Command::new("/bin/sleep");
-        sleep.arg("1");
-        let (child, _exited) = super::super::reaper::spawn(&mut sleep).expect("spawn sleep");
-        let started = stat(child.id() as i32).map(|s| s.start_time);
-        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-        assert!(
-            started.is_some_and(|t| t >= before),
-            "{started:?} < {before}"
-        );
-        let me = stat(std::process::id() as i32).expect("own stat");
-        assert!(me.start_time <= before);
-    }
-
-    #[test]
-    fn reads_our_own_stat() {
-        let me = std::process::id() as i32;
-        let s = stat(me).expect("own stat");
-        assert_eq!(s.pid, me);
-        assert!(!s.zombie);
-        assert!(s.start_time > 0);
-        assert!(stat(i32::MAX).is_none());
-    }
-
-    #[tokio::test]
-    async fn what_a_run_leaves_behind_is_never_missed() {
-        use std::os::unix::process::CommandExt;
-        // As the runner does: the run's own process group, its id in the environment, and the
-        // time just before the spawn, in the unit of a process's start time.
-        let spawn = |run_id: &str, script: &str| {
-            let mut cmd = std::process::Command::new("/bin/sh");
-            cmd.arg("-c")
-                .arg(script)
-                .env("RUNWISP_RUN_ID", run_id)
-                .process_group(0);
-            let since = ticks_now().expect("the boot clock");
-            let (child, exited) = super::super::reaper::spawn(&mut cmd).expect("spawn sh");
-            (child.id() as i32, since, exited)
-        };
-        // "Maybe" is always a correct answer (another test's process, adopted by this one, may
-        // be young), so the test asks until it gets "gone".
-        let gone_within_5s = |pgid: i32, since: u64| async move {
-            let deadline = std::time::Instant::now() + Duration::from_secs(5);
-            while !surely_gone(pgid, since) {
-                if std::time::Instant::now() > deadline {
-                    return false;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            true
-        };
-
-        // A run that leaves nothing behind.
-        let (pgid, since, exited) = spawn("01GONETEST0000000000000000", "true");
-        exited.await.expect("exit status");
-        assert!(gone_within_5s(pgid, since).await);
-        assert_eq!(
-            leftovers("01GONETEST0000000000000000", pgid, Some(since)),
-            Vec::<i32>::new()
-        );
-
-        // Escapees in their own session: one that outlives the run, and one that forks a
-        // daemon and exits at once, handing the daemon over while it may be in the middle of
-        // an exec (its environment reads empty) and itself in the middle of its exit (its
-        // environment may read as anything). Found at once, every time, and never "gone".
-        let scripts = [
-            "setsid sleep 5 > /dev/null 2>&1 &",
-            "setsid sh -c 'sleep 5 & :' > /dev/null 2>&1 &",
-        ];
-        for (round, script) in scripts.iter().cycle().take(30).enumerate() {
-            let run_id = "01ESCAPETEST00000000000000";
-            let (pgid, since, exited) = spawn(run_id, script);
-            exited.await.expect("exit status");
-            assert!(!surely_gone(pgid, since), "round {round}: gone at once");
-            let left = leftovers(run_id, pgid, Some(since));
-            let until = std::time::Instant::now() + Duration::from_millis(20);
-            while std::time::Instant::now() < until {
-                assert!(!surely_gone(pgid, since), "round {round}: gone meanwhile");
-            }
-            assert!(!left.is_empty(), "round {round}: {script} left nothing?");
-            stop_ladder(run_id, Some(pgid), Some(since), Duration::ZERO).await;
-            assert_eq!(
-                run_processes(run_id, None),
-                Vec::<i32>::new(),
-                "round {round}"
-            );
-            assert!(
-                gone_within_5s(pgid, since).await,
-                "round {round}: never gone"
-            );
-        }
-    }
-}
+#[path = "procs_tests.rs"]
+mod tests;

@@ -8,7 +8,7 @@
 //! Because this thread reaps every child, nothing else in the process may wait for children
 //! (no `std::process::Command::output()` beside it): spawn through [`spawn`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::process::{Child, Command};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
@@ -116,6 +116,19 @@ pub fn spawn(command: &mut Command) -> std::io::Result<(Child, oneshot::Receiver
     spawned.map(|child| (child, rx))
 }
 
+/// The children runwisp spawned that have not been reaped yet. Waits for the spawns in flight
+/// at the call to return first, so every child spawned before the call that is still alive is
+/// in the set: a child of runwisp that is not is an orphan it adopted.
+pub fn spawned_children() -> HashSet<i32> {
+    let reg = registry();
+    let mut state = lock(reg);
+    let boundary = state.started;
+    while state.in_flight.first().is_some_and(|n| *n <= boundary) {
+        state = reg.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+    }
+    state.waiting.keys().copied().collect()
+}
+
 /// A spawn leaving the in-flight set, with its child registered in the same step (so the reaper
 /// never sees it returned but its child unknown), also when `Command::spawn` unwinds.
 struct Returned<'a> {
@@ -205,94 +218,5 @@ fn reap_forever() {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Read;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
-    async fn status(rx: oneshot::Receiver<ExitStatus>) -> ExitStatus {
-        tokio::time::timeout(Duration::from_secs(5), rx)
-            .await
-            .expect("an exit status within 5 s")
-            .expect("an exit status, not a dropped sender")
-    }
-
-    fn sh(script: &str) -> Command {
-        let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c").arg(script);
-        cmd
-    }
-
-    #[tokio::test]
-    async fn parallel_spawns_each_get_their_own_status_and_orphans_are_reaped() {
-        // Children that exit at once, spawned from four threads together: many exit before
-        // their spawn returns.
-        let threads: Vec<_> = (0..4)
-            .map(|t| {
-                std::thread::spawn(move || {
-                    (0..50)
-                        .map(|i| {
-                            let code = t * 50 + i;
-                            let (_, rx) = spawn(&mut sh(&format!("exit {code}"))).expect("spawn");
-                            (code, rx)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for thread in threads {
-            for (code, rx) in thread.join().expect("spawning thread") {
-                assert_eq!(status(rx).await, ExitStatus::Code(code));
-            }
-        }
-        let (_, rx) = spawn(&mut sh("kill -9 $$")).expect("spawn");
-        assert_eq!(status(rx).await, ExitStatus::Signal(9));
-
-        // Spawns that fail (their child is reaped by the failing spawn itself) among ones that
-        // succeed, from two threads: the reaper neither stalls nor loses a status.
-        let threads: Vec<_> = (0..2)
-            .map(|t| {
-                std::thread::spawn(move || {
-                    let mut statuses = Vec::new();
-                    for i in 0..20 {
-                        let mut missing = Command::new("/nonexistent/runwisp-test-binary");
-                        assert!(spawn(&mut missing).is_err());
-                        let mut bad_dir = sh("exit 0");
-                        bad_dir.current_dir("/nonexistent/runwisp-test-dir");
-                        assert!(spawn(&mut bad_dir).is_err());
-                        let code = 100 + t * 20 + i;
-                        let (_, rx) = spawn(&mut sh(&format!("exit {code}"))).expect("spawn");
-                        statuses.push((code, rx));
-                    }
-                    statuses
-                })
-            })
-            .collect();
-        for thread in threads {
-            for (code, rx) in thread.join().expect("spawning thread") {
-                assert_eq!(status(rx).await, ExitStatus::Code(code));
-            }
-        }
-
-        // A background child outlives its parent, is adopted by this process (a subreaper)
-        // and reaped when it exits: no zombie is left.
-        let mut cmd = sh("sleep 0.2 & echo $!");
-        cmd.stdout(Stdio::piped());
-        let (mut child, rx) = spawn(&mut cmd).expect("spawn");
-        assert_eq!(status(rx).await, ExitStatus::Code(0));
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .expect("stdout")
-            .read_to_string(&mut out)
-            .expect("read the orphan's pid");
-        let orphan: i32 = out.trim().parse().expect("a pid");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while let Some(stat) = super::super::procs::stat(orphan) {
-            assert!(Instant::now() < deadline, "orphan never reaped: {stat:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
+#[path = "reaper_tests.rs"]
+mod tests;

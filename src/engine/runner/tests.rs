@@ -219,3 +219,6 @@ async fn kill_task_ends_the_run_with_log_overflow() {
     assert!(log.len() <= 64 * 1024 + 400, "{}", log.len());
     assert!(log.contains("[SYSTEM] log reached log_max_size (64KB); stopping the run"));
 }
+
+#[path = "escapee_tests.rs"]
+mod escapees;
