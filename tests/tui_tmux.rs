@@ -1,7 +1,9 @@
 //! The terminal UI end to end: the real binary in tmux against a real daemon. Bare `runwisp`
 //! starts the daemon, the task list appears, `r` + Enter runs a task whose output appears on
 //! screen, `s` stops a long run, the daemon restarts under the TUI and it reconnects by itself,
-//! `q` leaves the shell usable. Another test drives the first-start editor to a saved config.
+//! `q` leaves the shell usable. Quitting offers to stop only a daemon this TUI started (and
+//! that still runs): never one started elsewhere. Another test drives the first-start editor to
+//! a saved config, and stops the daemon it started.
 
 mod common;
 
@@ -135,8 +137,20 @@ run = "echo long started; sleep 300"
     tmux.wait_for("hello from the tui", Duration::from_secs(15));
     tmux.wait_for("second line", Duration::from_secs(15));
 
+    // `esc` shows the task with its history, the run just made included.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("(manual)", Duration::from_secs(5));
+    let screen = tmux.wait_for("TRIGGER", Duration::from_secs(10));
+    assert!(!screen.contains("no runs yet"), "{screen}");
+    assert!(!screen.contains("Recent activity"), "{screen}");
+
+    // Quitting offers to stop the daemon this TUI started; esc cancels.
+    tmux.keys(&["q"]);
+    tmux.wait_for("Stop the daemon", Duration::from_secs(5));
+    tmux.keys(&["Escape"]);
+
     // Back to the sidebar, down to `long`, run it, then stop it.
-    tmux.keys(&["Escape", "Escape", "j", "r", "Enter"]);
+    tmux.keys(&["Escape", "j", "r", "Enter"]);
     tmux.wait_for("long started", Duration::from_secs(15));
     tmux.keys(&["s"]);
     tmux.wait_for("Stop run", Duration::from_secs(5));
@@ -170,11 +184,22 @@ run = "echo long started; sleep 300"
         .unwrap();
     tmux.wait_for("● connected", Duration::from_secs(30));
 
-    // `q` asks; "Stop the daemon" stops it; the shell is usable afterwards.
+    // The daemon now is not the one this TUI started: quitting does not offer to stop it, and
+    // leaves it running; the shell is usable afterwards.
     tmux.keys(&["q"]);
-    tmux.wait_for("Leave the daemon running", Duration::from_secs(5));
-    tmux.keys(&["Right", "Enter"]);
+    let screen = tmux.wait_for("Quit the terminal UI?", Duration::from_secs(5));
+    assert!(!screen.contains("Stop the daemon"), "{screen}");
+    tmux.keys(&["Enter"]);
     tmux.wait_for("EXITED 0", Duration::from_secs(30));
+    assert!(
+        again.try_wait().unwrap().is_none(),
+        "the daemon started elsewhere still runs"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(again.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = again.wait().unwrap();
     assert!(
         status.success(),
@@ -215,6 +240,55 @@ fn first_start_edits_and_saves_a_valid_config() {
     tmux.wait_for("heartbeat", Duration::from_secs(30));
     let written = std::fs::read_to_string(p.path().join("runwisp.toml")).unwrap();
     assert_eq!(written, runwisp::engine::config::STARTER);
-    tmux.keys(&["q", "Right", "Enter"]);
+    // This TUI started the daemon: quitting offers to stop it, and does.
+    tmux.keys(&["q"]);
+    tmux.wait_for("Stop the daemon", Duration::from_secs(5));
+    tmux.keys(&["Right", "Enter"]);
     tmux.wait_for("EXITED 0", Duration::from_secs(30));
+    assert!(tmux.screen().contains("the daemon stopped"));
+    assert!(runwisp::engine::datadir::DataDir::open(&p.data())
+        .unwrap()
+        .daemon_holding_lock()
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn quitting_beside_a_daemon_started_elsewhere_never_offers_to_stop_it() {
+    let port = free_port();
+    let p = Project::new(&format!(
+        r#"
+[daemon]
+listen = "127.0.0.1:{port}"
+
+[tasks.hello]
+run = "echo hello"
+"#
+    ));
+    // A daemon of its own, as systemd or another terminal would run it.
+    let mut daemon = p.spawn(&["--headless"]);
+    p.wait_booted(&mut daemon);
+    let tmux = Tmux::start(p.path(), &runwisp());
+    tmux.wait_for("● connected", Duration::from_secs(30));
+    tmux.wait_for("hello", Duration::from_secs(10));
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("Quit the terminal UI?", Duration::from_secs(5));
+    assert!(!screen.contains("Stop the daemon"), "{screen}");
+    assert!(!screen.contains("Leave the daemon running"), "{screen}");
+    // Right then Enter is Cancel here, not "stop": the TUI stays.
+    tmux.keys(&["Right", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!tmux.screen().contains("EXITED"), "{}", tmux.screen());
+    tmux.keys(&["q", "Enter"]);
+    tmux.wait_for("EXITED 0", Duration::from_secs(30));
+    assert!(
+        daemon.try_wait().unwrap().is_none(),
+        "the daemon keeps running"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(daemon.wait().unwrap().success());
 }

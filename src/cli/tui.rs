@@ -1,18 +1,19 @@
 //! Bare `runwisp` and `runwisp tui`: the terminal-first start. No configuration here: offer the
 //! starter in an editor (or, without a terminal, say how to make one). A daemon already runs for
 //! this data directory: attach to it. Otherwise start one in the background, wait until it is
-//! healthy, attach; quitting asks whether to leave it running.
+//! healthy, attach; quitting asks whether to leave it running. Only a daemon this process
+//! started, while it still runs, is offered to be stopped: one under systemd, or one other TUIs
+//! attached to, is never this TUI's to stop.
 
 use std::io::{IsTerminal, Read};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
 use super::{load_config, remote, Cli};
 use crate::client;
-use crate::engine::datadir::DataDir;
 use crate::tui::{self, data::Login, Look};
 
 fn look(cli: &Cli) -> anyhow::Result<Look> {
@@ -49,20 +50,23 @@ pub fn start(cli: &Cli) -> anyhow::Result<i32> {
     if load_config(&cli.config)?.is_none() {
         return Ok(1);
     }
-    let target = match remote::find(cli)? {
-        Some(t) => t,
-        None => start_daemon(cli)?,
-    };
-    attach(cli, target, cli.url.is_none())
+    match remote::find(cli)? {
+        Some(target) => attach(cli, target, None),
+        None => {
+            let (target, daemon) = start_daemon(cli)?;
+            attach(cli, target, Some(daemon))
+        }
+    }
 }
 
 /// `runwisp tui [--url URL]`: attach to a running daemon.
 pub fn attach_only(cli: &Cli) -> anyhow::Result<i32> {
     let target = remote::require(cli)?;
-    attach(cli, target, cli.url.is_none())
+    attach(cli, target, None)
 }
 
-fn attach(cli: &Cli, target: remote::Target, local: bool) -> anyhow::Result<i32> {
+/// Runs the TUI on `target`; `started` is the daemon this process started for it, if it did.
+fn attach(cli: &Cli, target: remote::Target, mut started: Option<Child>) -> anyhow::Result<i32> {
     if !on_terminal() {
         bail!("the terminal UI needs a terminal; `runwisp --headless` runs the daemon without one");
     }
@@ -70,23 +74,34 @@ fn attach(cli: &Cli, target: remote::Target, local: bool) -> anyhow::Result<i32>
     let login = Login {
         url: target.url.clone(),
         password: target.password.clone(),
+        socket: target.socket.clone(),
     };
-    let stop_daemon = tui::run(login, local, &look)?;
-    if local {
-        let dir = DataDir::open(&cli.data)?;
-        if stop_daemon {
-            stop_local_daemon(&dir)?;
-            println!("runwisp: the daemon stopped");
-        } else if let Some(pid) = dir.daemon_holding_lock()? {
-            println!("runwisp: the daemon keeps running{pid}; `runwisp` attaches again, `runwisp status` checks it");
-        }
+    // Ours while our child runs: once it is gone, whatever answers is someone else's daemon.
+    let mut ours = || started.as_mut().is_some_and(still_running);
+    let stop_daemon = tui::run(login, &mut ours, &look)?;
+    let Some(mut daemon) = started else {
+        return Ok(0);
+    };
+    if stop_daemon && still_running(&mut daemon) {
+        stop_started_daemon(&mut daemon)?;
+        println!("runwisp: the daemon stopped");
+    } else if still_running(&mut daemon) {
+        println!(
+            "runwisp: the daemon keeps running (pid {}); `runwisp` attaches again, `runwisp status` checks it",
+            daemon.id()
+        );
     }
     Ok(0)
 }
 
+/// Whether the daemon this process started has not exited (a failed check counts as exited).
+fn still_running(child: &mut Child) -> bool {
+    matches!(child.try_wait(), Ok(None))
+}
+
 /// Starts `runwisp --headless` detached (its own session, its log in `daemon.log`) and waits
-/// until it answers.
-fn start_daemon(cli: &Cli) -> anyhow::Result<remote::Target> {
+/// until it answers. Returns where it answers and the daemon's process.
+fn start_daemon(cli: &Cli) -> anyhow::Result<(remote::Target, Child)> {
     let exe =
         std::env::current_exe().context("cannot find the runwisp binary to start the daemon")?;
     let mut command = Command::new(exe);
@@ -133,7 +148,12 @@ fn start_daemon(cli: &Cli) -> anyhow::Result<remote::Target> {
         }
         match remote::find(cli) {
             Ok(Some(target)) => match client::health(&target.url) {
-                Ok(_) => return Ok(target),
+                Ok(_) => {
+                    // Nobody reads its stderr from now on (its log is in daemon.log); a pipe
+                    // kept open unread would block it once full.
+                    drop(child.stderr.take());
+                    return Ok((target, child));
+                }
                 Err(e) => last_problem = Some(e.to_string()),
             },
             Ok(None) => {}
@@ -150,18 +170,20 @@ fn start_daemon(cli: &Cli) -> anyhow::Result<remote::Target> {
     }
 }
 
-/// SIGTERM to the daemon holding `dir`, then wait until it has let go of the lock.
-fn stop_local_daemon(dir: &DataDir) -> anyhow::Result<()> {
-    let Some(pid) = dir.holder_pid().and_then(|pid| i32::try_from(pid).ok()) else {
-        bail!("cannot tell which process the daemon is; stop it with its service manager");
-    };
+/// SIGTERM to the daemon this process started, then wait until it has exited.
+fn stop_started_daemon(child: &mut Child) -> anyhow::Result<()> {
+    let pid = i32::try_from(child.id()).context("the daemon's pid is out of range")?;
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGTERM,
     )
     .with_context(|| format!("cannot signal the daemon (pid {pid})"))?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while dir.daemon_holding_lock()?.is_some() {
+    while child
+        .try_wait()
+        .with_context(|| format!("cannot tell whether the daemon (pid {pid}) stopped"))?
+        .is_none()
+    {
         if Instant::now() > deadline {
             bail!(
                 "the daemon (pid {pid}) is still stopping; `runwisp status` tells when it is gone"

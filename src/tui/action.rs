@@ -20,13 +20,17 @@ pub enum Action {
     Follow,
     Top,
     Search,
+    /// The next line that matches the log's search (wrapping around).
+    SearchNext,
+    /// The previous line that matches the log's search (wrapping around).
+    SearchPrev,
     Notifications,
     Help,
     Confirm,
     Cancel,
 }
 
-const NAMES: [(&str, Action); 20] = [
+const NAMES: [(&str, Action); 22] = [
     ("quit", Action::Quit),
     ("up", Action::Up),
     ("down", Action::Down),
@@ -43,6 +47,8 @@ const NAMES: [(&str, Action); 20] = [
     ("follow", Action::Follow),
     ("top", Action::Top),
     ("search", Action::Search),
+    ("search_next", Action::SearchNext),
+    ("search_prev", Action::SearchPrev),
     ("notifications", Action::Notifications),
     ("help", Action::Help),
     ("confirm", Action::Confirm),
@@ -80,6 +86,8 @@ impl Action {
             Action::Follow => "follow",
             Action::Top => "top",
             Action::Search => "search",
+            Action::SearchNext => "next match",
+            Action::SearchPrev => "previous match",
             Action::Notifications => "notifications",
             Action::Help => "help",
             Action::Confirm => "confirm",

@@ -24,6 +24,10 @@ pub enum UiEvent {
 pub enum Work {
     Ui(Command),
     Refresh,
+    /// A run changed (from the run stream).
+    Changed(Box<RunView>),
+    /// The coalescing window of changes is over: hand them to the UI.
+    Flush,
     Lost,
 }
 
@@ -50,10 +54,10 @@ fn view_row(r: &RunView) -> RunRow {
     RunRow {
         id: r.id.clone(),
         task_name: r.task_name.clone(),
-        status: r.status.clone(),
-        end_reason: r.end_reason.clone(),
+        status: r.status.to_string(),
+        end_reason: r.end_reason.map(|e| e.to_string()),
         exit_code: r.exit_code,
-        triggered_by: r.triggered_by.clone(),
+        triggered_by: r.triggered_by.to_string(),
         created_at: r.created_at.clone(),
         start_at: r.start_at.clone(),
         duration_ms: r.duration_ms,
@@ -97,6 +101,18 @@ pub fn task_row(v: &Value) -> TaskRow {
 pub struct Login {
     pub url: String,
     pub password: String,
+    /// The local daemon's Unix socket: used first (no password, no login throttle), with the
+    /// URL and password as the fallback.
+    pub socket: Option<std::path::PathBuf>,
+}
+
+impl Login {
+    fn connect(&self) -> Result<Client, ClientError> {
+        if let Some(Ok(client)) = self.socket.as_deref().map(Client::local) {
+            return Ok(client);
+        }
+        Client::login(&self.url, &self.password)
+    }
 }
 
 /// Starts the worker; commands go in through the returned sender.
@@ -116,7 +132,7 @@ fn send(ui: &Sender<UiEvent>, msg: Msg) -> bool {
 fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Work>) {
     let follow_generation = Arc::new(AtomicU64::new(0));
     loop {
-        let client = match Client::login(&login.url, &login.password) {
+        let client = match login.connect() {
             Ok(c) => c,
             Err(e) => {
                 // A refused login (wrong password, throttled) is retried slowly, so the UI never
@@ -142,7 +158,7 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                         Ok(Work::Ui(_)) => {
                             send(
                                 &ui,
-                                Msg::Notice(
+                                Msg::Offline(
                                     "not connected to the daemon; try again when it is back".into(),
                                 ),
                             );
@@ -169,14 +185,25 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
         let mut current_task: Option<String> = None;
         // The first refresh goes through the loop, so a failure is handled like any other.
         let _ = own.send(Work::Refresh);
+        let mut changes = Coalesced::default();
         loop {
-            let work = match rx.recv() {
+            let work = match changes.due() {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+            };
+            let work = match work {
                 Ok(w) => w,
-                Err(_) => return,
+                Err(RecvTimeoutError::Timeout) => Work::Flush,
+                Err(RecvTimeoutError::Disconnected) => return,
             };
             let result = match work {
                 Work::Lost => break,
                 Work::Refresh => refresh(&client, &ui, current_task.as_deref()),
+                Work::Changed(run) => {
+                    changes.add(view_row(&run));
+                    Ok(())
+                }
+                Work::Flush => changes.flush(&client, &ui),
                 Work::Ui(Command::LoadRuns(task)) => {
                     current_task = Some(task.clone());
                     load_runs(&client, &ui, &task)
@@ -197,7 +224,7 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                 Work::Ui(Command::StopRun(id)) => client.stop_run(&id).map(|_| {
                     send(
                         &ui,
-                        Msg::Notice(format!("stopping run …{}", super::app::short(&id))),
+                        Msg::Notice(format!("stopping run {}", super::app::run_label(&id))),
                     );
                 }),
                 Work::Ui(Command::FollowLog(id)) => {
@@ -228,13 +255,70 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
     }
 }
 
-fn refresh(client: &Client, ui: &Sender<UiEvent>, task: Option<&str>) -> Result<(), ClientError> {
+/// Changes are handed to the UI at most once per [`WINDOW`]; the task list (next firings,
+/// service states), which the changes cannot update alone, is read again at most once per
+/// [`TASKS_EVERY`]. Whatever the event rate, the TUI makes a bounded number of requests.
+const WINDOW: Duration = Duration::from_millis(100);
+const TASKS_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct Coalesced {
+    runs: Vec<RunRow>,
+    flush_at: Option<Instant>,
+    tasks_read: Option<Instant>,
+    tasks_stale: bool,
+}
+
+impl Coalesced {
+    fn due(&self) -> Option<Instant> {
+        self.flush_at
+    }
+
+    fn add(&mut self, run: RunRow) {
+        match self.runs.iter_mut().find(|r| r.id == run.id) {
+            Some(known) => *known = run,
+            None => self.runs.push(run),
+        }
+        self.tasks_stale = true;
+        self.flush_at.get_or_insert_with(|| Instant::now() + WINDOW);
+    }
+
+    fn flush(&mut self, client: &Client, ui: &Sender<UiEvent>) -> Result<(), ClientError> {
+        self.flush_at = None;
+        if !self.runs.is_empty() {
+            send(ui, Msg::RunsChanged(std::mem::take(&mut self.runs)));
+        }
+        if !self.tasks_stale {
+            return Ok(());
+        }
+        let now = Instant::now();
+        match self.tasks_read {
+            Some(last) if now.duration_since(last) < TASKS_EVERY => {
+                // Read later, once: keep a flush pending for it.
+                self.flush_at = Some(last + TASKS_EVERY);
+                Ok(())
+            }
+            _ => {
+                self.tasks_read = Some(now);
+                self.tasks_stale = false;
+                read_tasks(client, ui)
+            }
+        }
+    }
+}
+
+fn read_tasks(client: &Client, ui: &Sender<UiEvent>) -> Result<(), ClientError> {
     let tasks = client.get_json("/api/tasks")?;
     let rows = tasks["tasks"]
         .as_array()
         .map(|a| a.iter().map(task_row).collect())
         .unwrap_or_default();
     send(ui, Msg::Tasks(rows));
+    Ok(())
+}
+
+fn refresh(client: &Client, ui: &Sender<UiEvent>, task: Option<&str>) -> Result<(), ClientError> {
+    read_tasks(client, ui)?;
     let recent = client.get_json("/api/runs?limit=50")?;
     send(
         ui,
@@ -267,8 +351,8 @@ fn load_runs(client: &Client, ui: &Sender<UiEvent>, task: &str) -> Result<(), Cl
     Ok(())
 }
 
-/// Reads the run stream in its own thread: every change asks for a refresh; its end means the
-/// connection was lost.
+/// Reads the run stream in its own thread: every change goes to the worker as it is (the run
+/// object the event carries); its end means the connection was lost.
 fn watch_runs(client: &Client, work: Sender<Work>) -> std::io::Result<()> {
     let client = client.clone();
     std::thread::Builder::new()
@@ -277,10 +361,13 @@ fn watch_runs(client: &Client, work: Sender<Work>) -> std::io::Result<()> {
             // The stream ending and the stream failing mean the same here: the connection is
             // gone. The worker reconnects, and a refused login shows its reason then.
             let _ = client.stream("/api/runs/stream", |event| {
-                if event.name.starts_with("run.") {
-                    work.send(Work::Refresh).is_ok()
-                } else {
-                    true
+                if !event.name.starts_with("run.") {
+                    // `lagged`: changes were missed; read the lists again.
+                    return event.name != "lagged" || work.send(Work::Refresh).is_ok();
+                }
+                match serde_json::from_str::<RunView>(&event.data) {
+                    Ok(run) => work.send(Work::Changed(Box::new(run))).is_ok(),
+                    Err(_) => work.send(Work::Refresh).is_ok(),
                 }
             });
             let _ = work.send(Work::Lost);
@@ -329,7 +416,12 @@ fn follow(
                 Ok(run) => Msg::LogDone {
                     run: view_row(&run),
                 },
-                Err(e) => Msg::Notice(format!("stopped following the log: {e}")),
+                // A refusal stays; a cut stream is the lost connection, and following starts
+                // again once the daemon is back.
+                Err(e @ ClientError::Api { .. }) => {
+                    Msg::Notice(format!("stopped following the log: {e}"))
+                }
+                Err(e) => Msg::Offline(format!("stopped following the log: {e}")),
             }));
         })?;
     Ok(())

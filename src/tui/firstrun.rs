@@ -1,5 +1,7 @@
 //! First start (`product.md` §9): with no `runwisp.toml`, the starter opens in an editor,
 //! validated as the user types (errors with line numbers under it), and is written on save.
+//! Leaving asks first when the text differs from the starter, so one `esc` never throws edits
+//! away.
 
 use std::path::Path;
 
@@ -19,6 +21,8 @@ pub struct Editor<'a> {
     /// What validation says: one line per error, or the summary of a valid file.
     pub verdict: Result<String, Vec<String>>,
     pub notice: Option<String>,
+    /// "Discard your edits?" is asked; the next key answers it.
+    pub asking: bool,
     label: String,
     path: std::path::PathBuf,
 }
@@ -39,6 +43,7 @@ impl<'a> Editor<'a> {
             text,
             verdict: Ok(String::new()),
             notice: None,
+            asking: false,
             label: path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -68,9 +73,22 @@ impl<'a> Editor<'a> {
         };
     }
 
-    /// Handles one key: Ctrl-S saves a valid file, Esc or Ctrl-Q leaves without saving.
+    /// Whether the text differs from the starter it opened with.
+    pub fn edited(&self) -> bool {
+        self.content() != STARTER
+    }
+
+    /// Handles one key: Ctrl-S saves a valid file, Esc or Ctrl-Q leaves without saving (after
+    /// asking, when there are edits to lose: `y` discards them, any other key keeps editing).
     pub fn on_key(&mut self, key: crossterm::event::KeyEvent) -> Outcome {
         if key.kind == KeyEventKind::Release {
+            return Outcome::Editing;
+        }
+        if self.asking {
+            self.asking = false;
+            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                return Outcome::Quit;
+            }
             return Outcome::Editing;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -81,8 +99,8 @@ impl<'a> Editor<'a> {
                 }
                 self.notice = Some("fix the errors below before saving".into());
             }
-            KeyCode::Char('q') if ctrl => return Outcome::Quit,
-            KeyCode::Esc => return Outcome::Quit,
+            KeyCode::Char('q') if ctrl => return self.leave(),
+            KeyCode::Esc => return self.leave(),
             _ => {
                 self.notice = None;
                 if self.text.input(key) {
@@ -91,6 +109,15 @@ impl<'a> Editor<'a> {
             }
         }
         Outcome::Editing
+    }
+
+    fn leave(&mut self) -> Outcome {
+        if self.edited() {
+            self.asking = true;
+            Outcome::Editing
+        } else {
+            Outcome::Quit
+        }
     }
 
     pub fn draw(&self, frame: &mut Frame, theme: &Theme) {
@@ -142,12 +169,22 @@ impl<'a> Editor<'a> {
             ),
             status,
         );
-        let mut spans = vec![
-            Span::styled("ctrl-s", theme.style("accent")),
-            Span::styled(" save  ", theme.style("muted")),
-            Span::styled("esc", theme.style("accent")),
-            Span::styled(" quit without saving  ", theme.style("muted")),
-        ];
+        let mut spans = if self.asking {
+            vec![
+                Span::styled("Discard your edits? ", theme.style("warn")),
+                Span::styled("y", theme.style("accent")),
+                Span::styled(" discard and quit  ", theme.style("muted")),
+                Span::styled("any other key", theme.style("accent")),
+                Span::styled(" keeps editing  ", theme.style("muted")),
+            ]
+        } else {
+            vec![
+                Span::styled("ctrl-s", theme.style("accent")),
+                Span::styled(" save  ", theme.style("muted")),
+                Span::styled("esc", theme.style("accent")),
+                Span::styled(" quit without saving  ", theme.style("muted")),
+            ]
+        };
         if let Some(n) = &self.notice {
             spans.push(Span::styled(n.clone(), theme.style("warn")));
         }

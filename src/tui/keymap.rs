@@ -229,6 +229,11 @@ impl Keymap {
         })
     }
 
+    /// The bindings of `context` itself (not the global ones it falls back to), in file order.
+    pub fn own_bindings(&self, context: Context) -> &[(Key, Action)] {
+        self.bindings.get(&context).map_or(&[], Vec::as_slice)
+    }
+
     /// Every binding of a context (context first, then global), for the help overlay.
     pub fn bindings(&self, context: Context) -> Vec<(Key, Action)> {
         let mut out: Vec<(Key, Action)> = self.bindings.get(&context).cloned().unwrap_or_default();

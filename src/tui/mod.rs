@@ -9,8 +9,13 @@ pub mod action;
 pub mod app;
 pub mod data;
 pub mod firstrun;
+pub mod help;
 pub mod keymap;
+mod nav;
+pub mod rows;
+mod search;
 pub mod theme;
+mod update;
 pub mod views;
 
 use std::io::Stdout;
@@ -122,11 +127,16 @@ fn read_input(tx: mpsc::Sender<UiEvent>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the TUI against the daemon at `login` until the operator quits. Returns whether the
-/// operator asked to stop the (local) daemon too.
-pub fn run(login: Login, local: bool, look: &Look) -> anyhow::Result<bool> {
+/// Runs the TUI against the daemon at `login` until the operator quits. `own_daemon` says
+/// whether the daemon is one this process started and that still runs (asked again at every
+/// key): only then does quitting offer to stop it. Returns whether the operator asked to.
+pub fn run(
+    login: Login,
+    own_daemon: &mut dyn FnMut() -> bool,
+    look: &Look,
+) -> anyhow::Result<bool> {
     let mut terminal = take_terminal()?;
-    let result = event_loop(&mut terminal, login, local, look);
+    let result = event_loop(&mut terminal, login, own_daemon, look);
     restore_terminal();
     result
 }
@@ -136,21 +146,29 @@ pub fn run(login: Login, local: bool, look: &Look) -> anyhow::Result<bool> {
 /// than the loop could draw: memory grew without bound and keys waited behind the backlog.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 
-fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> anyhow::Result<bool> {
+fn event_loop(
+    terminal: &mut Term,
+    login: Login,
+    own_daemon: &mut dyn FnMut() -> bool,
+    look: &Look,
+) -> anyhow::Result<bool> {
     let (tx, rx) = mpsc::channel();
     read_input(tx.clone())?;
     let work = data::spawn(login.clone(), tx).context("cannot start the TUI's data worker")?;
-    let mut app = App::new(local, jiff::Timestamp::now());
+    let mut app = App::new(own_daemon(), jiff::Timestamp::now());
     loop {
         let frame = Instant::now();
         app.now = jiff::Timestamp::now();
+        if let Ok(size) = terminal.size() {
+            app.screen = (size.width, size.height);
+        }
         terminal
             .draw(|f| views::draw(f, &app, &look.theme, &look.keymap))
             .context("cannot draw")?;
         let Ok(event) = rx.recv() else {
             return Ok(false);
         };
-        let mut input = apply(&mut app, event, &work, &look.keymap);
+        let mut input = apply(&mut app, event, &work, &look.keymap, own_daemon);
         // Only data so far: keep applying what arrives until a frame interval has passed since
         // this frame began, then draw once. A single message after a quiet spell is drawn at
         // once (the interval has long passed); a key ends the wait.
@@ -160,7 +178,7 @@ fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> an
                 break;
             };
             match rx.recv_timeout(wait) {
-                Ok(event) => input = apply(&mut app, event, &work, &look.keymap),
+                Ok(event) => input = apply(&mut app, event, &work, &look.keymap, own_daemon),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
@@ -172,11 +190,19 @@ fn event_loop(terminal: &mut Term, login: Login, local: bool, look: &Look) -> an
 
 /// Applies one event to the app and hands its commands to the data worker. Returns whether it
 /// was terminal input (drawn without waiting for the next frame).
-fn apply(app: &mut App, event: UiEvent, work: &mpsc::Sender<Work>, map: &Keymap) -> bool {
+fn apply(
+    app: &mut App,
+    event: UiEvent,
+    work: &mpsc::Sender<Work>,
+    map: &Keymap,
+    own_daemon: &mut dyn FnMut() -> bool,
+) -> bool {
     app.now = jiff::Timestamp::now();
     let input = match event {
         UiEvent::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
             app.notice = None;
+            // Whether quitting may offer to stop the daemon is decided at the key that asks.
+            app.own_daemon = own_daemon();
             app.on_key(map, keymap::Key::from_event(&key));
             true
         }

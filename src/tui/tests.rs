@@ -1,6 +1,11 @@
 //! The terminal UI without a terminal: every screen and dialog drawn on ratatui's `TestBackend`
 //! and compared with its snapshot in `snapshots/` (80×24 and 120×40, default and 16-colour
-//! themes), key sequences written in keymap syntax, and bad keymap files.
+//! themes), and key sequences written in keymap syntax. The fixtures and helpers are here, with
+//! the screens and the basic moves; the submodules test one area each (the first-start editor,
+//! the key list, histories, keymap files, the log, notices).
+//!
+//! A changed screen fails its snapshot test and leaves `snapshots/NAME.snap.new` beside it:
+//! review it and move it over the `.snap` (or run with `INSTA_UPDATE=always`).
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -9,6 +14,13 @@ use super::app::*;
 use super::keymap::{Key, Keymap};
 use super::theme::Theme;
 use super::views;
+
+mod firstrun;
+mod help;
+mod history;
+mod keymap;
+mod log;
+mod notices;
 
 fn now() -> jiff::Timestamp {
     "2026-11-24T12:00:00Z".parse().unwrap()
@@ -146,11 +158,33 @@ fn keymap() -> Keymap {
 }
 
 fn render(app: &App, theme: &Theme, width: u16, height: u16) -> String {
+    render_with(app, theme, &keymap(), width, height)
+}
+
+fn render_with(app: &App, theme: &Theme, map: &Keymap, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|f| views::draw(f, app, theme, &keymap()))
-        .unwrap();
+    terminal.draw(|f| views::draw(f, app, theme, map)).unwrap();
     format!("{:?}", terminal.backend().buffer())
+}
+
+/// The screen's text only (no styles), one string per row, in the dark theme.
+fn text_rows(app: &App, map: &Keymap, width: u16, height: u16) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let theme = Theme::load("dark", false).unwrap();
+    terminal.draw(|f| views::draw(f, app, &theme, map)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// [`text_rows`] joined with newlines, with the default keymap at 120×40.
+fn screen_text(app: &App) -> String {
+    text_rows(app, &keymap(), 120, 40).join("\n")
 }
 
 /// Compares `text` with `snapshots/NAME.snap`.
@@ -174,9 +208,12 @@ fn snapshot(name: &str, app: &App) {
 
 /// Presses keys written in keymap syntax, separated by spaces.
 fn press(app: &mut App, keys: &str) {
-    let map = keymap();
+    press_with(app, &keymap(), keys);
+}
+
+fn press_with(app: &mut App, map: &Keymap, keys: &str) {
     for k in keys.split_whitespace() {
-        app.on_key(&map, Key::parse(k).unwrap());
+        app.on_key(map, Key::parse(k).unwrap());
     }
 }
 
@@ -277,59 +314,6 @@ fn the_sidebar_filter_keeps_meaning_the_same_task() {
     press(&mut app, "/ esc");
     assert_eq!(app.filter, None);
     assert_eq!(app.order().len(), 3, "the filter is gone");
-}
-
-#[test]
-fn the_first_start_editor() {
-    let path = std::path::Path::new("/srv/app/runwisp.toml");
-    let theme = Theme::load("dark", false).unwrap();
-    let mut editor = super::firstrun::Editor::new(path);
-    assert!(editor.verdict.is_ok(), "{:?}", editor.verdict);
-    let draw = |editor: &super::firstrun::Editor, w: u16, h: u16| {
-        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| editor.draw(f, &theme)).unwrap();
-        format!("{:?}", terminal.backend().buffer())
-    };
-    snap("firstrun-valid-80x24", draw(&editor, 80, 24));
-    // Typing a bad key at the top makes the error appear under the editor, with its line.
-    for c in "oops = 1\n".chars() {
-        let code = if c == '\n' {
-            crossterm::event::KeyCode::Enter
-        } else {
-            crossterm::event::KeyCode::Char(c)
-        };
-        editor.on_key(crossterm::event::KeyEvent::new(
-            code,
-            crossterm::event::KeyModifiers::NONE,
-        ));
-    }
-    let errors = editor.verdict.clone().unwrap_err();
-    assert_eq!(errors, ["runwisp.toml:1:1: oops: unknown key `oops`"]);
-    snap("firstrun-error-120x40", draw(&editor, 120, 40));
-    let ctrl_s = crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::Char('s'),
-        crossterm::event::KeyModifiers::CONTROL,
-    );
-    assert_eq!(
-        editor.on_key(ctrl_s),
-        super::firstrun::Outcome::Editing,
-        "an invalid file is not saved"
-    );
-    assert_eq!(
-        editor.notice.as_deref(),
-        Some("fix the errors below before saving")
-    );
-    for _ in 0..9 {
-        editor.on_key(crossterm::event::KeyEvent::new(
-            crossterm::event::KeyCode::Backspace,
-            crossterm::event::KeyModifiers::NONE,
-        ));
-    }
-    assert!(editor.verdict.is_ok(), "{:?}", editor.verdict);
-    match editor.on_key(ctrl_s) {
-        super::firstrun::Outcome::Save(text) => assert_eq!(text, crate::engine::config::STARTER),
-        other => panic!("expected a save, got {other:?}"),
-    }
 }
 
 #[test]
@@ -513,45 +497,4 @@ fn quitting_asks_about_the_daemon() {
         remote.quit, None,
         "a remote daemon cannot be stopped from here"
     );
-}
-
-#[test]
-fn keymap_files_are_data_with_precise_errors() {
-    let vim = Keymap::load(&[("keymaps/vim.toml", super::keymap::VIM)]).unwrap();
-    assert_eq!(
-        vim.action(super::keymap::Context::Log, Key::parse("ctrl-d").unwrap()),
-        Some(super::action::Action::PageDown)
-    );
-    let emacs = Keymap::load(&[("keymaps/emacs.toml", super::keymap::EMACS)]).unwrap();
-    assert_eq!(
-        emacs.action(
-            super::keymap::Context::Sidebar,
-            Key::parse("ctrl-n").unwrap()
-        ),
-        Some(super::action::Action::Down)
-    );
-    let mine = Keymap::load(&[("mine.toml", "[sidebar]\n\"x\" = \"run\"\n")]).unwrap();
-    assert_eq!(
-        mine.action(super::keymap::Context::Sidebar, Key::parse("x").unwrap()),
-        Some(super::action::Action::Run)
-    );
-    assert_eq!(
-        mine.action(super::keymap::Context::Sidebar, Key::parse("r").unwrap()),
-        Some(super::action::Action::Run),
-        "the rest of the default stays"
-    );
-    let cases = [
-        ("[sidebar]\n\"x\" = \"explode\"\n", "mine.toml:2:7: unknown action \"explode\"; actions are quit, up, down, page_up, page_down, left, right, next_pane, open, back, run, stop, fullscreen, follow, top, search, notifications, help, confirm, cancel"),
-        ("[sidebar]\n\"hyper-x\" = \"run\"\n", "mine.toml:2:1: \"hyper-x\" is not a key (write a character, or a name such as enter, esc, up, ctrl-c)"),
-        ("[sidbar]\n\"x\" = \"run\"\n", "mine.toml:1:2: unknown context [sidbar]; use one of global, sidebar, history, log, dialog"),
-        ("[log]\n\"x\" = 3\n", "mine.toml:2:7: an action is a string, like \"quit\""),
-    ];
-    for (text, message) in cases {
-        assert_eq!(
-            Keymap::load(&[("mine.toml", text)])
-                .unwrap_err()
-                .to_string(),
-            message
-        );
-    }
 }

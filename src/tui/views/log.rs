@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::took;
-use crate::tui::app::{short, App, LineKind};
+use crate::tui::app::{run_label, App, LineKind};
 use crate::tui::theme::Theme;
 
 /// The index of the first line to show in a window of `height` lines.
@@ -34,25 +34,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         _ => "running".into(),
     };
-    let follow = if app.log.follow {
-        "following"
-    } else {
-        "paused — G to follow"
+    // Following or paused only means something while the run can still print.
+    let follow = match (app.log.finished || run.ended(), app.log.follow) {
+        (true, _) => None,
+        (false, true) => Some("following"),
+        (false, false) => Some("paused — G to follow"),
     };
-    let title = Line::from(vec![
+    let mut title = vec![
         Span::styled(format!(" {} ", run.task_name), theme.title()),
         Span::styled(
             format!(
-                "run …{} · {} · {} · {}",
-                short(&run.id),
+                "run {} · {} · {} · {}",
+                run_label(&run.id),
                 run.triggered_by,
                 state,
                 took(run.duration_ms)
             ),
             theme.style("muted"),
         ),
-        Span::styled(format!("  [{follow}]"), theme.style("accent")),
-    ]);
+    ];
+    if let Some(follow) = follow {
+        title.push(Span::styled(format!("  [{follow}]"), theme.style("accent")));
+    }
+    let title = Line::from(title);
     let block = Block::default()
         .borders(Borders::TOP)
         .border_style(theme.style("border"))

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::{border, took, when};
-use crate::tui::app::{short, App, Focus, RunRow};
+use crate::tui::app::{run_label, App, Focus, RunRow};
 use crate::tui::theme::Theme;
 
 fn result_style(theme: &Theme, run: &RunRow) -> Style {
@@ -53,7 +53,7 @@ impl Column {
             Column::Took => took(r.duration_ms),
             Column::Result => result(r),
             Column::Exit => r.exit_code.map_or("-".into(), |c| c.to_string()),
-            Column::Run => format!("…{}", short(&r.id)),
+            Column::Run => run_label(&r.id),
         }
     }
 }
@@ -231,14 +231,22 @@ pub fn task(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Layout::vertical([Constraint::Length(header_height), Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), head);
     let selected = (app.focus == Focus::Main).then_some(app.run_selected);
-    if app.runs.is_empty() {
+    let runs = app.history();
+    if runs.is_empty() {
+        // Only the selected task's history is ever shown: until it arrives, say so.
+        let loaded = app.runs_loaded && app.runs_of.as_deref() == Some(t.name.as_str());
+        let text = if loaded {
+            " no runs yet"
+        } else {
+            " loading…"
+        };
         frame.render_widget(
-            Paragraph::new(Span::styled(" no runs yet", theme.style("muted"))),
+            Paragraph::new(Span::styled(text, theme.style("muted"))),
             history,
         );
     } else {
         frame.render_widget(
-            runs_table(&app.runs, selected, theme, false, history.width),
+            runs_table(runs, selected, theme, false, history.width),
             history,
         );
     }

@@ -41,9 +41,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
     overlay::draw(frame, app, theme, keymap);
 }
 
-/// The actions worth advertising in the footer, per context.
-fn advertised(context: Context) -> &'static [Action] {
-    match context {
+/// The actions worth advertising in the footer, for where the operator is.
+fn advertised(app: &App) -> &'static [Action] {
+    match app.context() {
         Context::Sidebar => &[
             Action::Open,
             Action::Run,
@@ -60,6 +60,14 @@ fn advertised(context: Context) -> &'static [Action] {
             Action::Help,
             Action::Quit,
         ],
+        Context::Log if app.search.is_some() => &[
+            Action::SearchNext,
+            Action::SearchPrev,
+            Action::Search,
+            Action::Follow,
+            Action::Back,
+            Action::Help,
+        ],
         Context::Log => &[
             Action::Follow,
             Action::Fullscreen,
@@ -73,7 +81,8 @@ fn advertised(context: Context) -> &'static [Action] {
     }
 }
 
-/// The footer: the keys that do something here, from the keymap, then the latest notice.
+/// The footer: the keys that do something here, from the keymap, then the latest notice. A
+/// notice always shows: keys give way to it from the end, the help key last.
 fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, keymap: &Keymap) {
     if let Some(input) = &app.search_input {
         let line = Line::from(vec![
@@ -85,18 +94,32 @@ fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, keymap: &Keym
         return;
     }
     let context = app.context();
+    let mut keys: Vec<(Action, String)> = advertised(app)
+        .iter()
+        .filter_map(|a| keymap.key_for(context, *a).map(|k| (*a, k.label())))
+        .collect();
+    let width = |(a, k): &(Action, String)| k.chars().count() + a.describe().chars().count() + 3;
+    let notice = app.notice.as_ref().map_or(0, |n| n.text.chars().count());
+    while keys.iter().map(width).sum::<usize>() + notice > usize::from(area.width) {
+        let Some(pos) = keys
+            .iter()
+            .rposition(|(a, _)| *a != Action::Help)
+            .or_else(|| keys.len().checked_sub(1))
+        else {
+            break;
+        };
+        keys.remove(pos);
+    }
     let mut spans = Vec::new();
-    for action in advertised(context) {
-        if let Some(key) = keymap.key_for(context, *action) {
-            spans.push(Span::styled(key.label(), theme.style("accent")));
-            spans.push(Span::styled(
-                format!(" {}  ", action.describe()),
-                theme.style("muted"),
-            ));
-        }
+    for (action, key) in keys {
+        spans.push(Span::styled(key, theme.style("accent")));
+        spans.push(Span::styled(
+            format!(" {}  ", action.describe()),
+            theme.style("muted"),
+        ));
     }
     if let Some(notice) = &app.notice {
-        spans.push(Span::styled(notice.clone(), theme.style("warn")));
+        spans.push(Span::styled(notice.text.clone(), theme.style("warn")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

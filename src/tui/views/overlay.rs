@@ -5,7 +5,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::tui::app::{App, Dialog, Pending};
+use crate::tui::action::Action;
+use crate::tui::app::{run_label, App, Dialog, Pending};
+use crate::tui::help::{self, Row};
 use crate::tui::keymap::{Context, Keymap};
 use crate::tui::theme::Theme;
 
@@ -29,21 +31,21 @@ fn boxed<'a>(theme: &Theme, title: &'a str) -> Block<'a> {
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
     let Some(dialog) = &app.dialog else { return };
     match dialog {
-        Dialog::Help => help(frame, theme, keymap),
+        Dialog::Help { scroll } => help(frame, theme, keymap, *scroll),
         Dialog::Confirm(pending) => {
             let question = match pending {
                 Pending::Run(t) => format!("Run task {t} now?"),
                 Pending::Restart(s) => format!("Restart every replica of service {s}?"),
-                Pending::StopRun(id) => format!("Stop run …{}?", crate::tui::app::short(id)),
+                Pending::StopRun(id) => format!("Stop run {}?", run_label(id)),
                 Pending::StopService(s) => {
                     format!("Stop service {s}? It stays stopped until restarted.")
                 }
             };
             let yes = keymap
-                .key_for(Context::Dialog, crate::tui::action::Action::Confirm)
+                .key_for(Context::Dialog, Action::Confirm)
                 .map_or("enter".into(), |k| k.label());
             let no = keymap
-                .key_for(Context::Dialog, crate::tui::action::Action::Cancel)
+                .key_for(Context::Dialog, Action::Cancel)
                 .map_or("esc".into(), |k| k.label());
             let area = centered(frame.area(), 50, 6);
             frame.render_widget(Clear, area);
@@ -64,8 +66,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
                 area,
             );
         }
-        Dialog::Quit { choice, local } => {
-            let options: &[&str] = if *local {
+        Dialog::Quit { choice, own } => {
+            let options: &[&str] = if *own {
                 &["Leave the daemon running", "Stop the daemon", "Cancel"]
             } else {
                 &["Quit", "Cancel"]
@@ -82,7 +84,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
                 spans.push(Span::styled(format!(" {option} "), style));
                 spans.push(Span::raw("  "));
             }
-            let question = if *local {
+            let question = if *own {
                 "Quit the terminal UI. The daemon keeps running tasks unless you stop it."
             } else {
                 "Quit the terminal UI?"
@@ -102,44 +104,49 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
     }
 }
 
-fn help(frame: &mut Frame, theme: &Theme, keymap: &Keymap) {
-    let mut lines = Vec::new();
-    for (title, context) in [
-        ("Sidebar", Context::Sidebar),
-        ("History", Context::History),
-        ("Log", Context::Log),
-        ("Dialogs", Context::Dialog),
-    ] {
-        lines.push(Line::from(Span::styled(title, theme.title())));
-        let mut bindings = keymap.bindings(context);
-        bindings.sort_by_key(|(_, a)| a.describe());
-        let mut row = Vec::new();
-        for (key, action) in bindings {
-            row.push(Span::styled(
-                format!("{:>8} ", key.label()),
-                theme.style("accent"),
-            ));
-            row.push(Span::styled(
-                format!("{:<14}", action.describe()),
-                theme.base(),
-            ));
-            if row.len() >= 6 {
-                lines.push(Line::from(std::mem::take(&mut row)));
-            }
-        }
-        if !row.is_empty() {
-            lines.push(Line::from(row));
-        }
-    }
-    lines.push(Line::from(Span::styled(
-        "any key closes this help",
-        theme.style("muted"),
-    )));
-    let area = centered(
-        frame.area(),
-        76,
-        (lines.len() as u16 + 2).min(frame.area().height),
-    );
+/// The key list ([`help::layout`]): areas and their entries in columns, the rows that fit
+/// from `scroll` on, and a closing hint that says how to scroll when there is more.
+fn help(frame: &mut Frame, theme: &Theme, keymap: &Keymap, scroll: usize) {
+    let layout = help::layout(keymap, (frame.area().width, frame.area().height));
+    let scroll = scroll.min(layout.max_scroll);
+    let mut lines: Vec<Line> = layout
+        .rows
+        .iter()
+        .skip(scroll)
+        .take(layout.visible)
+        .map(|row| match row {
+            Row::Heading(title) => Line::from(Span::styled(*title, theme.title())),
+            Row::Entries(entries) => Line::from(
+                entries
+                    .iter()
+                    .zip(&layout.columns)
+                    .flat_map(|(e, (kw, ww))| {
+                        [
+                            Span::styled(format!("{:>kw$} ", e.keys), theme.style("accent")),
+                            Span::styled(format!("{:<ww$}  ", e.what), theme.base()),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        })
+        .collect();
+    let hint = if layout.max_scroll == 0 {
+        "any key closes this list".to_string()
+    } else {
+        let key = |a| help::first_key(keymap, Context::Log, a).map_or("?".into(), |k| k.label());
+        let more = if scroll < layout.max_scroll {
+            "more below · "
+        } else {
+            ""
+        };
+        format!(
+            "{more}{} {} scroll · any other key closes",
+            key(Action::Up),
+            key(Action::Down)
+        )
+    };
+    lines.push(Line::from(Span::styled(hint, theme.style("muted"))));
+    let area = centered(frame.area(), layout.width, layout.height);
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).block(boxed(theme, "Keys")), area);
 }
