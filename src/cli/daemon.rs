@@ -2,7 +2,9 @@
 //! containers. Start-up refuses early and clearly: a bad configuration exits 1 before anything
 //! starts, a data directory held by another daemon exits 1 naming its pid, a listen port in use
 //! exits 2. SIGTERM, SIGINT or SIGQUIT shut it down within `[daemon] shutdown_timeout`;
-//! SIGHUP, SIGUSR1 and SIGUSR2 are logged and change nothing.
+//! SIGHUP, SIGUSR1 and SIGUSR2 are logged and change nothing. Beside the TCP listener it serves
+//! the local socket `data/daemon.sock` (removed when it stops); a socket that cannot be made
+//! is logged and local clients then log in over TCP.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use crate::engine::clock::SystemClock;
 use crate::engine::datadir::{create_private_file, DataDir};
 use crate::engine::runner::reaper;
 use crate::engine::Engine;
+use crate::server::local::LocalSocket;
 
 pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let Some(config) = load_config(&cli.config)? else {
@@ -51,6 +54,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     }
     reaper::init()?;
     raise_open_files_limit();
+    // Removed when dropped: at the end of a clean stop, or when start-up fails.
+    let mut socket = bind_socket(&dir);
+    let local = socket.as_mut().and_then(LocalSocket::take_listener);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,7 +72,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             tracing::warn!("listening on {host}, which is reachable from other machines; put TLS in front (a reverse proxy) or reach it through an SSH tunnel");
         }
         let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::server::serve(engine.clone(), listener, async {
+        let server = tokio::spawn(crate::server::serve(engine.clone(), listener, local, async {
             let _ = server_stopped.await;
         }));
         write_pid(&dir)?;
@@ -85,12 +91,28 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             Err(e) => tracing::error!("the API server stopped: {e}"),
             Ok(Ok(())) => {}
         }
+        drop(socket);
         engine.shutdown().await;
         let _ = std::fs::remove_file(dir.pid_path());
         tracing::info!("runwisp stopped");
         anyhow::Ok(())
     })?;
     Ok(0)
+}
+
+/// The local socket, or `None` (logged) when it cannot be made.
+fn bind_socket(dir: &DataDir) -> Option<LocalSocket> {
+    let path = dir.socket_path();
+    match LocalSocket::bind(&path) {
+        Ok(socket) => Some(socket),
+        Err(e) => {
+            tracing::warn!(
+                "cannot serve the local socket {}: {e}; local clients log in over TCP instead",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// Raises the soft limit of open files to the hard limit: runs, their logs and API clients

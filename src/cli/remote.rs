@@ -1,17 +1,37 @@
-//! Finding the daemon a command should talk to: `--url` (with `--password`), or the daemon
-//! holding this data directory, whose address is in `daemon.lock` and whose password is in
-//! `data/password` (or `RUNWISP_PASSWORD`).
+//! Finding the daemon a command should talk to: `--url` (with `--password`), always over TCP,
+//! or the daemon holding this data directory, reached through its socket `data/daemon.sock`
+//! without a login when the socket is there and admits this user, else at the address in
+//! `daemon.lock` with the password in `data/password` (or `RUNWISP_PASSWORD`). Looking for a
+//! local daemon only reads: it never creates the data directory or anything in it.
 
 use anyhow::{bail, Context};
+
+use std::path::{Path, PathBuf};
 
 use super::Cli;
 use crate::client::Client;
 use crate::engine::datadir::DataDir;
 
+/// Why a command that only reads found nothing: there is no data directory at `path`.
+pub fn no_data_dir(path: &Path) -> String {
+    format!(
+        "there is no runwisp data directory at {} (it is `data/` beside the configuration file unless --data names another)",
+        path.display()
+    )
+}
+
+/// The data directory of `cli`, if there is one, opened for reading only.
+pub fn existing_data_dir(cli: &Cli) -> anyhow::Result<Option<DataDir>> {
+    Ok(DataDir::existing(&cli.data)?)
+}
+
 /// Where a daemon is and how to log in to it.
 pub struct Target {
     pub url: String,
+    /// Empty when it could not be read and the local socket is there to use instead.
     pub password: String,
+    /// The local daemon's socket, when it exists (never for `--url`).
+    pub socket: Option<PathBuf>,
 }
 
 fn local_password(dir: &DataDir) -> anyhow::Result<String> {
@@ -30,12 +50,12 @@ pub fn find(cli: &Cli) -> anyhow::Result<Option<Target>> {
         return Ok(Some(Target {
             url: url.clone(),
             password,
+            socket: None,
         }));
     }
-    if !cli.data.exists() {
+    let Some(dir) = existing_data_dir(cli)? else {
         return Ok(None);
-    }
-    let dir = DataDir::open(&cli.data)?;
+    };
     if dir.daemon_holding_lock()?.is_none() {
         return Ok(None);
     }
@@ -45,11 +65,21 @@ pub fn find(cli: &Cli) -> anyhow::Result<Option<Target>> {
             dir.root().display()
         );
     };
+    let socket = Some(dir.socket_path()).filter(|p| p.exists());
     let password = match &cli.password {
         Some(p) => p.clone(),
-        None => local_password(&dir)?,
+        None => match local_password(&dir) {
+            Ok(p) => p,
+            // The socket needs no password; connecting says why if it cannot be used either.
+            Err(_) if socket.is_some() => String::new(),
+            Err(e) => return Err(e),
+        },
     };
-    Ok(Some(Target { url, password }))
+    Ok(Some(Target {
+        url,
+        password,
+        socket,
+    }))
 }
 
 /// The daemon to use, or a clear refusal when none runs.
@@ -63,14 +93,30 @@ pub fn require(cli: &Cli) -> anyhow::Result<Target> {
     }
 }
 
-/// Logs in to the target.
+/// Connects to the target: through the local socket when there is one and it admits this
+/// user, else by logging in over TCP.
 pub fn connect(target: &Target) -> anyhow::Result<Client> {
-    Ok(Client::login(&target.url, &target.password)?)
+    let Some(socket) = &target.socket else {
+        return Ok(Client::login(&target.url, &target.password)?);
+    };
+    match Client::local(socket) {
+        Ok(client) => Ok(client),
+        Err(e) if target.password.is_empty() => Err(anyhow::anyhow!(
+            "{e}; and the daemon's password, to log in at {} instead, cannot be read",
+            target.url
+        )),
+        Err(_) => Ok(Client::login(&target.url, &target.password)?),
+    }
 }
 
 /// The daemon's own password, read from the local data directory.
 pub fn password(cli: &Cli) -> anyhow::Result<String> {
-    let dir = DataDir::open(&cli.data)?;
+    let Some(dir) = existing_data_dir(cli)? else {
+        bail!(
+            "{}; the daemon creates it, and its password, at its first start",
+            no_data_dir(&cli.data)
+        );
+    };
     if !dir.password_path().exists() {
         bail!(
             "there is no password file in {} yet; the daemon creates it at its first start",

@@ -1,8 +1,11 @@
 //! The blocking client of a runwisp daemon's REST API, shared by the CLI and the TUI: login by
-//! challenge-response, calls, and a reader of server-sent events. Every failure is one sentence
-//! (`cannot reach the runwisp daemon at …`, the daemon's own problem detail, …).
+//! challenge-response over TCP, or no login at all over the local daemon's socket
+//! (`DATA/daemon.sock`, see [`Client::local`]); calls, and a reader of server-sent events.
+//! Every failure is one sentence (`cannot reach the runwisp daemon at …`, the daemon's own
+//! problem detail, …).
 
 mod sse;
+mod unix;
 
 use std::time::Duration;
 
@@ -35,50 +38,60 @@ impl ClientError {
     }
 }
 
-/// A run as the API returns it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct RunView {
-    pub id: String,
-    pub task_name: String,
-    pub kind: String,
-    pub status: String,
-    pub end_reason: Option<String>,
-    pub exit_code: Option<i32>,
-    pub triggered_by: String,
-    pub scheduled_for: Option<String>,
-    pub created_at: String,
-    pub start_at: Option<String>,
-    pub end_at: Option<String>,
-    pub duration_ms: Option<i64>,
-    pub retry_attempt: u32,
-    pub retry_of_run_id: Option<String>,
-    pub replica_index: Option<u32>,
-    pub message: Option<String>,
-}
+/// A run as the API returns it: the wire contract's run object.
+pub type RunView = crate::api::RunObject;
 
 /// A logged-in connection to a daemon.
 #[derive(Clone)]
 pub struct Client {
     base: String,
+    /// Where the daemon is, as messages name it: the URL, or the socket's path.
+    shown: String,
     agent: ureq::Agent,
     streaming: ureq::Agent,
+    /// Empty over the local socket, which needs none.
     token: String,
 }
 
-fn agent(timeout: Option<Duration>) -> ureq::Agent {
+fn config(timeout: Option<Duration>) -> ureq::config::Config {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(5)))
         .timeout_global(timeout)
         .build()
-        .into()
+}
+
+fn agent(timeout: Option<Duration>) -> ureq::Agent {
+    config(timeout).into()
 }
 
 impl Client {
+    /// Talks to the local daemon through its socket at `socket`, without a login. Checks that
+    /// the daemon answers there and admits this user, so a caller can fall back to TCP.
+    pub fn local(socket: &std::path::Path) -> Result<Client, ClientError> {
+        let over = |timeout| unix::agent(socket.to_path_buf(), config(timeout));
+        let client = Client {
+            base: unix::BASE.to_string(),
+            shown: socket.display().to_string(),
+            agent: over(Some(Duration::from_secs(30))),
+            streaming: over(None),
+            token: String::new(),
+        };
+        let status: Value = client.call("GET", "/api/auth/status", None)?;
+        if status.get("authenticated") != Some(&Value::Bool(true)) {
+            return Err(ClientError::Protocol {
+                url: client.shown,
+                reason: "the daemon did not admit this user on its socket".into(),
+            });
+        }
+        Ok(client)
+    }
+
     /// Logs in to the daemon at `url` (`http://127.0.0.1:9477`).
     pub fn login(url: &str, password: &str) -> Result<Client, ClientError> {
         let base = url.trim_end_matches('/').to_string();
         let mut client = Client {
+            shown: base.clone(),
             base,
             agent: agent(Some(Duration::from_secs(30))),
             streaming: agent(None),
@@ -110,7 +123,7 @@ impl Client {
             other => other.to_string(),
         };
         ClientError::Unreachable {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             reason,
         }
     }
@@ -123,14 +136,11 @@ impl Client {
         body: Option<Value>,
     ) -> Result<ureq::http::Response<ureq::Body>, ClientError> {
         let url = format!("{}{path}", self.base);
-        let auth = format!("Bearer {}", self.token);
+        let auth = (!self.token.is_empty()).then(|| format!("Bearer {}", self.token));
         let result = match (method, body) {
-            ("POST", Some(body)) => agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .send_json(body),
-            ("POST", None) => agent.post(&url).header("Authorization", &auth).send_empty(),
-            (_, _) => agent.get(&url).header("Authorization", &auth).call(),
+            ("POST", Some(body)) => authorized(agent.post(&url), &auth).send_json(body),
+            ("POST", None) => authorized(agent.post(&url), &auth).send_empty(),
+            (_, _) => authorized(agent.get(&url), &auth).call(),
         };
         let mut response = result.map_err(|e| self.unreachable(e))?;
         let status = response.status().as_u16();
@@ -157,7 +167,7 @@ impl Client {
             .body_mut()
             .read_json::<T>()
             .map_err(|e| ClientError::Protocol {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 reason: e.to_string(),
             })
     }
@@ -197,7 +207,7 @@ impl Client {
             self.request(&self.agent, "GET", &format!("/api/runs/{id}/log/raw"), None)?;
         std::io::copy(&mut response.body_mut().as_reader(), out).map_err(|e| {
             ClientError::Protocol {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 reason: e.to_string(),
             }
         })
@@ -214,7 +224,7 @@ impl Client {
         let reader = std::io::BufReader::new(response.body_mut().as_reader());
         for event in sse::events(reader) {
             let event = event.map_err(|e| ClientError::Protocol {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 reason: e.to_string(),
             })?;
             if !on_event(&event) {
@@ -242,12 +252,23 @@ impl Client {
             true
         })?;
         let protocol = |reason: String| ClientError::Protocol {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             reason,
         };
         let data =
             done.ok_or_else(|| protocol("the log stream ended before the run did".into()))?;
         serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))
+    }
+}
+
+/// `request` with the `Authorization` header `auth`, if any.
+fn authorized<B>(
+    request: ureq::RequestBuilder<B>,
+    auth: &Option<String>,
+) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some(auth) => request.header("Authorization", auth),
+        None => request,
     }
 }
 

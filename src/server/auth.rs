@@ -1,6 +1,8 @@
 //! Login routes and the token check every non-public route sits behind. A token comes from
 //! `Authorization: Bearer …`, or, for GET only, from the `runwisp_jwt` cookie (so a browser's
-//! EventSource works while no cross-site form can start a run).
+//! EventSource works while no cross-site form can start a run). A request that came over the
+//! local socket from an admitted peer (marked [`LocalPeer`] by the connection server) needs no
+//! token: the kernel vouched for its user.
 
 use std::net::SocketAddr;
 
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::Json;
+use super::local::LocalPeer;
 use super::problem::Problem;
 use super::AppState;
 use crate::engine::auth::{AuthError, TOKEN_TTL};
@@ -49,8 +52,12 @@ fn token<'h>(method: &Method, headers: &'h HeaderMap) -> Result<Option<&'h str>,
     }
 }
 
-/// Middleware of the protected routes: 401 without a valid token.
+/// Middleware of the protected routes: 401 without a valid token, unless the request came
+/// over the local socket.
 pub async fn require_token(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if req.extensions().get::<LocalPeer>().is_some() {
+        return next.run(req).await;
+    }
     match token(req.method(), req.headers()) {
         Ok(Some(t)) if app.engine.auth().verify(t).is_ok() => next.run(req).await,
         Ok(Some(_)) => {
@@ -64,9 +71,14 @@ pub async fn require_token(State(app): State<AppState>, req: Request, next: Next
     }
 }
 
-pub async fn status(State(app): State<AppState>, method: Method, headers: HeaderMap) -> Response {
-    let authenticated =
-        matches!(token(&method, &headers), Ok(Some(t)) if app.engine.auth().verify(t).is_ok());
+pub async fn status(
+    State(app): State<AppState>,
+    local: Option<axum::Extension<LocalPeer>>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let authenticated = local.is_some()
+        || matches!(token(&method, &headers), Ok(Some(t)) if app.engine.auth().verify(t).is_ok());
     axum::Json(json!({ "auth_required": true, "authenticated": authenticated })).into_response()
 }
 

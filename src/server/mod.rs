@@ -3,11 +3,14 @@
 //! body and header caps, timeouts for slow clients, security headers, problem+json errors.
 //!
 //! Connections are served by hyper directly so a client that trickles its request headers is
-//! cut off after [`HEADER_TIMEOUT`] (slowloris) and request heads over 64 KiB get 431.
+//! cut off after [`HEADER_TIMEOUT`] (slowloris) and request heads over 64 KiB get 431. The
+//! same router also answers on the local socket (`DATA/daemon.sock`, see [`local`]) without a
+//! login; connections of both count against one cap.
 
 mod auth;
 mod extract;
 mod info;
+pub mod local;
 mod logs;
 pub mod openapi;
 mod problem;
@@ -142,17 +145,40 @@ pub fn connection_cap() -> usize {
     usize::try_from(soft / 2).unwrap_or(4096).clamp(16, 4096)
 }
 
-/// Serves `engine` on `listener` until `stop` resolves; open connections are then closed.
-/// Past [`connection_cap`] open connections a new one is closed at once (and logged, at most
-/// once a minute), so clients can never take the descriptors runs need.
+/// A connection just accepted, on either listener.
+enum Accepted {
+    Tcp(tokio::net::TcpStream, SocketAddr),
+    Local(tokio::net::UnixStream),
+}
+
+/// The next connection on the local socket; never, when there is none.
+async fn accept_local(listener: Option<&tokio::net::UnixListener>) -> std::io::Result<Accepted> {
+    match listener {
+        Some(l) => l.accept().await.map(|(s, _)| Accepted::Local(s)),
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves `engine` on `listener`, and on the local socket `local` when given, until `stop`
+/// resolves; open connections are then closed. Past [`connection_cap`] open connections a new
+/// one is closed at once (and logged, at most once a minute), so clients can never take the
+/// descriptors runs need.
 pub async fn serve(
     engine: Engine,
     listener: std::net::TcpListener,
+    local: Option<std::os::unix::net::UnixListener>,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let listen = listener.local_addr()?.to_string();
     let listener = tokio::net::TcpListener::from_std(listener)?;
+    let local = match local {
+        Some(l) => {
+            l.set_nonblocking(true)?;
+            Some(tokio::net::UnixListener::from_std(l)?)
+        }
+        None => None,
+    };
     let router = app(AppState {
         engine,
         streams: streams::Slots::default(),
@@ -163,33 +189,55 @@ pub async fn serve(
     let mut last_refusal: Option<tokio::time::Instant> = None;
     tokio::pin!(stop);
     loop {
-        let (socket, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: say so, wait, go on.
-                    tracing::warn!("cannot accept a connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted.map(|(s, peer)| Accepted::Tcp(s, peer)),
+            accepted = accept_local(local.as_ref()) => accepted,
             _ = &mut stop => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
+        let accepted = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: say so, wait, go on.
+                tracing::warn!("cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         if connections.len() >= cap {
-            drop(socket);
+            let from = match &accepted {
+                Accepted::Tcp(_, peer) => peer.to_string(),
+                Accepted::Local(_) => "daemon.sock".to_string(),
+            };
+            drop(accepted);
             if last_refusal.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                tracing::warn!("{cap} connections are open, the most this daemon serves at once; refusing new ones (the last from {peer}) until some close");
+                tracing::warn!("{cap} connections are open, the most this daemon serves at once; refusing new ones (the last from {from}) until some close");
                 last_refusal = Some(tokio::time::Instant::now());
             }
             continue;
         }
         let router = router.clone();
-        connections.spawn(serve_connection(socket, peer, router));
+        match accepted {
+            Accepted::Tcp(socket, peer) => {
+                let _ = socket.set_nodelay(true);
+                connections.spawn(serve_connection(socket, peer, None, router));
+            }
+            Accepted::Local(socket) => {
+                // Refused peers are closed here, and logged by `admit`.
+                if let Some(who) = local::admit(&socket) {
+                    connections.spawn(serve_connection(socket, LOCAL_PEER_ADDR, Some(who), router));
+                }
+            }
+        }
     }
     connections.abort_all();
     Ok(())
 }
+
+/// The address a local-socket peer goes by where an address is needed (per-peer stream slots,
+/// logs): it is on this host.
+const LOCAL_PEER_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Bytes of the request line and headers (hyper's own buffer limit is only approximate).
 fn head_size<B>(req: &hyper::Request<B>) -> usize {
@@ -201,11 +249,20 @@ fn head_size<B>(req: &hyper::Request<B>) -> usize {
         .sum::<usize>()
 }
 
-async fn serve_connection(socket: tokio::net::TcpStream, peer: SocketAddr, router: Router) {
-    let _ = socket.set_nodelay(true);
+async fn serve_connection<S>(
+    socket: S,
+    peer: SocketAddr,
+    local: Option<local::LocalPeer>,
+    router: Router,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
+            if let Some(who) = local {
+                req.extensions_mut().insert(who);
+            }
             let router = router.clone();
             async move {
                 if head_size(&req) > MAX_HEAD {
