@@ -199,7 +199,10 @@ fn cron_prints_the_schedulers_firings() {
 fn runs_and_logs_read_the_history() {
     let p = Project::new("[tasks.t]\nrun = \"echo one; echo two >&2\"\n");
     let empty = p.run(&["runs"]);
-    assert_eq!(stdout(&empty), "no runs recorded yet in data\n");
+    assert_eq!(
+        stdout(&empty),
+        "no runs recorded yet: there is no runwisp data directory at data (it is `data/` beside the configuration file unless --data names another)\n"
+    );
     assert_eq!(p.run(&["exec", "t"]).status.code(), Some(0));
     let run = p.only_run("t");
     let json = p.run(&["runs", "--json"]);

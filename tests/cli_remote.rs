@@ -89,7 +89,7 @@ fn run_task_status_password_and_logs() {
     assert_eq!(status.status.code(), Some(1));
     assert_eq!(
         stderr(&status),
-        "runwisp: no runwisp daemon is running for data directory data\n"
+        "runwisp: no runwisp daemon is running here: there is no runwisp data directory at data (it is `data/` beside the configuration file unless --data names another)\n"
     );
 
     d.wait_ended(&id);

@@ -5,6 +5,7 @@
 //! audit trail, the task's concurrency policy respected, the log followed live. Only when no
 //! daemon runs does it run in this process, recording the run in SQLite itself; `--standalone`
 //! insists on that and is refused beside a running daemon. Ctrl-C stops the run either way.
+//! A run the daemon queues behind others says so on stderr, then is followed as it starts.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -12,11 +13,13 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context};
 
 use super::{load_config, Cli};
+use crate::api::{RunPage, TaskObject};
+use crate::client::{Client, RunView};
 use crate::engine::clock::{millis, Clock, SystemClock};
 use crate::engine::config::{Config, Task};
 use crate::engine::datadir::DataDir;
 use crate::engine::launch;
-use crate::engine::model::{EndReason, RunId, RunKind, TaskName, TriggeredBy};
+use crate::engine::model::{EndReason, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
 use crate::engine::runner::{self, Chunk, StopHandle, Stream};
 use crate::engine::store::{NewRun, Store};
 
@@ -121,7 +124,14 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
             bail!("run {} of task {task_name} {message}", new.id);
         }
     };
-    let spec = launch::run_spec(&new, &task_name, &task.common, task.timeout, floor);
+    let spec = launch::run_spec(
+        &new,
+        &task_name,
+        &task.common,
+        &Default::default(),
+        task.timeout,
+        floor,
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -190,15 +200,56 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
     })
 }
 
-/// Triggers the task on the daemon and follows it live.
+/// Triggers the task on the daemon and follows it live. A run that waits in the task's queue
+/// says so first: nothing else is printed until it starts.
 fn through_daemon(target: &super::remote::Target, name: &str) -> anyhow::Result<i32> {
     let client = super::remote::connect(target)?;
     let run = client.trigger(name, "cli")?;
+    if run.status == RunStatus::Pending {
+        if let Some(ahead) = queued_behind(&client, &run) {
+            say!(
+                "runwisp: run {} is queued behind {ahead} run(s) of {}; waiting",
+                run.id,
+                run.task_name
+            );
+        }
+    }
     Ok(super::follow::to_end(
         &client,
         &run,
         super::follow::OnCtrlC::StopRun,
     )?)
+}
+
+/// How many runs of its task are ahead of `run` while it waits in the queue: the task's active
+/// runs and the runs queued before it (the queue is first in, first out). `None` when it is
+/// not waiting (it is starting, or has started meanwhile) or the daemon could not say: the
+/// line is a courtesy, never a reason to fail the run.
+fn queued_behind(client: &Client, run: &RunView) -> Option<usize> {
+    let task: TaskObject = serde_json::from_value(
+        client
+            .get_json(&format!("/api/tasks/{}", run.task_name))
+            .ok()?,
+    )
+    .ok()?;
+    if task.queued == 0 || task.active_runs.contains(&run.id) {
+        return None;
+    }
+    let older: RunPage = serde_json::from_value(
+        client
+            .get_json(&format!(
+                "/api/runs?task={}&status=pending&before={}&limit=1000",
+                run.task_name, run.id
+            ))
+            .ok()?,
+    )
+    .ok()?;
+    let queued_ahead = older
+        .runs
+        .iter()
+        .filter(|r| !task.active_runs.contains(&r.id))
+        .count();
+    Some(task.active_runs.len() + queued_ahead).filter(|n| *n > 0)
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP stop the run instead of killing runwisp before it records it.

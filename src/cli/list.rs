@@ -1,15 +1,26 @@
-//! `runwisp list [--json]`: `NAME SCHEDULE WHEN NEXT CONCURRENCY POLICY API DESCRIPTION`. The
-//! schedule in words (`WHEN`, `schedule_words` in JSON) is [`Schedule::describe_in`]: the words
-//! the API and the terminal UI show, followed by the task's zone when it is not UTC.
+//! `runwisp list [--json] [--url [URL]]`: `NAME SCHEDULE WHEN NEXT CONCURRENCY POLICY API
+//! DESCRIPTION`. Without `--url` the list comes from `runwisp.toml`, each task's next firing
+//! computed in the task's own zone (its `timezone`, else `[scheduler] timezone`, else the host's
+//! zone, the rule the daemon applies), whatever the caller's `TZ`. With `--url URL` (or a bare
+//! `--url`: the daemon of this data directory) it is what that daemon reports (`GET
+//! /api/tasks`), since its configuration and zone may differ from the file here. Either way a
+//! time is shown in the zone it was computed in, followed by that zone's name.
+//!
+//! The schedule in words (`WHEN`, `schedule_words` in JSON) is [`Schedule::describe_in`]: the
+//! words the API and the terminal UI show, followed by the task's zone when it is not UTC.
 //!
 //! [`Schedule::describe_in`]: crate::engine::schedule::Schedule::describe_in
 
 use anyhow::Context;
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::{load_config, table, Cli};
+use super::{load_config, remote, table, Cli};
+use crate::api::{TaskList, TaskObject};
 use crate::engine::config::Config;
+use crate::engine::model::RunKind;
+use crate::engine::schedule::Schedule;
 
 #[derive(Debug, Serialize)]
 struct Entry {
@@ -20,11 +31,18 @@ struct Entry {
     timezone: Option<String>,
     next: Option<String>,
     max_concurrent: Option<u32>,
-    on_overlap: Option<&'static str>,
+    on_overlap: Option<String>,
     instances: Option<u32>,
     api_trigger: bool,
     group: String,
     description: String,
+}
+
+/// `t` in `zone`, as the list shows it (`2025-03-09T03:00:00-04:00`).
+fn in_zone(t: Timestamp, zone: &TimeZone) -> String {
+    t.to_zoned(zone.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
@@ -34,11 +52,7 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
             .cron
             .as_ref()
             .and_then(|s| s.next_after(now, &task.timezone))
-            .map(|t| {
-                t.to_zoned(task.timezone.clone())
-                    .strftime("%Y-%m-%dT%H:%M:%S%:z")
-                    .to_string()
-            });
+            .map(|t| in_zone(t, &task.timezone));
         out.push(Entry {
             name: name.to_string(),
             kind: "task",
@@ -53,7 +67,7 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
             timezone: task.cron.as_ref().map(|_| task.timezone_name.clone()),
             next,
             max_concurrent: Some(task.max_concurrent),
-            on_overlap: Some(task.on_overlap.as_str()),
+            on_overlap: Some(task.on_overlap.as_str().to_string()),
             instances: None,
             api_trigger: task.common.api_trigger,
             group: task.common.group.clone(),
@@ -79,11 +93,71 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
     out
 }
 
-pub fn run(cli: &Cli, json: bool) -> anyhow::Result<i32> {
-    let Some(config) = load_config(&cli.config)? else {
-        return Ok(1);
+/// A task or service as a daemon reported it. Its next firing (UTC on the wire) is shown in the
+/// task's zone; should this binary not know that zone, in UTC, named so.
+fn remote_entry(t: &TaskObject) -> Entry {
+    let service = t.kind == RunKind::Service;
+    let cron = t.cron.as_deref().filter(|_| !service);
+    let zone_name = cron.and(t.timezone.clone());
+    let zone = zone_name.as_deref().and_then(|n| TimeZone::get(n).ok());
+    let next = t
+        .next_run_at
+        .as_deref()
+        .and_then(|text| text.parse::<Timestamp>().ok());
+    let (next, timezone) = match (next, zone, zone_name) {
+        (Some(next), Some(zone), name) => (Some(in_zone(next, &zone)), name),
+        (Some(next), None, _) => (Some(in_zone(next, &TimeZone::UTC)), Some("UTC".into())),
+        (None, _, name) => (None, name),
     };
-    let entries = entries(&config, Timestamp::now());
+    let words = cron.map(
+        |expr| match (Schedule::parse(expr), t.timezone.as_deref()) {
+            (Ok(schedule), Some(zone)) => schedule.describe_in(zone, false),
+            _ => t.schedule.clone().unwrap_or_default(),
+        },
+    );
+    Entry {
+        name: t.name.clone(),
+        kind: if service { "service" } else { "task" },
+        schedule: match (cron, t.instances) {
+            (Some(expr), _) => expr.to_string(),
+            (None, Some(n)) if service => format!("(service x{n})"),
+            _ => "(manual)".to_string(),
+        },
+        schedule_words: words,
+        timezone,
+        next,
+        max_concurrent: t.max_concurrent,
+        on_overlap: t.on_overlap.clone(),
+        instances: t.instances,
+        api_trigger: t.api_trigger,
+        group: t.group.clone(),
+        description: t.description.clone(),
+    }
+}
+
+/// What the daemon (`--url`, or the local one) reports.
+fn from_daemon(cli: &Cli) -> anyhow::Result<Vec<Entry>> {
+    let target = remote::require(cli)?;
+    let client = remote::connect(&target)?;
+    let list: TaskList =
+        serde_json::from_value(client.get_json("/api/tasks")?).with_context(|| {
+            format!(
+                "the daemon at {} answered an unexpected task list",
+                target.url
+            )
+        })?;
+    Ok(list.tasks.iter().map(remote_entry).collect())
+}
+
+pub fn run(cli: &Cli, json: bool, ask_daemon: bool) -> anyhow::Result<i32> {
+    let entries = if ask_daemon {
+        from_daemon(cli)?
+    } else {
+        let Some(config) = load_config(&cli.config)? else {
+            return Ok(1);
+        };
+        entries(&config, Timestamp::now())
+    };
     if json {
         println!(
             "{}",
@@ -105,7 +179,7 @@ pub fn run(cli: &Cli, json: bool) -> anyhow::Result<i32> {
                 e.max_concurrent
                     .or(e.instances)
                     .map_or("-".into(), |n| n.to_string()),
-                e.on_overlap.unwrap_or("-").to_string(),
+                e.on_overlap.clone().unwrap_or_else(|| "-".into()),
                 if e.api_trigger { "yes" } else { "no" }.to_string(),
                 e.description.clone(),
             ]

@@ -1,6 +1,7 @@
 //! `runwisp logs RUN_ID`: print a run's log (the rotated `.prev` generation first, if any).
 //! `RUN_ID` is a run id or a unique prefix or suffix of one (at least 4 characters, as the
 //! terminal UI shows them), resolved in the local history or, through a daemon, by the daemon.
+//! Reading the local history creates nothing, not even a missing data directory.
 
 use anyhow::{anyhow, Context};
 
@@ -27,7 +28,9 @@ pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
     }
     let run = find_run(cli, &wanted)?;
     let id = &run.id;
-    let files = DataDir::open(&cli.data)?
+    let dir = DataDir::existing(&cli.data)?
+        .ok_or_else(|| anyhow!(super::remote::no_data_dir(&cli.data)))?;
+    let files = dir
         .run_log_files(&run.task_name, &run.id)
         .ok_or_else(|| anyhow!("run {id} names a task that is not a valid name"))?;
     let mut out = std::io::stdout().lock();

@@ -1,5 +1,6 @@
 //! `runwisp status [--json]`: is a daemon healthy here (or at `--url`)? Version, uptime,
-//! fingerprint, zone and listen address; exit 0 only when healthy.
+//! fingerprint, zone and listen address; exit 0 only when healthy. It only reads: a missing
+//! data directory is reported, never created.
 
 use serde_json::{json, Value};
 
@@ -8,10 +9,17 @@ use crate::client;
 
 pub fn run(cli: &Cli, json_out: bool) -> anyhow::Result<i32> {
     let Some(target) = remote::find(cli)? else {
-        eprintln!(
-            "runwisp: no runwisp daemon is running for data directory {}",
-            cli.data.display()
-        );
+        if remote::existing_data_dir(cli)?.is_none() {
+            say!(
+                "runwisp: no runwisp daemon is running here: {}",
+                remote::no_data_dir(&cli.data)
+            );
+        } else {
+            say!(
+                "runwisp: no runwisp daemon is running for data directory {}",
+                cli.data.display()
+            );
+        }
         return Ok(1);
     };
     let health = match client::health(&target.url) {

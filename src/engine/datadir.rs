@@ -50,6 +50,22 @@ impl DataDir {
         Ok(dir)
     }
 
+    /// The data directory at `root` if there is one, creating and changing nothing: for
+    /// commands that only read. `None` when nothing is at `root`; an error when something that
+    /// is not a directory is.
+    pub fn existing(root: &Path) -> Result<Option<Self>, DataDirError> {
+        match fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => Ok(Some(Self {
+                root: std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()),
+            })),
+            Ok(_) => Err(io_err(root)(std::io::Error::other(
+                "exists and is not a directory",
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(root)(e)),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -69,6 +85,11 @@ impl DataDir {
 
     pub fn pid_path(&self) -> PathBuf {
         self.root.join("daemon.pid")
+    }
+
+    /// The daemon's local socket (0600): the same API, for the daemon's own user, without login.
+    pub fn socket_path(&self) -> PathBuf {
+        self.root.join("daemon.sock")
     }
 
     pub fn logs_dir(&self) -> PathBuf {

@@ -2,14 +2,19 @@
 //! `[storage] max_size` across all run logs, oldest ended runs first. A deleted run loses its
 //! row and its log files together; a run that has not ended is never touched. The sweep runs at
 //! boot and hourly, on the blocking pool, without holding up triggers.
+//!
+//! A task's log folder (`logs/TASK/`) goes once it is empty: when the sweep deleted its last
+//! log, or when the task is no longer configured. It stays while the task has a run that has
+//! not ended, since that run's log file is created in it with its first line of output.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::clock::millis;
 use crate::engine::config::Common;
-use crate::engine::datadir::DataDir;
+use crate::engine::datadir::{make_private_dir, DataDir};
 use crate::engine::model::TaskName;
 use crate::engine::store::{Store, StoreError};
 use crate::engine::Inner;
@@ -22,6 +27,8 @@ pub const EVERY: Duration = Duration::from_secs(3600);
 pub struct Swept {
     pub runs: usize,
     pub bytes: u64,
+    /// Empty task log folders removed.
+    pub folders: usize,
 }
 
 fn size_of(files: &[PathBuf]) -> u64 {
@@ -32,12 +39,14 @@ fn size_of(files: &[PathBuf]) -> u64 {
         .sum()
 }
 
-/// Deletes the rows first (one transaction), then their files.
+/// Deletes the rows first (one transaction), then their files; the tasks whose logs went are
+/// added to `touched`.
 fn delete(
     store: &Store,
     dir: &DataDir,
     runs: &[(String, String)],
     swept: &mut Swept,
+    touched: &mut BTreeSet<String>,
 ) -> Result<(), StoreError> {
     if runs.is_empty() {
         return Ok(());
@@ -45,6 +54,7 @@ fn delete(
     let ids: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
     store.delete_ended_runs(&ids)?;
     for (id, task) in runs {
+        touched.insert(task.clone());
         for file in dir.run_log_files(task, id).into_iter().flatten() {
             let size = std::fs::metadata(&file).map_or(0, |m| m.len());
             match std::fs::remove_file(&file) {
@@ -71,7 +81,10 @@ pub fn sweep<'a>(
     now_ms: i64,
 ) -> Result<Swept, StoreError> {
     let mut swept = Swept::default();
+    let mut touched = BTreeSet::new();
+    let mut configured = BTreeSet::new();
     for (name, common) in rules {
+        configured.insert(name.to_string());
         let cutoff = common
             .keep_for
             .map(|d| now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
@@ -79,7 +92,7 @@ pub fn sweep<'a>(
             continue;
         }
         let expired = store.expired_runs(name.as_str(), common.keep_runs, cutoff)?;
-        delete(store, dir, &expired, &mut swept)?;
+        delete(store, dir, &expired, &mut swept, &mut touched)?;
     }
     if max_size > 0 {
         // Every log counts towards the cap; only ended runs can be deleted to meet it.
@@ -100,9 +113,91 @@ pub fn sweep<'a>(
             total -= size;
             doomed.push((id, task));
         }
-        delete(store, dir, &doomed, &mut swept)?;
+        delete(store, dir, &doomed, &mut swept, &mut touched)?;
     }
+    // Tidying folders never fails a sweep that deleted runs: a problem is logged instead.
+    swept.folders = prune_log_folders(store, dir, &touched, &configured).unwrap_or_else(|e| {
+        tracing::warn!("retention cannot tell which log folders are in use: {e}");
+        0
+    });
     Ok(swept)
+}
+
+/// The tasks with a run that has not ended.
+fn busy_tasks(store: &Store) -> Result<BTreeSet<String>, StoreError> {
+    Ok(store
+        .unfinished_runs()?
+        .into_iter()
+        .map(|run| run.task_name)
+        .collect())
+}
+
+/// Removes the empty log folders of the tasks in `touched` and of tasks not `configured`,
+/// except those of tasks with a run that has not ended. `remove_dir` refuses a folder with
+/// anything in it, so a log written meanwhile is never lost. Returns how many went.
+fn prune_log_folders(
+    store: &Store,
+    dir: &DataDir,
+    touched: &BTreeSet<String>,
+    configured: &BTreeSet<String>,
+) -> Result<usize, StoreError> {
+    let logs = dir.logs_dir();
+    let entries = match std::fs::read_dir(&logs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            tracing::warn!("retention cannot list {}: {e}", logs.display());
+            return Ok(0);
+        }
+    };
+    let candidates: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            TaskName::parse(&name).ok()?;
+            (touched.contains(&name) || !configured.contains(&name)).then(|| (name, entry.path()))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let busy = busy_tasks(store)?;
+    let mut removed = Vec::new();
+    for (name, path) in candidates {
+        if busy.contains(&name) {
+            continue;
+        }
+        match std::fs::remove_dir(&path) {
+            Ok(()) => removed.push((name, path)),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                "retention cannot remove the empty folder {}: {e}",
+                path.display()
+            ),
+        }
+    }
+    // A run recorded between the look at the history and the removal may have made its
+    // folder ready just before it went: put those back, so its output has somewhere to go
+    // (all of them when the history cannot say).
+    if removed.is_empty() {
+        return Ok(0);
+    }
+    let busy = busy_tasks(store);
+    let mut restored = 0;
+    for (name, path) in &removed {
+        if busy.as_ref().map_or(true, |busy| busy.contains(name)) {
+            restored += 1;
+            if let Err(e) = make_private_dir(path) {
+                tracing::warn!(
+                    "retention cannot restore the log folder {}: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
+    busy.map(|_| removed.len() - restored)
 }
 
 #[cfg(test)]
@@ -142,11 +237,12 @@ pub(crate) fn spawn_sweeper(inner: Arc<Inner>) {
             })
             .await;
             match result {
-                Ok(Ok(swept)) if swept.runs > 0 => {
+                Ok(Ok(swept)) if swept.runs > 0 || swept.folders > 0 => {
                     tracing::info!(
-                        "retention deleted {} run(s) and {} bytes of logs",
+                        "retention deleted {} run(s), {} bytes of logs and {} empty log folder(s)",
                         swept.runs,
-                        swept.bytes
+                        swept.bytes,
+                        swept.folders
                     )
                 }
                 Ok(Ok(_)) => {}

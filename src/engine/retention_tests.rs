@@ -1,5 +1,5 @@
 //! Retention on a real store and real files: `keep_runs`, `keep_for`, `[storage] max_size`, and
-//! runs that have not ended are never touched.
+//! runs that have not ended are never touched, and empty task log folders are removed.
 
 use std::time::Duration;
 
@@ -109,7 +109,8 @@ fn keep_runs_keep_for_and_max_size() {
         swept,
         Swept {
             runs: 4 + 3,
-            bytes: 70
+            bytes: 70,
+            folders: 0,
         }
     );
     for id in &ids_a[..4] {
@@ -137,4 +138,92 @@ fn keep_runs_keep_for_and_max_size() {
             "running runs are never deleted"
         );
     }
+}
+
+/// One run of `task` that ended at `at` ms, with a log.
+fn ended_run(store: &Store, dir: &DataDir, task: &TaskName, at: i64) -> RunId {
+    let id = RunId::new();
+    store
+        .insert_run(&NewRun {
+            id,
+            task_name: task.to_string(),
+            kind: RunKind::Task,
+            triggered_by: TriggeredBy::Cron,
+            scheduled_for: None,
+            created_at: at - 500,
+            retry_attempt: 0,
+            retry_of_run_id: None,
+            replica_index: None,
+        })
+        .unwrap();
+    store
+        .finish_run(&id, EndReason::Success, Some(0), at, None)
+        .unwrap();
+    let (path, _) = dir.create_run_log(task, &id).unwrap();
+    std::fs::write(path, b"line\n").unwrap();
+    id
+}
+
+#[test]
+fn empty_log_folders_go_with_their_last_log_or_their_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let store = Store::open(&dir.db_path()).unwrap();
+    let name = |n: &str| TaskName::parse(n).unwrap();
+    let (done, busy, kept, gone, stray) = (
+        name("done"),
+        name("busy"),
+        name("kept"),
+        name("gone"),
+        name("stray"),
+    );
+    let folder = |t: &TaskName| dir.logs_dir().join(t.as_str());
+    ended_run(&store, &dir, &done, 1000);
+    ended_run(&store, &dir, &done, 2000);
+    // `busy` is running a run that has printed nothing yet: its log file does not exist, and
+    // the folder it will be created in must stay.
+    let ids = seed(&store, &dir, &busy, 10);
+    std::fs::remove_file(dir.run_log_path(&busy, &ids[5])).unwrap();
+    std::fs::create_dir(folder(&kept)).unwrap();
+    std::fs::create_dir(folder(&gone)).unwrap();
+    std::fs::create_dir(folder(&stray)).unwrap();
+    std::fs::write(folder(&stray).join("notes.txt"), b"mine").unwrap();
+    let short = Some(Duration::from_millis(1));
+    let rules = [
+        (done.clone(), common(&done, None, short)),
+        (busy.clone(), common(&busy, None, short)),
+        (kept.clone(), common(&kept, None, None)),
+    ];
+    let swept = sweep(&store, &dir, rules.iter().map(|(n, c)| (n, c)), 0, 6000).unwrap();
+    assert_eq!(swept.runs, 2 + 5);
+    assert!(
+        !folder(&done).exists(),
+        "its last log went, so did its folder"
+    );
+    assert!(
+        folder(&busy).is_dir(),
+        "a run that has not ended keeps its folder"
+    );
+    assert!(
+        folder(&kept).is_dir(),
+        "a configured task keeps its empty folder"
+    );
+    assert!(
+        !folder(&gone).exists(),
+        "a task no longer configured loses its empty folder"
+    );
+    assert!(
+        folder(&stray).join("notes.txt").exists(),
+        "a folder with anything in it stays"
+    );
+    assert_eq!(swept.folders, 2);
+
+    // Once `busy`'s run has ended and is swept too, its folder goes.
+    store
+        .finish_run(&ids[5], EndReason::Success, Some(0), 6000, None)
+        .unwrap();
+    let swept = sweep(&store, &dir, rules.iter().map(|(n, c)| (n, c)), 0, 7000).unwrap();
+    assert_eq!((swept.runs, swept.folders), (1, 1));
+    assert!(!folder(&busy).exists());
+    assert!(dir.logs_dir().is_dir(), "logs/ itself stays");
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jiff::tz::TimeZone;
 use toml::de::DeTable;
@@ -17,6 +17,8 @@ use super::{
 };
 use crate::engine::model::TaskName;
 use crate::engine::schedule::Schedule;
+
+mod working_dir;
 
 const TOP_KEYS: &[&str] = &[
     "tasks",
@@ -310,7 +312,13 @@ fn common(
             );
             dir.to_path_buf()
         }
-        Some((w, _)) => dir.join(PathBuf::from(w)),
+        Some((w, span)) => match working_dir::resolve(&w, dir, working_dir::home) {
+            Ok(path) => path,
+            Err(message) => {
+                ctx.error(span, &f.key_path("working_dir"), message);
+                dir.to_path_buf()
+            }
+        },
         None => dir.to_path_buf(),
     };
     let default_group = if kind == "task" { "Tasks" } else { "Services" };

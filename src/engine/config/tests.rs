@@ -258,3 +258,26 @@ fn backoff_curves_and_their_cap() {
     );
     assert_eq!(Backoff::Exponential.delay(base, 200, cap), cap);
 }
+
+#[test]
+fn a_leading_tilde_in_working_dir_is_the_home_of_runwisps_user() {
+    let text = include_str!("../../../tests/fixtures/config/working_dir_home.toml");
+    let c = load(text).unwrap_or_else(|e| panic!("working_dir_home.toml must load:\n{e}"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.dir)
+        })
+        .expect("this test needs a HOME or a home directory");
+    let dir = |task: &str| c.task(&name(task)).expect(task).common.working_dir.clone();
+    assert_eq!(dir("home"), home);
+    assert_eq!(dir("under-home"), home.join("jobs/nightly"));
+    assert_eq!(dir("relative"), PathBuf::from("/srv/app/jobs"));
+    assert_eq!(dir("named-user"), PathBuf::from("/srv/app/~bob"));
+    let service = &c.services[&name("absolute")];
+    assert_eq!(service.common.working_dir, PathBuf::from("/opt/worker"));
+}
