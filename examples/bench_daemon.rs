@@ -23,9 +23,9 @@ use runwisp::engine::clock::SystemClock;
 use runwisp::engine::config::load_str;
 use runwisp::engine::datadir::DataDir;
 use runwisp::engine::events::Event;
-use runwisp::engine::model::{EndReason, RunStatus, TriggeredBy};
+use runwisp::engine::model::{EndReason, RunStatus, TaskName, TriggeredBy};
 use runwisp::engine::store::Store;
-use runwisp::engine::Engine;
+use runwisp::engine::{Engine, TriggerRequest};
 
 fn usage() -> ! {
     eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N");
@@ -102,11 +102,17 @@ fn queue(runs: u32, parent: &Path, together: bool) -> anyhow::Result<()> {
             }
             true
         });
+        let q = TaskName::parse("q")?;
         if together {
             let triggers: Vec<_> = (0..runs)
                 .map(|_| {
                     let engine = engine.clone();
-                    tokio::spawn(async move { engine.trigger("q", TriggeredBy::Cli).await })
+                    let q = q.clone();
+                    tokio::spawn(async move {
+                        engine
+                            .trigger(&q, TriggerRequest::by(TriggeredBy::Cli))
+                            .await
+                    })
                 })
                 .collect();
             for trigger in triggers {
@@ -114,7 +120,9 @@ fn queue(runs: u32, parent: &Path, together: bool) -> anyhow::Result<()> {
             }
         } else {
             for _ in 0..runs {
-                engine.trigger("q", TriggeredBy::Cli).await?;
+                engine
+                    .trigger(&q, TriggerRequest::by(TriggeredBy::Cli))
+                    .await?;
             }
         }
         let enqueued = start.elapsed();

@@ -10,6 +10,7 @@ use harness::*;
 use runwisp::engine::clock::SystemClock;
 use runwisp::engine::lifecycle::{Change, Consumer, LifecycleEvent};
 use runwisp::engine::model::{EndReason, TriggeredBy};
+use runwisp::engine::TriggerRequest;
 
 const CONFIG: &str = "[tasks.ok]\nrun = \"true\"\n\n[tasks.bad]\nrun = \"exit 3\"\n";
 
@@ -41,8 +42,14 @@ async fn a_consumer_sees_every_change_once_and_resumes_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let e = boot_in(dir.path(), CONFIG, Arc::new(SystemClock)).await;
     let mut consumer = e.lifecycle_consumer("probe").await.unwrap();
-    let ok = e.trigger("ok", TriggeredBy::Api).await.unwrap();
-    let bad = e.trigger("bad", TriggeredBy::Api).await.unwrap();
+    let ok = e
+        .trigger(&task("ok"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
+    let bad = e
+        .trigger(&task("bad"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     let first = read(&mut consumer, 6).await;
     assert_eq!(first.len(), 6, "nothing more: {first:?}");
     assert!(first.windows(2).all(|w| w[0].seq < w[1].seq));
@@ -83,7 +90,10 @@ async fn a_consumer_sees_every_change_once_and_resumes_after_a_restart() {
 
     let e = boot_in(dir.path(), CONFIG, Arc::new(SystemClock)).await;
     let mut consumer = e.lifecycle_consumer("probe").await.unwrap();
-    let again = e.trigger("ok", TriggeredBy::Api).await.unwrap();
+    let again = e
+        .trigger(&task("ok"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     let rest = read(&mut consumer, 5).await;
     assert_eq!(rest.len(), 5, "{rest:?}");
     assert_eq!(
@@ -94,7 +104,10 @@ async fn a_consumer_sees_every_change_once_and_resumes_after_a_restart() {
     assert_eq!(changes_of(&rest, &again.id).len(), 3);
     // A consumer that never read before starts from now, not from all of history.
     let mut fresh = e.lifecycle_consumer("newcomer").await.unwrap();
-    let later = e.trigger("bad", TriggeredBy::Api).await.unwrap();
+    let later = e
+        .trigger(&task("bad"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     let seen = read(&mut fresh, 3).await;
     assert!(
         seen.iter().all(|ev| ev.run.to_string() == later.id),
@@ -115,12 +128,50 @@ async fn a_slow_consumer_loses_nothing() {
     let mut consumer = b.engine.lifecycle_consumer("slow").await.unwrap();
     let mut ids = Vec::new();
     for _ in 0..100 {
-        ids.push(b.engine.trigger("ok", TriggeredBy::Api).await.unwrap().id);
+        ids.push(
+            b.engine
+                .trigger(&task("ok"), TriggerRequest::by(TriggeredBy::Api))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let events = read(&mut consumer, 300).await;
     assert_eq!(events.len(), 300);
     for id in &ids {
         assert_eq!(changes_of(&events, id).len(), 3, "{id}");
     }
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_ended_answers_for_running_and_already_ended_runs() {
+    use runwisp::engine::model::RunId;
+    let b = boot(
+        "[tasks.slow]\nrun = \"sleep 0.3; exit 5\"\n",
+        Arc::new(SystemClock),
+    )
+    .await;
+    let run = b
+        .engine
+        .trigger(&task("slow"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
+    let id = RunId::parse(&run.id).unwrap();
+    let ended = b.engine.wait_ended(id).await.unwrap().expect("the run");
+    assert_eq!(
+        (ended.end_reason, ended.exit_code),
+        (Some(EndReason::Failed), Some(5))
+    );
+    // Asked again after the end: answered at once from the record.
+    let again = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        b.engine.wait_ended(id),
+    )
+    .await
+    .expect("at once")
+    .unwrap();
+    assert_eq!(again, Some(ended));
+    assert_eq!(b.engine.wait_ended(RunId::new()).await.unwrap(), None);
     b.engine.shutdown().await;
 }

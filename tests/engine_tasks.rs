@@ -11,6 +11,7 @@ use std::time::Duration;
 use harness::*;
 use runwisp::engine::clock::SystemClock;
 use runwisp::engine::model::{EndReason, RunId, RunKind, RunStatus, TriggeredBy};
+use runwisp::engine::TriggerRequest;
 use runwisp::engine::{StopError, TriggerError};
 
 fn clock() -> Arc<SystemClock> {
@@ -20,18 +21,34 @@ fn clock() -> Arc<SystemClock> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_runs_firings_one_after_another_and_refuses_past_queue_max() {
     let b = boot("[tasks.q]\nrun = \"sleep 0.3\"\nqueue_max = 2\n", clock()).await;
-    let first = b.engine.trigger("q", TriggeredBy::Api).await.unwrap();
+    let first = b
+        .engine
+        .trigger(&task("q"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     assert!(
         matches!(first.status, RunStatus::Pending | RunStatus::Running),
         "{first:?}"
     );
-    let second = b.engine.trigger("q", TriggeredBy::Cli).await.unwrap();
-    let third = b.engine.trigger("q", TriggeredBy::Tui).await.unwrap();
+    let second = b
+        .engine
+        .trigger(&task("q"), TriggerRequest::by(TriggeredBy::Cli))
+        .await
+        .unwrap();
+    let third = b
+        .engine
+        .trigger(&task("q"), TriggerRequest::by(TriggeredBy::Tui))
+        .await
+        .unwrap();
     assert_eq!(
         (second.status, third.status),
         (RunStatus::Pending, RunStatus::Pending)
     );
-    let full = b.engine.trigger("q", TriggeredBy::Web).await.unwrap();
+    let full = b
+        .engine
+        .trigger(&task("q"), TriggerRequest::by(TriggeredBy::Web))
+        .await
+        .unwrap();
     assert_eq!(full.status, RunStatus::Ended);
     assert_eq!(
         (full.end_reason, full.exit_code),
@@ -65,7 +82,12 @@ async fn a_trigger_dropped_by_its_caller_still_runs_what_it_recorded() {
     // while the row is being written: the row must still start and end, never stay pending.
     let b = boot("[tasks.d]\nrun = \"true\"\n", clock()).await;
     for _ in 0..5 {
-        let _ = tokio::time::timeout(Duration::ZERO, b.engine.trigger("d", TriggeredBy::Api)).await;
+        let _ = tokio::time::timeout(
+            Duration::ZERO,
+            b.engine
+                .trigger(&task("d"), TriggerRequest::by(TriggeredBy::Api)),
+        )
+        .await;
     }
     let runs = wait_runs(&b.engine, "d", "every recorded run ended", |r| {
         !r.is_empty() && ended(r) == r.len()
@@ -87,13 +109,21 @@ async fn skip_records_the_firing_and_moves_on() {
     )
     .await;
     for _ in 0..2 {
-        let run = b.engine.trigger("s", TriggeredBy::Api).await.unwrap();
+        let run = b
+            .engine
+            .trigger(&task("s"), TriggerRequest::by(TriggeredBy::Api))
+            .await
+            .unwrap();
         assert!(
             matches!(run.status, RunStatus::Pending | RunStatus::Running),
             "{run:?}"
         );
     }
-    let skipped = b.engine.trigger("s", TriggeredBy::Api).await.unwrap();
+    let skipped = b
+        .engine
+        .trigger(&task("s"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     assert_eq!(
         (skipped.end_reason, skipped.exit_code),
         (Some(EndReason::Skipped), Some(-1))
@@ -115,12 +145,20 @@ async fn skip_records_the_firing_and_moves_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminate_stops_the_oldest_then_starts_the_new_one() {
     let b = boot("[tasks.t]\nrun = \"echo $RUNWISP_RUN_ID; sleep 30\"\non_overlap = \"terminate\"\ngraceful_stop = \"1s\"\n", clock()).await;
-    let old = b.engine.trigger("t", TriggeredBy::Api).await.unwrap();
+    let old = b
+        .engine
+        .trigger(&task("t"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     wait_runs(&b.engine, "t", "the first run running", |r| {
         r[0].status == RunStatus::Running
     })
     .await;
-    let new = b.engine.trigger("t", TriggeredBy::Api).await.unwrap();
+    let new = b
+        .engine
+        .trigger(&task("t"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     let runs = wait_runs(&b.engine, "t", "the new run running", |r| {
         r.len() == 2 && r[1].status == RunStatus::Running
     })
@@ -144,7 +182,11 @@ async fn terminate_stops_the_oldest_then_starts_the_new_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminate_runs_the_newest_trigger_last_and_supersedes_the_rest() {
     let b = boot("[tasks.deploy]\nrun = \"trap '' TERM; echo $RUNWISP_RUN_ID; sleep 30\"\non_overlap = \"terminate\"\nqueue_max = 3\ngraceful_stop = \"2s\"\n", clock()).await;
-    let first = b.engine.trigger("deploy", TriggeredBy::Api).await.unwrap();
+    let first = b
+        .engine
+        .trigger(&task("deploy"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     wait_runs(&b.engine, "deploy", "the first run running", |r| {
         r[0].status == RunStatus::Running
     })
@@ -153,7 +195,7 @@ async fn terminate_runs_the_newest_trigger_last_and_supersedes_the_rest() {
     for _ in 0..6 {
         later.push(
             b.engine
-                .trigger("deploy", TriggeredBy::Api)
+                .trigger(&task("deploy"), TriggerRequest::by(TriggeredBy::Api))
                 .await
                 .unwrap()
                 .id,
@@ -191,7 +233,11 @@ retry_delay = "200ms"
 retry_backoff = "exponential"
 "#;
     let b = boot(config, clock()).await;
-    let first = b.engine.trigger("flaky", TriggeredBy::Api).await.unwrap();
+    let first = b
+        .engine
+        .trigger(&task("flaky"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     let runs = wait_runs(&b.engine, "flaky", "four ended attempts", |r| ended(r) == 4).await;
     assert_eq!(runs[0].id, first.id);
     for (n, run) in runs.iter().enumerate() {
@@ -238,7 +284,10 @@ restart = "on_failure"
 retry_delay = "100ms"
 "#;
     let b = boot(config, clock()).await;
-    b.engine.trigger("until", TriggeredBy::Api).await.unwrap();
+    b.engine
+        .trigger(&task("until"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     let runs = wait_runs(&b.engine, "until", "a success", |r| {
         r.iter().any(|x| x.end_reason == Some(EndReason::Success))
     })
@@ -275,31 +324,50 @@ run = "sleep 30"
     let b = boot(config, clock()).await;
     let e = &b.engine;
     assert!(matches!(
-        e.trigger("nightly", TriggeredBy::Api).await,
+        e.trigger(&task("nightly"), TriggerRequest::by(TriggeredBy::Api))
+            .await,
         Err(TriggerError::Forbidden)
     ));
     assert_eq!(
-        e.trigger("nightly", TriggeredBy::Api)
+        e.trigger(&task("nightly"), TriggerRequest::by(TriggeredBy::Api))
             .await
             .unwrap_err()
             .to_string(),
         "API triggering disabled for this task"
     );
     assert!(matches!(
-        e.trigger("web", TriggeredBy::Api).await,
+        e.trigger(&task("web"), TriggerRequest::by(TriggeredBy::Api))
+            .await,
         Err(TriggerError::IsService(_))
     ));
     assert!(matches!(
-        e.trigger("nope", TriggeredBy::Api).await,
+        e.trigger(&task("nope"), TriggerRequest::by(TriggeredBy::Api))
+            .await,
         Err(TriggerError::NotFound(_))
     ));
-    assert!(matches!(
-        e.trigger("../x", TriggeredBy::Api).await,
-        Err(TriggerError::NotFound(_))
-    ));
+    // A hostile name never reaches the engine: it takes only validated names.
+    assert!(runwisp::engine::model::TaskName::parse("../x").is_err());
+    // Extra environment is checked: runwisp's own names and malformed ones are refused.
+    for bad in ["RUNWISP_RUN_ID", "1X", "A-B", ""] {
+        let mut request = TriggerRequest::by(TriggeredBy::Api);
+        request.env.insert(bad.to_string(), "x".to_string());
+        assert!(
+            matches!(
+                e.trigger(&task("long"), request).await,
+                Err(TriggerError::BadEnv(_))
+            ),
+            "{bad:?}"
+        );
+    }
 
-    let running = e.trigger("long", TriggeredBy::Api).await.unwrap();
-    let queued = e.trigger("long", TriggeredBy::Api).await.unwrap();
+    let running = e
+        .trigger(&task("long"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
+    let queued = e
+        .trigger(&task("long"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
     wait_runs(e, "long", "running", |r| r[0].status == RunStatus::Running).await;
     e.stop_run(RunId::parse(&queued.id).unwrap()).await.unwrap();
     let runs = wait_runs(e, "long", "queued run stopped", |r| {
@@ -524,5 +592,44 @@ async fn api_trigger_false_refuses_a_service_restart() {
         b.engine.restart_service("web").await,
         Err(runwisp::engine::ServiceError::Forbidden(_))
     ));
+    b.engine.shutdown().await;
+}
+
+/// A trigger's extra environment reaches its run, also when the run waited in the queue, and
+/// never another run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_triggers_environment_reaches_its_run_through_the_queue() {
+    let b = boot(
+        "[tasks.show]\nrun = \"sleep 0.2; echo ref=$DEPLOY_REF\"\nmax_concurrent = 1\n",
+        clock(),
+    )
+    .await;
+    let with = |value: &str| {
+        let mut request = TriggerRequest::by(TriggeredBy::Api);
+        request.env.insert("DEPLOY_REF".into(), value.into());
+        request
+    };
+    let first = b.engine.trigger(&task("show"), with("v1")).await.unwrap();
+    let second = b
+        .engine
+        .trigger(&task("show"), with("v2 'quoted' $(nope)"))
+        .await
+        .unwrap();
+    let plain = b
+        .engine
+        .trigger(&task("show"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
+    wait_runs(&b.engine, "show", "all three ended", |r| ended(r) == 3).await;
+    let log = |id: &str| {
+        std::fs::read_to_string(b.dir.path().join(format!("data/logs/show/{id}.log"))).unwrap()
+    };
+    assert_eq!(log(&first.id), "ref=v1\n");
+    assert_eq!(
+        log(&second.id),
+        "ref=v2 'quoted' $(nope)\n",
+        "a value is data, never code"
+    );
+    assert_eq!(log(&plain.id), "ref=\n");
     b.engine.shutdown().await;
 }

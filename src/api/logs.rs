@@ -1,12 +1,13 @@
 //! A run's log on the wire: numbered lines (`GET /api/runs/{id}/log`, the `line` events of
 //! `/log/stream`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::runlog::{self, Stream};
 
 /// Which stream a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogStream {
     Stdout,
@@ -25,7 +26,7 @@ impl From<Stream> for LogStream {
 }
 
 /// One numbered line of a run's log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LogLine {
     pub n: u64,
     pub stream: LogStream,
@@ -46,7 +47,7 @@ impl LogLine {
 
 /// `GET /api/runs/{id}/log` answers this object with a `lines` array of [`LogLine`] and
 /// `next_from`; the server streams it, so the head is its own type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LogWindowHead {
     /// The oldest line still kept (0 when the log is empty).
     pub first_available: u64,
@@ -59,7 +60,7 @@ pub struct LogWindowHead {
 }
 
 /// The whole answer, as a client reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LogWindow {
     #[serde(flatten)]
     pub head: LogWindowHead,

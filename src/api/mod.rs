@@ -1,8 +1,13 @@
 //! The wire contract: requests, responses and stream events as serde types, declared once and
 //! used by the server, the client, the CLI and the TUI. A field is named here and nowhere else.
 //!
-//! Moved here so far: the log window and log lines. The run and task objects follow.
+//! Moved here so far: the run object and its page, tasks and services, the log window and
+//! log lines.
 
 pub mod logs;
+pub mod runs;
+pub mod tasks;
 
 pub use logs::{LogLine, LogStream, LogWindow, LogWindowHead};
+pub use runs::{RunObject, RunPage};
+pub use tasks::{LastRun, Replica, ServiceState, TaskList, TaskObject};

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::api::{LogLine, LogStream};
 use crate::client::{Client, ClientError, RunView};
+use crate::engine::model::EndReason;
 
 fn print_line(event: &crate::client::SseEvent) {
     if event.name != "line" {
@@ -87,7 +88,7 @@ pub fn follow(
 /// Follows a just-triggered run to its end (unless it already ended), reports how it ended
 /// when that was not a success, and returns the exit code to leave with.
 pub fn to_end(client: &Client, run: &RunView, on_ctrl_c: OnCtrlC) -> Result<i32, ClientError> {
-    let ended = if run.status == "ended" {
+    let ended = if run.ended() {
         run.clone()
     } else {
         follow(client, run, 1, on_ctrl_c)?
@@ -106,10 +107,10 @@ pub fn exit_code(run: &RunView) -> i32 {
 
 /// Prints a one-line summary when a run did not succeed.
 pub fn report(run: &RunView) {
-    if run.end_reason.as_deref() == Some("success") {
+    if run.end_reason == Some(EndReason::Success) {
         return;
     }
-    let reason = run.end_reason.as_deref().unwrap_or("unknown");
+    let reason = run.end_reason.map_or("unknown", EndReason::as_str);
     let code = run.exit_code.map_or("none".to_string(), |c| c.to_string());
     match &run.message {
         Some(m) => say!(

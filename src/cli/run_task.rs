@@ -11,7 +11,7 @@ pub fn run(cli: &Cli, task: &str, wait: bool) -> anyhow::Result<i32> {
     if wait {
         return Ok(follow::to_end(&client, &run, follow::OnCtrlC::Leave)?);
     }
-    if run.status == "ended" {
+    if run.ended() {
         follow::report(&run);
     }
     Ok(0)

@@ -30,6 +30,13 @@ pub(crate) fn open_history(cli: &Cli) -> anyhow::Result<Option<Store>> {
 pub(crate) fn find_run(cli: &Cli, wanted: &RunRef) -> anyhow::Result<Run> {
     let place = format!(" in data directory {}", cli.data.display());
     let not_found = || anyhow!("no run {}{place}", wanted.what());
+    if super::remote::existing_data_dir(cli)?.is_none() {
+        return Err(anyhow!(
+            "no run {}: {}",
+            wanted.what(),
+            super::remote::no_data_dir(&cli.data)
+        ));
+    }
     let store = open_history(cli)?.ok_or_else(not_found)?;
     let resolved = store.resolve_run(wanted)?;
     if let Some(sentence) = resolved.ambiguity(wanted, &place) {
@@ -114,28 +121,32 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
             None => Vec::new(),
         };
         runs.iter()
-            .map(serde_json::to_value)
+            .map(|run| serde_json::to_value(crate::api::RunObject::from(run)))
             .collect::<Result<_, _>>()
             .context("encoding JSON")?
     };
-    print(
-        &runs,
-        json,
-        &format!("no runs recorded yet in {}", cli.data.display()),
-    )
+    let empty = if cli.url.is_some() {
+        "no runs recorded yet".to_string()
+    } else if super::remote::existing_data_dir(cli)?.is_some() {
+        format!("no runs recorded yet in {}", cli.data.display())
+    } else {
+        format!(
+            "no runs recorded yet: {}",
+            super::remote::no_data_dir(&cli.data)
+        )
+    };
+    print(&runs, json, &empty)
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
 
     /// A history of schema version 2, as a runwisp from before migration 0003 left it.
     const RUNS_V2: &[u8] = include_bytes!("../../tests/fixtures/store/runs_v2.db");
 
     fn cli_on(data: &std::path::Path) -> Cli {
-        let mut cli = Cli::try_parse_from(["runwisp", "runs"]).unwrap();
+        let mut cli = Cli::parse_args(["runwisp", "runs"]).unwrap();
         cli.data = data.to_path_buf();
         cli
     }

@@ -9,6 +9,7 @@
 //! queued runs do not each wait a whole fsync. The end is announced (`RunEnded`) and the run
 //! leaves the active set only once it is durable.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,15 +199,18 @@ pub fn run_spec(
     new: &NewRun,
     task: &TaskName,
     common: &Common,
+    extra_env: &BTreeMap<String, String>,
     timeout: Option<Duration>,
     disk_floor: u64,
 ) -> RunSpec {
+    let mut env = common.env.clone();
+    env.extend(extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
     RunSpec {
         run_id: new.id,
         task: task.clone(),
         command: common.run.clone(),
         working_dir: common.working_dir.clone(),
-        env: common.env.clone(),
+        env,
         trigger: new.triggered_by,
         retry_attempt: new.retry_attempt,
         replica: new.replica_index,
@@ -234,10 +238,11 @@ pub(crate) async fn run_to_end(
     new: &NewRun,
     task: &TaskName,
     common: &Common,
+    extra_env: &BTreeMap<String, String>,
     timeout: Option<Duration>,
     stop: StopHandle,
 ) -> (Outcome, Ending) {
-    let (outcome, marking) = execute(inner, new, task, common, timeout, stop).await;
+    let (outcome, marking) = execute(inner, new, task, common, extra_env, timeout, stop).await;
     let ending = Ending::after_start(inner, new.id, task, &outcome, marking);
     (outcome, ending)
 }
@@ -250,6 +255,7 @@ async fn execute(
     new: &NewRun,
     task: &TaskName,
     common: &Common,
+    extra_env: &BTreeMap<String, String>,
     timeout: Option<Duration>,
     stop: StopHandle,
 ) -> (Outcome, Marking) {
@@ -266,7 +272,7 @@ async fn execute(
         Ok(path) => path,
         Err(message) => return refused(message),
     };
-    let spec = run_spec(new, task, common, timeout, floor);
+    let spec = run_spec(new, task, common, extra_env, timeout, floor);
     let echo = {
         let inner = inner.clone();
         let run = new.id;

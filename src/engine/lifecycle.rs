@@ -143,3 +143,44 @@ impl Consumer {
         Ok(())
     }
 }
+
+impl Engine {
+    /// Waits until run `id` has ended and returns it as recorded; answers at once for a run
+    /// that already ended. Reliable whatever the broadcast drops: it subscribes before it
+    /// reads, and reads the store again after every wake-up and every [`RECHECK`]. None when
+    /// there is no such run, or the engine stops first.
+    pub async fn wait_ended(
+        &self,
+        id: RunId,
+    ) -> Result<Option<crate::engine::model::Run>, StoreError> {
+        let mut wake = self.inner.events.subscribe();
+        loop {
+            let run = self.run(id).await?;
+            match run {
+                None => return Ok(None),
+                Some(run) if run.status == crate::engine::model::RunStatus::Ended => {
+                    return Ok(Some(run))
+                }
+                Some(_) => {}
+            }
+            let ended = async {
+                loop {
+                    match wake.recv().await {
+                        Ok(Event::RunEnded { run, .. }) if run == id => return,
+                        Ok(_) => {}
+                        // Missed some: read the store again.
+                        Err(broadcast::error::RecvError::Lagged(_)) => return,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                _ = ended => {}
+                _ = tokio::time::sleep(RECHECK) => {}
+                _ = self.inner.stopped() => return Ok(None),
+            }
+        }
+    }
+}

@@ -43,7 +43,7 @@ use store::Store;
 
 pub use launch::ActiveRun;
 pub use supervisor::{ReplicaState, ServiceError, ServiceView};
-pub use tasks::{StopError, TaskInfo, TriggerError};
+pub use tasks::{StopError, TaskInfo, TriggerError, TriggerRequest};
 
 /// Why the engine could not boot; each is one sentence for the operator.
 #[derive(Debug, thiserror::Error)]

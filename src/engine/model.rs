@@ -123,7 +123,7 @@ pub fn truncate_for_message(s: &str) -> String {
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
@@ -211,8 +211,8 @@ impl EndReason {
     }
 }
 
-/// One execution as stored in the `runs` table. Times are Unix milliseconds here; the JSON form
-/// (CLI `--json`, later the API) shows them as RFC 3339 UTC and adds `duration_ms`.
+/// One execution as stored in the `runs` table. Times are Unix milliseconds here; on the wire
+/// it is [`crate::api::RunObject`] (RFC 3339 times, `duration_ms`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
     pub id: String,
@@ -247,31 +247,6 @@ pub fn rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_else(|_| ms.to_string())
-}
-
-impl Serialize for Run {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let time = |ms: Option<i64>| ms.map(rfc3339);
-        let mut s = serializer.serialize_struct("Run", 16)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("task_name", &self.task_name)?;
-        s.serialize_field("kind", &self.kind)?;
-        s.serialize_field("status", &self.status)?;
-        s.serialize_field("end_reason", &self.end_reason)?;
-        s.serialize_field("exit_code", &self.exit_code)?;
-        s.serialize_field("triggered_by", &self.triggered_by)?;
-        s.serialize_field("scheduled_for", &time(self.scheduled_for))?;
-        s.serialize_field("created_at", &rfc3339(self.created_at))?;
-        s.serialize_field("start_at", &time(self.start_at))?;
-        s.serialize_field("end_at", &time(self.end_at))?;
-        s.serialize_field("duration_ms", &self.duration_ms())?;
-        s.serialize_field("retry_attempt", &self.retry_attempt)?;
-        s.serialize_field("retry_of_run_id", &self.retry_of_run_id)?;
-        s.serialize_field("replica_index", &self.replica_index)?;
-        s.serialize_field("message", &self.message)?;
-        s.end()
-    }
 }
 
 #[cfg(test)]

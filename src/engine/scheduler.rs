@@ -169,6 +169,7 @@ fn spawn_fires(inner: &Arc<Inner>, entry: &Scheduled, missed: Missed, at_boot: b
         for instant in due {
             let firing = Firing {
                 by,
+                env: Default::default(),
                 scheduled_for: Some(instant),
                 retry_of: None,
             };

@@ -259,8 +259,16 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
             )
             .await;
             let started = tokio::time::Instant::now();
-            let (_, ending) =
-                launch::run_to_end(&inner, &new, &name, &spec.common, None, stop).await;
+            let (_, ending) = launch::run_to_end(
+                &inner,
+                &new,
+                &name,
+                &spec.common,
+                &Default::default(),
+                None,
+                stop,
+            )
+            .await;
             ending.recorded(&inner).await;
             if started.elapsed() >= spec.backoff_reset_after {
                 attempt = 0;

@@ -4,7 +4,7 @@
 //! (`retry_attempts`, with its delay curve capped at 5 minutes) or re-run (`restart =
 //! "on_failure"`). Retries do not count against `max_concurrent`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ struct TaskState {
     /// Active runs counted against `max_concurrent`, oldest first.
     counted: Vec<RunId>,
     /// Recorded runs waiting for a free slot, in order.
-    queue: VecDeque<NewRun>,
+    queue: VecDeque<Queued>,
     /// Bumped when an operator stops the task, cancelling pending retries.
     generation: u64,
 }
@@ -67,6 +67,8 @@ pub enum TriggerError {
     IsService(String),
     #[error("the daemon is shutting down")]
     ShuttingDown,
+    #[error("{0:?} cannot be set for a run: environment names are letters, digits and _, and RUNWISP_* belongs to runwisp")]
+    BadEnv(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -96,9 +98,56 @@ pub struct TaskInfo {
     pub service: Option<crate::engine::ServiceView>,
 }
 
+/// Extra environment for one run, on top of the task's `env` (from a trigger request).
+pub type RunEnv = Arc<BTreeMap<String, String>>;
+
+/// A recorded run waiting for a free slot, with what it was asked to run with.
+struct Queued {
+    new: NewRun,
+    env: RunEnv,
+}
+
+/// What a manual trigger asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerRequest {
+    pub by: TriggeredBy,
+    /// Added to the run's environment (names `[A-Za-z_][A-Za-z0-9_]*`, never `RUNWISP_*`);
+    /// values are never part of the command line.
+    pub env: BTreeMap<String, String>,
+}
+
+impl TriggerRequest {
+    /// A trigger from `by` with nothing else.
+    pub fn by(by: TriggeredBy) -> Self {
+        Self {
+            by,
+            env: BTreeMap::new(),
+        }
+    }
+
+    fn check_env(&self) -> Result<(), TriggerError> {
+        for name in self.env.keys() {
+            let mut chars = name.chars();
+            let valid = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with("RUNWISP_");
+            if !valid {
+                return Err(TriggerError::BadEnv(
+                    crate::engine::model::truncate_for_message(name),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What a firing is.
 pub(crate) struct Firing {
     pub by: TriggeredBy,
+    /// Extra environment for the run.
+    pub env: RunEnv,
     pub scheduled_for: Option<Timestamp>,
     /// For retries and restarts: the attempt number and the run before it.
     pub retry_of: Option<(u32, RunId)>,
@@ -181,11 +230,21 @@ pub(crate) async fn fire(
                 state.counted.push(new.id);
             }
             let stop = launch::register(inner, &new, name);
-            spawn_run(inner.clone(), name.clone(), new.clone(), stop, !retry);
+            spawn_run(
+                inner.clone(),
+                name.clone(),
+                new.clone(),
+                firing.env.clone(),
+                stop,
+                !retry,
+            );
             None
         }
         Some(Decision::Queue) => {
-            state.queue.push_back(new.clone());
+            state.queue.push_back(Queued {
+                new: new.clone(),
+                env: firing.env.clone(),
+            });
             None
         }
         Some(Decision::Terminate(oldest)) => {
@@ -194,8 +253,11 @@ pub(crate) async fn fire(
             }
             // The newest trigger wins: older ones still waiting for the terminated run to go
             // are superseded, so what runs last is what was asked for last.
-            superseded.extend(state.queue.drain(..));
-            state.queue.push_back(new.clone());
+            superseded.extend(state.queue.drain(..).map(|q| q.new));
+            state.queue.push_back(Queued {
+                new: new.clone(),
+                env: firing.env.clone(),
+            });
             None
         }
         Some(Decision::Skip) => Some((
@@ -245,18 +307,32 @@ pub(crate) async fn fire(
 
 type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-fn spawn_run(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHandle, counted: bool) {
-    let future: Boxed = Box::pin(run_task(inner, name, new, stop, counted));
+fn spawn_run(
+    inner: Arc<Inner>,
+    name: TaskName,
+    new: NewRun,
+    env: RunEnv,
+    stop: StopHandle,
+    counted: bool,
+) {
+    let future: Boxed = Box::pin(run_task(inner, name, new, env, stop, counted));
     tokio::spawn(future);
 }
 
-async fn run_task(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHandle, counted: bool) {
+async fn run_task(
+    inner: Arc<Inner>,
+    name: TaskName,
+    new: NewRun,
+    env: RunEnv,
+    stop: StopHandle,
+    counted: bool,
+) {
     let Some(slot) = inner.tasks.get(&name) else {
         return;
     };
     let spec = slot.spec.clone();
     let (outcome, ending) =
-        launch::run_to_end(&inner, &new, &name, &spec.common, spec.timeout, stop).await;
+        launch::run_to_end(&inner, &new, &name, &spec.common, &env, spec.timeout, stop).await;
     // The slot goes to the next queued run now; its start is committed after this end.
     {
         let mut state = slot.state.lock().await;
@@ -267,13 +343,21 @@ async fn run_task(inner: Arc<Inner>, name: TaskName, new: NewRun, stop: StopHand
             let Some(next) = state.queue.pop_front() else {
                 break;
             };
-            state.counted.push(next.id);
-            let stop = launch::register(&inner, &next, &name);
-            spawn_run(inner.clone(), name.clone(), next, stop, true);
+            state.counted.push(next.new.id);
+            let stop = launch::register(&inner, &next.new, &name);
+            spawn_run(inner.clone(), name.clone(), next.new, next.env, stop, true);
         }
     }
     ending.recorded(&inner).await;
-    schedule_retry(&inner, &name, new.retry_attempt, new.id, outcome.end_reason).await;
+    schedule_retry(
+        &inner,
+        &name,
+        new.retry_attempt,
+        new.id,
+        outcome.end_reason,
+        env,
+    )
+    .await;
 }
 
 /// Task runs that a dead daemon left unfinished, now recorded `crashed`, are retried like any
@@ -284,7 +368,9 @@ pub(crate) async fn retry_crashed(inner: &Arc<Inner>, crashed: &[Run]) {
             continue;
         };
         if run.kind == RunKind::Task && inner.tasks.contains_key(&name) {
-            schedule_retry(inner, &name, run.retry_attempt, id, EndReason::Crashed).await;
+            // What extra environment it had died with the daemon.
+            let env = RunEnv::default();
+            schedule_retry(inner, &name, run.retry_attempt, id, EndReason::Crashed, env).await;
         }
     }
 }
@@ -297,6 +383,7 @@ async fn schedule_retry(
     attempt_done: u32,
     ended: RunId,
     reason: EndReason,
+    env: RunEnv,
 ) {
     let Some(slot) = inner.tasks.get(name) else {
         return;
@@ -331,6 +418,7 @@ async fn schedule_retry(
         }
         let firing = Firing {
             by,
+            env,
             scheduled_for: None,
             retry_of: Some((attempt, previous)),
         };
@@ -342,7 +430,14 @@ async fn schedule_retry(
 
 /// Ends every queued run `stopped` (shutdown, or an operator stopping the task).
 async fn drop_queue(inner: &Arc<Inner>, name: &TaskName, slot: &TaskSlot, message: &str) -> usize {
-    let queued: Vec<NewRun> = slot.state.lock().await.queue.drain(..).collect();
+    let queued: Vec<NewRun> = slot
+        .state
+        .lock()
+        .await
+        .queue
+        .drain(..)
+        .map(|q| q.new)
+        .collect();
     let n = queued.len();
     for run in queued {
         let outcome = Outcome {
@@ -364,25 +459,31 @@ pub(crate) async fn drop_queues(inner: &Arc<Inner>, message: &str) {
 impl Engine {
     /// A manual trigger (`runwisp run-task`, the TUI's `r`, the API): refused for unknown
     /// tasks, services and tasks with `api_trigger = false`.
-    pub async fn trigger(&self, name: &str, by: TriggeredBy) -> Result<Run, TriggerError> {
-        let task = TaskName::parse(name).map_err(|_| TriggerError::NotFound(name.to_string()))?;
-        if self.inner.services.contains_key(&task) {
-            return Err(TriggerError::IsService(name.to_string()));
+    pub async fn trigger(
+        &self,
+        task: &TaskName,
+        request: TriggerRequest,
+    ) -> Result<Run, TriggerError> {
+        if self.inner.services.contains_key(task) {
+            return Err(TriggerError::IsService(task.to_string()));
         }
         let slot = self
             .inner
             .tasks
-            .get(&task)
-            .ok_or_else(|| TriggerError::NotFound(name.to_string()))?;
+            .get(task)
+            .ok_or_else(|| TriggerError::NotFound(task.to_string()))?;
         if !slot.spec.common.api_trigger {
             return Err(TriggerError::Forbidden);
         }
+        request.check_env()?;
+        let task = task.clone();
         // The firing runs as its own task: a caller that gives up (an HTTP client hanging up
         // drops the handler's future) must not cancel it between recording the row and
         // starting or queueing the run, which would leave the row pending for good.
         let inner = self.inner.clone();
         let firing = Firing {
-            by,
+            by: request.by,
+            env: Arc::new(request.env),
             scheduled_for: None,
             retry_of: None,
         };
@@ -419,7 +520,7 @@ impl Engine {
         }
         for (name, slot) in &self.inner.tasks {
             let mut state = slot.state.lock().await;
-            if let Some(pos) = state.queue.iter().position(|r| r.id == id) {
+            if let Some(pos) = state.queue.iter().position(|r| r.new.id == id) {
                 state.queue.remove(pos);
                 drop(state);
                 let outcome = Outcome {

@@ -5,7 +5,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use super::routes::{table, Route};
-use crate::engine::model::{EndReason, RunKind, RunStatus, TriggeredBy};
+use crate::api;
+use crate::engine::model::{EndReason, RunStatus, TriggeredBy};
 
 fn problem(description: &str) -> Value {
     json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
@@ -34,7 +35,11 @@ fn parameters(route: &Route) -> Vec<Value> {
         out.push(json!({ "name": "name", "in": "path", "required": true,
             "schema": { "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$" } }));
     }
-    if route.path.contains("{id}") {
+    if route.path == "/api/runs/{id}" && route.method == axum::http::Method::GET {
+        // One run by its whole id or a unique prefix or suffix of at least 4 characters.
+        out.push(json!({ "name": "id", "in": "path", "required": true,
+            "schema": { "type": "string", "pattern": "^[0-9A-Za-z]{4,26}$" } }));
+    } else if route.path.contains("{id}") {
         out.push(json!({ "name": "id", "in": "path", "required": true,
             "schema": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" } }));
     }
@@ -87,7 +92,8 @@ fn parameters(route: &Route) -> Vec<Value> {
 }
 
 fn responses(route: &Route) -> Value {
-    let run = json!({ "$ref": "#/components/schemas/Run" });
+    let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let run = schema("RunObject");
     let mut r = Map::new();
     let success = match (route.method.as_str(), route.path) {
         ("POST", p) if p.ends_with("/run") || p.ends_with("/trigger") => {
@@ -123,7 +129,16 @@ fn responses(route: &Route) -> Value {
             r.insert("400".into(), problem("A task: restart applies to services"));
             Some(ok(json!({ "type": "object" })))
         }
-        ("GET", "/api/runs/{id}") => Some(ok(run)),
+        ("GET", "/api/runs/{id}") => {
+            r.insert(
+                "409".into(),
+                problem("A short id that matches several runs"),
+            );
+            Some(ok(run))
+        }
+        ("GET", "/api/tasks") => Some(ok(schema("TaskList"))),
+        ("GET", "/api/tasks/{name}") => Some(ok(schema("TaskObject"))),
+        ("GET", p) if p.ends_with("/log") => Some(ok(schema("LogWindow"))),
         ("GET", p) if p.ends_with("/stream") => Some(sse(if p.ends_with("/log/stream") {
             &["line", "rotated", "done", "ping"]
         } else {
@@ -132,8 +147,7 @@ fn responses(route: &Route) -> Value {
         ("GET", p) if p.ends_with("/log/raw") => Some(
             json!({ "description": "The log as text", "content": { "text/plain": { "schema": { "type": "string" } } } }),
         ),
-        ("GET", p) if p.ends_with("/runs") => Some(ok(json!({ "type": "object", "properties": {
-            "runs": { "type": "array", "items": run }, "next_before": { "type": ["string", "null"] } }, "required": ["runs", "next_before"] }))),
+        ("GET", p) if p.ends_with("/runs") => Some(ok(schema("RunPage"))),
         _ => Some(ok(json!({ "type": "object" }))),
     };
     if let Some(success) = success {
@@ -197,7 +211,12 @@ pub fn build() -> Value {
             );
         }
     }
-    let nullable = |t: &str| json!({ "type": [t, "null"] });
+    let mut schemas = wire_schemas();
+    schemas.insert(
+        "Problem".into(),
+        json!({ "type": "object", "required": ["title", "status", "detail"], "properties": {
+            "title": { "type": "string" }, "status": { "type": "integer" }, "detail": { "type": "string" } } }),
+    );
     json!({
         "openapi": "3.1.0",
         "info": { "title": "runwisp", "version": env!("CARGO_PKG_VERSION"),
@@ -205,21 +224,24 @@ pub fn build() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
-            "schemas": {
-                "Problem": { "type": "object", "required": ["title", "status", "detail"], "properties": {
-                    "title": { "type": "string" }, "status": { "type": "integer" }, "detail": { "type": "string" } } },
-                "Run": { "type": "object", "required": ["id", "task_name", "kind", "status", "triggered_by", "created_at"], "properties": {
-                    "id": { "type": "string" }, "task_name": { "type": "string" },
-                    "kind": { "type": "string", "enum": spellings(RunKind::ALL, RunKind::as_str) },
-                    "status": { "type": "string", "enum": spellings(RunStatus::ALL, RunStatus::as_str) },
-                    "end_reason": nullable("string"), "exit_code": nullable("integer"),
-                    "triggered_by": { "type": "string" }, "scheduled_for": nullable("string"),
-                    "created_at": { "type": "string" }, "start_at": nullable("string"), "end_at": nullable("string"),
-                    "duration_ms": nullable("integer"), "retry_attempt": { "type": "integer" },
-                    "retry_of_run_id": nullable("string"), "replica_index": nullable("integer"), "message": nullable("string") } }
-            }
+            "schemas": schemas,
         }
     })
+}
+
+/// The schemas of the wire types (`crate::api`), generated from the types themselves (JSON
+/// Schema 2020-12, which OpenAPI 3.1 uses), so the document cannot drift from what is sent.
+fn wire_schemas() -> Map<String, Value> {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas".into())
+        .into_generator();
+    generator.subschema_for::<api::RunObject>();
+    generator.subschema_for::<api::RunPage>();
+    generator.subschema_for::<api::TaskObject>();
+    generator.subschema_for::<api::TaskList>();
+    generator.subschema_for::<api::LogWindow>();
+    generator.subschema_for::<api::LogLine>();
+    generator.take_definitions(true)
 }
 
 /// How an enum of the run object is spelled on the wire.

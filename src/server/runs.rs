@@ -12,6 +12,7 @@ use serde_json::json;
 use super::extract::{only_params, param, NameParam, RunIdParam, RunRefParam};
 use super::problem::Problem;
 use super::AppState;
+use crate::api::{RunObject, RunPage};
 use crate::engine::history::{Resolved, RunQuery, MAX_PAGE};
 use crate::engine::model::{truncate_for_message, RunId, TaskName};
 use crate::engine::StopError;
@@ -63,7 +64,11 @@ async fn page(app: &AppState, q: RunQuery) -> Result<Response, Problem> {
     let next_before = (runs.len() == limit)
         .then(|| runs.last().map(|r| r.id.clone()))
         .flatten();
-    Ok(axum::Json(json!({ "runs": runs, "next_before": next_before })).into_response())
+    let page = RunPage {
+        runs: runs.iter().map(RunObject::from).collect(),
+        next_before,
+    };
+    Ok(axum::Json(page).into_response())
 }
 
 pub async fn list(
@@ -99,7 +104,7 @@ pub async fn one(
         return Err(Problem::new(StatusCode::CONFLICT, sentence));
     }
     match resolved {
-        Resolved::Found(run) => Ok(axum::Json(run).into_response()),
+        Resolved::Found(run) => Ok(axum::Json(RunObject::from(*run)).into_response()),
         _ => Err(Problem::not_found(format!(
             "there is no run {}",
             wanted.what()

@@ -128,7 +128,7 @@ pub async fn runs(
             let Ok(event) = SseEvent::default()
                 .event(name)
                 .id(run.id.clone())
-                .json_data(&run)
+                .json_data(crate::api::RunObject::from(&run))
             else {
                 continue;
             };

@@ -6,80 +6,98 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::extract::{NameParam, OptionalJson};
 use super::problem::Problem;
 use super::AppState;
+use crate::api::{LastRun, Replica, ServiceState, TaskList, TaskObject};
 use crate::engine::model::{rfc3339, RunKind, TaskName, TriggeredBy};
 use crate::engine::store;
-use crate::engine::{ReplicaState, ServiceError, StopError, TaskInfo, TriggerError};
+use crate::engine::{ServiceError, StopError, TaskInfo, TriggerError, TriggerRequest};
 
-fn describe(app: &AppState, info: &TaskInfo, last: Option<Value>) -> Value {
+fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Option<TaskObject> {
     let config = app.engine.config();
-    let active: Vec<String> = info.active.iter().map(|id| id.to_string()).collect();
-    let next = info.next.map(|t| rfc3339(t.as_millisecond()));
-    match info.kind {
+    let active_runs: Vec<String> = info.active.iter().map(|id| id.to_string()).collect();
+    let next_run_at = info.next.map(|t| rfc3339(t.as_millisecond()));
+    Some(match info.kind {
         RunKind::Task => {
-            let Some(t) = config.tasks.get(&info.name) else {
-                return Value::Null;
-            };
-            json!({
-                "name": info.name, "kind": "task", "group": t.common.group, "description": t.common.description,
-                "cron": t.cron.as_ref().map(|c| c.expr()), "schedule": t.cron.as_ref().map(|c| c.describe()),
-                "timezone": t.timezone_name, "next_run_at": next,
-                "api_trigger": t.common.api_trigger, "max_concurrent": t.max_concurrent,
-                "on_overlap": t.on_overlap.as_str(), "instances": null, "active_runs": active,
-                "queued": info.queued, "last_run": last,
-            })
+            let t = config.tasks.get(&info.name)?;
+            TaskObject {
+                name: info.name.to_string(),
+                kind: RunKind::Task,
+                group: t.common.group.clone(),
+                description: t.common.description.clone(),
+                cron: t.cron.as_ref().map(|c| c.expr().to_string()),
+                schedule: t.cron.as_ref().map(|c| c.describe()),
+                timezone: Some(t.timezone_name.clone()),
+                next_run_at,
+                api_trigger: t.common.api_trigger,
+                max_concurrent: Some(t.max_concurrent),
+                on_overlap: Some(t.on_overlap.as_str().to_string()),
+                instances: None,
+                active_runs,
+                queued: info.queued,
+                last_run,
+                stopped: None,
+                state: None,
+                replicas: None,
+            }
         }
         RunKind::Service => {
-            let Some(s) = config.services.get(&info.name) else {
-                return Value::Null;
-            };
-            json!({
-                "name": info.name, "kind": "service", "group": s.common.group, "description": s.common.description,
-                "cron": null, "schedule": null, "timezone": null, "next_run_at": null, "api_trigger": s.common.api_trigger,
-                "max_concurrent": null, "on_overlap": null, "instances": s.instances, "active_runs": active,
-                "queued": 0, "last_run": last, "stopped": info.service.as_ref().is_some_and(|v| v.stopped_by_operator),
-                "state": info.service.as_ref().map(|v| replica_json(None, &v.state)),
-                "replicas": info.service.as_ref().map(|v| v.replicas.iter().enumerate()
-                    .map(|(i, r)| replica_json(Some(i), r)).collect::<Vec<_>>()),
-            })
+            let s = config.services.get(&info.name)?;
+            let view = info.service.as_ref();
+            TaskObject {
+                name: info.name.to_string(),
+                kind: RunKind::Service,
+                group: s.common.group.clone(),
+                description: s.common.description.clone(),
+                cron: None,
+                schedule: None,
+                timezone: None,
+                next_run_at: None,
+                api_trigger: s.common.api_trigger,
+                max_concurrent: None,
+                on_overlap: None,
+                instances: Some(s.instances),
+                active_runs,
+                queued: 0,
+                last_run,
+                stopped: Some(view.is_some_and(|v| v.stopped_by_operator)),
+                state: view.map(|v| ServiceState::from(&v.state)),
+                replicas: view.map(|v| {
+                    v.replicas
+                        .iter()
+                        .zip(0u32..)
+                        .map(|(r, index)| Replica {
+                            index,
+                            state: ServiceState::from(r),
+                        })
+                        .collect()
+                }),
+            }
         }
-    }
-}
-
-/// What a service (or one replica, with its index) is doing: `state` (`starting`, `running`,
-/// `backoff`, `stopped`), with `run_id` when running and `next_attempt_at` and `attempt` in
-/// back-off.
-fn replica_json(index: Option<usize>, state: &ReplicaState) -> Value {
-    let mut v = match state {
-        ReplicaState::Starting => json!({ "state": "starting" }),
-        ReplicaState::Running { run } => json!({ "state": "running", "run_id": run.to_string() }),
-        ReplicaState::Backoff {
-            next_attempt_at,
-            attempt,
-        } => {
-            json!({ "state": "backoff", "next_attempt_at": rfc3339(next_attempt_at.as_millisecond()), "attempt": attempt })
-        }
-        ReplicaState::Stopped => json!({ "state": "stopped" }),
-    };
-    if let (Some(i), Some(map)) = (index, v.as_object_mut()) {
-        map.insert("index".into(), json!(i));
-    }
-    v
+    })
 }
 
 /// The newest run of each task, as the task listing shows it.
-async fn last_runs(app: &AppState, names: &[&TaskName]) -> Result<HashMap<String, Value>, Problem> {
+async fn last_runs(
+    app: &AppState,
+    names: &[&TaskName],
+) -> Result<HashMap<String, LastRun>, Problem> {
     let tasks: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let runs = store::blocking(app.engine.store_handle(), move |s| s.last_runs(&tasks)).await?;
     Ok(runs
         .into_iter()
         .map(|(task, r)| {
-            let view = json!({ "id": r.id, "status": r.status, "end_reason": r.end_reason, "exit_code": r.exit_code,
-                               "start_at": r.start_at.map(rfc3339), "end_at": r.end_at.map(rfc3339) });
+            let view = LastRun {
+                id: r.id,
+                status: r.status,
+                end_reason: r.end_reason,
+                exit_code: r.exit_code,
+                start_at: r.start_at.map(rfc3339),
+                end_at: r.end_at.map(rfc3339),
+            };
             (task, view)
         })
         .collect())
@@ -89,11 +107,11 @@ pub async fn list(State(app): State<AppState>) -> Result<Response, Problem> {
     let infos = app.engine.tasks().await;
     let names: Vec<&TaskName> = infos.iter().map(|i| &i.name).collect();
     let mut last = last_runs(&app, &names).await?;
-    let out: Vec<Value> = infos
+    let tasks = infos
         .iter()
-        .map(|info| describe(&app, info, last.remove(info.name.as_str())))
+        .filter_map(|info| describe(&app, info, last.remove(info.name.as_str())))
         .collect();
-    Ok(axum::Json(json!({ "tasks": out })).into_response())
+    Ok(axum::Json(TaskList { tasks }).into_response())
 }
 
 pub async fn one(
@@ -113,7 +131,13 @@ pub async fn one(
             ))
         })?;
     let last = last_runs(&app, &[&name]).await?.remove(name.as_str());
-    Ok(axum::Json(describe(&app, &info, last)).into_response())
+    let object = describe(&app, &info, last).ok_or_else(|| {
+        Problem::not_found(format!(
+            "there is no task or service named {:?}",
+            name.as_str()
+        ))
+    })?;
+    Ok(axum::Json(object).into_response())
 }
 
 /// The optional body of a trigger: which interface asked (recorded as `triggered_by`).
@@ -146,14 +170,15 @@ pub async fn run(
                 ))
             })?,
     };
-    match app.engine.trigger(name.as_str(), by).await {
-        Ok(run) => Ok((StatusCode::CREATED, axum::Json(run)).into_response()),
+    match app.engine.trigger(&name, TriggerRequest::by(by)).await {
+        Ok(run) => Ok((StatusCode::CREATED, axum::Json(crate::api::RunObject::from(run))).into_response()),
         Err(TriggerError::NotFound(n)) => Err(Problem::not_found(format!("there is no task named {n:?}"))),
         Err(TriggerError::Forbidden) => Err(Problem::new(StatusCode::FORBIDDEN, "API triggering disabled for this task")),
         Err(TriggerError::IsService(n)) => Err(Problem::new(
             StatusCode::CONFLICT,
             format!("{n:?} is a service and is kept running; use POST /api/tasks/{n}/restart to restart it"),
         )),
+        Err(TriggerError::BadEnv(_)) => Err(Problem::bad_request("a run's environment cannot be set through this route")),
         Err(TriggerError::ShuttingDown) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the daemon is shutting down")),
         Err(TriggerError::Store(e)) => Err(e.into()),
     }

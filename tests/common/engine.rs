@@ -29,6 +29,11 @@ pub async fn boot_in(dir: &Path, config: &str, clock: Arc<dyn Clock>) -> Engine 
     Engine::boot(config, data, lock, clock).await.expect("boot")
 }
 
+/// A task name the test knows is valid.
+pub fn task(name: &str) -> runwisp::engine::model::TaskName {
+    runwisp::engine::model::TaskName::parse(name).expect("a valid task name")
+}
+
 pub async fn boot(config: &str, clock: Arc<dyn Clock>) -> Booted {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = boot_in(dir.path(), config, clock).await;

@@ -9,8 +9,8 @@
 //! that only read the history open it with [`Store::open_read_only`], which never migrates.
 
 mod group;
-mod runs;
 mod outbox;
+mod runs;
 mod services;
 
 use std::path::{Path, PathBuf};
@@ -38,7 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_service_stops",
         include_str!("migrations/0004_service_stops.sql"),
     ),
-    ("0005_lifecycle", include_str!("migrations/0005_lifecycle.sql")),
+    (
+        "0005_lifecycle",
+        include_str!("migrations/0005_lifecycle.sql"),
+    ),
 ];
 
 /// The oldest schema [`Store::open_read_only`] reads: the run queries of `runs.rs` select only

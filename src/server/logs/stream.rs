@@ -15,7 +15,7 @@ use axum::response::Response;
 use tokio::sync::{broadcast, mpsc};
 
 use super::find_run;
-use crate::api::LogLine;
+use crate::api::{LogLine, RunObject};
 use crate::engine::events::Event;
 use crate::engine::history::log_files;
 use crate::engine::model::{RunId, RunStatus};
@@ -201,7 +201,7 @@ async fn produce(
             };
             let done = SseEvent::default()
                 .event("done")
-                .json_data(&run)
+                .json_data(RunObject::from(&run))
                 .unwrap_or_default();
             tx.send(done).await.map_err(|_| ())?;
             return Ok(());

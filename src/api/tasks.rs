@@ -1,0 +1,99 @@
+//! Tasks and services on the wire (`GET /api/tasks`, `GET /api/tasks/{name}`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::model::{rfc3339, EndReason, RunKind, RunStatus};
+use crate::engine::ReplicaState;
+
+/// What a service, or one of its replicas, is doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum ServiceState {
+    /// Recording its run and starting its process.
+    Starting,
+    /// Running as run `run_id`.
+    Running { run_id: String },
+    /// Exited; the next attempt (number `attempt`) starts at `next_attempt_at`.
+    Backoff {
+        next_attempt_at: String,
+        attempt: u32,
+    },
+    /// Not running (an operator stopped it, or the daemon is stopping).
+    Stopped,
+}
+
+impl From<&ReplicaState> for ServiceState {
+    fn from(state: &ReplicaState) -> Self {
+        match state {
+            ReplicaState::Starting => Self::Starting,
+            ReplicaState::Running { run } => Self::Running {
+                run_id: run.to_string(),
+            },
+            ReplicaState::Backoff {
+                next_attempt_at,
+                attempt,
+            } => Self::Backoff {
+                next_attempt_at: rfc3339(next_attempt_at.as_millisecond()),
+                attempt: *attempt,
+            },
+            ReplicaState::Stopped => Self::Stopped,
+        }
+    }
+}
+
+/// One replica of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Replica {
+    pub index: u32,
+    #[serde(flatten)]
+    pub state: ServiceState,
+}
+
+/// The newest run of a task, in short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LastRun {
+    pub id: String,
+    pub status: RunStatus,
+    pub end_reason: Option<EndReason>,
+    pub exit_code: Option<i32>,
+    pub start_at: Option<String>,
+    pub end_at: Option<String>,
+}
+
+/// A task or a service. Fields that do not apply to its kind are null.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskObject {
+    pub name: String,
+    pub kind: RunKind,
+    pub group: String,
+    pub description: String,
+    /// The schedule as written (tasks).
+    pub cron: Option<String>,
+    /// The schedule in words (tasks).
+    pub schedule: Option<String>,
+    pub timezone: Option<String>,
+    pub next_run_at: Option<String>,
+    pub api_trigger: bool,
+    pub max_concurrent: Option<u32>,
+    pub on_overlap: Option<String>,
+    /// Replicas (services).
+    pub instances: Option<u32>,
+    pub active_runs: Vec<String>,
+    pub queued: usize,
+    pub last_run: Option<LastRun>,
+    /// Services: whether an operator stopped it (it stays stopped until restarted).
+    pub stopped: Option<bool>,
+    /// Services: what the service as a whole is doing.
+    #[serde(default)]
+    pub state: Option<ServiceState>,
+    /// Services: each replica.
+    #[serde(default)]
+    pub replicas: Option<Vec<Replica>>,
+}
+
+/// `GET /api/tasks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskList {
+    pub tasks: Vec<TaskObject>,
+}

@@ -1,0 +1,125 @@
+//! The OpenAPI document against what the daemon really answers: every JSON route of the route
+//! table is called on a real daemon and its answer validated, by Python's `jsonschema` (an
+//! implementation we did not write), against the schema the document gives for that route
+//! and status. The document's schemas are generated from the wire types, so a field changed in
+//! one place shows up here.
+
+mod common;
+#[path = "common/daemon.rs"]
+mod daemon;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use daemon::Daemon;
+use runwisp::server::routes::table;
+use serde_json::{json, Value};
+
+const CONFIG: &str = r#"
+[tasks.hello]
+run = "echo hello; echo oops >&2"
+cron = "0 4 * * *"
+timezone = "Europe/Bratislava"
+
+[services.web]
+run = "sleep 60"
+instances = 2
+"#;
+
+fn python_has_jsonschema() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert_eq!(
+            std::env::var("RUNWISP_SKIP_ORACLES").as_deref(),
+            Ok("1"),
+            "python3 cannot import jsonschema: pip install -r tests/oracle/requirements.txt \
+             (or set RUNWISP_SKIP_ORACLES=1 to skip the Python oracles)"
+        );
+        eprintln!("skipped: python3 cannot import jsonschema (RUNWISP_SKIP_ORACLES=1)");
+    }
+    ok
+}
+
+#[test]
+fn every_json_answer_matches_the_documented_schema() {
+    if !python_has_jsonschema() {
+        return;
+    }
+    let d = Daemon::start(CONFIG);
+    let triggered = d.post("/api/tasks/hello/run");
+    assert_eq!(triggered.status, 201, "{}", triggered.text);
+    let id = triggered.json()["id"].as_str().unwrap().to_string();
+    d.wait_ended(&id);
+    let mut answers = vec![
+        json!({ "method": "POST", "path": "/api/tasks/{name}/run", "status": 201, "body": triggered.json() }),
+    ];
+    let mut checked = Vec::new();
+    for route in table() {
+        let path = route.path;
+        let json_get = route.method == axum::http::Method::GET
+            && !path.ends_with("/stream")
+            && !path.ends_with("/log/raw")
+            && path != "/api/openapi.json";
+        if !json_get {
+            continue;
+        }
+        let names: &[&str] = if path.contains("{name}") {
+            &["hello", "web"]
+        } else {
+            &[""]
+        };
+        for name in names {
+            let url = path.replace("{name}", name).replace("{id}", &id);
+            let a = d.get(&url);
+            answers.push(
+                json!({ "method": "GET", "path": path, "status": a.status, "body": a.json() }),
+            );
+        }
+        checked.push(path);
+    }
+    // Refusals carry the documented problem object.
+    let missing = d.get("/api/tasks/nope");
+    assert_eq!(missing.status, 404);
+    answers.push(json!({ "method": "GET", "path": "/api/tasks/{name}", "status": 404, "body": missing.json() }));
+    for route in [
+        "/api/tasks",
+        "/api/tasks/{name}",
+        "/api/runs",
+        "/api/runs/{id}",
+        "/api/runs/{id}/log",
+    ] {
+        assert!(checked.contains(&route), "{route} was not checked");
+    }
+
+    let document: Value = d.get("/api/openapi.json").json();
+    let input = json!({ "document": document, "answers": answers }).to_string();
+    let mut child = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/oracle/openapi_check.py"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "answers that do not match the document:\n{report}"
+    );
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("ok ")).count(),
+        answers.len(),
+        "{report}"
+    );
+}
