@@ -1,5 +1,6 @@
 //! How long the terminal UI takes to draw one frame with 1,000 tasks in the sidebar and a
 //! 10,000-line log open (goal: under 5 ms a frame), at 120×40. Run: `cargo bench --bench tui_frame`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: a failure ends it with its reason
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ratatui::backend::TestBackend;

@@ -13,6 +13,7 @@
 //!                                         does (own process group, piped output): the floor under
 //!                                         the scheduling skew of N tasks due at once
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: a failure ends it with its reason
 
 use std::path::Path;
 use std::process::{Command, Stdio};

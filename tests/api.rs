@@ -1,6 +1,7 @@
 //! The REST API against the real daemon: documented status codes of every route, the
 //! authentication rejection matrix, a walk over the route table without a token, bad input,
 //! a slow client, and server-sent events arriving while a run is still printing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 #[path = "common/daemon.rs"]

@@ -2,6 +2,7 @@
 //! standard library and PyJWT, written from `api.md` alone) logs in to the real daemon, checks
 //! the token and cookie, triggers a task, follows it to the end, reads its log and forges
 //! tokens the daemon must refuse (QUALITY.md §1, "oracles we did not write").
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 

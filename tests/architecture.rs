@@ -1,5 +1,6 @@
 //! The engine knows nothing of its interfaces (`DESIGN.md` §1): no file under `src/engine`
 //! imports clap, ratatui, crossterm, axum or the cli/tui/server/client modules.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 use std::path::Path;
 

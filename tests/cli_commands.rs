@@ -1,5 +1,6 @@
 //! The other commands on the real binary: `init`, `validate`, `list`, `cron`, `runs`, `logs`,
 //! and bare `runwisp` without a configuration.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `runwisp exec` on the real binary: exit codes and recorded runs, log caps under each policy
 //! with bounded memory, timeouts and Ctrl-C that leave no process behind, and the refusal
 //! beside a daemon's lock.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! directory, subcommand help listing options that do not apply, a silent `exec` queued
 //! behind another run, `list --url` reading the local file, and bare `runwisp` refusing a
 //! healthy daemon because the file on disk has an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 #[path = "common/daemon.rs"]

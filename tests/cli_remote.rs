@@ -1,6 +1,7 @@
 //! The CLI as a client of a running daemon: `exec` through it, `run-task`, `status`,
 //! `password`, `logs -f`, `runs --url`, run ids shortened to a prefix or suffix (resolved by the
 //! daemon), and connection problems as one sentence.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 #[path = "common/daemon.rs"]

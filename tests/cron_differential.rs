@@ -11,6 +11,7 @@
 //!
 //! Missing python3 or modules fail the test with how to install them, unless
 //! RUNWISP_SKIP_ORACLES=1 is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;

@@ -15,6 +15,7 @@
 //! change their clocks, and start instants cluster around those changes. The brute force scans a
 //! bounded window; firings inside it must be exactly runwisp's, and runwisp's next firing after
 //! the last one found must lie beyond the window.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 use std::collections::HashSet;
 use std::sync::OnceLock;

@@ -1,6 +1,7 @@
 //! `runwisp --headless` as a real process: start-up refusals, SIGTERM within
 //! `shutdown_timeout`, kill -9 and crash recovery (once, and in a loop), retention at boot, and a
 //! full disk.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 

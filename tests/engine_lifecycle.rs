@@ -1,5 +1,6 @@
 //! The lossless lifecycle lane: a consumer sees every change of every run once, in order, and
 //! after a restart of the daemon resumes after what it acknowledged.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 #[path = "common/engine.rs"]
 mod harness;

@@ -1,5 +1,6 @@
 //! The scheduler with a fake clock: a day of `*/15` firings, daylight-saving days in two zones,
 //! each catch-up policy after a 3-day outage, and wall-clock jumps forward and backward.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 #[path = "common/engine.rs"]
 mod harness;

@@ -5,6 +5,7 @@
 //!
 //! To add a case: start a [`Daemon::start_limited`] with the config it needs, do what the
 //! operator or attacker does, then assert what they would see and that the daemon is alive.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 #[path = "common/daemon.rs"]
@@ -431,11 +432,8 @@ fn three_years_of_downtime_with_minutely_tasks_boot_at_once() {
         std::fs::create_dir_all(&data).unwrap();
         drop(project.store());
         let db = rusqlite::Connection::open(data.join("runwisp.db")).unwrap();
-        let three_years_ago = (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64)
-            - 3 * 365 * 86_400_000;
+        let now = runwisp::engine::clock::Clock::now(&runwisp::engine::clock::SystemClock);
+        let three_years_ago = now.as_millisecond() - 3 * 365 * 86_400_000;
         for i in 0..100 {
             db.execute(
                 "INSERT INTO task_anchors (task_name, first_seen) VALUES (?1, ?2)",

@@ -1,6 +1,7 @@
 //! The local daemon's socket `data/daemon.sock`: the CLI uses it without the password, only the
 //! daemon's own user (and root) is served on it, it is private, gone after a clean stop, and a
 //! stale one left by a crashed daemon does not stop the next start.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 #[path = "common/daemon.rs"]

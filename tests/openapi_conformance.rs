@@ -3,6 +3,7 @@
 //! implementation we did not write), against the schema the document gives for that route
 //! and status. The document's schemas are generated from the wire types, so a field changed in
 //! one place shows up here.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 #[path = "common/daemon.rs"]

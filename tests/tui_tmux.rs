@@ -4,6 +4,7 @@
 //! `q` leaves the shell usable. Quitting offers to stop only a daemon this TUI started (and
 //! that still runs): never one started elsewhere. Another test drives the first-start editor to
 //! a saved config, and stops the daemon it started.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
 

@@ -29,7 +29,7 @@ pub fn run(
     };
     let from = match from {
         Some(text) => parse_instant(text)?,
-        None => Timestamp::now(),
+        None => crate::engine::clock::Clock::now(&crate::engine::clock::SystemClock),
     };
     let firings: Vec<String> = schedule
         .upcoming(from, &zone, count)

@@ -156,7 +156,10 @@ pub fn run(cli: &Cli, json: bool, ask_daemon: bool) -> anyhow::Result<i32> {
         let Some(config) = load_config(&cli.config)? else {
             return Ok(1);
         };
-        entries(&config, Timestamp::now())
+        entries(
+            &config,
+            crate::engine::clock::Clock::now(&crate::engine::clock::SystemClock),
+        )
     };
     if json {
         println!(

@@ -90,6 +90,7 @@ pub fn data_dir(given: Option<&Path>, config: &Path) -> PathBuf {
 /// terminal UI.
 fn restore_sigpipe() {
     // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+    #[allow(unsafe_code)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

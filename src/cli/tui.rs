@@ -121,6 +121,7 @@ fn start_daemon(cli: &Cli) -> anyhow::Result<(remote::Target, Child)> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    #[allow(unsafe_code)]
     // SAFETY: setsid is async-signal-safe; the child detaches from this terminal's session so
     // closing the SSH session does not take the daemon with it.
     unsafe {

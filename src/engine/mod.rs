@@ -144,6 +144,7 @@ impl Engine {
         let config = Arc::new(config);
         let (events, _) = broadcast::channel(events::CAPACITY);
         let (stopping, _) = watch::channel(false);
+        let started_at = clock.now();
         let inner = Arc::new(Inner {
             tasks: tasks::slots(&config),
             services: supervisor::slots(&config),
@@ -154,7 +155,7 @@ impl Engine {
             events,
             fingerprint,
             auth,
-            started_at: jiff::Timestamp::now(),
+            started_at,
             active: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
             firing: AtomicUsize::new(0),

@@ -8,7 +8,8 @@ use super::AppState;
 use crate::engine::model::rfc3339;
 
 fn uptime_s(app: &AppState) -> i64 {
-    (jiff::Timestamp::now().as_second() - app.engine.started_at().as_second()).max(0)
+    use crate::engine::clock::{Clock, SystemClock};
+    (SystemClock.now().as_second() - app.engine.started_at().as_second()).max(0)
 }
 
 pub async fn health(State(app): State<AppState>) -> Response {

@@ -155,10 +155,10 @@ fn event_loop(
     let (tx, rx) = mpsc::channel();
     read_input(tx.clone())?;
     let work = data::spawn(login.clone(), tx).context("cannot start the TUI's data worker")?;
-    let mut app = App::new(own_daemon(), jiff::Timestamp::now());
+    let mut app = App::new(own_daemon(), wall_now());
     loop {
         let frame = Instant::now();
-        app.now = jiff::Timestamp::now();
+        app.now = wall_now();
         if let Ok(size) = terminal.size() {
             app.screen = (size.width, size.height);
         }
@@ -197,7 +197,7 @@ fn apply(
     map: &Keymap,
     own_daemon: &mut dyn FnMut() -> bool,
 ) -> bool {
-    app.now = jiff::Timestamp::now();
+    app.now = wall_now();
     let input = match event {
         UiEvent::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
             app.notice = None;
@@ -220,3 +220,9 @@ fn apply(
 
 #[cfg(test)]
 mod tests;
+
+/// Now, for what the screen shows (ages, countdowns).
+fn wall_now() -> jiff::Timestamp {
+    use crate::engine::clock::{Clock, SystemClock};
+    SystemClock.now()
+}

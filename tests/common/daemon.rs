@@ -1,7 +1,7 @@
 //! A real daemon for API tests: started on a free loopback port in a temporary project, with the
 //! password it generated itself (read from `data/password`), logged in once; stopped (SIGTERM)
 //! when dropped.
-
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -107,6 +107,7 @@ impl Daemon {
         if limits != Limits::default() {
             use std::os::unix::process::CommandExt;
             // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent.
+            #[allow(unsafe_code)]
             unsafe {
                 command.pre_exec(move || {
                     let set = |resource, value: u64| {

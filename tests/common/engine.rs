@@ -1,6 +1,6 @@
 //! Booting the engine as a library on a temporary data directory, for tests that drive time
 //! with a fake clock or call the engine API directly. Real SQLite, real processes.
-
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 #![allow(dead_code)]
 
 use std::path::Path;

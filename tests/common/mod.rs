@@ -1,6 +1,6 @@
 //! Shared fixtures for integration tests: a temporary project folder with a `runwisp.toml`, the
 //! real `runwisp` binary run inside it, and direct reads of the real SQLite history.
-
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

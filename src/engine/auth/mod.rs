@@ -62,10 +62,8 @@ fn random<const N: usize>() -> Result<[u8; N], AuthError> {
 }
 
 fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    use crate::engine::clock::{Clock, SystemClock};
+    u64::try_from(SystemClock.now().as_second()).unwrap_or(0)
 }
 
 /// `hex(sha256(PASSWORD + ":" + NONCE))`, what a client answers a challenge with.

@@ -395,6 +395,7 @@ fn start_writeback(file: &File, from: u64, to: u64) {
         return;
     };
     // SAFETY: the descriptor is owned by `file`, open for the whole call; no memory is passed.
+    #[allow(unsafe_code)]
     unsafe {
         libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
     }

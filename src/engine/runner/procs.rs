@@ -47,6 +47,7 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
 
 /// Now, in the unit of [`ProcStat::start_time`] (clock ticks since boot): a process started
 /// after this call has a start time at least this. `None` if the clock cannot be read.
+#[allow(unsafe_code)] // two libc calls, each with its SAFETY note
 pub fn ticks_now() -> Option<u64> {
     let mut now = libc::timespec {
         tv_sec: 0,
