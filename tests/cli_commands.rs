@@ -300,3 +300,27 @@ fn usage_errors_exit_1_not_2() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(p.run(&["--help"]).status.code(), Some(0));
 }
+
+/// `runwisp runs` names a service replica's run by its index: `web#0`, `web#1`.
+#[test]
+fn runs_show_which_replica_ran() {
+    let p = Project::new("[services.web]\nrun = \"sleep 60\"\ninstances = 2\n");
+    let port = free_port().to_string();
+    let mut daemon = p.spawn(&["--headless", "--port", &port]);
+    p.wait_booted(&mut daemon);
+    wait_for("both replicas", std::time::Duration::from_secs(20), || {
+        p.runs("web").iter().filter(|r| r.pid.is_some()).count() == 2
+    });
+    let out = p.run(&["runs", "web"]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    daemon.wait().unwrap();
+    let table = stdout(&out);
+    assert!(
+        table.contains("web#0") && table.contains("web#1"),
+        "{table}"
+    );
+}

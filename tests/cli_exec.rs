@@ -297,3 +297,53 @@ fn kill_task_stops_the_run_as_log_overflow() {
     ));
     assert!(!log.contains("finished"));
 }
+
+/// `exec` in this process retries as the daemon would: each attempt is its own recorded run
+/// (`retry`, chained by `retry_of_run_id`), and exec exits with the last attempt's code.
+#[test]
+fn standalone_exec_follows_retry_attempts() {
+    let p = Project::new(
+        r#"
+[tasks.flaky]
+run = "echo attempt $RUNWISP_ATTEMPT; [ \"$RUNWISP_ATTEMPT\" = 3 ] || exit 7"
+retry_attempts = 2
+retry_delay = "1s"
+"#,
+    );
+    let out = p.run(&["exec", "flaky"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "attempt 1\nattempt 2\nattempt 3\n");
+    assert!(
+        stderr(&out).contains("retry 1 of 2 in 1s"),
+        "{}",
+        stderr(&out)
+    );
+    let mut runs = p.runs("flaky");
+    runs.reverse();
+    let shape: Vec<_> = runs
+        .iter()
+        .map(|r| (r.retry_attempt, r.triggered_by, r.end_reason, r.exit_code))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (0, TriggeredBy::Cli, Some(EndReason::Failed), Some(7)),
+            (1, TriggeredBy::Retry, Some(EndReason::Failed), Some(7)),
+            (2, TriggeredBy::Retry, Some(EndReason::Success), Some(0)),
+        ]
+    );
+    assert_eq!(
+        runs[1].retry_of_run_id.as_deref(),
+        Some(runs[0].id.as_str())
+    );
+    assert_eq!(
+        runs[2].retry_of_run_id.as_deref(),
+        Some(runs[1].id.as_str())
+    );
+    // Out of attempts: the last failure's code is exec's.
+    let p =
+        Project::new("[tasks.bad]\nrun = \"exit 5\"\nretry_attempts = 1\nretry_delay = \"1s\"\n");
+    let out = p.run(&["exec", "bad"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(p.runs("bad").len(), 2);
+}

@@ -20,7 +20,7 @@ use crate::engine::config::{Config, Task};
 use crate::engine::datadir::DataDir;
 use crate::engine::launch;
 use crate::engine::model::{EndReason, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
-use crate::engine::runner::{self, Chunk, StopHandle, Stream};
+use crate::engine::runner::{self, Chunk, Outcome, StopHandle, Stream};
 use crate::engine::store::{NewRun, Store};
 
 /// Finds `name` among the tasks, with a clear refusal for services, unknown names and tasks
@@ -91,109 +91,58 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         );
     }
     let store = Arc::new(Store::open(&dir.db_path())?);
-    let clock = SystemClock;
-    let new = NewRun {
-        id: RunId::new(),
-        task_name: task_name.to_string(),
-        kind: RunKind::Task,
-        triggered_by: TriggeredBy::Cli,
-        scheduled_for: None,
-        created_at: millis(clock.now()),
-        retry_attempt: 0,
-        retry_of_run_id: None,
-        replica_index: None,
-    };
-
-    // Owned before it is recorded: a daemon starting meanwhile leaves this run alone.
-    let _owner = crate::engine::run_owner::claim(&dir, &new.id)
-        .context("cannot claim the run, so it was not started")?;
-    store
-        .insert_run(&new)
-        .context("cannot record the run, so it was not started")?;
-    let floor = config.storage.min_free_space;
-    let log_path = match launch::preflight(&dir, floor, &task_name, &new.id) {
-        Ok(path) => path,
-        Err(message) => {
-            store.finish_run(
-                &new.id,
-                EndReason::Failed,
-                Some(-1),
-                millis(clock.now()),
-                Some(&message),
-            )?;
-            bail!("run {} of task {task_name} {message}", new.id);
-        }
-    };
-    let spec = launch::run_spec(
-        &new,
-        &task_name,
-        &task.common,
-        &Default::default(),
-        task.timeout,
-        floor,
-    );
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(async {
-        let stop = StopHandle::new();
-        forward_signals(stop.clone());
-        let started_store = store.clone();
-        runner::execute(
-            &spec,
-            None,
-            log_path,
-            Some(echo_to_terminal()),
-            stop,
-            move |s| {
-                if let Err(e) = started_store.mark_running(
-                    &new.id,
-                    millis(SystemClock.now()),
-                    s.pid,
-                    s.start_time,
-                ) {
-                    say!("runwisp: {e}");
-                }
-            },
-        )
-        .await
-    });
-    let end_at = millis(clock.now());
-    let record = || {
-        store.finish_run(
-            &new.id,
-            outcome.end_reason,
-            Some(outcome.exit_code),
-            end_at,
-            outcome.message.as_deref(),
-        )
+    // One stop for the whole exec: Ctrl-C stops the run, or the wait before a retry.
+    let stop = StopHandle::new();
+    runtime.block_on(async { forward_signals(stop.clone()) });
+    let here = Here {
+        dir: &dir,
+        store: &store,
+        runtime: &runtime,
+        floor: config.storage.min_free_space,
+        task_name: &task_name,
+        task,
     };
-    // A full disk may be freed: retry for a while, saying so, before giving up.
-    let mut tries = 0;
-    while let Err(e) = record() {
-        tries += 1;
-        if tries > END_TRIES {
-            return Err(e).context(format!(
-                "run {} ended but its end could not be recorded; the next daemon start records it crashed",
-                new.id
-            ));
+    // Retries as the daemon makes them (`retry_attempts`, `retry_delay`, `retry_backoff`).
+    let mut attempt = 0;
+    let mut retry_of = None;
+    let outcome = loop {
+        let (id, outcome) = here.attempt(attempt, retry_of, &stop)?;
+        if outcome.end_reason != EndReason::Success {
+            say!(
+                "runwisp: run {id} of task {task_name} ended {} (exit code {})",
+                outcome.end_reason,
+                outcome.exit_code
+            );
         }
-        if tries == 1 {
-            say!("runwisp: cannot record the end of run {}: {e}; retrying every second for {END_TRIES} s", new.id);
+        if !outcome.end_reason.is_retryable() || attempt >= task.retry_attempts {
+            break outcome;
         }
-        std::thread::sleep(std::time::Duration::from_secs(1));
-    }
-    if outcome.end_reason != EndReason::Success {
+        attempt += 1;
+        let delay = task
+            .retry_backoff
+            .delay(task.retry_delay, attempt, crate::engine::RETRY_CAP);
         say!(
-            "runwisp: run {} of task {task_name} ended {} (exit code {})",
-            new.id,
-            outcome.end_reason,
-            outcome.exit_code
+            "runwisp: retry {attempt} of {} in {} (retry_attempts)",
+            task.retry_attempts,
+            crate::engine::config::units::format_duration(delay)
         );
-    }
+        let waited = runtime.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => true,
+                _ = stop.requested() => false,
+            }
+        });
+        if !waited {
+            say!("runwisp: retries cancelled");
+            break outcome;
+        }
+        retry_of = Some(id);
+    };
     Ok(match outcome.exit_code {
         code if code < 0 => 1,
         code => code,
@@ -271,5 +220,114 @@ fn forward_signals(stop: StopHandle) {
             }
             Err(e) => say!("runwisp: cannot listen for signals: {e}"),
         }
+    }
+}
+
+/// What every attempt of a standalone exec shares.
+struct Here<'a> {
+    dir: &'a DataDir,
+    store: &'a Arc<Store>,
+    runtime: &'a tokio::runtime::Runtime,
+    floor: u64,
+    task_name: &'a TaskName,
+    task: &'a Task,
+}
+
+impl Here<'_> {
+    /// Records, runs and records the end of one attempt (`attempt` 0 is the first run).
+    fn attempt(
+        &self,
+        attempt: u32,
+        retry_of: Option<RunId>,
+        stop: &StopHandle,
+    ) -> anyhow::Result<(RunId, Outcome)> {
+        let clock = SystemClock;
+        let new = NewRun {
+            id: RunId::new(),
+            task_name: self.task_name.to_string(),
+            kind: RunKind::Task,
+            triggered_by: if attempt == 0 {
+                TriggeredBy::Cli
+            } else {
+                TriggeredBy::Retry
+            },
+            scheduled_for: None,
+            created_at: millis(clock.now()),
+            retry_attempt: attempt,
+            retry_of_run_id: retry_of,
+            replica_index: None,
+        };
+        // Owned before it is recorded: a daemon starting meanwhile leaves this run alone.
+        let _owner = crate::engine::run_owner::claim(self.dir, &new.id)
+            .context("cannot claim the run, so it was not started")?;
+        self.store
+            .insert_run(&new)
+            .context("cannot record the run, so it was not started")?;
+        let task_name = self.task_name;
+        let log_path = match launch::preflight(self.dir, self.floor, task_name, &new.id) {
+            Ok(path) => path,
+            Err(message) => {
+                self.store.finish_run(
+                    &new.id,
+                    EndReason::Failed,
+                    Some(-1),
+                    millis(clock.now()),
+                    Some(&message),
+                )?;
+                bail!("run {} of task {task_name} {message}", new.id);
+            }
+        };
+        let spec = launch::run_spec(
+            &new,
+            task_name,
+            &self.task.common,
+            &Default::default(),
+            self.task.timeout,
+            self.floor,
+        );
+        let started_store = self.store.clone();
+        let outcome = self.runtime.block_on(runner::execute(
+            &spec,
+            None,
+            log_path,
+            Some(echo_to_terminal()),
+            stop.clone(),
+            move |s| {
+                if let Err(e) = started_store.mark_running(
+                    &new.id,
+                    millis(SystemClock.now()),
+                    s.pid,
+                    s.start_time,
+                ) {
+                    say!("runwisp: {e}");
+                }
+            },
+        ));
+        let end_at = millis(clock.now());
+        let record = || {
+            self.store.finish_run(
+                &new.id,
+                outcome.end_reason,
+                Some(outcome.exit_code),
+                end_at,
+                outcome.message.as_deref(),
+            )
+        };
+        // A full disk may be freed: retry for a while, saying so, before giving up.
+        let mut tries = 0;
+        while let Err(e) = record() {
+            tries += 1;
+            if tries > END_TRIES {
+                return Err(e).context(format!(
+                    "run {} ended but its end could not be recorded; the next daemon start records it crashed",
+                    new.id
+                ));
+            }
+            if tries == 1 {
+                say!("runwisp: cannot record the end of run {}: {e}; retrying every second for {END_TRIES} s", new.id);
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        Ok((new.id, outcome))
     }
 }

@@ -4,6 +4,7 @@
 use anyhow::{anyhow, Context};
 
 use super::{table, Cli};
+use crate::api::{RunObject, RunPage};
 use crate::engine::config::units::format_duration;
 use crate::engine::datadir::DB_FILE;
 use crate::engine::history::{Resolved, RunRef};
@@ -48,8 +49,8 @@ pub(crate) fn find_run(cli: &Cli, wanted: &RunRef) -> anyhow::Result<Run> {
     }
 }
 
-/// The runs as JSON values (the API's run object), whichever side they came from.
-fn print(runs: &[serde_json::Value], json: bool, empty: &str) -> anyhow::Result<i32> {
+/// The runs (the API's run object, whichever side they came from) as a table or JSON.
+fn print(runs: &[RunObject], json: bool, empty: &str) -> anyhow::Result<i32> {
     if json {
         println!(
             "{}",
@@ -61,34 +62,29 @@ fn print(runs: &[serde_json::Value], json: bool, empty: &str) -> anyhow::Result<
         println!("{empty}");
         return Ok(0);
     }
-    let text =
-        |r: &serde_json::Value, k: &str| r.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
-            let duration = match (
-                r.get("duration_ms").and_then(|v| v.as_i64()),
-                text(r, "start_at"),
-            ) {
+            let duration = match (r.duration_ms, &r.start_at) {
                 (Some(ms), _) => {
                     format_duration(std::time::Duration::from_millis(ms.max(0) as u64))
                 }
                 (None, Some(_)) => "running".into(),
                 _ => "-".into(),
             };
+            // A service replica shows its index: `web#1`.
+            let task = match r.replica_index {
+                Some(index) => format!("{}#{index}", r.task_name),
+                None => r.task_name.clone(),
+            };
             vec![
-                text(r, "id").unwrap_or_default(),
-                text(r, "task_name").unwrap_or_default(),
-                text(r, "end_reason")
-                    .or_else(|| text(r, "status"))
-                    .unwrap_or_default(),
-                r.get("exit_code")
-                    .and_then(|v| v.as_i64())
-                    .map_or("-".into(), |c| c.to_string()),
-                text(r, "triggered_by").unwrap_or_default(),
-                text(r, "start_at")
-                    .or_else(|| text(r, "created_at"))
-                    .unwrap_or_default(),
+                r.id.clone(),
+                task,
+                r.end_reason
+                    .map_or_else(|| r.status.to_string(), |e| e.to_string()),
+                r.exit_code.map_or("-".into(), |c| c.to_string()),
+                r.triggered_by.to_string(),
+                r.start_at.clone().unwrap_or_else(|| r.created_at.clone()),
                 duration,
             ]
         })
@@ -106,7 +102,7 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
     let task = task
         .map(|t| TaskName::parse(t).map_err(|e| anyhow!("{t:?} is not a task name: {e}")))
         .transpose()?;
-    let runs: Vec<serde_json::Value> = if cli.url.is_some() {
+    let runs: Vec<RunObject> = if cli.url.is_some() {
         let target = super::remote::require(cli)?;
         let client = super::remote::connect(&target)?;
         let limit = limit.clamp(1, 1000);
@@ -114,16 +110,15 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
             Some(t) => format!("/api/runs?task={t}&limit={limit}"),
             None => format!("/api/runs?limit={limit}"),
         })?;
-        page["runs"].as_array().cloned().unwrap_or_default()
+        serde_json::from_value::<RunPage>(page)
+            .context("the daemon's page of runs is not what this runwisp expects")?
+            .runs
     } else {
         let runs = match open_history(cli)? {
             Some(store) => store.list_runs(task.as_ref().map(TaskName::as_str), limit)?,
             None => Vec::new(),
         };
-        runs.iter()
-            .map(|run| serde_json::to_value(crate::api::RunObject::from(run)))
-            .collect::<Result<_, _>>()
-            .context("encoding JSON")?
+        runs.iter().map(RunObject::from).collect()
     };
     let empty = if cli.url.is_some() {
         "no runs recorded yet".to_string()

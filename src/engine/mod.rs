@@ -43,7 +43,7 @@ use store::Store;
 
 pub use launch::ActiveRun;
 pub use supervisor::{ReplicaState, ServiceError, ServiceView};
-pub use tasks::{StopError, TaskInfo, TriggerError, TriggerRequest};
+pub use tasks::{StopError, TaskInfo, TriggerError, TriggerRequest, RETRY_CAP};
 
 /// Why the engine could not boot; each is one sentence for the operator.
 #[derive(Debug, thiserror::Error)]

@@ -47,6 +47,10 @@ pub fn run_row(v: &Value) -> RunRow {
         start_at: str_of(v, "start_at"),
         duration_ms: v.get("duration_ms").and_then(Value::as_i64),
         message: str_of(v, "message"),
+        replica_index: v
+            .get("replica_index")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok()),
     }
 }
 
@@ -62,6 +66,7 @@ fn view_row(r: &RunView) -> RunRow {
         start_at: r.start_at.clone(),
         duration_ms: r.duration_ms,
         message: r.message.clone(),
+        replica_index: r.replica_index,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct RunRow {
     pub start_at: Option<String>,
     pub duration_ms: Option<i64>,
     pub message: Option<String>,
+    /// A service replica's index.
+    pub replica_index: Option<u32>,
 }
 
 impl RunRow {

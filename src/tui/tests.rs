@@ -46,6 +46,7 @@ fn run(
         start_at: Some(at.into()),
         duration_ms: reason.map(|_| 1234),
         message: None,
+        replica_index: None,
     }
 }
 

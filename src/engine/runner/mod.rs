@@ -85,6 +85,11 @@ impl StopHandle {
     pub fn stop(&self) {
         self.0.notify_one();
     }
+
+    /// Resolves when a stop is requested (or was, before this was awaited).
+    pub async fn requested(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// Why the runner is stopping a run.

@@ -193,3 +193,15 @@ fn run_changes_are_merged_without_asking_the_daemon_again() {
         app.outbox
     );
 }
+
+/// A service replica's runs say which replica they were: `web#1` in the task column.
+#[test]
+fn replica_runs_show_their_index() {
+    let mut app = fixture();
+    let mut replica = running(W1, "web");
+    replica.replica_index = Some(1);
+    replica.triggered_by = "service".into();
+    app.on_msg(Msg::Recent(vec![replica]));
+    let screen = render(&app, &Theme::load("dark", false).unwrap(), 120, 40);
+    assert!(screen.contains("web#1"), "{screen}");
+}

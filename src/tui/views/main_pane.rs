@@ -48,8 +48,15 @@ impl Column {
     fn cell(self, r: &RunRow) -> String {
         match self {
             Column::Time => when(r.start_at.as_deref().unwrap_or(&r.created_at)),
-            Column::Task => r.task_name.clone(),
-            Column::Trigger => r.triggered_by.clone(),
+            // A service replica shows its index: `web#1`, `replica 1`.
+            Column::Task => match r.replica_index {
+                Some(index) => format!("{}#{index}", r.task_name),
+                None => r.task_name.clone(),
+            },
+            Column::Trigger => match r.replica_index {
+                Some(index) => format!("replica {index}"),
+                None => r.triggered_by.clone(),
+            },
             Column::Took => took(r.duration_ms),
             Column::Result => result(r),
             Column::Exit => r.exit_code.map_or("-".into(), |c| c.to_string()),
