@@ -17,7 +17,8 @@ use crate::client::{self, Client, ClientError, RunView};
 /// What the UI loop receives.
 pub enum UiEvent {
     Input(crossterm::event::Event),
-    Data(Msg),
+    /// Boxed: a message can be large, a key press is small.
+    Data(Box<Msg>),
 }
 
 /// Commands plus the worker's own wake-ups.
@@ -131,7 +132,7 @@ pub fn spawn(login: Login, ui: Sender<UiEvent>) -> std::io::Result<Sender<Work>>
 }
 
 fn send(ui: &Sender<UiEvent>, msg: Msg) -> bool {
-    ui.send(UiEvent::Data(msg)).is_ok()
+    ui.send(UiEvent::Data(Box::new(msg))).is_ok()
 }
 
 fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Work>) {
@@ -409,15 +410,15 @@ fn follow(
                     kind,
                     text: wire.text,
                 };
-                let _ = ui.send(UiEvent::Data(Msg::LogLine {
+                let _ = ui.send(UiEvent::Data(Box::new(Msg::LogLine {
                     run: id.clone(),
                     line,
-                }));
+                })));
             });
             if !current() {
                 return;
             }
-            let _ = ui.send(UiEvent::Data(match ended {
+            let _ = ui.send(UiEvent::Data(Box::new(match ended {
                 Ok(run) => Msg::LogDone {
                     run: view_row(&run),
                 },
@@ -427,7 +428,7 @@ fn follow(
                     Msg::Notice(format!("stopped following the log: {e}"))
                 }
                 Err(e) => Msg::Offline(format!("stopped following the log: {e}")),
-            }));
+            })));
         })?;
     Ok(())
 }

@@ -208,7 +208,7 @@ fn apply(
         }
         UiEvent::Input(_) => true,
         UiEvent::Data(msg) => {
-            app.on_msg(msg);
+            app.on_msg(*msg);
             false
         }
     };
