@@ -26,6 +26,7 @@ mod scheduler;
 pub mod store;
 mod supervisor;
 mod tasks;
+mod trigger;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

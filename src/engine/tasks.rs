@@ -4,7 +4,7 @@
 //! (`retry_attempts`, with its delay curve capped at 5 minutes) or re-run (`restart =
 //! "on_failure"`). Retries do not count against `max_concurrent`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,6 +20,8 @@ use crate::engine::launch::{self, record_end};
 use crate::engine::model::{EndReason, Run, RunId, RunKind, TaskName, TriggeredBy};
 use crate::engine::runner::{Outcome, StopHandle};
 use crate::engine::store::{self, NewRun, StoreError};
+use crate::engine::trigger::Queued;
+pub use crate::engine::trigger::{RunEnv, TriggerRequest};
 use crate::engine::{Engine, Inner};
 
 /// Retry and restart delays never exceed this.
@@ -96,51 +98,6 @@ pub struct TaskInfo {
     pub queued: usize,
     /// For a service: what its replicas are doing.
     pub service: Option<crate::engine::ServiceView>,
-}
-
-/// Extra environment for one run, on top of the task's `env` (from a trigger request).
-pub type RunEnv = Arc<BTreeMap<String, String>>;
-
-/// A recorded run waiting for a free slot, with what it was asked to run with.
-struct Queued {
-    new: NewRun,
-    env: RunEnv,
-}
-
-/// What a manual trigger asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TriggerRequest {
-    pub by: TriggeredBy,
-    /// Added to the run's environment (names `[A-Za-z_][A-Za-z0-9_]*`, never `RUNWISP_*`);
-    /// values are never part of the command line.
-    pub env: BTreeMap<String, String>,
-}
-
-impl TriggerRequest {
-    /// A trigger from `by` with nothing else.
-    pub fn by(by: TriggeredBy) -> Self {
-        Self {
-            by,
-            env: BTreeMap::new(),
-        }
-    }
-
-    fn check_env(&self) -> Result<(), TriggerError> {
-        for name in self.env.keys() {
-            let mut chars = name.chars();
-            let valid = chars
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !name.starts_with("RUNWISP_");
-            if !valid {
-                return Err(TriggerError::BadEnv(
-                    crate::engine::model::truncate_for_message(name),
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// What a firing is.
