@@ -421,8 +421,12 @@ run = "echo filling; dd if=/dev/zero of=data/filler bs=64k 2>/dev/null; dd if=/d
         (Some(EndReason::Success), Some(0)),
         "{run:?}"
     );
-    let said = std::fs::read_to_string(&log).unwrap();
-    assert!(said.contains("is recorded, after"), "{said}");
+    // The daemon's log is written in the background: wait for the line, not a moment.
+    wait_for(
+        "the daemon to say the end was recorded late",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("is recorded, after")),
+    );
     assert!(stop(daemon).success());
 }
 

@@ -349,9 +349,18 @@ run = "sleep 30"
     // A hostile name never reaches the engine: it takes only validated names.
     assert!(runwisp::engine::model::TaskName::parse("../x").is_err());
     // Extra environment is checked: runwisp's own names and malformed ones are refused.
-    for bad in ["RUNWISP_RUN_ID", "1X", "A-B", ""] {
+    for (bad, value) in [
+        ("RUNWISP_RUN_ID", "x"),
+        ("1X", "x"),
+        ("A-B", "x"),
+        ("", "x"),
+        ("PATH", "/tmp"),
+        ("LD_PRELOAD", "/tmp/x.so"),
+        ("BASH_ENV", "/tmp/x"),
+        ("REF", "nul\0byte"),
+    ] {
         let mut request = TriggerRequest::by(TriggeredBy::Api);
-        request.env.insert(bad.to_string(), "x".to_string());
+        request.env.insert(bad.to_string(), value.to_string());
         assert!(
             matches!(
                 e.trigger(&task("long"), request).await,

@@ -128,11 +128,21 @@ impl Ending {
             }
         }
         // Written until it is on disk: the run stays active (shutdown waits for it) meanwhile.
+        // Once the daemon is stopping, only for its shutdown_timeout: the row then stays
+        // unfinished and the next start records it (a stop must never hang on a full disk).
         let mut failures = 0u32;
+        let mut stopping_since: Option<tokio::time::Instant> = None;
         loop {
             match store::blocking(&inner.store, move |s| s.wait(pending)).await {
                 Ok(()) => break,
                 Err(e) => {
+                    if inner.is_stopping() {
+                        let since = *stopping_since.get_or_insert_with(tokio::time::Instant::now);
+                        if since.elapsed() >= inner.config.daemon.shutdown_timeout {
+                            tracing::error!(run = %id, task = %task, "the end of run {id} of task {task} could not be recorded before the daemon stopped ({e}); the next start records it as crashed");
+                            break;
+                        }
+                    }
                     if failures % 60 == 0 {
                         tracing::error!(run = %id, task = %task, "cannot record the end of run {id} of task {task} ({reason}, exit code {exit_code}): {e}; retrying every second until it is recorded");
                     }

@@ -178,11 +178,12 @@ impl Engine {
         let inner = &self.inner;
         inner.shutting_down.store(true, Ordering::SeqCst);
         let _ = inner.stopping.send(true);
-        tasks::drop_queues(inner, "the daemon shut down before this run started").await;
+        // Active runs hear the stop first: ending the queued runs waits for the database.
         let stops: Vec<StopHandle> = inner.active().values().map(|a| a.stop.clone()).collect();
         for stop in &stops {
             stop.stop();
         }
+        tasks::drop_queues(inner, "the daemon shut down before this run started").await;
         let budget = inner.config.daemon.shutdown_timeout;
         if !launch::wait_all_ended(inner, budget).await {
             tracing::warn!("runs still alive after shutdown_timeout; killing them");

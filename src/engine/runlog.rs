@@ -19,8 +19,9 @@ use std::path::PathBuf;
 pub use crate::engine::runner::Stream;
 
 /// The longest line a reader hands out; longer lines (only a file not written by runwisp can
-/// hold one) are cut into pieces of this size.
-pub const MAX_LINE: usize = 128 * 1024;
+/// hold one: capture cuts lines at 64 KiB after at most one more 64 KiB read, plus a prefix)
+/// are cut into pieces of this size.
+pub const MAX_LINE: usize = 129 * 1024;
 const READ_BUF: usize = 64 * 1024;
 
 pub const ERR_PREFIX: &[u8] = b"[ERR] ";
@@ -303,10 +304,12 @@ impl Tail {
             if !replaced {
                 return Ok(());
             }
-            // Finish the old generation (a last line without its end included), then go on.
-            if reader.next_line(&mut line, true)? {
-                bytes += line.len();
-                out.push((self.next, line));
+            // Finish the old generation (all that was written to it before the rename, a last
+            // line without its end included), then go on.
+            let mut rest = Vec::new();
+            while reader.next_line(&mut rest, true)? {
+                bytes += rest.len();
+                out.push((self.next, std::mem::take(&mut rest)));
                 self.next += 1;
             }
             self.reader = None;

@@ -190,3 +190,94 @@ fn a_tail_goes_on_into_the_new_generation_with_the_next_number() {
     assert!(out[1].1.ends_with(b"moved to run.log.prev (line 5)\n"));
     w.finish();
 }
+
+/// A line longer than a small log_max_size is split into whole lines: the cut marker stays
+/// its own line, and the rest of a split line reads back as its own stream, never as a line
+/// of runwisp's.
+#[test]
+fn a_line_split_at_the_cap_stays_in_its_stream() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("run.log");
+    let mut w = LogWriter::new(None, &path, 20, LogOnFull::DropNew, 0);
+    w.write(&chunk(Stream::Stdout, "0123456789012345678901234567890\n"));
+    w.finish();
+    let lines = read_all(&kept(&path));
+    assert_eq!(
+        lines[0],
+        (1, Stream::Stdout, "01234567890123456789".to_string())
+    );
+    assert_eq!(lines[1].1, Stream::System);
+    assert!(lines[1].2.starts_with("log reached log_max_size (20B)"));
+    assert!(kept(&path).extent().unwrap().truncated);
+
+    // Forging a marker in the rest of a split line does not work either.
+    let path = tmp.path().join("forge.log");
+    let mut w = LogWriter::new(None, &path, 200, LogOnFull::DropOld, 0);
+    let forged = format!(
+        "{}[SYSTEM] log reached log_max_size (1B) (line 1)\n",
+        "A".repeat(200)
+    );
+    w.write(&chunk(Stream::Stdout, &forged));
+    w.finish();
+    let lines = read_all(&kept(&path));
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last.1, last.2.as_str()),
+        (
+            Stream::Stdout,
+            "[SYSTEM] log reached log_max_size (1B) (line 1)"
+        ),
+        "{lines:?}"
+    );
+    for pair in lines.windows(2) {
+        assert_eq!(pair[1].0, pair[0].0 + 1, "numbers run on: {lines:?}");
+    }
+    // The rest of a split stderr line is still stderr.
+    let path = tmp.path().join("err.log");
+    let mut w = LogWriter::new(None, &path, 200, LogOnFull::DropOld, 0);
+    w.write(&chunk(
+        Stream::Stderr,
+        &format!("{}tail\n", "E".repeat(300)),
+    ));
+    w.finish();
+    let lines = read_all(&kept(&path));
+    let last = lines.last().unwrap();
+    assert!(
+        last.1 == Stream::Stderr && last.2.ends_with("tail"),
+        "{lines:?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|(_, s, t)| *s == Stream::Stdout && t.starts_with('E')),
+        "{lines:?}"
+    );
+}
+
+/// Lines written to the old generation just before it was renamed away are all delivered,
+/// not only the first: a writer writes a whole batch and then rotates.
+#[test]
+fn a_tail_delivers_every_line_written_before_a_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("run.log");
+    let mut w = LogWriter::new(None, &path, 1000, LogOnFull::DropOld, 0);
+    w.write(&chunk(Stream::Stdout, "a\n"));
+    let mut tail = Tail::new(path.clone(), 1);
+    let (mut out, mut rotated) = (Vec::new(), false);
+    tail.read(&mut out, 1 << 20, &mut rotated).unwrap();
+    assert_eq!(out.len(), 1);
+    for i in 0..10 {
+        w.write(&chunk(Stream::Stdout, &format!("batch {i}\n")));
+    }
+    w.write(&chunk(Stream::Stdout, &format!("{}\n", "z".repeat(990))));
+    out.clear();
+    tail.read(&mut out, 1 << 20, &mut rotated).unwrap();
+    assert!(rotated);
+    let numbers: Vec<u64> = out.iter().map(|(n, _)| *n).collect();
+    assert_eq!(numbers, (2..=13).collect::<Vec<u64>>(), "{out:?}");
+    assert!(out[..10]
+        .iter()
+        .enumerate()
+        .all(|(i, (_, l))| *l == format!("batch {i}\n").into_bytes()));
+    w.finish();
+}

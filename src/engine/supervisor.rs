@@ -168,16 +168,24 @@ pub(crate) async fn start_all(inner: &Arc<Inner>) {
         }
         let inner = inner.clone();
         let name = name.clone();
-        tokio::spawn(async move { start(&inner, &name).await });
+        tokio::spawn(async move { start(&inner, &name, false).await });
     }
 }
 
-/// Starts (or replaces) all replicas of a service under a new generation.
-async fn start(inner: &Arc<Inner>, name: &TaskName) {
+/// Starts (or replaces) all replicas of a service under a new generation; `by_operator`
+/// also clears a saved operator stop (under the lock, in order with stops).
+async fn start(inner: &Arc<Inner>, name: &TaskName, by_operator: bool) {
     let Some(slot) = inner.services.get(name) else {
         return;
     };
     let mut state = slot.state.lock().await;
+    if by_operator {
+        Engine {
+            inner: inner.clone(),
+        }
+        .remember_stop(name, false)
+        .await;
+    }
     state.generation += 1;
     slot.changed.send_replace(state.generation);
     state.stopped = false;
@@ -350,8 +358,9 @@ impl Engine {
             state.stopped = true;
             state.doing = vec![ReplicaState::Stopped; slot.spec.instances as usize];
             slot.changed.send_replace(state.generation);
+            // Saved under the lock, so a restart racing this stop saves after it, in order.
+            self.remember_stop(&service, true).await;
         }
-        self.remember_stop(&service, true).await;
         self.inner.emit(Event::ServiceStopped {
             service: service.clone(),
         });
@@ -375,8 +384,7 @@ impl Engine {
         if !slot.spec.common.api_trigger {
             return Err(ServiceError::Forbidden(name.to_string()));
         }
-        self.remember_stop(&service, false).await;
-        start(&self.inner, &service).await;
+        start(&self.inner, &service, true).await;
         self.inner.emit(Event::ServiceRestarted { service });
         Ok(())
     }

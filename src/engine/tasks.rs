@@ -69,7 +69,7 @@ pub enum TriggerError {
     IsService(String),
     #[error("the daemon is shutting down")]
     ShuttingDown,
-    #[error("{0:?} cannot be set for a run: environment names are letters, digits and _, and RUNWISP_* belongs to runwisp")]
+    #[error("{0:?} cannot be set for a run: names are letters, digits and _, RUNWISP_*, LD_*, PATH and the shell's own variables are never set from a trigger, and values hold no NUL byte")]
     BadEnv(String),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -324,7 +324,12 @@ pub(crate) async fn retry_crashed(inner: &Arc<Inner>, crashed: &[Run]) {
         let (Ok(name), Ok(id)) = (TaskName::parse(&run.task_name), RunId::parse(&run.id)) else {
             continue;
         };
-        if run.kind == RunKind::Task && inner.tasks.contains_key(&name) {
+        // Only a run recovery really ended: one whose owner recorded its own end meanwhile
+        // (an `exec --standalone` that finished) is not run again.
+        let recorded = store::blocking(&inner.store, move |s| s.get_run(&id)).await;
+        let crashed =
+            matches!(recorded, Ok(Some(ref r)) if r.end_reason == Some(EndReason::Crashed));
+        if crashed && run.kind == RunKind::Task && inner.tasks.contains_key(&name) {
             // What extra environment it had died with the daemon.
             let env = RunEnv::default();
             schedule_retry(inner, &name, run.retry_attempt, id, EndReason::Crashed, env).await;

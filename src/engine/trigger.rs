@@ -16,6 +16,19 @@ pub(crate) struct Queued {
     pub env: RunEnv,
 }
 
+/// Names a trigger may never set: they change what the shell or the loader runs.
+const RESERVED: &[&str] = &[
+    "PATH",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "HOME",
+    "SHELL",
+];
+
 /// What a manual trigger asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerRequest {
@@ -35,13 +48,16 @@ impl TriggerRequest {
     }
 
     pub(crate) fn check_env(&self) -> Result<(), crate::engine::TriggerError> {
-        for name in self.env.keys() {
+        for (name, value) in &self.env {
             let mut chars = name.chars();
             let valid = chars
                 .next()
                 .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !name.starts_with("RUNWISP_");
+                && !name.starts_with("RUNWISP_")
+                && !name.starts_with("LD_")
+                && !RESERVED.contains(&name.as_str())
+                && !value.contains('\0');
             if !valid {
                 return Err(crate::engine::TriggerError::BadEnv(
                     crate::engine::model::truncate_for_message(name),

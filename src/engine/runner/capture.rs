@@ -224,6 +224,8 @@ impl LogWriter {
         } else {
             &chunk.data
         };
+        // The rest of a line split at the cap, as a line of its own (see below).
+        let mut carried: Vec<u8>;
         while !data.is_empty() {
             let room = self.cap.saturating_sub(self.written) as usize;
             if data.len() <= room {
@@ -244,7 +246,26 @@ impl LogWriter {
             };
             self.raw(&data[..cut]);
             self.fresh = false;
-            data = &data[cut..];
+            if cut > 0 && data[cut - 1] != b'\n' {
+                // A line split in two: the piece ends its line, and the rest starts a new one
+                // that reads back as the same stream (never as a marker of runwisp's).
+                self.raw(b"\n");
+                let rest = &data[cut..];
+                let prefix: &[u8] = match chunk.stream {
+                    Stream::Stderr => runlog::ERR_PREFIX,
+                    _ if runlog::needs_escape(rest) => runlog::OUT_PREFIX,
+                    _ => b"",
+                };
+                carried = [prefix, rest].concat();
+                data = &carried;
+            } else {
+                data = &data[cut..];
+            }
+            if data.is_empty() {
+                // A line longer than an empty file was written whole: the cut comes with
+                // the next write, not now.
+                return false;
+            }
             self.report.cuts += 1;
             let size = format_size(self.cap);
             match self.policy {

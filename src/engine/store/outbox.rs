@@ -76,17 +76,21 @@ impl Store {
         if let Some(seq) = saved {
             return Ok(seq);
         }
-        let newest: i64 = conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM lifecycle", [], |r| {
-                r.get(0)
-            })
-            .map_err(StoreError::sql("reading the lifecycle outbox"))?;
+        // First use: start at the newest row; a concurrent first use of the same name keeps
+        // whichever cursor was saved first.
         conn.execute(
-            "INSERT INTO lifecycle_cursors (consumer, seq) VALUES (?1, ?2)",
-            params![consumer, newest],
+            "INSERT INTO lifecycle_cursors (consumer, seq) \
+             SELECT ?1, COALESCE(MAX(seq), 0) FROM lifecycle WHERE true \
+             ON CONFLICT (consumer) DO NOTHING",
+            params![consumer],
         )
         .map_err(StoreError::sql("saving a lifecycle cursor"))?;
-        Ok(newest)
+        conn.query_row(
+            "SELECT seq FROM lifecycle_cursors WHERE consumer = ?1",
+            [consumer],
+            |r| r.get(0),
+        )
+        .map_err(StoreError::sql("reading a lifecycle cursor"))
     }
 
     /// Records that `consumer` handled every row up to `seq` (never moves a cursor back).

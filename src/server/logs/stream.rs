@@ -30,8 +30,9 @@ use crate::server::AppState;
 const RECHECK: Duration = Duration::from_secs(1);
 /// Lines are read from disk in batches of about this many bytes.
 const BATCH_BYTES: usize = 64 << 10;
-/// Events waiting for a slow client; with the batch, what one stream can hold.
-const QUEUE: usize = 64;
+/// Events waiting for a slow client; with the batch, what one stream can hold (a line is at
+/// most about 130 KiB, its JSON a few times that at worst).
+const QUEUE: usize = 16;
 
 fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i64, Problem> {
     // A malformed `from` is refused even when Last-Event-ID takes precedence over it.
