@@ -81,7 +81,8 @@ pub fn app(state: AppState) -> Router {
     let mut public = Router::new();
     let mut protected = Router::new();
     for route in routes::table() {
-        let streaming = route.path.ends_with("/stream");
+        let streaming = route.content == routes::Content::Stream;
+        let (public_route, cache) = (route.is_public(), route.content.cache_control());
         let handler = if streaming {
             route.handler
         } else {
@@ -92,7 +93,11 @@ pub fn app(state: AppState) -> Router {
                     REQUEST_TIMEOUT,
                 ))
         };
-        if route.public {
+        let handler = handler.layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache),
+        ));
+        if public_route {
             public = public.route(route.path, handler);
         } else {
             protected = protected.route(route.path, handler);
@@ -120,7 +125,8 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // Each route's own policy is set above; this covers refusals no route answered.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))

@@ -165,7 +165,7 @@ fn responses(route: &Route) -> Value {
     if route.path.ends_with("/stream") {
         r.insert("503".into(), problem("Too many open streams"));
     }
-    if !route.public {
+    if !route.is_public() {
         r.insert("401".into(), problem("Missing or invalid token"));
     }
     Value::Object(r)
@@ -185,7 +185,7 @@ pub fn build() -> Value {
         op.insert("responses".into(), responses(&route));
         op.insert(
             "security".into(),
-            if route.public {
+            if route.is_public() {
                 json!([])
             } else {
                 json!([{ "bearer": [] }])
