@@ -14,9 +14,6 @@ use anyhow::Context;
 use super::{load_config, Cli};
 use crate::engine::clock::SystemClock;
 use crate::engine::datadir::{create_private_file, DataDir};
-use crate::engine::runner::reaper;
-use crate::engine::Engine;
-use crate::server::local::LocalSocket;
 
 pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let Some(config) = load_config(&cli.config)? else {
@@ -52,11 +49,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    reaper::init()?;
     raise_open_files_limit();
-    // Removed when dropped: at the end of a clean stop, or when start-up fails.
-    let mut socket = bind_socket(&dir);
-    let local = socket.as_mut().and_then(LocalSocket::take_listener);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -67,52 +60,34 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         // Listening before daemon.pid exists: a SIGTERM sent as soon as it appears must stop
         // the daemon cleanly (removing the file), not kill it by the default action.
         let mut signals = Signals::listen()?;
-        let engine = Engine::boot(config, dir.clone(), lock, Arc::new(SystemClock)).await?;
+        let daemon = crate::daemon::start(crate::daemon::Options {
+            config,
+            dir: dir.clone(),
+            lock,
+            listener,
+            clock: Arc::new(SystemClock),
+            local_socket: true,
+        })
+        .await?;
         if !crate::server::is_loopback(&host) {
             tracing::warn!("listening on {host}, which is reachable from other machines; put TLS in front (a reverse proxy) or reach it through an SSH tunnel");
         }
-        let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::server::serve(engine.clone(), listener, local, async {
-            let _ = server_stopped.await;
-        }));
         write_pid(&dir)?;
         tracing::info!(
             "runwisp {} started (pid {}, fingerprint {}): {tasks} task(s), {services} service(s), zone {zone}, listening on {}",
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
-            engine.fingerprint(),
+            daemon.engine().fingerprint(),
             listen,
         );
         let signal = signals.recv().await;
         tracing::info!("{signal} received; shutting down");
-        let _ = stop_server.send(());
-        match server.await {
-            Ok(Err(e)) => tracing::error!("the API server failed: {e}"),
-            Err(e) => tracing::error!("the API server stopped: {e}"),
-            Ok(Ok(())) => {}
-        }
-        drop(socket);
-        engine.shutdown().await;
+        daemon.stop().await;
         let _ = std::fs::remove_file(dir.pid_path());
         tracing::info!("runwisp stopped");
         anyhow::Ok(())
     })?;
     Ok(0)
-}
-
-/// The local socket, or `None` (logged) when it cannot be made.
-fn bind_socket(dir: &DataDir) -> Option<LocalSocket> {
-    let path = dir.socket_path();
-    match LocalSocket::bind(&path) {
-        Ok(socket) => Some(socket),
-        Err(e) => {
-            tracing::warn!(
-                "cannot serve the local socket {}: {e}; local clients log in over TCP instead",
-                path.display()
-            );
-            None
-        }
-    }
 }
 
 /// Raises the soft limit of open files to the hard limit: runs, their logs and API clients
