@@ -81,6 +81,19 @@ fn every_json_answer_matches_the_documented_schema() {
         }
         checked.push(path);
     }
+    // Actions and login answer their documented objects too.
+    let restarted = d.post("/api/tasks/web/restart");
+    answers.push(json!({ "method": "POST", "path": "/api/tasks/{name}/restart", "status": restarted.status, "body": restarted.json() }));
+    let stopped = d.post("/api/tasks/web/stop");
+    answers.push(json!({ "method": "POST", "path": "/api/tasks/{name}/stop", "status": stopped.status, "body": stopped.json() }));
+    let nonce = d.challenge();
+    let response = runwisp::engine::auth::challenge_response(&d.password, &nonce);
+    let login = daemon::answer(
+        daemon::agent()
+            .post(&d.url("/api/auth"))
+            .send_json(json!({ "nonce": nonce, "response": response })),
+    );
+    answers.push(json!({ "method": "POST", "path": "/api/auth", "status": login.status, "body": login.json() }));
     // Refusals carry the documented problem object.
     let missing = d.get("/api/tasks/nope");
     assert_eq!(missing.status, 404);

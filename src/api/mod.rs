@@ -4,10 +4,14 @@
 //! Moved here so far: the run object and its page, tasks and services, the log window and
 //! log lines.
 
+pub mod daemon;
 pub mod logs;
 pub mod runs;
 pub mod tasks;
 
+pub use daemon::{
+    AuthStatus, Challenge, Health, Info, Login, Restarted, StoppedRuns, Stopping, Token,
+};
 pub use logs::{LogLine, LogStream, LogWindow, LogWindowHead};
 pub use runs::{RunObject, RunPage};
 pub use tasks::{LastRun, Replica, ServiceState, TaskList, TaskObject};

@@ -6,12 +6,11 @@
 
 use std::net::SocketAddr;
 
+use crate::api::{AuthStatus, Challenge, Login, Token};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
 
 use super::extract::Json;
 use super::local::LocalPeer;
@@ -79,7 +78,11 @@ pub async fn status(
 ) -> Response {
     let authenticated = local.is_some()
         || matches!(token(&method, &headers), Ok(Some(t)) if app.engine.auth().verify(t).is_ok());
-    axum::Json(json!({ "auth_required": true, "authenticated": authenticated })).into_response()
+    axum::Json(AuthStatus {
+        auth_required: true,
+        authenticated,
+    })
+    .into_response()
 }
 
 pub async fn challenge(State(app): State<AppState>) -> Result<Response, Problem> {
@@ -90,13 +93,7 @@ pub async fn challenge(State(app): State<AppState>) -> Result<Response, Problem>
             "the daemon cannot make a challenge right now",
         )
     })?;
-    Ok(axum::Json(json!({ "nonce": nonce })).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct Login {
-    nonce: String,
-    response: String,
+    Ok(axum::Json(Challenge { nonce }).into_response())
 }
 
 pub async fn login(
@@ -114,7 +111,7 @@ pub async fn login(
                 "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
                 TOKEN_TTL.as_secs()
             );
-            let mut response = axum::Json(json!({ "token": token })).into_response();
+            let mut response = axum::Json(Token { token }).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }

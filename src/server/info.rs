@@ -1,8 +1,8 @@
 //! `GET /health` (public) and `GET /api/info`.
 
+use crate::api::{Health, Info};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::AppState;
 use crate::engine::model::rfc3339;
@@ -13,12 +13,12 @@ fn uptime_s(app: &AppState) -> i64 {
 }
 
 pub async fn health(State(app): State<AppState>) -> Response {
-    axum::Json(json!({
-        "status": "healthy",
-        "version": env!("CARGO_PKG_VERSION"),
-        "fingerprint": app.engine.fingerprint(),
-        "uptime_s": uptime_s(&app),
-    }))
+    axum::Json(Health {
+        status: "healthy".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        fingerprint: app.engine.fingerprint().to_string(),
+        uptime_s: uptime_s(&app),
+    })
     .into_response()
 }
 
@@ -27,18 +27,23 @@ pub async fn info(State(app): State<AppState>) -> Response {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    axum::Json(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "fingerprint": app.engine.fingerprint(),
-        "hostname": hostname,
-        "timezone": config.scheduler.timezone_name,
-        "timezone_source": if config.scheduler.from_config { "config" } else { "host" },
-        "listen": app.listen,
-        "started_at": rfc3339(app.engine.started_at().as_millisecond()),
-        "uptime_s": uptime_s(&app),
-        "tasks": config.tasks.len(),
-        "services": config.services.len(),
-        "active_runs": app.engine.active_runs().len(),
-    }))
+    axum::Json(Info {
+        version: env!("CARGO_PKG_VERSION").into(),
+        fingerprint: app.engine.fingerprint().to_string(),
+        hostname,
+        timezone: config.scheduler.timezone_name.clone(),
+        timezone_source: if config.scheduler.from_config {
+            "config"
+        } else {
+            "host"
+        }
+        .into(),
+        listen: app.listen.clone(),
+        started_at: rfc3339(app.engine.started_at().as_millisecond()),
+        uptime_s: uptime_s(&app),
+        tasks: config.tasks.len(),
+        services: config.services.len(),
+        active_runs: app.engine.active_runs().len(),
+    })
     .into_response()
 }

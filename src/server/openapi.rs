@@ -116,18 +116,20 @@ fn responses(route: &Route) -> Value {
             );
             r.insert("415".into(), problem("The body is not JSON"));
             r.insert("429".into(), problem("Too many failed logins"));
-            Some(ok(
-                json!({ "type": "object", "properties": { "token": { "type": "string" } }, "required": ["token"] }),
-            ))
+            Some(ok(schema("Token")))
         }
         ("POST", "/api/runs/{id}/stop") => {
-            r.insert("202".into(), ok(json!({ "type": "object" })));
+            r.insert("202".into(), ok(schema("Stopping")));
             r.insert("409".into(), problem("The run already ended"));
             None
         }
         ("POST", p) if p.ends_with("/restart") => {
             r.insert("400".into(), problem("A task: restart applies to services"));
-            Some(ok(json!({ "type": "object" })))
+            r.insert(
+                "403".into(),
+                problem("API triggering disabled for this service"),
+            );
+            Some(ok(schema("Restarted")))
         }
         ("GET", "/api/runs/{id}") => {
             r.insert(
@@ -137,6 +139,11 @@ fn responses(route: &Route) -> Value {
             Some(ok(run))
         }
         ("GET", "/api/tasks") => Some(ok(schema("TaskList"))),
+        ("GET", "/health") => Some(ok(schema("Health"))),
+        ("GET", "/api/info") => Some(ok(schema("Info"))),
+        ("GET", "/api/auth/status") => Some(ok(schema("AuthStatus"))),
+        ("GET", "/api/auth/challenge") => Some(ok(schema("Challenge"))),
+        ("POST", p) if p.ends_with("/stop") => Some(ok(schema("StoppedRuns"))),
         ("GET", "/api/tasks/{name}") => Some(ok(schema("TaskObject"))),
         ("GET", p) if p.ends_with("/log") => Some(ok(schema("LogWindow"))),
         ("GET", p) if p.ends_with("/stream") => Some(sse(if p.ends_with("/log/stream") {
@@ -197,9 +204,11 @@ pub fn build() -> Value {
                 "properties": { "triggered_by": { "type": "string", "enum": spellings(TriggeredBy::INTERFACES, TriggeredBy::as_str) } } } } } }));
         }
         if route.path == "/api/auth" {
-            op.insert("requestBody".into(), json!({ "required": true, "content": { "application/json": { "schema": {
-                "type": "object", "required": ["nonce", "response"],
-                "properties": { "nonce": { "type": "string" }, "response": { "type": "string" } } } } } }));
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/Login" } } } }),
+            );
         }
         let entry = paths
             .entry(route.path.to_string())
@@ -241,6 +250,15 @@ fn wire_schemas() -> Map<String, Value> {
     generator.subschema_for::<api::TaskList>();
     generator.subschema_for::<api::LogWindow>();
     generator.subschema_for::<api::LogLine>();
+    generator.subschema_for::<api::Health>();
+    generator.subschema_for::<api::Info>();
+    generator.subschema_for::<api::AuthStatus>();
+    generator.subschema_for::<api::Challenge>();
+    generator.subschema_for::<api::Login>();
+    generator.subschema_for::<api::Token>();
+    generator.subschema_for::<api::Stopping>();
+    generator.subschema_for::<api::Restarted>();
+    generator.subschema_for::<api::StoppedRuns>();
     generator.take_definitions(true)
 }
 

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::extract::{only_params, param, NameParam, RunIdParam, RunRefParam};
 use super::problem::Problem;
@@ -119,7 +118,9 @@ pub async fn stop(
     match app.engine.stop_run(id).await {
         Ok(()) => Ok((
             StatusCode::ACCEPTED,
-            axum::Json(json!({ "stopping": id.to_string() })),
+            axum::Json(crate::api::Stopping {
+                stopping: id.to_string(),
+            }),
         )
             .into_response()),
         Err(StopError::NotFound(_)) => Err(Problem::not_found(format!("there is no run {id}"))),

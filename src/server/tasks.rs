@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::extract::{NameParam, OptionalJson};
 use super::problem::Problem;
@@ -189,7 +188,10 @@ pub async fn restart(
     NameParam(name): NameParam,
 ) -> Result<Response, Problem> {
     match app.engine.restart_service(name.as_str()).await {
-        Ok(()) => Ok(axum::Json(json!({ "restarted": name })).into_response()),
+        Ok(()) => Ok(axum::Json(crate::api::Restarted {
+            restarted: name.to_string(),
+        })
+        .into_response()),
         Err(ServiceError::IsTask(n)) => Err(Problem::bad_request(format!(
             "{n:?} is a task; restart applies to services (use POST /api/tasks/{n}/run to start a task)"
         ))),
@@ -212,7 +214,9 @@ pub async fn stop(
     NameParam(name): NameParam,
 ) -> Result<Response, Problem> {
     match app.engine.stop_task(name.as_str()).await {
-        Ok(stopped) => Ok(axum::Json(json!({ "stopped_runs": stopped })).into_response()),
+        Ok(stopped_runs) => {
+            Ok(axum::Json(crate::api::StoppedRuns { stopped_runs }).into_response())
+        }
         Err(StopError::NoSuchTask(n)) => Err(Problem::not_found(format!(
             "there is no task or service named {n:?}"
         ))),
