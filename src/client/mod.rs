@@ -172,6 +172,11 @@ impl Client {
             })
     }
 
+    /// `GET` a route answering a wire type of `crate::api`.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call("GET", path, None)
+    }
+
     /// `GET` any JSON route.
     pub fn get_json(&self, path: &str) -> Result<Value, ClientError> {
         self.call("GET", path, None)

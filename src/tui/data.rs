@@ -71,34 +71,31 @@ fn view_row(r: &RunView) -> RunRow {
     }
 }
 
-pub fn task_row(v: &Value) -> TaskRow {
-    let num = |k: &str| v.get(k).and_then(Value::as_u64).map(|n| n as u32);
+pub fn task_row(t: &api::TaskObject) -> TaskRow {
     TaskRow {
-        name: str_of(v, "name").unwrap_or_default(),
-        service: v.get("kind").and_then(Value::as_str) == Some("service"),
-        group: str_of(v, "group").unwrap_or_default(),
-        description: str_of(v, "description").unwrap_or_default(),
-        cron: str_of(v, "cron"),
-        schedule_words: str_of(v, "schedule"),
-        timezone: str_of(v, "timezone"),
-        next_run_at: str_of(v, "next_run_at"),
-        api_trigger: v
-            .get("api_trigger")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        max_concurrent: num("max_concurrent"),
-        on_overlap: str_of(v, "on_overlap"),
-        instances: num("instances"),
-        active_runs: v
-            .get("active_runs")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        last: v.get("last_run").filter(|l| !l.is_null()).map(run_row),
+        name: t.name.clone(),
+        service: t.kind == crate::engine::model::RunKind::Service,
+        group: t.group.clone(),
+        description: t.description.clone(),
+        cron: t.cron.clone(),
+        schedule_words: t.schedule.clone(),
+        timezone: t.timezone.clone(),
+        next_run_at: t.next_run_at.clone(),
+        api_trigger: t.api_trigger,
+        max_concurrent: t.max_concurrent,
+        on_overlap: t.on_overlap.clone(),
+        instances: t.instances,
+        active_runs: t.active_runs.clone(),
+        last: t.last_run.as_ref().map(|l| RunRow {
+            id: l.id.clone(),
+            task_name: t.name.clone(),
+            status: l.status.to_string(),
+            end_reason: l.end_reason.map(|e| e.to_string()),
+            exit_code: l.exit_code,
+            start_at: l.start_at.clone(),
+            ..RunRow::default()
+        }),
+        service_state: t.state.clone(),
     }
 }
 
@@ -314,12 +311,8 @@ impl Coalesced {
 }
 
 fn read_tasks(client: &Client, ui: &Sender<UiEvent>) -> Result<(), ClientError> {
-    let tasks = client.get_json("/api/tasks")?;
-    let rows = tasks["tasks"]
-        .as_array()
-        .map(|a| a.iter().map(task_row).collect())
-        .unwrap_or_default();
-    send(ui, Msg::Tasks(rows));
+    let tasks: api::TaskList = client.get("/api/tasks")?;
+    send(ui, Msg::Tasks(tasks.tasks.iter().map(task_row).collect()));
     Ok(())
 }
 

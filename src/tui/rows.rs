@@ -23,6 +23,8 @@ pub struct TaskRow {
     pub instances: Option<u32>,
     pub active_runs: Vec<String>,
     pub last: Option<RunRow>,
+    /// Services: what the daemon says the service is doing (never guessed from its runs).
+    pub service_state: Option<crate::api::ServiceState>,
 }
 
 /// A run row.

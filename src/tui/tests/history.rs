@@ -205,3 +205,27 @@ fn replica_runs_show_their_index() {
     let screen = render(&app, &Theme::load("dark", false).unwrap(), 120, 40);
     assert!(screen.contains("web#1"), "{screen}");
 }
+
+/// A service waiting out its restart back-off is shown as such, not as stopped: the sidebar
+/// shows what the daemon says, never a guess from the service's active runs.
+#[test]
+fn a_service_in_back_off_is_not_shown_stopped() {
+    use crate::api::ServiceState;
+    use crate::tui::views::sidebar::glyph;
+    let service = |state| TaskRow {
+        name: "web".into(),
+        service: true,
+        service_state: Some(state),
+        ..TaskRow::default()
+    };
+    let backoff = ServiceState::Backoff {
+        next_attempt_at: "2026-11-24T12:00:30.000Z".into(),
+        attempt: 2,
+    };
+    assert_eq!(glyph(&service(backoff)), ("↻", "warn"));
+    assert_eq!(glyph(&service(ServiceState::Stopped)), ("■", "muted"));
+    assert_eq!(
+        glyph(&service(ServiceState::Running { run_id: "x".into() })),
+        ("▶", "running")
+    );
+}

@@ -3,7 +3,7 @@
 mod log;
 mod main_pane;
 mod overlay;
-mod sidebar;
+pub(crate) mod sidebar;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};

@@ -7,16 +7,24 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::border;
+use crate::api::ServiceState;
 use crate::tui::app::{App, Connection, Focus, RunRow, TaskRow};
 use crate::tui::theme::Theme;
 
 /// The glyph and role of a task's state.
 pub fn glyph(task: &TaskRow) -> (&'static str, &'static str) {
+    if task.service {
+        // As the daemon says: a replica waiting out its back-off is not "stopped".
+        return match &task.service_state {
+            Some(ServiceState::Backoff { .. }) => ("↻", "warn"),
+            Some(ServiceState::Stopped) => ("■", "muted"),
+            Some(ServiceState::Running { .. } | ServiceState::Starting) => ("▶", "running"),
+            None if !task.active_runs.is_empty() => ("▶", "running"),
+            None => ("■", "muted"),
+        };
+    }
     if !task.active_runs.is_empty() {
         return ("▶", "running");
-    }
-    if task.service {
-        return ("■", "muted");
     }
     let ended = task.last.as_ref().filter(|r| r.end_reason.is_some());
     match ended.map(RunRow::role) {
