@@ -8,5 +8,6 @@ pub mod cli;
 pub mod client;
 pub mod daemon;
 pub mod engine;
+pub mod notify;
 pub mod server;
 pub mod tui;

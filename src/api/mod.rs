@@ -6,6 +6,7 @@
 
 pub mod daemon;
 pub mod logs;
+pub mod notify_event;
 pub mod runs;
 pub mod tasks;
 

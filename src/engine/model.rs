@@ -191,6 +191,57 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// What a notification is about (`notifications.md` §1).
+    NotifyKind {
+        RunFailed => "run.failed",
+        RunTimeout => "run.timeout",
+        RunCrashed => "run.crashed",
+        RunSucceeded => "run.succeeded",
+        RunRecovered => "run.recovered",
+        RunStarted => "run.started",
+        RunStopped => "run.stopped",
+        RunMissed => "run.missed",
+        ServiceFlapping => "service.flapping",
+        LogDiskPressure => "log.disk_pressure",
+        DeliveryFailed => "notify.delivery_failed",
+    }
+);
+
+string_enum!(
+    /// How loud a notification is; routes match this level and above.
+    Severity { Info => "info", Warn => "warn", Error => "error" }
+);
+
+impl Severity {
+    /// `info` < `warn` < `error`.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::Info => 0,
+            Severity::Warn => 1,
+            Severity::Error => 2,
+        }
+    }
+}
+
+impl NotifyKind {
+    pub fn severity(self) -> Severity {
+        match self {
+            NotifyKind::RunFailed
+            | NotifyKind::RunTimeout
+            | NotifyKind::RunCrashed
+            | NotifyKind::ServiceFlapping => Severity::Error,
+            NotifyKind::RunMissed | NotifyKind::LogDiskPressure | NotifyKind::DeliveryFailed => {
+                Severity::Warn
+            }
+            NotifyKind::RunSucceeded
+            | NotifyKind::RunRecovered
+            | NotifyKind::RunStarted
+            | NotifyKind::RunStopped => Severity::Info,
+        }
+    }
+}
+
 impl TriggeredBy {
     /// What a trigger request may say it came from: runwisp's own interfaces and the API.
     pub const INTERFACES: &'static [TriggeredBy] = &[

@@ -353,6 +353,8 @@ fn common(
         keep_for: f.duration(ctx, "keep_for", true).or(d.keep_for),
         notify_on_failure: ids(f.string_list(ctx, "notify_on_failure")),
         notify_on_success: ids(f.string_list(ctx, "notify_on_success")),
+        notify_after_retries: false,
+        notify_after_failures: 1,
         env,
         working_dir,
     }

@@ -5,6 +5,7 @@
 mod errors;
 mod fields;
 mod load;
+mod notify;
 mod sections;
 pub mod units;
 
@@ -16,6 +17,7 @@ use jiff::tz::TimeZone;
 
 pub use errors::{ConfigError, ConfigErrors, LoadError, SourceMap};
 pub use load::{load_file, load_str};
+pub use notify::{EmailTls, Glob, Notifier, NotifierKind, Notify, Route, SecretValue};
 pub use sections::{host_zone, INAPP};
 
 use crate::engine::model::TaskName;
@@ -129,6 +131,10 @@ pub struct Common {
     pub keep_for: Option<Duration>,
     pub notify_on_failure: Vec<String>,
     pub notify_on_success: Vec<String>,
+    /// Tell only about the attempt that ends a retry chain, not each failed attempt.
+    pub notify_after_retries: bool,
+    /// Tell about failures only from the Nth consecutive failed run on (1 = every failure).
+    pub notify_after_failures: u32,
     pub env: BTreeMap<String, String>,
     pub working_dir: PathBuf,
 }
@@ -178,6 +184,9 @@ pub struct Daemon {
     pub host: String,
     pub port: u16,
     pub shutdown_timeout: Duration,
+    /// Where operators reach this daemon (`https://runwisp.example.com`): notifications link
+    /// to `{external_url}/runs/{id}`. No trailing slash.
+    pub external_url: Option<String>,
 }
 
 /// `[storage]`.
@@ -187,57 +196,6 @@ pub struct Storage {
     pub max_size: u64,
     /// A run does not start when the data disk has less free space than this; 0 disables it.
     pub min_free_space: u64,
-}
-
-/// `[notify]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notify {
-    pub append_notifiers: Vec<String>,
-    pub coalesce_window: Duration,
-    pub occurrence_ring: u32,
-    pub history_keep: u32,
-    pub history_keep_for: Duration,
-}
-
-/// Where a secret comes from: written inline, an environment variable, or a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Secret {
-    Inline(String),
-    Env(String),
-    File(PathBuf),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotifierKind {
-    Slack {
-        webhook_url: Secret,
-        channel: Option<String>,
-    },
-    Telegram {
-        bot_token: Secret,
-        chat_id: String,
-        api_url: String,
-    },
-    Webhook {
-        url: Secret,
-        headers: BTreeMap<String, String>,
-    },
-}
-
-/// `[[notifier]]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notifier {
-    pub id: String,
-    pub kind: NotifierKind,
-}
-
-/// `[[notification_route]]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub kinds: Vec<String>,
-    pub task: Option<String>,
-    pub severity: Option<String>,
-    pub notify: Vec<String>,
 }
 
 /// The defaults of `[storage]`, `[daemon]` and `[notify]` as documented in the starter file.

@@ -11,10 +11,12 @@ use jiff::tz::TimeZone;
 
 use super::fields::{Ctx, Fields};
 use super::load::{zone, LOG_ON_FULL};
+use super::Glob;
 use super::{
-    defaults, Daemon, LogOnFull, Notifier, NotifierKind, Notify, Route, Scheduler, Secret, Storage,
+    defaults, Daemon, LogOnFull, Notifier, NotifierKind, Notify, Route, Scheduler, SecretValue,
+    Storage,
 };
-use crate::engine::model::TaskName;
+use crate::engine::model::{NotifyKind, Severity, TaskName};
 
 /// The built-in in-app notifier, always available and never declared.
 pub const INAPP: &str = "inapp";
@@ -86,6 +88,7 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
         host: defaults::LISTEN_HOST.to_string(),
         port: defaults::LISTEN_PORT,
         shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
+        external_url: None,
     };
     let Some(f) = root.table_of(ctx, "daemon") else {
         return daemon;
@@ -189,7 +192,7 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
 }
 
 /// Reads secret field `key` given inline, as `key_env` or as `key_file`: exactly one of them.
-fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Option<Secret> {
+fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Option<SecretValue> {
     let env_key = format!("{key}_env");
     let file_key = format!("{key}_file");
     let given: Vec<&str> = [key, env_key.as_str(), file_key.as_str()]
@@ -221,13 +224,38 @@ fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Optio
         return None;
     }
     if let Some((v, _)) = f.string(ctx, key) {
-        return Some(Secret::Inline(v));
+        return Some(SecretValue::new(v));
     }
-    if let Some((v, _)) = f.string(ctx, &env_key) {
-        return Some(Secret::Env(v));
+    if let Some((name, span)) = f.string(ctx, &env_key) {
+        return match std::env::var(&name) {
+            Ok(v) if !v.is_empty() => Some(SecretValue::new(v)),
+            _ => {
+                ctx.error(
+                    span,
+                    &f.key_path(&env_key),
+                    format!("the environment variable {name:?} is not set (or empty), so `{key}` has no value"),
+                );
+                None
+            }
+        };
     }
-    f.string(ctx, &file_key)
-        .map(|(v, _)| Secret::File(dir.join(v)))
+    let (file, span) = f.string(ctx, &file_key)?;
+    let path = dir.join(&file);
+    match std::fs::read_to_string(&path) {
+        Ok(v) => {
+            let v = v.strip_suffix('\n').unwrap_or(&v);
+            let v = v.strip_suffix('\r').unwrap_or(v);
+            Some(SecretValue::new(v))
+        }
+        Err(e) => {
+            ctx.error(
+                span,
+                &f.key_path(&file_key),
+                format!("cannot read {}: {e}", path.display()),
+            );
+            None
+        }
+    }
 }
 
 pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) -> Vec<Notifier> {
@@ -273,6 +301,7 @@ pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) ->
                         .into_iter()
                         .map(|(k, v, _)| (k, v))
                         .collect::<BTreeMap<_, _>>(),
+                    secret: None,
                 }),
             ),
             other => {
@@ -359,15 +388,6 @@ fn telegram(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, dir: &Path) -> Option<Notifie
     })
 }
 
-const EVENT_KINDS: &[&str] = &[
-    "run.succeeded",
-    "run.failed",
-    "run.timeout",
-    "run.crashed",
-    "run.log_overflow",
-];
-const SEVERITIES: &[&str] = &["info", "warn", "error"];
-
 pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
     let mut out = Vec::new();
     for f in root.array_of_tables(ctx, "notification_route") {
@@ -381,22 +401,23 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
         if let Some(m) = f.table_of(ctx, "match") {
             m.check_keys(ctx, &["kind", "task", "severity"], &[]);
             for (kind, span) in m.string_list(ctx, "kind").unwrap_or_default() {
-                if EVENT_KINDS.contains(&kind.as_str()) {
-                    route.kinds.push(kind);
+                if let Ok(k) = kind.parse::<NotifyKind>() {
+                    route.kinds.push(k);
                 } else {
+                    let all: Vec<&str> = NotifyKind::ALL.iter().map(|k| k.as_str()).collect();
                     ctx.error(
                         span,
                         &m.key_path("kind"),
                         format!(
                             "{kind:?} is not an event kind; use one of {}",
-                            EVENT_KINDS.join(", ")
+                            all.join(", ")
                         ),
                     );
                 }
             }
-            route.task = m.string(ctx, "task").map(|(s, _)| s);
+            route.task = m.string(ctx, "task").map(|(pattern, _)| Glob { pattern });
             if let Some((sev, span)) = m.string(ctx, "severity") {
-                if SEVERITIES.contains(&sev.as_str()) {
+                if let Ok(sev) = sev.parse::<Severity>() {
                     route.severity = Some(sev);
                 } else {
                     ctx.error(

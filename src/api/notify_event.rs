@@ -1,0 +1,1 @@
+//! The event as sent to `webhook` and `command` notifiers (`notifications.md` §5).
