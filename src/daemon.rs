@@ -42,12 +42,17 @@ pub enum StartError {
     Listener(std::io::Error),
 }
 
+/// How long the daemon's stop waits for notifications being sent.
+const NOTIFY_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A running daemon.
 pub struct Daemon {
     engine: Engine,
     listen: String,
     stop_server: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
+    /// The outbound notification senders.
+    notifiers: crate::notify::worker::Workers,
     /// Removed when dropped, after the server stopped.
     socket: Option<LocalSocket>,
 }
@@ -71,6 +76,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
     let mut socket = local_socket.then(|| bind_socket(&dir)).flatten();
     let local = socket.as_mut().and_then(LocalSocket::take_listener);
     let engine = Engine::boot(config, dir, lock, clock).await?;
+    let notifiers = crate::notify::worker::start(&engine);
     let (stop_server, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(crate::server::serve(
         engine.clone(),
@@ -85,6 +91,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         listen,
         stop_server,
         server,
+        notifiers,
         socket,
     })
 }
@@ -110,7 +117,8 @@ impl Daemon {
             Ok(Ok(())) => {}
         }
         drop(self.socket);
-        self.engine.shutdown().await;
+        // A send in flight gets a moment; what is not sent stays pending for the next start.
+        tokio::join!(self.notifiers.stop(NOTIFY_GRACE), self.engine.shutdown());
     }
 }
 

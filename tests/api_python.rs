@@ -150,7 +150,7 @@ fn an_independent_python_client_logs_in_triggers_and_reads_the_log() {
     // What the client saw is what the daemon recorded.
     let id = run["id"].as_str().expect("run id");
     let stored = p.only_run("hello");
-    assert_eq!(stored.id, id);
+    assert_eq!(stored.id.to_string(), id);
     assert_eq!(stored.exit_code, Some(0));
     let lines = summary["log"]["lines"].as_array().expect("log lines");
     assert!(

@@ -208,7 +208,7 @@ fn runs_and_logs_read_the_history() {
     let run = p.only_run("t");
     let json = p.run(&["runs", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(rows[0]["id"], run.id.as_str());
+    assert_eq!(rows[0]["id"], run.id.to_string());
     assert_eq!(rows[0]["end_reason"], "success");
     assert_eq!(rows[0]["triggered_by"], "cli");
     let created = rows[0]["created_at"].as_str().unwrap();
@@ -216,7 +216,7 @@ fn runs_and_logs_read_the_history() {
     assert!(created.ends_with('Z'));
     assert!(rows[0]["duration_ms"].as_i64().is_some());
     assert!(rows[0].get("pid").is_none(), "process ids stay internal");
-    let logs = p.run(&["logs", &run.id]);
+    let logs = p.run(&["logs", &run.id.to_string()]);
     let text = stdout(&logs);
     assert!(
         text == "one\n[ERR] two\n" || text == "[ERR] two\none\n",
@@ -240,8 +240,9 @@ fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
     let p = Project::new("[tasks.t]\nrun = \"echo one\"\n");
     assert_eq!(p.run(&["exec", "t"]).status.code(), Some(0));
     let run = p.only_run("t");
-    let tail = run.id[22..].to_string();
-    for short in [tail.to_lowercase(), run.id[..20].to_string()] {
+    let full = run.id.to_string();
+    let tail = full[22..].to_string();
+    for short in [tail.to_lowercase(), full[..20].to_string()] {
         let out = p.run(&["logs", &short]);
         assert_eq!(out.status.code(), Some(0), "{short}: {}", stderr(&out));
         assert_eq!(stdout(&out), "one\n", "{short}");
@@ -263,7 +264,7 @@ fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
         store
             .insert_run(&runwisp::engine::store::NewRun {
                 id: runwisp::engine::model::RunId::parse(&id).unwrap(),
-                task_name: "old".into(),
+                task_name: runwisp::engine::model::TaskName::parse("old").unwrap(),
                 kind: runwisp::engine::model::RunKind::Task,
                 triggered_by: runwisp::engine::model::TriggeredBy::Cli,
                 scheduled_for: None,
@@ -271,6 +272,7 @@ fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
                 retry_attempt: 0,
                 retry_of_run_id: None,
                 replica_index: None,
+                parent: None,
             })
             .unwrap();
     }
@@ -290,7 +292,7 @@ fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
     assert!(err.ends_with(&last), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     // The whole id still names its run.
-    assert_eq!(stdout(&p.run(&["logs", &run.id])), "one\n");
+    assert_eq!(stdout(&p.run(&["logs", &run.id.to_string()])), "one\n");
 }
 
 #[test]

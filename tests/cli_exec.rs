@@ -59,8 +59,12 @@ env = { EXTRA = "1" }
         (Some(EndReason::Success), Some(0))
     );
     let listed = p.run(&["runs", "hello"]);
-    assert!(stdout(&listed).contains(&run.id), "{}", stdout(&listed));
-    let logs = p.run(&["logs", &run.id]);
+    assert!(
+        stdout(&listed).contains(&run.id.to_string()),
+        "{}",
+        stdout(&listed)
+    );
+    let logs = p.run(&["logs", &run.id.to_string()]);
     assert_eq!(stdout(&logs), "hello from hello in sub\nno newline\n");
 }
 
@@ -74,7 +78,7 @@ fn a_run_that_prints_nothing_has_no_log_file_and_logs_says_so() {
     let folder = p.data().join("logs/quiet");
     let files: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
     assert!(files.is_empty(), "{files:?}");
-    let logs = p.run(&["logs", &run.id]);
+    let logs = p.run(&["logs", &run.id.to_string()]);
     assert_eq!(logs.status.code(), Some(0));
     assert_eq!(stdout(&logs), "");
     assert_eq!(
@@ -332,14 +336,8 @@ retry_delay = "1s"
             (2, TriggeredBy::Retry, Some(EndReason::Success), Some(0)),
         ]
     );
-    assert_eq!(
-        runs[1].retry_of_run_id.as_deref(),
-        Some(runs[0].id.as_str())
-    );
-    assert_eq!(
-        runs[2].retry_of_run_id.as_deref(),
-        Some(runs[1].id.as_str())
-    );
+    assert_eq!(runs[1].retry_of_run_id, Some(runs[0].id));
+    assert_eq!(runs[2].retry_of_run_id, Some(runs[1].id));
     // Out of attempts: the last failure's code is exec's.
     let p =
         Project::new("[tasks.bad]\nrun = \"exit 5\"\nretry_attempts = 1\nretry_delay = \"1s\"\n");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use runwisp::engine::model::{EndReason, RunStatus};
+use runwisp::engine::model::{EndReason, RunId, RunStatus};
 
 /// Starts the daemon on a free port and waits until it wrote `daemon.pid` (the end of boot).
 fn start(p: &Project) -> Child {
@@ -230,13 +230,13 @@ run = "if [ \"$RUNWISP_ATTEMPT\" = 1 ]; then echo first; sleep 60; else echo aga
         (
             retry.end_reason,
             retry.retry_attempt,
-            retry.retry_of_run_id.as_deref(),
+            retry.retry_of_run_id,
             retry.triggered_by.to_string(),
         ),
         (
             Some(EndReason::Success),
             1,
-            Some(first.id.as_str()),
+            Some(first.id),
             "retry".to_string()
         ),
         "{retry:?}"
@@ -248,7 +248,7 @@ run = "if [ \"$RUNWISP_ATTEMPT\" = 1 ]; then echo first; sleep 60; else echo aga
 #[test]
 fn twenty_kills_in_a_row_lose_no_run_and_leave_no_process() {
     let p = Project::new(CRASHY);
-    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut seen: BTreeSet<RunId> = BTreeSet::new();
     for round in 0..20 {
         let mut daemon = start(&p);
         let known = p.store().list_runs(None, 1_000_000).unwrap().len();
@@ -265,7 +265,7 @@ fn twenty_kills_in_a_row_lose_no_run_and_leave_no_process() {
     }
     let daemon = start(&p);
     let all = p.store().list_runs(None, 1_000_000).unwrap();
-    let ids: BTreeSet<String> = all.iter().map(|r| r.id.clone()).collect();
+    let ids: BTreeSet<RunId> = all.iter().map(|r| r.id).collect();
     let lost: Vec<_> = seen.difference(&ids).collect();
     assert!(lost.is_empty(), "runs lost across kills: {lost:?}");
     assert!(stop(daemon).success());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use harness::*;
 use runwisp::engine::clock::SystemClock;
 use runwisp::engine::lifecycle::{Change, Consumer, LifecycleEvent};
-use runwisp::engine::model::{EndReason, TriggeredBy};
+use runwisp::engine::model::{EndReason, RunId, TriggeredBy};
 use runwisp::engine::TriggerRequest;
 
 const CONFIG: &str = "[tasks.ok]\nrun = \"true\"\n\n[tasks.bad]\nrun = \"exit 3\"\n";
@@ -30,10 +30,10 @@ async fn read(consumer: &mut Consumer, n: usize) -> Vec<LifecycleEvent> {
     got
 }
 
-fn changes_of(events: &[LifecycleEvent], run: &str) -> Vec<Change> {
+fn changes_of(events: &[LifecycleEvent], run: &RunId) -> Vec<Change> {
     events
         .iter()
-        .filter(|e| e.run.to_string() == run)
+        .filter(|e| e.run == *run)
         .map(|e| e.change)
         .collect()
 }
@@ -110,10 +110,7 @@ async fn a_consumer_sees_every_change_once_and_resumes_after_a_restart() {
         .await
         .unwrap();
     let seen = read(&mut fresh, 3).await;
-    assert!(
-        seen.iter().all(|ev| ev.run.to_string() == later.id),
-        "{seen:?}"
-    );
+    assert!(seen.iter().all(|ev| ev.run == later.id), "{seen:?}");
     e.shutdown().await;
 }
 
@@ -158,7 +155,7 @@ async fn wait_ended_answers_for_running_and_already_ended_runs() {
         .trigger(&task("slow"), TriggerRequest::by(TriggeredBy::Api))
         .await
         .unwrap();
-    let id = RunId::parse(&run.id).unwrap();
+    let id = run.id;
     let ended = b.engine.wait_ended(id).await.unwrap().expect("the run");
     assert_eq!(
         (ended.end_reason, ended.exit_code),

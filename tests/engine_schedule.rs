@@ -186,7 +186,7 @@ fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
     let t = ts(scheduled).as_millisecond();
     let run = NewRun {
         id: RunId::new(),
-        task_name: task.into(),
+        task_name: runwisp::engine::model::TaskName::parse(task).unwrap(),
         kind: RunKind::Task,
         triggered_by: TriggeredBy::Cron,
         scheduled_for: Some(t),
@@ -194,6 +194,7 @@ fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
         retry_attempt: 0,
         retry_of_run_id: None,
         replica_index: None,
+        parent: None,
     };
     store.insert_run(&run).unwrap();
     store

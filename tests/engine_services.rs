@@ -81,7 +81,7 @@ async fn a_healthy_service_holds_its_replicas_and_obeys_stop_and_restart() {
         assert_eq!(said, want);
     }
 
-    e.restart_service("web").await.unwrap();
+    e.restart_service(&task("web")).await.unwrap();
     let runs = wait_runs(e, "web", "three new replicas", |r| {
         r.len() == 6 && running(r) == 3
     })
@@ -93,7 +93,7 @@ async fn a_healthy_service_holds_its_replicas_and_obeys_stop_and_restart() {
     indexes.sort();
     assert_eq!(indexes, [0, 1, 2], "replaced at their own indexes");
 
-    e.stop_service("web").await.unwrap();
+    e.stop_service(&task("web")).await.unwrap();
     wait_runs(e, "web", "all stopped", |r| {
         running(r) == 0 && ended(r) == 6
     })
@@ -124,9 +124,9 @@ async fn a_stop_right_after_a_restart_leaves_no_replica_running() {
     // The window is the few milliseconds a new replica spends writing its row: stops come
     // at growing delays after each restart so that some land inside it.
     for i in 0..60u64 {
-        e.restart_service("web").await.unwrap();
+        e.restart_service(&task("web")).await.unwrap();
         tokio::time::sleep(Duration::from_micros(i * 250)).await;
-        e.stop_service("web").await.unwrap();
+        e.stop_service(&task("web")).await.unwrap();
     }
     let runs = wait_runs(e, "web", "every replica ended", |r| {
         r.iter().all(|x| x.status == RunStatus::Ended)
@@ -185,7 +185,7 @@ async fn a_service_in_back_off_says_so_and_an_operator_stop_outlives_the_daemon(
         service_view(&e, "web").await.state,
         ReplicaState::Running { .. }
     ));
-    e.stop_service("web").await.unwrap();
+    e.stop_service(&task("web")).await.unwrap();
     let view = service_view(&e, "web").await;
     assert_eq!(
         (view.state, view.stopped_by_operator),
@@ -200,7 +200,7 @@ async fn a_service_in_back_off_says_so_and_an_operator_stop_outlives_the_daemon(
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(harness::runs(&e, "web").len(), before, "web stays stopped");
     assert!(service_view(&e, "web").await.stopped_by_operator);
-    e.restart_service("web").await.unwrap();
+    e.restart_service(&task("web")).await.unwrap();
     wait_runs(&e, "web", "web running again", |r| r.len() == before + 1).await;
     e.shutdown().await;
 }
@@ -213,7 +213,7 @@ async fn api_trigger_false_refuses_a_service_restart() {
     )
     .await;
     assert!(matches!(
-        b.engine.restart_service("web").await,
+        b.engine.restart_service(&task("web")).await,
         Err(runwisp::engine::ServiceError::Forbidden(_))
     ));
     b.engine.shutdown().await;

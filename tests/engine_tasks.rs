@@ -202,7 +202,7 @@ async fn terminate_runs_the_newest_trigger_last_and_supersedes_the_rest() {
                 .id,
         );
     }
-    let newest = later.last().unwrap().clone();
+    let newest = *later.last().unwrap();
     let runs = wait_runs(&b.engine, "deploy", "the newest running", |r| {
         r.iter()
             .any(|x| x.id == newest && x.status == RunStatus::Running)
@@ -247,10 +247,7 @@ retry_backoff = "exponential"
         assert_eq!(run.retry_attempt, n as u32);
         if n > 0 {
             assert_eq!(run.triggered_by, TriggeredBy::Retry);
-            assert_eq!(
-                run.retry_of_run_id.as_deref(),
-                Some(runs[n - 1].id.as_str())
-            );
+            assert_eq!(run.retry_of_run_id, Some(runs[n - 1].id));
             let waited = run.created_at - runs[n - 1].end_at.unwrap();
             let curve = 200 * (1 << (n - 1));
             assert!(
@@ -379,7 +376,7 @@ run = "sleep 30"
         .await
         .unwrap();
     wait_runs(e, "long", "running", |r| r[0].status == RunStatus::Running).await;
-    e.stop_run(RunId::parse(&queued.id).unwrap()).await.unwrap();
+    e.stop_run(queued.id).await.unwrap();
     let runs = wait_runs(e, "long", "queued run stopped", |r| {
         r[1].status == RunStatus::Ended
     })
@@ -388,13 +385,11 @@ run = "sleep 30"
         (runs[1].end_reason, runs[1].exit_code),
         (Some(EndReason::Stopped), Some(-1))
     );
-    e.stop_run(RunId::parse(&running.id).unwrap())
-        .await
-        .unwrap();
+    e.stop_run(running.id).await.unwrap();
     let runs = wait_runs(e, "long", "running run stopped", |r| ended(r) == 2).await;
     assert_eq!(runs[0].end_reason, Some(EndReason::Stopped));
     assert!(matches!(
-        e.stop_run(RunId::parse(&running.id).unwrap()).await,
+        e.stop_run(running.id).await,
         Err(StopError::AlreadyEnded(_))
     ));
     assert!(matches!(
@@ -430,7 +425,7 @@ async fn a_triggers_environment_reaches_its_run_through_the_queue() {
         .await
         .unwrap();
     wait_runs(&b.engine, "show", "all three ended", |r| ended(r) == 3).await;
-    let log = |id: &str| {
+    let log = |id: &RunId| {
         std::fs::read_to_string(b.dir.path().join(format!("data/logs/show/{id}.log"))).unwrap()
     };
     assert_eq!(log(&first.id), "ref=v1\n");

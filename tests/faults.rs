@@ -57,7 +57,7 @@ run = "seq 1 100000"
     let run = d.project.only_run("chatty");
     let follow = d
         .project
-        .command(&["logs", &run.id, "-f"])
+        .command(&["logs", &run.id.to_string(), "-f"])
         .output()
         .expect("logs -f");
     assert_eq!(common::stdout(&follow).lines().count(), 100_000);

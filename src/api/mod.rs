@@ -6,6 +6,7 @@
 
 pub mod daemon;
 pub mod logs;
+pub mod notifications;
 pub mod notify_event;
 pub mod runs;
 pub mod tasks;
@@ -14,5 +15,9 @@ pub use daemon::{
     AuthStatus, Challenge, Health, Info, Login, Restarted, StoppedRuns, Stopping, Token,
 };
 pub use logs::{LogLine, LogStream, LogWindow, LogWindowHead};
+pub use notifications::{
+    MarkedRead, NotificationObject, NotificationPage, NotifierTest, TestOutcome, UnreadCount,
+};
+pub use notify_event::NotifyEvent;
 pub use runs::{RunObject, RunPage};
 pub use tasks::{LastRun, Replica, ServiceState, TaskList, TaskObject};

@@ -43,8 +43,8 @@ impl From<&Run> for RunObject {
     fn from(run: &Run) -> Self {
         let time = |ms: Option<i64>| ms.map(rfc3339);
         Self {
-            id: run.id.clone(),
-            task_name: run.task_name.clone(),
+            id: run.id.to_string(),
+            task_name: run.task_name.to_string(),
             kind: run.kind,
             status: run.status,
             end_reason: run.end_reason,
@@ -56,7 +56,7 @@ impl From<&Run> for RunObject {
             end_at: time(run.end_at),
             duration_ms: run.duration_ms(),
             retry_attempt: run.retry_attempt,
-            retry_of_run_id: run.retry_of_run_id.clone(),
+            retry_of_run_id: run.retry_of_run_id.map(|id| id.to_string()),
             replica_index: run.replica_index,
             message: run.message.clone(),
         }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::model::{rfc3339, EndReason, RunKind, RunStatus};
+use crate::engine::model::{rfc3339, EndReason, Run, RunKind, RunStatus};
 use crate::engine::ReplicaState;
 
 /// What a service, or one of its replicas, is doing.
@@ -59,6 +59,19 @@ pub struct LastRun {
     pub exit_code: Option<i32>,
     pub start_at: Option<String>,
     pub end_at: Option<String>,
+}
+
+impl From<&Run> for LastRun {
+    fn from(r: &Run) -> Self {
+        LastRun {
+            id: r.id.to_string(),
+            status: r.status,
+            end_reason: r.end_reason,
+            exit_code: r.exit_code,
+            start_at: r.start_at.map(rfc3339),
+            end_at: r.end_at.map(rfc3339),
+        }
+    }
 }
 
 /// A task or a service. Fields that do not apply to its kind are null.

@@ -54,7 +54,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let (tasks, services) = (config.tasks.len(), config.services.len());
         let zone = config.scheduler.timezone_name.clone();
         // Listening before daemon.pid exists: a SIGTERM sent as soon as it appears must stop
@@ -86,7 +86,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         let _ = std::fs::remove_file(dir.pid_path());
         tracing::info!("runwisp stopped");
         anyhow::Ok(())
-    })?;
+    });
+    // A notification still being sent (its worker gave up waiting) is not waited for: it
+    // stays pending in the outbox and goes out after the next start.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result?;
     Ok(0)
 }
 

@@ -242,20 +242,20 @@ impl Here<'_> {
         stop: &StopHandle,
     ) -> anyhow::Result<(RunId, Outcome)> {
         let clock = SystemClock;
+        let by = if attempt == 0 {
+            TriggeredBy::Cli
+        } else {
+            TriggeredBy::Retry
+        };
         let new = NewRun {
-            id: RunId::new(),
-            task_name: self.task_name.to_string(),
-            kind: RunKind::Task,
-            triggered_by: if attempt == 0 {
-                TriggeredBy::Cli
-            } else {
-                TriggeredBy::Retry
-            },
-            scheduled_for: None,
-            created_at: millis(clock.now()),
             retry_attempt: attempt,
             retry_of_run_id: retry_of,
-            replica_index: None,
+            ..NewRun::new(
+                self.task_name.clone(),
+                RunKind::Task,
+                by,
+                millis(clock.now()),
+            )
         };
         // Owned before it is recorded: a daemon starting meanwhile leaves this run alone.
         let _owner = crate::engine::run_owner::claim(self.dir, &new.id)
@@ -264,8 +264,16 @@ impl Here<'_> {
             .insert_run(&new)
             .context("cannot record the run, so it was not started")?;
         let task_name = self.task_name;
-        let log_path = match launch::preflight(self.dir, self.floor, task_name, &new.id) {
-            Ok(path) => path,
+        let prepared = launch::prepare(
+            self.dir,
+            self.floor,
+            &new,
+            &self.task.common,
+            &Default::default(),
+            self.task.timeout,
+        );
+        let (spec, log_path) = match prepared {
+            Ok(prepared) => prepared,
             Err(message) => {
                 self.store.finish_run(
                     &new.id,
@@ -277,14 +285,6 @@ impl Here<'_> {
                 bail!("run {} of task {task_name} {message}", new.id);
             }
         };
-        let spec = launch::run_spec(
-            &new,
-            task_name,
-            &self.task.common,
-            &Default::default(),
-            self.task.timeout,
-            self.floor,
-        );
         let started_store = self.store.clone();
         let outcome = self.runtime.block_on(runner::execute(
             &spec,

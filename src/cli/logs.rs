@@ -30,9 +30,7 @@ pub fn run(cli: &Cli, run_id: &str, follow: bool) -> anyhow::Result<i32> {
     let id = &run.id;
     let dir = DataDir::existing(&cli.data)?
         .ok_or_else(|| anyhow!(super::remote::no_data_dir(&cli.data)))?;
-    let files = dir
-        .run_log_files(&run.task_name, &run.id)
-        .ok_or_else(|| anyhow!("run {id} names a task that is not a valid name"))?;
+    let files = dir.run_log_files(&run.task_name, &run.id);
     let mut out = std::io::stdout().lock();
     let mut printed = false;
     for file in files {

@@ -2,10 +2,10 @@
 //! fingerprint, zone and listen address; exit 0 only when healthy. It only reads: a missing
 //! data directory is reported, never created.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::{remote, Cli};
-use crate::client;
+use crate::{api, client};
 
 pub fn run(cli: &Cli, json_out: bool) -> anyhow::Result<i32> {
     let Some(target) = remote::find(cli)? else {
@@ -31,34 +31,40 @@ pub fn run(cli: &Cli, json_out: bool) -> anyhow::Result<i32> {
     };
     // The zone and listen address need a login; health alone still answers the question, and
     // why they are missing is said on stderr.
-    let info = match remote::connect(&target).and_then(|c| Ok(c.get_json("/api/info")?)) {
-        Ok(info) => info,
+    let info = match remote::connect(&target).and_then(|c| Ok(c.get::<api::Info>("/api/info")?)) {
+        Ok(info) => Some(info),
         Err(e) => {
             eprintln!("runwisp: the daemon is up, but its details need a login: {e}");
-            Value::Null
+            None
         }
     };
-    let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
     if json_out {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({ "url": target.url, "health": health, "info": info })
-            )?
-        );
+        let out = Status {
+            url: &target.url,
+            health: &health,
+            info: info.as_ref(),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(0);
     }
-    let uptime = health.get("uptime_s").and_then(Value::as_i64).unwrap_or(0);
     let uptime = crate::engine::config::units::format_duration(std::time::Duration::from_secs(
-        uptime.max(0) as u64,
+        health.uptime_s.max(0) as u64,
     ));
+    let (zone, listen) = info
+        .as_ref()
+        .map_or(("?", "?"), |i| (i.timezone.as_str(), i.listen.as_str()));
     println!(
-        "runwisp {} is healthy at {}: fingerprint {}, up {uptime}, zone {}, listening on {}",
-        field(&health, "version"),
-        target.url,
-        field(&health, "fingerprint"),
-        field(&info, "timezone"),
-        field(&info, "listen"),
+        "runwisp {} is healthy at {}: fingerprint {}, up {uptime}, zone {zone}, listening on {listen}",
+        health.version, target.url, health.fingerprint,
     );
     Ok(0)
+}
+
+/// `runwisp status --json`: where the daemon answers, its health, and its details (null when
+/// they needed a login that failed).
+#[derive(Serialize)]
+struct Status<'a> {
+    url: &'a str,
+    health: &'a api::Health,
+    info: Option<&'a api::Info>,
 }

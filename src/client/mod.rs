@@ -10,9 +10,9 @@ mod unix;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 
+use crate::api;
 use crate::engine::auth::challenge_response;
 
 pub use sse::SseEvent;
@@ -77,8 +77,8 @@ impl Client {
             streaming: over(None),
             token: String::new(),
         };
-        let status: Value = client.call("GET", "/api/auth/status", None)?;
-        if status.get("authenticated") != Some(&Value::Bool(true)) {
+        let status: api::AuthStatus = client.call("GET", "/api/auth/status", None)?;
+        if !status.authenticated {
             return Err(ClientError::Protocol {
                 url: client.shown,
                 reason: "the daemon did not admit this user on its socket".into(),
@@ -97,20 +97,16 @@ impl Client {
             streaming: agent(None),
             token: String::new(),
         };
-        #[derive(Deserialize)]
-        struct Challenge {
-            nonce: String,
-        }
-        #[derive(Deserialize)]
-        struct Token {
-            token: String,
-        }
-        let challenge: Challenge = client.call("GET", "/api/auth/challenge", None)?;
-        let body = serde_json::json!({
-            "nonce": challenge.nonce,
-            "response": challenge_response(password, &challenge.nonce),
-        });
-        let token: Token = client.call("POST", "/api/auth", Some(body))?;
+        let challenge: api::Challenge = client.call("GET", "/api/auth/challenge", None)?;
+        let login = api::Login {
+            response: challenge_response(password, &challenge.nonce),
+            nonce: challenge.nonce,
+        };
+        let body = serde_json::to_value(&login).map_err(|e| ClientError::Protocol {
+            url: client.shown.clone(),
+            reason: e.to_string(),
+        })?;
+        let token: api::Token = client.call("POST", "/api/auth", Some(body))?;
         client.token = token.token;
         Ok(client)
     }
@@ -278,7 +274,7 @@ fn authorized<B>(
 }
 
 /// `GET /health` without logging in: is a daemon answering at `url`?
-pub fn health(url: &str) -> Result<Value, ClientError> {
+pub fn health(url: &str) -> Result<api::Health, ClientError> {
     let base = url.trim_end_matches('/');
     let unreachable = |reason: String| ClientError::Unreachable {
         url: base.to_string(),
@@ -296,7 +292,7 @@ pub fn health(url: &str) -> Result<Value, ClientError> {
     }
     response
         .body_mut()
-        .read_json::<Value>()
+        .read_json::<api::Health>()
         .map_err(|e| ClientError::Protocol {
             url: base.to_string(),
             reason: e.to_string(),

@@ -105,9 +105,9 @@ impl DataDir {
 
     /// The kept log files of a run, oldest first: the rotated `.prev` generation, then the
     /// current file. `None` when a stored name or id does not validate.
-    pub fn run_log_files(&self, task: &str, id: &str) -> Option<[PathBuf; 2]> {
-        let log = self.run_log_path(&TaskName::parse(task).ok()?, &RunId::parse(id).ok()?);
-        Some([prev_log_path(&log), log])
+    pub fn run_log_files(&self, task: &TaskName, id: &RunId) -> [PathBuf; 2] {
+        let log = self.run_log_path(task, id);
+        [prev_log_path(&log), log]
     }
 
     /// Creates `logs/TASK/` (0700) and a fresh log file (0600) for a run, refusing symlinks.

@@ -24,6 +24,12 @@ pub enum Event {
     ServiceStopped { service: TaskName },
     /// A service was (re)started by an operator.
     ServiceRestarted { service: TaskName },
+    /// An in-app notification was created or changed (a repeat, read).
+    Notification { id: String },
+    /// Every in-app notification was marked read.
+    NotificationsRead,
+    /// Outbound deliveries were queued: the delivery workers look again.
+    DeliveriesQueued,
 }
 
 /// How many events a slow subscriber may fall behind before it misses some (it is told how

@@ -31,12 +31,20 @@ pub struct RunQuery {
 }
 
 /// The log files of a run: the rotated generation and the current file.
-pub fn log_files(engine: &Engine, run: &Run) -> Option<(PathBuf, PathBuf)> {
-    let [prev, current] = engine.data_dir().run_log_files(&run.task_name, &run.id)?;
-    Some((prev, current))
+pub fn log_files(engine: &Engine, run: &Run) -> (PathBuf, PathBuf) {
+    let [prev, current] = engine.data_dir().run_log_files(&run.task_name, &run.id);
+    (prev, current)
 }
 
 impl Engine {
+    /// The newest run of each of `tasks` that has one.
+    pub async fn last_runs(
+        &self,
+        tasks: Vec<TaskName>,
+    ) -> Result<std::collections::HashMap<TaskName, Run>, StoreError> {
+        store::blocking(&self.inner.store, move |s| s.last_runs(&tasks)).await
+    }
+
     pub async fn run(&self, id: RunId) -> Result<Option<Run>, StoreError> {
         store::blocking(&self.inner.store, move |s| s.get_run(&id)).await
     }

@@ -180,44 +180,40 @@ pub(crate) async fn record_end(inner: &Arc<Inner>, id: RunId, task: &TaskName, o
         .await;
 }
 
-/// What a run needs before it may start, checked alike by the daemon and by `runwisp exec
-/// --standalone`: room on the data disk (`[storage] min_free_space`) and its log folder. Returns
-/// where its log goes, or the refusal to record as the run's message.
-pub fn preflight(
+/// How the message of a run refused for lack of disk space begins.
+pub const DISK_REFUSAL: &str = "not started: the data disk has";
+
+/// Everything a recorded run needs before its process starts, checked alike by the daemon and
+/// by `runwisp exec --standalone`: room on the data disk (`[storage] min_free_space`), its log
+/// file, and the runner's spec (the task's environment with `extra_env` over it). On a refusal,
+/// the sentence to record as the run's message.
+pub fn prepare(
     dir: &DataDir,
-    floor: u64,
-    task: &TaskName,
-    id: &RunId,
-) -> Result<PathBuf, String> {
+    disk_floor: u64,
+    new: &NewRun,
+    common: &Common,
+    extra_env: &BTreeMap<String, String>,
+    timeout: Option<Duration>,
+) -> Result<(RunSpec, PathBuf), String> {
     match dir.free_space() {
-        Ok(free) if free < floor => {
+        Ok(free) if free < disk_floor => {
             return Err(format!(
-                "not started: the data disk has {} free, below [storage] min_free_space ({})",
+                "{DISK_REFUSAL} {} free, below [storage] min_free_space ({})",
                 format_size(free),
-                format_size(floor)
+                format_size(disk_floor)
             ))
         }
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot measure free disk space: {e}"),
     }
-    dir.prepare_run_log(task, id)
-        .map_err(|e| format!("not started: {e}"))
-}
-
-/// What the runner needs to run the recorded run `new` of `task`.
-pub fn run_spec(
-    new: &NewRun,
-    task: &TaskName,
-    common: &Common,
-    extra_env: &BTreeMap<String, String>,
-    timeout: Option<Duration>,
-    disk_floor: u64,
-) -> RunSpec {
+    let log_path = dir
+        .prepare_run_log(&new.task_name, &new.id)
+        .map_err(|e| format!("not started: {e}"))?;
     let mut env = common.env.clone();
     env.extend(extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    RunSpec {
+    let spec = RunSpec {
         run_id: new.id,
-        task: task.clone(),
+        task: new.task_name.clone(),
         command: common.run.clone(),
         working_dir: common.working_dir.clone(),
         env,
@@ -229,7 +225,8 @@ pub fn run_spec(
         log_max_size: common.log_max_size,
         log_on_full: common.log_on_full,
         disk_floor,
-    }
+    };
+    Ok((spec, log_path))
 }
 
 fn refused(message: String) -> (Outcome, Marking) {
@@ -278,16 +275,15 @@ async fn execute(
         return (outcome, None);
     }
     let floor = inner.config.storage.min_free_space;
-    let log_path = match preflight(&inner.dir, floor, task, &new.id) {
-        Ok(path) => path,
+    let (spec, log_path) = match prepare(&inner.dir, floor, new, common, extra_env, timeout) {
+        Ok(prepared) => prepared,
         Err(message) => return refused(message),
     };
-    let spec = run_spec(new, task, common, extra_env, timeout, floor);
     let echo = {
         let inner = inner.clone();
         let run = new.id;
         Box::new(move |_: &Chunk| {
-            if inner.events.receiver_count() > 0 {
+            if inner.has_listeners() {
                 inner.emit(Event::LogAppended { run });
             }
         }) as runner::Echo
@@ -325,8 +321,7 @@ async fn execute(
 pub(crate) async fn wait_all_ended(inner: &Inner, budget: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + budget;
     loop {
-        if inner.firing.load(std::sync::atomic::Ordering::SeqCst) == 0 && inner.active().is_empty()
-        {
+        if inner.live.settled() {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {

@@ -78,7 +78,7 @@ impl Engine {
     /// The consumer `name`, resuming after the last event it acknowledged (a consumer never
     /// seen before starts with the events that come after now).
     pub async fn lifecycle_consumer(&self, name: &str) -> Result<Consumer, StoreError> {
-        let wake = self.inner.events.subscribe();
+        let wake = self.inner.subscribe();
         let owned = name.to_string();
         let read = store::blocking(&self.inner.store, move |s| s.lifecycle_cursor(&owned)).await?;
         Ok(Consumer {
@@ -153,7 +153,7 @@ impl Engine {
         &self,
         id: RunId,
     ) -> Result<Option<crate::engine::model::Run>, StoreError> {
-        let mut wake = self.inner.events.subscribe();
+        let mut wake = self.inner.subscribe();
         loop {
             let run = self.run(id).await?;
             match run {

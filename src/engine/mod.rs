@@ -14,7 +14,9 @@ pub mod events;
 pub mod history;
 pub mod launch;
 pub mod lifecycle;
+mod live;
 pub mod model;
+pub mod notify;
 pub mod password;
 mod recovery;
 pub mod retention;
@@ -29,10 +31,9 @@ mod tasks;
 mod trigger;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use clock::Clock;
 use config::Config;
@@ -70,59 +71,48 @@ pub(crate) struct Inner {
     pub dir: DataDir,
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
-    pub events: broadcast::Sender<Event>,
-    pub fingerprint: String,
-    pub auth: auth::Auth,
-    pub started_at: jiff::Timestamp,
     pub tasks: BTreeMap<TaskName, tasks::TaskSlot>,
     pub services: BTreeMap<TaskName, supervisor::ServiceSlot>,
-    /// Every run whose process may be alive, by id.
-    pub active: Mutex<HashMap<RunId, ActiveRun>>,
-    pub shutting_down: AtomicBool,
-    /// Firings between deciding to record a run and the run being active, queued or ended
-    /// (see [`Inner::in_flight`]).
-    pub firing: AtomicUsize,
-    /// Flips to true once, when shutdown begins; loops and waits select on it.
-    pub stopping: watch::Sender<bool>,
+    /// The runs that may be alive, firings in flight and the shutdown flag.
+    pub live: live::Live,
+    /// Wake-ups for the interfaces and the lifecycle readers; see [`Inner::emit`].
+    events: broadcast::Sender<Event>,
+    fingerprint: String,
+    auth: auth::Auth,
+    started_at: jiff::Timestamp,
     _lock: DaemonLock,
 }
 
-/// A firing in flight; see [`Inner::in_flight`].
-pub(crate) struct InFlight<'a>(&'a Inner);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.firing.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 impl Inner {
-    pub fn active(&self) -> MutexGuard<'_, HashMap<RunId, ActiveRun>> {
-        self.active.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn emit(&self, event: Event) {
         // No subscriber is fine: events are a view, the database is the truth.
         let _ = self.events.send(event);
     }
 
-    /// Marks a firing in flight until the guard drops. Taken before checking
-    /// [`Inner::is_stopping`], so that a shutdown, which raises that flag before it waits for
-    /// firings to settle, either sees this firing or is seen by it: a clean stop never leaves a
-    /// row `pending` behind.
-    pub fn in_flight(&self) -> InFlight<'_> {
-        self.firing.fetch_add(1, Ordering::SeqCst);
-        InFlight(self)
+    /// Whether anyone listens to the events (the log echo skips its work otherwise).
+    pub fn has_listeners(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub fn active(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, ActiveRun>> {
+        self.live.active()
+    }
+
+    pub fn in_flight(&self) -> live::InFlight<'_> {
+        self.live.in_flight()
     }
 
     pub fn is_stopping(&self) -> bool {
-        self.shutting_down.load(Ordering::SeqCst)
+        self.live.is_stopping()
     }
 
     /// Resolves when shutdown begins.
     pub async fn stopped(&self) {
-        let mut rx = self.stopping.subscribe();
-        let _ = rx.wait_for(|s| *s).await;
+        self.live.stopped().await
     }
 }
 
@@ -144,7 +134,6 @@ impl Engine {
 
         let config = Arc::new(config);
         let (events, _) = broadcast::channel(events::CAPACITY);
-        let (stopping, _) = watch::channel(false);
         let started_at = clock.now();
         let inner = Arc::new(Inner {
             tasks: tasks::slots(&config),
@@ -157,15 +146,13 @@ impl Engine {
             fingerprint,
             auth,
             started_at,
-            active: Mutex::new(HashMap::new()),
-            shutting_down: AtomicBool::new(false),
-            firing: AtomicUsize::new(0),
-            stopping,
+            live: live::Live::new(),
             _lock: lock,
         });
         let engine = Engine { inner };
         retention::spawn_sweeper(engine.inner.clone());
         scheduler::spawn(engine.inner.clone()).await?;
+        notify::spawn(engine.inner.clone());
         supervisor::start_all(&engine.inner).await;
         tasks::retry_crashed(&engine.inner, &crashed).await;
         Ok(engine)
@@ -176,8 +163,7 @@ impl Engine {
     /// is killed. Returns once every run is recorded (or the deadline plus a short grace).
     pub async fn shutdown(&self) {
         let inner = &self.inner;
-        inner.shutting_down.store(true, Ordering::SeqCst);
-        let _ = inner.stopping.send(true);
+        inner.live.begin_shutdown();
         // Active runs hear the stop first: ending the queued runs waits for the database.
         let stops: Vec<StopHandle> = inner.active().values().map(|a| a.stop.clone()).collect();
         for stop in &stops {
@@ -212,6 +198,11 @@ impl Engine {
 
     pub fn data_dir(&self) -> &DataDir {
         &self.inner.dir
+    }
+
+    /// Now, by the engine's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
     }
 
     pub fn fingerprint(&self) -> &str {

@@ -14,9 +14,16 @@ pub const MAX_NAME_LEN: usize = 100;
 ///
 /// The name is used verbatim in CLI arguments, API paths and the on-disk log folder, so this is
 /// the only place that decides what is allowed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TaskName(String);
+
+/// Shown like the string it is (`"backup"`), so `{name:?}` in a message quotes the name.
+impl fmt::Debug for TaskName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
 
 /// Why a string is not a valid name, phrased for a user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,8 +273,8 @@ impl EndReason {
 /// it is [`crate::api::RunObject`] (RFC 3339 times, `duration_ms`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
-    pub id: String,
-    pub task_name: String,
+    pub id: RunId,
+    pub task_name: TaskName,
     pub kind: RunKind,
     pub status: RunStatus,
     pub end_reason: Option<EndReason>,
@@ -278,12 +285,17 @@ pub struct Run {
     pub start_at: Option<i64>,
     pub end_at: Option<i64>,
     pub retry_attempt: u32,
-    pub retry_of_run_id: Option<String>,
+    pub retry_of_run_id: Option<RunId>,
     pub replica_index: Option<u32>,
     pub message: Option<String>,
     pub pid: Option<i32>,
     pub pgid: Option<i32>,
     pub pid_start_time: Option<u64>,
+    /// The pipeline run this run is a step of, and the step's name.
+    pub parent_run_id: Option<RunId>,
+    pub step: Option<String>,
+    /// The interrupted run this one resumes.
+    pub resume_of_run_id: Option<RunId>,
 }
 
 impl Run {

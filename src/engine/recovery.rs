@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::engine::clock::{millis, Clock};
 use crate::engine::config::Config;
 use crate::engine::datadir::DataDir;
-use crate::engine::model::{EndReason, Run, RunId, TaskName};
+use crate::engine::model::{EndReason, Run, TaskName};
 use crate::engine::run_owner;
 use crate::engine::runner::procs;
 use crate::engine::store::{Store, StoreError};
@@ -20,15 +20,12 @@ const MAX_GRACE: Duration = Duration::from_secs(5);
 
 const MESSAGE: &str = "runwisp stopped while this run was active (a crash, kill -9 or power loss); anything left of it was stopped at the next start";
 
-fn grace(config: &Config, task: &str) -> Duration {
-    let Ok(name) = TaskName::parse(task) else {
-        return Duration::ZERO;
-    };
+fn grace(config: &Config, name: &TaskName) -> Duration {
     let common = config
         .tasks
-        .get(&name)
+        .get(name)
         .map(|t| &t.common)
-        .or_else(|| config.services.get(&name).map(|s| &s.common));
+        .or_else(|| config.services.get(name).map(|s| &s.common));
     common
         .map_or(Duration::ZERO, |c| c.graceful_stop)
         .min(MAX_GRACE)
@@ -62,27 +59,15 @@ pub(crate) async fn recover(
         };
         // Every process of the run started after its first one.
         let since = run.pid_start_time;
-        let (id, task, grace) = (
-            run.id.clone(),
-            run.task_name.clone(),
-            grace(config, &run.task_name),
-        );
+        let (id, task, grace) = (run.id, run.task_name.clone(), grace(config, &run.task_name));
         ladders.spawn(async move {
-            let stopped = procs::stop_ladder(&id, pgid, since, grace).await;
+            let stopped = procs::stop_ladder(&id.to_string(), pgid, since, grace).await;
             tracing::warn!(run = %id, task = %task, killed = stopped.killed, "recovered an unfinished run as crashed");
         });
     }
     while ladders.join_next().await.is_some() {}
     for run in &runs {
-        let Ok(id) = RunId::parse(&run.id) else {
-            // Only a hand-edited database has one; it stays unfinished, and is named each boot.
-            tracing::warn!(
-                "run {:?} of task {} is unfinished but its id is not a run id; left as it is",
-                run.id,
-                run.task_name
-            );
-            continue;
-        };
+        let id = run.id;
         store.finish_run(
             &id,
             EndReason::Crashed,

@@ -15,7 +15,8 @@ use std::time::Duration;
 use crate::engine::clock::millis;
 use crate::engine::config::Common;
 use crate::engine::datadir::{make_private_dir, DataDir};
-use crate::engine::model::TaskName;
+use crate::engine::model::{NotifyKind, RunId, TaskName};
+use crate::engine::notify;
 use crate::engine::store::{Store, StoreError};
 use crate::engine::Inner;
 
@@ -26,6 +27,8 @@ pub const EVERY: Duration = Duration::from_secs(3600);
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Swept {
     pub runs: usize,
+    /// Of those, deleted to keep `[storage] max_size`.
+    pub for_size: usize,
     pub bytes: u64,
     /// Empty task log folders removed.
     pub folders: usize,
@@ -55,7 +58,7 @@ fn delete(
     store.delete_ended_runs(&ids)?;
     for (id, task) in runs {
         touched.insert(task.clone());
-        for file in dir.run_log_files(task, id).into_iter().flatten() {
+        for file in stored_log_files(dir, task, id).into_iter().flatten() {
             let size = std::fs::metadata(&file).map_or(0, |m| m.len());
             match std::fs::remove_file(&file) {
                 Ok(()) => swept.bytes += size,
@@ -70,6 +73,12 @@ fn delete(
     }
     swept.runs += runs.len();
     Ok(())
+}
+
+/// The log files of a row as stored (a hand-edited row with an invalid name has none).
+fn stored_log_files(dir: &DataDir, task: &str, id: &str) -> Option<[std::path::PathBuf; 2]> {
+    let (task, id) = (TaskName::parse(task).ok()?, RunId::parse(id).ok()?);
+    Some(dir.run_log_files(&task, &id))
 }
 
 /// One sweep over every configured task and service, then the storage cap.
@@ -99,7 +108,7 @@ pub fn sweep<'a>(
         let mut total: u64 = 0;
         let mut ended = Vec::new();
         for (id, task, is_ended) in store.runs_oldest_first()? {
-            let size = dir.run_log_files(&task, &id).map_or(0, |f| size_of(&f));
+            let size = stored_log_files(dir, &task, &id).map_or(0, |f| size_of(&f));
             total += size;
             if is_ended {
                 ended.push((id, task, size));
@@ -113,6 +122,7 @@ pub fn sweep<'a>(
             total -= size;
             doomed.push((id, task));
         }
+        swept.for_size += doomed.len();
         delete(store, dir, &doomed, &mut swept, &mut touched)?;
     }
     // Tidying folders never fails a sweep that deleted runs: a problem is logged instead.
@@ -128,7 +138,7 @@ fn busy_tasks(store: &Store) -> Result<BTreeSet<String>, StoreError> {
     Ok(store
         .unfinished_runs()?
         .into_iter()
-        .map(|run| run.task_name)
+        .map(|run| run.task_name.to_string())
         .collect())
 }
 
@@ -236,6 +246,30 @@ pub(crate) fn spawn_sweeper(inner: Arc<Inner>) {
                 )
             })
             .await;
+            if let Ok(Ok(swept)) = &result {
+                if swept.for_size > 0 {
+                    notify::raise(
+                        &inner,
+                        notify::Raised {
+                            kind: NotifyKind::LogDiskPressure,
+                            task: None,
+                            run: None,
+                            key_extra: "max_size".into(),
+                            title: format!(
+                                "[storage] max_size deleted {} run(s) to keep the logs within {}",
+                                swept.for_size,
+                                crate::engine::config::units::format_size(
+                                    inner.config.storage.max_size
+                                )
+                            ),
+                            lines: vec![
+                                "The oldest ended runs and their logs were deleted.".to_string()
+                            ],
+                            at: millis(inner.clock.now()),
+                        },
+                    );
+                }
+            }
             match result {
                 Ok(Ok(swept)) if swept.runs > 0 || swept.folders > 0 => {
                     tracing::info!(

@@ -22,6 +22,8 @@ fn common(name: &TaskName, keep_runs: Option<u32>, keep_for: Option<Duration>) -
         keep_for,
         notify_on_failure: Vec::new(),
         notify_on_success: Vec::new(),
+        notify_after_retries: false,
+        notify_after_failures: 1,
         env: Default::default(),
         working_dir: ".".into(),
     }
@@ -35,7 +37,7 @@ fn seed(store: &Store, dir: &DataDir, task: &TaskName, size: usize) -> Vec<RunId
         let id = RunId::new();
         let run = NewRun {
             id,
-            task_name: task.to_string(),
+            task_name: task.clone(),
             kind: RunKind::Task,
             triggered_by: TriggeredBy::Cron,
             scheduled_for: None,
@@ -43,6 +45,7 @@ fn seed(store: &Store, dir: &DataDir, task: &TaskName, size: usize) -> Vec<RunId
             retry_attempt: 0,
             retry_of_run_id: None,
             replica_index: None,
+            parent: None,
         };
         store.insert_run(&run).unwrap();
         if i < 5 {
@@ -62,7 +65,7 @@ fn left(store: &Store, task: &TaskName) -> Vec<String> {
         .list_runs(Some(task.as_str()), 100)
         .unwrap()
         .into_iter()
-        .map(|r| r.id)
+        .map(|r| r.id.to_string())
         .collect();
     ids.reverse();
     ids
@@ -109,6 +112,7 @@ fn keep_runs_keep_for_and_max_size() {
         swept,
         Swept {
             runs: 4 + 3,
+            for_size: 0,
             bytes: 70,
             folders: 0,
         }
@@ -146,7 +150,7 @@ fn ended_run(store: &Store, dir: &DataDir, task: &TaskName, at: i64) -> RunId {
     store
         .insert_run(&NewRun {
             id,
-            task_name: task.to_string(),
+            task_name: task.clone(),
             kind: RunKind::Task,
             triggered_by: TriggeredBy::Cron,
             scheduled_for: None,
@@ -154,6 +158,7 @@ fn ended_run(store: &Store, dir: &DataDir, task: &TaskName, at: i64) -> RunId {
             retry_attempt: 0,
             retry_of_run_id: None,
             replica_index: None,
+            parent: None,
         })
         .unwrap();
     store

@@ -321,3 +321,38 @@ impl Tail {
 #[cfg(test)]
 #[path = "runlog_tests.rs"]
 mod tests;
+
+/// The last `n` lines of output (stdout and stderr, not runwisp's own lines) of the log file at
+/// `path`, oldest first, read from at most its last 4 KiB: what a failure notification quotes.
+pub fn last_lines(path: &std::path::Path, n: usize) -> Vec<String> {
+    use std::io::{Seek, SeekFrom};
+    const WINDOW: u64 = 4096;
+    let Ok(mut file) = File::open(path) else {
+        return Vec::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(WINDOW);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return Vec::new();
+    }
+    let mut tail = Vec::with_capacity(WINDOW as usize);
+    if file.take(WINDOW).read_to_end(&mut tail).is_err() {
+        return Vec::new();
+    }
+    let mut raw_lines: Vec<&[u8]> = tail.split(|b| *b == b'\n').collect();
+    if start > 0 && !raw_lines.is_empty() {
+        // The first piece may be the end of a longer line.
+        raw_lines.remove(0);
+    }
+    let mut out: Vec<String> = raw_lines
+        .into_iter()
+        .filter(|raw| !raw.is_empty())
+        .filter_map(|raw| match decode(raw) {
+            (Stream::System, _) => None,
+            (_, text) => Some(String::from_utf8_lossy(text).into_owned()),
+        })
+        .collect();
+    let skip = out.len().saturating_sub(n);
+    out.drain(..skip);
+    out
+}

@@ -20,7 +20,8 @@ use jiff::Timestamp;
 
 use crate::engine::clock::{millis, WALL_CHECK};
 use crate::engine::config::{CatchUp, Task};
-use crate::engine::model::{TaskName, TriggeredBy};
+use crate::engine::model::{NotifyKind, TaskName, TriggeredBy};
+use crate::engine::notify;
 use crate::engine::schedule::missed::{missed, Missed};
 use crate::engine::store::{self, StoreError};
 use crate::engine::tasks::{fire, Firing, TriggerError};
@@ -148,26 +149,45 @@ fn spawn_fires(inner: &Arc<Inner>, entry: &Scheduled, missed: Missed, at_boot: b
     let (by, due) = if missed.total == 1 && !at_boot {
         (TriggeredBy::Cron, due)
     } else {
+        let runs = match entry.task.catch_up {
+            CatchUp::Skip => 0,
+            CatchUp::Latest => 1,
+            CatchUp::All => due.len(),
+        };
+        let dropped = missed.total.saturating_sub(runs);
+        let policy = match entry.task.catch_up {
+            CatchUp::Skip => "catch_up = \"skip\" runs none of them".to_string(),
+            CatchUp::Latest => "catch_up = \"latest\" runs the most recent one".to_string(),
+            CatchUp::All => format!(
+                "catch_up = \"all\" runs {runs} of them, {dropped} dropped (max_catch_up_runs = {})",
+                entry.task.max_catch_up_runs
+            ),
+        };
+        tracing::info!(task = %name, "missed {total} firing(s); {policy}");
+        if dropped > 0 {
+            notify::raise(
+                inner,
+                notify::Raised {
+                    kind: NotifyKind::RunMissed,
+                    task: Some(name.clone()),
+                    run: None,
+                    key_extra: "catch_up".into(),
+                    title: format!("{name} missed {total} firing(s) while runwisp was not running"),
+                    lines: vec![format!("{policy}.")],
+                    at: millis(inner.clock.now()),
+                },
+            );
+        }
         match entry.task.catch_up {
-            CatchUp::Skip => {
-                tracing::info!(task = %name, "missed {total} firing(s); catch_up = \"skip\" runs none of them");
-                return;
-            }
-            CatchUp::Latest => {
-                tracing::info!(task = %name, "missed {total} firing(s); catch_up = \"latest\" runs the most recent one");
-                (TriggeredBy::CatchUp, due)
-            }
-            CatchUp::All => {
-                tracing::info!(task = %name, "missed {total} firing(s); catch_up = \"all\" runs {} of them, {} dropped (max_catch_up_runs = {})",
-                    due.len(), missed.total.saturating_sub(due.len()), entry.task.max_catch_up_runs);
-                (TriggeredBy::CatchUp, due)
-            }
+            CatchUp::Skip => return,
+            CatchUp::Latest | CatchUp::All => (TriggeredBy::CatchUp, due),
         }
     };
     let inner = inner.clone();
     tokio::spawn(async move {
         for instant in due {
             let firing = Firing {
+                parent: None,
                 by,
                 env: Default::default(),
                 scheduled_for: Some(instant),

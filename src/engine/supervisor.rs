@@ -19,7 +19,8 @@ use crate::engine::clock::millis;
 use crate::engine::config::{Config, Service};
 use crate::engine::events::Event;
 use crate::engine::launch;
-use crate::engine::model::{RunId, RunKind, TaskName, TriggeredBy};
+use crate::engine::model::{NotifyKind, RunId, RunKind, TaskName, TriggeredBy};
+use crate::engine::notify;
 use crate::engine::store::{self, NewRun};
 use crate::engine::{Engine, Inner};
 
@@ -137,14 +138,14 @@ pub(crate) fn slots(config: &Config) -> BTreeMap<TaskName, ServiceSlot> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("there is no service named {0:?}")]
-    NotFound(String),
-    #[error("{0:?} is a task; restart applies to services (trigger a task to run it)")]
-    IsTask(String),
+    #[error("there is no service named \"{0}\"")]
+    NotFound(TaskName),
+    #[error("\"{0}\" is a task; restart applies to services (trigger a task to run it)")]
+    IsTask(TaskName),
     #[error("the daemon is shutting down")]
     ShuttingDown,
-    #[error("API triggering is disabled for service {0:?} (api_trigger = false)")]
-    Forbidden(String),
+    #[error("API triggering is disabled for service \"{0}\" (api_trigger = false)")]
+    Forbidden(TaskName),
 }
 
 /// Starts every replica of every service at boot, except services an operator stopped (and
@@ -225,6 +226,7 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
     };
     let spec = slot.spec.clone();
     let mut attempt: u32 = 0;
+    let mut flapping = Flapping::default();
     loop {
         let in_flight = inner.in_flight();
         if !current(&inner, &name, generation).await {
@@ -232,15 +234,14 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
         }
         set_doing(&inner, &name, index, generation, ReplicaState::Starting).await;
         let new = NewRun {
-            id: RunId::new(),
-            task_name: name.to_string(),
-            kind: RunKind::Service,
-            triggered_by: TriggeredBy::Service,
-            scheduled_for: None,
-            created_at: millis(inner.clock.now()),
             retry_attempt: attempt,
-            retry_of_run_id: None,
             replica_index: Some(index),
+            ..NewRun::new(
+                name.clone(),
+                RunKind::Service,
+                TriggeredBy::Service,
+                millis(inner.clock.now()),
+            )
         };
         let row = new.clone();
         if let Err(e) = store::blocking(&inner.store, move |s| s.insert_run(&row)).await {
@@ -286,6 +287,7 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
             break;
         }
         attempt = attempt.saturating_add(1);
+        flapping.restarted(&inner, &name, index);
         let delay = spec
             .restart_backoff
             .delay(spec.restart_delay, attempt, RESTART_CAP);
@@ -304,6 +306,51 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
         }
     }
     set_doing(&inner, &name, index, generation, ReplicaState::Stopped).await;
+}
+
+/// Restarts of one replica within [`FLAP_WINDOW`]: [`FLAP_RESTARTS`] of them raise
+/// `service.flapping`, once per window.
+#[derive(Default)]
+struct Flapping {
+    restarts: std::collections::VecDeque<i64>,
+    told_at: Option<i64>,
+}
+
+const FLAP_RESTARTS: usize = 5;
+const FLAP_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+impl Flapping {
+    fn restarted(&mut self, inner: &Arc<Inner>, name: &TaskName, index: u32) {
+        let now = millis(inner.clock.now());
+        self.restarts.push_back(now);
+        while self
+            .restarts
+            .front()
+            .is_some_and(|t| now - t > FLAP_WINDOW_MS)
+        {
+            self.restarts.pop_front();
+        }
+        let quiet = self.told_at.is_some_and(|t| now - t < FLAP_WINDOW_MS);
+        if self.restarts.len() < FLAP_RESTARTS || quiet {
+            return;
+        }
+        self.told_at = Some(now);
+        let n = self.restarts.len();
+        notify::raise(
+            inner,
+            notify::Raised {
+                kind: NotifyKind::ServiceFlapping,
+                task: Some(name.clone()),
+                run: None,
+                key_extra: index.to_string(),
+                title: format!("{name}#{index} is flapping: {n} restarts in 10 minutes"),
+                lines: vec![format!(
+                    "Replica {index} of service {name} exited {n} times within 10 minutes; runwisp keeps restarting it with back-off."
+                )],
+                at: now,
+            },
+        );
+    }
 }
 
 /// Resolves when an operator stops or restarts the service.
@@ -344,14 +391,12 @@ impl Engine {
     }
 
     /// Stops every replica of a service; it stays stopped until restarted.
-    pub async fn stop_service(&self, name: &str) -> Result<(), ServiceError> {
-        let service =
-            TaskName::parse(name).map_err(|_| ServiceError::NotFound(name.to_string()))?;
+    pub async fn stop_service(&self, service: &TaskName) -> Result<(), ServiceError> {
         let slot = self
             .inner
             .services
-            .get(&service)
-            .ok_or_else(|| ServiceError::NotFound(name.to_string()))?;
+            .get(service)
+            .ok_or_else(|| ServiceError::NotFound(service.clone()))?;
         {
             let mut state = slot.state.lock().await;
             state.generation += 1;
@@ -359,33 +404,33 @@ impl Engine {
             state.doing = vec![ReplicaState::Stopped; slot.spec.instances as usize];
             slot.changed.send_replace(state.generation);
             // Saved under the lock, so a restart racing this stop saves after it, in order.
-            self.remember_stop(&service, true).await;
+            self.remember_stop(service, true).await;
         }
         self.inner.emit(Event::ServiceStopped {
             service: service.clone(),
         });
-        stop_replicas(&self.inner, &service);
+        stop_replicas(&self.inner, service);
         Ok(())
     }
 
     /// Replaces every replica of a service at its own index (and starts a stopped service).
-    pub async fn restart_service(&self, name: &str) -> Result<(), ServiceError> {
+    pub async fn restart_service(&self, service: &TaskName) -> Result<(), ServiceError> {
         if self.inner.is_stopping() {
             return Err(ServiceError::ShuttingDown);
         }
-        let service =
-            TaskName::parse(name).map_err(|_| ServiceError::NotFound(name.to_string()))?;
-        if self.inner.tasks.contains_key(&service) {
-            return Err(ServiceError::IsTask(name.to_string()));
+        if self.inner.tasks.contains_key(service) {
+            return Err(ServiceError::IsTask(service.clone()));
         }
-        let Some(slot) = self.inner.services.get(&service) else {
-            return Err(ServiceError::NotFound(name.to_string()));
+        let Some(slot) = self.inner.services.get(service) else {
+            return Err(ServiceError::NotFound(service.clone()));
         };
         if !slot.spec.common.api_trigger {
-            return Err(ServiceError::Forbidden(name.to_string()));
+            return Err(ServiceError::Forbidden(service.clone()));
         }
-        start(&self.inner, &service, true).await;
-        self.inner.emit(Event::ServiceRestarted { service });
+        start(&self.inner, service, true).await;
+        self.inner.emit(Event::ServiceRestarted {
+            service: service.clone(),
+        });
         Ok(())
     }
 }

@@ -61,12 +61,12 @@ pub(crate) fn slots(config: &Config) -> std::collections::BTreeMap<TaskName, Tas
 /// Why a manual trigger was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TriggerError {
-    #[error("there is no task named {0:?}")]
-    NotFound(String),
+    #[error("there is no task named \"{0}\"")]
+    NotFound(TaskName),
     #[error("API triggering disabled for this task")]
     Forbidden,
-    #[error("{0:?} is a service; restart it instead of triggering it")]
-    IsService(String),
+    #[error("\"{0}\" is a service; restart it instead of triggering it")]
+    IsService(TaskName),
     #[error("the daemon is shutting down")]
     ShuttingDown,
     #[error("{0:?} cannot be set for a run: names are letters, digits and _, RUNWISP_*, LD_*, PATH and the shell's own variables are never set from a trigger, and values hold no NUL byte")]
@@ -82,8 +82,8 @@ pub enum StopError {
     NotFound(RunId),
     #[error("run {0} has already ended")]
     AlreadyEnded(RunId),
-    #[error("there is no task or service named {0:?}")]
-    NoSuchTask(String),
+    #[error("there is no task or service named \"{0}\"")]
+    NoSuchTask(TaskName),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -108,6 +108,8 @@ pub(crate) struct Firing {
     pub scheduled_for: Option<Timestamp>,
     /// For retries and restarts: the attempt number and the run before it.
     pub retry_of: Option<(u32, RunId)>,
+    /// For a pipeline step: the pipeline's run and the step's name.
+    pub parent: Option<(RunId, String)>,
 }
 
 #[derive(Clone, Copy)]
@@ -133,22 +135,23 @@ pub(crate) async fn fire(
     let slot = inner
         .tasks
         .get(name)
-        .ok_or_else(|| TriggerError::NotFound(name.to_string()))?;
+        .ok_or_else(|| TriggerError::NotFound(name.clone()))?;
     let _in_flight = inner.in_flight();
     if inner.is_stopping() {
         return Err(TriggerError::ShuttingDown);
     }
     let spec = &slot.spec;
     let new = NewRun {
-        id: RunId::new(),
-        task_name: name.to_string(),
-        kind: RunKind::Task,
-        triggered_by: firing.by,
         scheduled_for: firing.scheduled_for.map(millis),
-        created_at: millis(inner.clock.now()),
         retry_attempt: firing.retry_of.map_or(0, |(n, _)| n),
         retry_of_run_id: firing.retry_of.map(|(_, id)| id),
-        replica_index: None,
+        parent: firing.parent.clone(),
+        ..NewRun::new(
+            name.clone(),
+            RunKind::Task,
+            firing.by,
+            millis(inner.clock.now()),
+        )
     };
     let row = new.clone();
     store::blocking(&inner.store, move |s| s.insert_run(&row)).await?;
@@ -321,9 +324,7 @@ async fn run_task(
 /// failure when their task's `retry_attempts` (or `restart = "on_failure"`) allow.
 pub(crate) async fn retry_crashed(inner: &Arc<Inner>, crashed: &[Run]) {
     for run in crashed {
-        let (Ok(name), Ok(id)) = (TaskName::parse(&run.task_name), RunId::parse(&run.id)) else {
-            continue;
-        };
+        let (name, id) = (run.task_name.clone(), run.id);
         // Only a run recovery really ended: one whose owner recorded its own end meanwhile
         // (an `exec --standalone` that finished) is not run again.
         let recorded = store::blocking(&inner.store, move |s| s.get_run(&id)).await;
@@ -379,6 +380,7 @@ async fn schedule_retry(
             return;
         }
         let firing = Firing {
+            parent: None,
             by,
             env,
             scheduled_for: None,
@@ -427,13 +429,13 @@ impl Engine {
         request: TriggerRequest,
     ) -> Result<Run, TriggerError> {
         if self.inner.services.contains_key(task) {
-            return Err(TriggerError::IsService(task.to_string()));
+            return Err(TriggerError::IsService(task.clone()));
         }
         let slot = self
             .inner
             .tasks
             .get(task)
-            .ok_or_else(|| TriggerError::NotFound(task.to_string()))?;
+            .ok_or_else(|| TriggerError::NotFound(task.clone()))?;
         if !slot.spec.common.api_trigger {
             return Err(TriggerError::Forbidden);
         }
@@ -444,6 +446,7 @@ impl Engine {
         // starting or queueing the run, which would leave the row pending for good.
         let inner = self.inner.clone();
         let firing = Firing {
+            parent: None,
             by: request.by,
             env: Arc::new(request.env),
             scheduled_for: None,
@@ -503,28 +506,27 @@ impl Engine {
     /// Stops a task: its queued runs end, its active runs get the stop ladder, and pending
     /// retries are cancelled. Services are stopped through the supervisor. Returns how many
     /// runs were stopped.
-    pub async fn stop_task(&self, name: &str) -> Result<usize, StopError> {
-        let task = TaskName::parse(name).map_err(|_| StopError::NoSuchTask(name.to_string()))?;
-        if self.inner.services.contains_key(&task) {
+    pub async fn stop_task(&self, task: &TaskName) -> Result<usize, StopError> {
+        if self.inner.services.contains_key(task) {
             let replicas = self
                 .inner
                 .active()
                 .values()
-                .filter(|r| r.task == task)
+                .filter(|r| r.task == *task)
                 .count();
-            self.stop_service(name)
+            self.stop_service(task)
                 .await
-                .map_err(|_| StopError::NoSuchTask(name.to_string()))?;
+                .map_err(|_| StopError::NoSuchTask(task.clone()))?;
             return Ok(replicas);
         }
         let slot = self
             .inner
             .tasks
-            .get(&task)
-            .ok_or_else(|| StopError::NoSuchTask(name.to_string()))?;
+            .get(task)
+            .ok_or_else(|| StopError::NoSuchTask(task.clone()))?;
         slot.state.lock().await.generation += 1;
-        let mut stopped = drop_queue(&self.inner, &task, slot, "stopped before it started").await;
-        for run in self.inner.active().values().filter(|r| r.task == task) {
+        let mut stopped = drop_queue(&self.inner, task, slot, "stopped before it started").await;
+        for run in self.inner.active().values().filter(|r| r.task == *task) {
             run.stop.stop();
             stopped += 1;
         }

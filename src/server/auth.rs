@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 
 use crate::api::{AuthStatus, Challenge, Login, Token};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::errors::ApiError;
 use super::extract::Json;
 use super::local::LocalPeer;
-use super::problem::Problem;
 use super::AppState;
 use crate::engine::auth::{AuthError, TOKEN_TTL};
 
@@ -38,13 +38,13 @@ fn cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The token a request carries, if it is allowed to carry one that way.
-fn token<'h>(method: &Method, headers: &'h HeaderMap) -> Result<Option<&'h str>, Problem> {
+fn token<'h>(method: &Method, headers: &'h HeaderMap) -> Result<Option<&'h str>, ApiError> {
     if let Some(t) = bearer(headers) {
         return Ok(Some(t));
     }
     match cookie(headers) {
         Some(t) if method == Method::GET || method == Method::HEAD => Ok(Some(t)),
-        Some(_) => Err(Problem::unauthorized(
+        Some(_) => Err(ApiError::unauthorized(
             "a request that changes something must carry its token in the Authorization header; the cookie only authenticates GET",
         )),
         None => Ok(None),
@@ -60,10 +60,10 @@ pub async fn require_token(State(app): State<AppState>, req: Request, next: Next
     match token(req.method(), req.headers()) {
         Ok(Some(t)) if app.engine.auth().verify(t).is_ok() => next.run(req).await,
         Ok(Some(_)) => {
-            Problem::unauthorized("the token is invalid or expired; log in again").into_response()
+            ApiError::unauthorized("the token is invalid or expired; log in again").into_response()
         }
         Ok(None) => {
-            Problem::unauthorized("log in first: GET /api/auth/challenge, then POST /api/auth")
+            ApiError::unauthorized("log in first: GET /api/auth/challenge, then POST /api/auth")
                 .into_response()
         }
         Err(p) => p.into_response(),
@@ -85,14 +85,8 @@ pub async fn status(
     .into_response()
 }
 
-pub async fn challenge(State(app): State<AppState>) -> Result<Response, Problem> {
-    let nonce = app.engine.auth().challenge().map_err(|e| {
-        tracing::error!("{e}");
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the daemon cannot make a challenge right now",
-        )
-    })?;
+pub async fn challenge(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let nonce = app.engine.auth().challenge()?;
     Ok(axum::Json(Challenge { nonce }).into_response())
 }
 
@@ -100,8 +94,8 @@ pub async fn login(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<Login>,
-) -> Response {
-    match app
+) -> Result<Response, ApiError> {
+    let refused = match app
         .engine
         .auth()
         .login(&body.nonce, &body.response, peer.ip())
@@ -115,32 +109,18 @@ pub async fn login(
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
-            response
+            return Ok(response);
         }
-        Err(AuthError::Throttled(wait)) => {
+        Err(e) => e,
+    };
+    match &refused {
+        AuthError::Throttled(_) => {
             tracing::warn!(peer = %peer.ip(), "login throttled after repeated failures");
-            let mut response = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                AuthError::Throttled(wait).to_string(),
-            )
-            .into_response();
-            let seconds = wait.as_secs().max(1).to_string();
-            if let Ok(value) = HeaderValue::from_str(&seconds) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
         }
-        Err(e @ (AuthError::InvalidPassword | AuthError::InvalidChallenge)) => {
-            tracing::info!(peer = %peer.ip(), "failed login: {e}");
-            Problem::unauthorized(e.to_string()).into_response()
+        AuthError::InvalidPassword | AuthError::InvalidChallenge => {
+            tracing::info!(peer = %peer.ip(), "failed login: {refused}");
         }
-        Err(e) => {
-            tracing::error!("login failed: {e}");
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the daemon cannot issue a token right now",
-            )
-            .into_response()
-        }
+        _ => {}
     }
+    Err(refused.into())
 }

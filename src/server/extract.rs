@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::problem::Problem;
+use super::errors::ApiError;
 use crate::engine::history::RunRef;
 use crate::engine::model::{truncate_for_message, RunId, TaskName};
 
@@ -18,9 +18,9 @@ use crate::engine::model::{truncate_for_message, RunId, TaskName};
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
-    type Rejection = Problem;
+    type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -28,17 +28,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            return Err(ApiError::unsupported_media_type(
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| Problem::new(e.status(), e.body_text()))?;
+            .map_err(ApiError::from)?;
         serde_json::from_slice(&bytes)
             .map(Json)
-            .map_err(|e| Problem::bad_request(format!("the JSON body is malformed: {e}")))
+            .map_err(|e| ApiError::bad_request(format!("the JSON body is malformed: {e}")))
     }
 }
 
@@ -46,9 +45,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
-    type Rejection = Problem;
+    type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let declared_empty = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -72,14 +71,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
 pub struct NameParam(pub TaskName);
 
 impl<S: Send + Sync> FromRequestParts<S> for NameParam {
-    type Rejection = Problem;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| Problem::bad_request("the path is missing a task name"))?;
+            .map_err(|_| ApiError::bad_request("the path is missing a task name"))?;
         TaskName::parse(&raw).map(NameParam).map_err(|e| {
-            Problem::bad_request(format!(
+            ApiError::bad_request(format!(
                 "{:?} is not a valid task name: {e}",
                 truncate_for_message(&raw)
             ))
@@ -91,15 +90,15 @@ impl<S: Send + Sync> FromRequestParts<S> for NameParam {
 pub struct RunIdParam(pub RunId);
 
 impl<S: Send + Sync> FromRequestParts<S> for RunIdParam {
-    type Rejection = Problem;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| Problem::bad_request("the path is missing a run id"))?;
+            .map_err(|_| ApiError::bad_request("the path is missing a run id"))?;
         RunId::parse(&raw)
             .map(RunIdParam)
-            .map_err(Problem::bad_request)
+            .map_err(ApiError::bad_request)
     }
 }
 
@@ -108,22 +107,22 @@ impl<S: Send + Sync> FromRequestParts<S> for RunIdParam {
 pub struct RunRefParam(pub RunRef);
 
 impl<S: Send + Sync> FromRequestParts<S> for RunRefParam {
-    type Rejection = Problem;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| Problem::bad_request("the path is missing a run id"))?;
+            .map_err(|_| ApiError::bad_request("the path is missing a run id"))?;
         RunRef::parse(&raw)
             .map(RunRefParam)
-            .map_err(Problem::bad_request)
+            .map_err(ApiError::bad_request)
     }
 }
 
 /// Refuses a query parameter the route does not document, naming the ones it does.
-pub fn only_params(params: &HashMap<String, String>, known: &[&str]) -> Result<(), Problem> {
+pub fn only_params(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
     match params.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(unknown) => Err(Problem::bad_request(format!(
+        Some(unknown) => Err(ApiError::bad_request(format!(
             "unknown query parameter `{}`; use {}",
             truncate_for_message(unknown),
             known.join(", ")
@@ -136,11 +135,11 @@ pub fn only_params(params: &HashMap<String, String>, known: &[&str]) -> Result<(
 pub fn param<T: std::str::FromStr>(
     params: &HashMap<String, String>,
     key: &str,
-) -> Result<Option<T>, Problem> {
+) -> Result<Option<T>, ApiError> {
     match params.get(key) {
         None => Ok(None),
         Some(raw) => raw.parse().map(Some).map_err(|_| {
-            Problem::bad_request(format!(
+            ApiError::bad_request(format!(
                 "query parameter `{key}` has an invalid value {:?}",
                 truncate_for_message(raw)
             ))

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
+use super::errors::ApiError;
 use super::extract::{only_params, param, RunIdParam};
-use super::problem::Problem;
 use super::AppState;
 use crate::api::{LogLine, LogWindowHead};
 use crate::engine::history::log_files;
@@ -33,24 +33,21 @@ const PIECE: usize = 64 << 10;
 
 /// The kept log files of a run, oldest first.
 fn files(app: &AppState, run: &Run) -> Vec<PathBuf> {
-    match log_files(&app.engine, run) {
-        Some((prev, current)) => vec![prev, current],
-        None => Vec::new(),
-    }
+    let (prev, current) = log_files(&app.engine, run);
+    vec![prev, current]
 }
 
-pub(crate) async fn find_run(app: &AppState, id: RunId) -> Result<Run, Problem> {
+pub(crate) async fn find_run(app: &AppState, id: RunId) -> Result<Run, ApiError> {
     app.engine
         .run(id)
         .await?
-        .ok_or_else(|| Problem::not_found(format!("there is no run {id}")))
+        .ok_or_else(|| ApiError::no_run(id))
 }
 
-fn unreadable_log(id: RunId, e: impl std::fmt::Display) -> Problem {
-    tracing::error!("cannot read the log of run {id}: {e}");
-    Problem::new(
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+fn unreadable_log(id: RunId, e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(
         "the run's log could not be read; see daemon.log",
+        format_args!("run {id}: {e}"),
     )
 }
 
@@ -58,12 +55,12 @@ pub async fn lines(
     State(app): State<AppState>,
     RunIdParam(id): RunIdParam,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     only_params(&params, &["from", "limit"])?;
     let from = param(&params, "from")?.unwrap_or(-1000i64);
     let limit = param(&params, "limit")?.unwrap_or(1000i64);
     if !(1..=MAX_LIMIT as i64).contains(&limit) {
-        return Err(Problem::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "`limit` must be between 1 and {MAX_LIMIT}"
         )));
     }
@@ -170,7 +167,7 @@ fn unreadable(id: RunId, e: std::io::Error) -> std::io::Error {
 pub async fn raw(
     State(app): State<AppState>,
     RunIdParam(id): RunIdParam,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     let run = find_run(&app, id).await?;
     let paths = files(&app, &run);
     // A file removed since it was listed (retention) has nothing left to send; any other error

@@ -1,6 +1,8 @@
 //! The REST API (`api.md`) on the daemon's listener: axum routes from one table
 //! ([`routes::table`]), one file per resource, server-sent events, and the hygiene of §3 —
 //! body and header caps, timeouts for slow clients, security headers, problem+json errors.
+//! What a route's kinds put in front of it (token check, timeout, header policy) is decided by
+//! the table; how every failure is answered, by [`errors`].
 //!
 //! Connections are served by hyper directly so a client that trickles its request headers is
 //! cut off after [`HEADER_TIMEOUT`] (slowloris) and request heads over 64 KiB get 431. The
@@ -8,12 +10,12 @@
 //! login; connections of both count against one cap.
 
 mod auth;
+mod errors;
 mod extract;
 mod info;
 pub mod local;
 mod logs;
 pub mod openapi;
-mod problem;
 pub mod routes;
 mod runs;
 mod streams;
@@ -24,15 +26,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::Response;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tower::ServiceExt;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::engine::Engine;
 
@@ -54,82 +55,31 @@ pub struct AppState {
     pub listen: String,
 }
 
-/// Turns bare error statuses (404, 405, 413, timeouts) into problem+json, keeping headers such
-/// as `Allow`.
-async fn problemize(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    let status = response.status();
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !status.is_client_error() && !status.is_server_error() || is_problem {
-        return response;
-    }
-    let (parts, _) = response.into_parts();
-    let mut fresh = problem::body(status, problem::default_detail(status));
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            fresh.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    fresh
-}
-
 /// The whole application: the route table behind its layers.
 pub fn app(state: AppState) -> Router {
-    let mut public = Router::new();
-    let mut protected = Router::new();
-    for route in routes::table() {
-        let streaming = route.content == routes::Content::Stream;
-        let (public_route, cache) = (route.is_public(), route.content.cache_control());
-        let handler = if streaming {
-            route.handler
-        } else {
-            route
-                .handler
-                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    REQUEST_TIMEOUT,
-                ))
-        };
-        let handler = handler.layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(cache),
-        ));
-        if public_route {
-            public = public.route(route.path, handler);
-        } else {
-            protected = protected.route(route.path, handler);
-        }
+    router(state, routes::table())
+}
+
+/// The routes of `table`, each behind what its kinds ask for ([`routes::Route::endpoint`]),
+/// then what applies to every request: the body cap, the panic catcher, problem+json for bare
+/// error statuses, and the API's header policy for answers no route gave.
+fn router(state: AppState, table: Vec<routes::Route>) -> Router {
+    let mut router = Router::new();
+    for route in table {
+        let path = route.path;
+        router = router.route(path, route.endpoint(&state));
     }
-    let protected = protected.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_token,
-    ));
-    public
-        .merge(protected)
+    router
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                tracing::error!("a request handler panicked; answering 500");
-                problem::body(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the daemon failed to answer this request; see daemon.log",
-                )
-            },
+            errors::panicked,
         ))
-        .layer(middleware::from_fn(problemize))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        // Each route's own policy is set above; this covers refusals no route answered.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        .layer(middleware::from_fn(errors::problemize))
+        .layer(middleware::map_response(|mut response: Response| async {
+            routes::apply_unrouted(&mut response);
+            response
+        }))
 }
 
 /// Whether `host` is a loopback address (or `localhost`).
@@ -272,10 +222,8 @@ async fn serve_connection<S>(
             let router = router.clone();
             async move {
                 if head_size(&req) > MAX_HEAD {
-                    let mut refused = problem::body(
-                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        "the request headers are larger than 64 KiB",
-                    );
+                    let mut refused = errors::bare(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                    routes::apply_unrouted(&mut refused);
                     refused
                         .headers_mut()
                         .insert(header::CONNECTION, HeaderValue::from_static("close"));

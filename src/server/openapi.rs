@@ -4,7 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use super::routes::{table, Route};
+use super::routes::{table, Access, Content, Route};
 use crate::api;
 use crate::engine::model::{EndReason, RunStatus, TriggeredBy};
 
@@ -155,7 +155,15 @@ fn responses(route: &Route) -> Value {
             json!({ "description": "The log as text", "content": { "text/plain": { "schema": { "type": "string" } } } }),
         ),
         ("GET", p) if p.ends_with("/runs") => Some(ok(schema("RunPage"))),
-        _ => Some(ok(json!({ "type": "object" }))),
+        _ => Some(match route.content {
+            Content::Page => {
+                json!({ "description": "A page of the web UI", "content": { "text/html": { "schema": { "type": "string" } } } })
+            }
+            Content::Asset => {
+                json!({ "description": "A static file of the web UI", "content": { "application/octet-stream": { "schema": { "type": "string" } } } })
+            }
+            _ => ok(json!({ "type": "object" })),
+        }),
     };
     if let Some(success) = success {
         r.insert("200".into(), success);
@@ -172,26 +180,42 @@ fn responses(route: &Route) -> Value {
     if route.path.ends_with("/stream") {
         r.insert("503".into(), problem("Too many open streams"));
     }
-    if !route.is_public() {
-        r.insert("401".into(), problem("Missing or invalid token"));
+    match route.access {
+        Access::Public => {}
+        Access::Token => {
+            r.insert("401".into(), problem("Missing or invalid token"));
+        }
+        Access::Signature => {
+            r.insert(
+                "401".into(),
+                problem("A missing or wrong signature, or an unknown name"),
+            );
+            r.insert("413".into(), problem("The body is larger than 1 MiB"));
+        }
     }
     Value::Object(r)
 }
 
 /// The whole document.
 pub fn build() -> Value {
+    build_for(&table())
+}
+
+/// The document of `routes`.
+fn build_for(routes: &[Route]) -> Value {
     let mut paths = Map::new();
-    for route in table() {
+    for route in routes {
         let mut op = Map::new();
         op.insert("summary".into(), json!(route.summary));
         op.insert(
             "operationId".into(),
             json!(format!("{} {}", route.method, route.path)),
         );
-        op.insert("parameters".into(), Value::Array(parameters(&route)));
-        op.insert("responses".into(), responses(&route));
+        op.insert("parameters".into(), Value::Array(parameters(route)));
+        op.insert("responses".into(), responses(route));
         op.insert(
             "security".into(),
+            // A signed route is public to the document: its handler checks the signature.
             if route.is_public() {
                 json!([])
             } else {
@@ -312,5 +336,40 @@ mod tests {
         assert!(params
             .iter()
             .any(|p| p["name"] == "from" && p["schema"]["maximum"] == json!(i64::MAX)));
+    }
+
+    /// Routes of the kinds the table has no route of yet are documented by their kind: a
+    /// signed route asks for no token but documents 401 and 413; a page answers HTML.
+    #[test]
+    fn signed_routes_and_pages_are_documented_by_their_kind() {
+        use crate::server::routes::{Access, Content};
+        let route = |method, path, access, content| Route {
+            method,
+            path,
+            access,
+            content,
+            summary: "test",
+            handler: axum::routing::any(|| async {}),
+        };
+        let doc = build_for(&[
+            route(
+                axum::http::Method::POST,
+                "/hooks/{name}",
+                Access::Signature,
+                Content::Json,
+            ),
+            route(axum::http::Method::GET, "/", Access::Public, Content::Page),
+        ]);
+        let hook = &doc["paths"]["/hooks/{name}"]["post"];
+        assert_eq!(hook["security"], json!([]));
+        for status in ["401", "413"] {
+            assert!(hook["responses"].get(status).is_some(), "{status}");
+        }
+        let page = &doc["paths"]["/"]["get"];
+        assert_eq!(page["security"], json!([]));
+        assert!(page["responses"]["200"]["content"]
+            .get("text/html")
+            .is_some());
+        assert!(page["responses"].get("401").is_none());
     }
 }

@@ -1,22 +1,39 @@
 //! The one route table: every route with its method, path, who may call it ([`Access`]), what
-//! it answers ([`Content`], which decides its timeout and caching headers), and what it does.
-//! The router and the OpenAPI document are both built from it, so they cannot drift.
+//! it answers ([`Content`]), and what it does. The kinds decide what stands in front of the
+//! handler ([`Route::endpoint`]): the token check or the body limit of a signed request, the
+//! request timeout, and the header policy of every answer (caching, nosniff, and for pages the
+//! CSP and framing headers), errors included. The router and the OpenAPI document are both
+//! built from the table, so they cannot drift. How errors are worded is `errors`' business.
 
-use axum::http::Method;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::{get, post, MethodRouter};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use super::{auth, info, logs, openapi, runs, streams, tasks, AppState};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone (health, login, the challenge).
+    /// Anyone (health, login, the challenge, the web UI's files).
     Public,
-    /// A valid token, or a local client on the daemon's Unix socket.
+    /// A valid token, or a local client on the daemon's Unix socket; checked in front of the
+    /// handler.
     Token,
+    /// A request signed over its body (`POST /hooks/{name}`): no token is asked for, the body
+    /// is cut at [`SIGNED_BODY_MAX`] (413), and the handler verifies the signature before it
+    /// looks at anything else.
+    Signature,
 }
 
-/// What a route answers.
+/// The most a signed request's body may hold (`webhooks.md` §1).
+pub const SIGNED_BODY_MAX: usize = 1 << 20;
+
+/// What a route answers; decides its timeout and the headers of its answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Content {
     /// A JSON document, answered within the request timeout.
@@ -25,13 +42,81 @@ pub enum Content {
     Stream,
     /// Plain text streamed from a file (a raw log), within the request timeout.
     Text,
+    /// An HTML page of the web UI: a strict CSP, no framing, revalidated before each use.
+    Page,
+    /// A fingerprinted static file of the web UI (its name changes with its content): cached
+    /// for a year.
+    Asset,
 }
 
+/// The Content-Security-Policy of the web UI's pages: its own scripts, styles and API only.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Headers every answer carries, whatever its kind.
+const EVERY_ANSWER: &[(&str, &str)] = &[("x-content-type-options", "nosniff")];
+/// Headers every answer of a page carries, on top.
+const PAGE_ANSWER: &[(&str, &str)] = &[
+    ("content-security-policy", PAGE_CSP),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+];
+
 impl Content {
-    /// The `Cache-Control` of its answers: nothing the API says may be cached.
+    /// The `Cache-Control` of a successful answer: nothing the API says may be cached.
     pub fn cache_control(self) -> &'static str {
         match self {
             Content::Json | Content::Stream | Content::Text => "no-store",
+            Content::Page => "no-cache",
+            Content::Asset => "public, max-age=31536000, immutable",
+        }
+    }
+
+    /// How long a request may take; `None` for streams.
+    pub fn timeout(self) -> Option<Duration> {
+        match self {
+            Content::Stream => None,
+            _ => Some(super::REQUEST_TIMEOUT),
+        }
+    }
+
+    /// The header policy of an answer with `status`. An error is never cached, whatever the
+    /// kind: a missing asset must not be remembered for a year.
+    pub fn headers(self, status: StatusCode) -> Vec<(&'static str, &'static str)> {
+        let failed = status.is_client_error() || status.is_server_error();
+        let cache = if failed {
+            "no-store"
+        } else {
+            self.cache_control()
+        };
+        let mut out = vec![("cache-control", cache)];
+        out.extend_from_slice(EVERY_ANSWER);
+        if self == Content::Page {
+            out.extend_from_slice(PAGE_ANSWER);
+        }
+        out
+    }
+
+    /// Sets the header policy on `response`, replacing what the handler said.
+    pub fn apply(self, response: &mut Response) {
+        for (name, value) in self.headers(response.status()) {
+            response.headers_mut().insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+    }
+}
+
+/// The header policy of answers no route gave (an unknown path, a body refused before
+/// routing, a panic, oversized headers): the API's, where the answer does not say otherwise.
+pub fn apply_unrouted(response: &mut Response) {
+    for (name, value) in Content::Json.headers(response.status()) {
+        let name = HeaderName::from_static(name);
+        if !response.headers().contains_key(&name) {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
         }
     }
 }
@@ -47,8 +132,38 @@ pub struct Route {
 }
 
 impl Route {
+    /// Whether anyone may call it without a token (a signed route is public too: its
+    /// signature is checked by its handler).
     pub fn is_public(&self) -> bool {
-        self.access == Access::Public
+        self.access != Access::Token
+    }
+
+    /// The handler behind what the route's kinds put in front of it, innermost first: the
+    /// request timeout, the access gate, and the header policy, which so covers every answer
+    /// of the route (401, 405, 408 and 413 included).
+    pub fn endpoint(self, state: &AppState) -> MethodRouter<AppState> {
+        let content = self.content;
+        let mut handler = self.handler;
+        if let Some(limit) = content.timeout() {
+            handler = handler.layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                limit,
+            ));
+        }
+        handler = match self.access {
+            Access::Public => handler,
+            Access::Token => handler.layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            )),
+            Access::Signature => handler.layer(RequestBodyLimitLayer::new(SIGNED_BODY_MAX)),
+        };
+        handler.layer(middleware::map_response(
+            move |mut response: Response| async move {
+                content.apply(&mut response);
+                response
+            },
+        ))
     }
 }
 
@@ -238,34 +353,5 @@ pub fn table() -> Vec<Route> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The table says what each route is; the spec's public routes are exactly the public
-    /// ones, and what streams is declared a stream (so it gets no request timeout).
-    #[test]
-    fn the_table_declares_access_and_content() {
-        let table = table();
-        let mut public: Vec<String> = table
-            .iter()
-            .filter(|r| r.is_public())
-            .map(|r| format!("{} {}", r.method, r.path))
-            .collect();
-        public.sort();
-        assert_eq!(
-            public,
-            [
-                "GET /api/auth/challenge",
-                "GET /api/auth/status",
-                "GET /api/openapi.json",
-                "GET /health",
-                "POST /api/auth",
-            ]
-        );
-        for route in &table {
-            let streams = route.path.ends_with("/stream");
-            assert_eq!(route.content == Content::Stream, streams, "{}", route.path);
-            assert_eq!(route.content.cache_control(), "no-store", "{}", route.path);
-        }
-    }
-}
+#[path = "routes_tests.rs"]
+mod tests;

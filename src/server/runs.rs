@@ -8,13 +8,12 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::errors::{self, ApiError};
 use super::extract::{only_params, param, NameParam, RunIdParam, RunRefParam};
-use super::problem::Problem;
 use super::AppState;
 use crate::api::{RunObject, RunPage};
-use crate::engine::history::{Resolved, RunQuery, MAX_PAGE};
+use crate::engine::history::{RunQuery, MAX_PAGE};
 use crate::engine::model::{truncate_for_message, RunId, TaskName};
-use crate::engine::StopError;
 
 const FILTERS: &[&str] = &[
     "task",
@@ -26,17 +25,17 @@ const FILTERS: &[&str] = &[
 ];
 
 /// Parses the documented filters; an unknown parameter is an error, not silently ignored.
-fn query(params: &HashMap<String, String>) -> Result<RunQuery, Problem> {
+fn query(params: &HashMap<String, String>) -> Result<RunQuery, ApiError> {
     only_params(params, FILTERS)?;
     let limit: Option<u32> = param(params, "limit")?;
     if limit.is_some_and(|l| l == 0 || l > MAX_PAGE) {
-        return Err(Problem::bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "`limit` must be between 1 and {MAX_PAGE}"
         )));
     }
     let task = match params.get("task") {
         Some(raw) => Some(TaskName::parse(raw).map_err(|e| {
-            Problem::bad_request(format!(
+            ApiError::bad_request(format!(
                 "{:?} is not a valid task name: {e}",
                 truncate_for_message(raw)
             ))
@@ -44,7 +43,7 @@ fn query(params: &HashMap<String, String>) -> Result<RunQuery, Problem> {
         None => None,
     };
     let before = match params.get("before") {
-        Some(raw) => Some(RunId::parse(raw).map_err(Problem::bad_request)?),
+        Some(raw) => Some(RunId::parse(raw).map_err(ApiError::bad_request)?),
         None => None,
     };
     Ok(RunQuery {
@@ -57,11 +56,11 @@ fn query(params: &HashMap<String, String>) -> Result<RunQuery, Problem> {
     })
 }
 
-async fn page(app: &AppState, q: RunQuery) -> Result<Response, Problem> {
+async fn page(app: &AppState, q: RunQuery) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(50) as usize;
     let runs = app.engine.runs(q).await?;
     let next_before = (runs.len() == limit)
-        .then(|| runs.last().map(|r| r.id.clone()))
+        .then(|| runs.last().map(|r| r.id.to_string()))
         .flatten();
     let page = RunPage {
         runs: runs.iter().map(RunObject::from).collect(),
@@ -73,7 +72,7 @@ async fn page(app: &AppState, q: RunQuery) -> Result<Response, Problem> {
 pub async fn list(
     State(app): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     page(&app, query(&params)?).await
 }
 
@@ -81,14 +80,11 @@ pub async fn of_task(
     State(app): State<AppState>,
     NameParam(name): NameParam,
     Query(mut params): Query<HashMap<String, String>>,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     let known = app.engine.config().tasks.contains_key(&name)
         || app.engine.config().services.contains_key(&name);
     if !known {
-        return Err(Problem::not_found(format!(
-            "there is no task or service named {:?}",
-            name.as_str()
-        )));
+        return Err(ApiError::no_task_or_service(&name));
     }
     params.insert("task".into(), name.to_string());
     page(&app, query(&params)?).await
@@ -97,38 +93,22 @@ pub async fn of_task(
 pub async fn one(
     State(app): State<AppState>,
     RunRefParam(wanted): RunRefParam,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     let resolved = app.engine.resolve_run(wanted.clone()).await?;
-    if let Some(sentence) = resolved.ambiguity(&wanted, "") {
-        return Err(Problem::new(StatusCode::CONFLICT, sentence));
-    }
-    match resolved {
-        Resolved::Found(run) => Ok(axum::Json(RunObject::from(*run)).into_response()),
-        _ => Err(Problem::not_found(format!(
-            "there is no run {}",
-            wanted.what()
-        ))),
-    }
+    let run = errors::one_run(resolved, &wanted)?;
+    Ok(axum::Json(RunObject::from(run)).into_response())
 }
 
 pub async fn stop(
     State(app): State<AppState>,
     RunIdParam(id): RunIdParam,
-) -> Result<Response, Problem> {
-    match app.engine.stop_run(id).await {
-        Ok(()) => Ok((
-            StatusCode::ACCEPTED,
-            axum::Json(crate::api::Stopping {
-                stopping: id.to_string(),
-            }),
-        )
-            .into_response()),
-        Err(StopError::NotFound(_)) => Err(Problem::not_found(format!("there is no run {id}"))),
-        Err(StopError::AlreadyEnded(_)) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            format!("run {id} has already ended"),
-        )),
-        Err(StopError::Store(e)) => Err(e.into()),
-        Err(e) => Err(Problem::bad_request(e.to_string())),
-    }
+) -> Result<Response, ApiError> {
+    app.engine.stop_run(id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(crate::api::Stopping {
+            stopping: id.to_string(),
+        }),
+    )
+        .into_response())
 }

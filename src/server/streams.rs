@@ -8,13 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::problem::Problem;
+use super::errors::ApiError;
 use super::AppState;
 use crate::engine::events::Event;
 
@@ -39,12 +38,11 @@ pub struct Slot {
 }
 
 impl Slots {
-    pub fn acquire(&self, peer: IpAddr) -> Result<Slot, Problem> {
+    pub fn acquire(&self, peer: IpAddr) -> Result<Slot, ApiError> {
         let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mine = c.per_peer.get(&peer).copied().unwrap_or(0);
         if c.total >= MAX_STREAMS || mine >= MAX_PER_PEER {
-            return Err(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(ApiError::unavailable(
                 format!("too many open streams (at most {MAX_STREAMS}, {MAX_PER_PEER} per address); close one and retry"),
             ));
         }
@@ -85,7 +83,7 @@ pub fn sse_response(rx: mpsc::Receiver<SseEvent>) -> Response {
 pub async fn runs(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     let slot = app.streams.acquire(peer.ip())?;
     let mut events = app.engine.subscribe();
     let (tx, rx) = mpsc::channel(256);
@@ -127,7 +125,7 @@ pub async fn runs(
             };
             let Ok(event) = SseEvent::default()
                 .event(name)
-                .id(run.id.clone())
+                .id(run.id.to_string())
                 .json_data(crate::api::RunObject::from(&run))
             else {
                 continue;

@@ -7,13 +7,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::errors::ApiError;
 use super::extract::{NameParam, OptionalJson};
-use super::problem::Problem;
 use super::AppState;
 use crate::api::{LastRun, Replica, ServiceState, TaskList, TaskObject};
 use crate::engine::model::{rfc3339, RunKind, TaskName, TriggeredBy};
-use crate::engine::store;
-use crate::engine::{ServiceError, StopError, TaskInfo, TriggerError, TriggerRequest};
+use crate::engine::{TaskInfo, TriggerRequest};
 
 fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Option<TaskObject> {
     let config = app.engine.config();
@@ -83,32 +82,22 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
 async fn last_runs(
     app: &AppState,
     names: &[&TaskName],
-) -> Result<HashMap<String, LastRun>, Problem> {
-    let tasks: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let runs = store::blocking(app.engine.store_handle(), move |s| s.last_runs(&tasks)).await?;
+) -> Result<HashMap<TaskName, LastRun>, ApiError> {
+    let tasks: Vec<TaskName> = names.iter().map(|n| (*n).clone()).collect();
+    let runs = app.engine.last_runs(tasks).await?;
     Ok(runs
         .into_iter()
-        .map(|(task, r)| {
-            let view = LastRun {
-                id: r.id,
-                status: r.status,
-                end_reason: r.end_reason,
-                exit_code: r.exit_code,
-                start_at: r.start_at.map(rfc3339),
-                end_at: r.end_at.map(rfc3339),
-            };
-            (task, view)
-        })
+        .map(|(task, r)| (task, LastRun::from(&r)))
         .collect())
 }
 
-pub async fn list(State(app): State<AppState>) -> Result<Response, Problem> {
+pub async fn list(State(app): State<AppState>) -> Result<Response, ApiError> {
     let infos = app.engine.tasks().await;
     let names: Vec<&TaskName> = infos.iter().map(|i| &i.name).collect();
     let mut last = last_runs(&app, &names).await?;
     let tasks = infos
         .iter()
-        .filter_map(|info| describe(&app, info, last.remove(info.name.as_str())))
+        .filter_map(|info| describe(&app, info, last.remove(&info.name)))
         .collect();
     Ok(axum::Json(TaskList { tasks }).into_response())
 }
@@ -116,26 +105,16 @@ pub async fn list(State(app): State<AppState>) -> Result<Response, Problem> {
 pub async fn one(
     State(app): State<AppState>,
     NameParam(name): NameParam,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     let info = app
         .engine
         .tasks()
         .await
         .into_iter()
         .find(|t| t.name == name)
-        .ok_or_else(|| {
-            Problem::not_found(format!(
-                "there is no task or service named {:?}",
-                name.as_str()
-            ))
-        })?;
-    let last = last_runs(&app, &[&name]).await?.remove(name.as_str());
-    let object = describe(&app, &info, last).ok_or_else(|| {
-        Problem::not_found(format!(
-            "there is no task or service named {:?}",
-            name.as_str()
-        ))
-    })?;
+        .ok_or_else(|| ApiError::no_task_or_service(&name))?;
+    let last = last_runs(&app, &[&name]).await?.remove(&name);
+    let object = describe(&app, &info, last).ok_or_else(|| ApiError::no_task_or_service(&name))?;
     Ok(axum::Json(object).into_response())
 }
 
@@ -150,7 +129,7 @@ pub async fn run(
     State(app): State<AppState>,
     NameParam(name): NameParam,
     OptionalJson(body): OptionalJson<TriggerBody>,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     let by = match body.and_then(|b| b.triggered_by).as_deref() {
         None => TriggeredBy::Api,
         Some(text) => text
@@ -162,65 +141,36 @@ pub async fn run(
                     .iter()
                     .map(|by| format!("{:?}", by.as_str()))
                     .collect();
-                Problem::bad_request(format!(
+                ApiError::bad_request(format!(
                     "`triggered_by` must be one of {}, not {:?}",
                     known.join(", "),
                     crate::engine::model::truncate_for_message(text)
                 ))
             })?,
     };
-    match app.engine.trigger(&name, TriggerRequest::by(by)).await {
-        Ok(run) => Ok((StatusCode::CREATED, axum::Json(crate::api::RunObject::from(run))).into_response()),
-        Err(TriggerError::NotFound(n)) => Err(Problem::not_found(format!("there is no task named {n:?}"))),
-        Err(TriggerError::Forbidden) => Err(Problem::new(StatusCode::FORBIDDEN, "API triggering disabled for this task")),
-        Err(TriggerError::IsService(n)) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            format!("{n:?} is a service and is kept running; use POST /api/tasks/{n}/restart to restart it"),
-        )),
-        Err(TriggerError::BadEnv(_)) => Err(Problem::bad_request("a run's environment cannot be set through this route")),
-        Err(TriggerError::ShuttingDown) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the daemon is shutting down")),
-        Err(TriggerError::Store(e)) => Err(e.into()),
-    }
+    let run = app.engine.trigger(&name, TriggerRequest::by(by)).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(crate::api::RunObject::from(run)),
+    )
+        .into_response())
 }
 
 pub async fn restart(
     State(app): State<AppState>,
     NameParam(name): NameParam,
-) -> Result<Response, Problem> {
-    match app.engine.restart_service(name.as_str()).await {
-        Ok(()) => Ok(axum::Json(crate::api::Restarted {
-            restarted: name.to_string(),
-        })
-        .into_response()),
-        Err(ServiceError::IsTask(n)) => Err(Problem::bad_request(format!(
-            "{n:?} is a task; restart applies to services (use POST /api/tasks/{n}/run to start a task)"
-        ))),
-        Err(ServiceError::NotFound(n)) => Err(Problem::not_found(format!(
-            "there is no task or service named {n:?}"
-        ))),
-        Err(ServiceError::ShuttingDown) => Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the daemon is shutting down",
-        )),
-        Err(ServiceError::Forbidden(_)) => Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "API triggering disabled for this service",
-        )),
-    }
+) -> Result<Response, ApiError> {
+    app.engine.restart_service(&name).await?;
+    Ok(axum::Json(crate::api::Restarted {
+        restarted: name.to_string(),
+    })
+    .into_response())
 }
 
 pub async fn stop(
     State(app): State<AppState>,
     NameParam(name): NameParam,
-) -> Result<Response, Problem> {
-    match app.engine.stop_task(name.as_str()).await {
-        Ok(stopped_runs) => {
-            Ok(axum::Json(crate::api::StoppedRuns { stopped_runs }).into_response())
-        }
-        Err(StopError::NoSuchTask(n)) => Err(Problem::not_found(format!(
-            "there is no task or service named {n:?}"
-        ))),
-        Err(StopError::Store(e)) => Err(e.into()),
-        Err(e) => Err(Problem::bad_request(e.to_string())),
-    }
+) -> Result<Response, ApiError> {
+    let stopped_runs = app.engine.stop_task(&name).await?;
+    Ok(axum::Json(crate::api::StoppedRuns { stopped_runs }).into_response())
 }

@@ -1,16 +1,16 @@
 //! The TUI's data worker: one thread that logs in to the daemon, keeps the task list and recent
-//! runs fresh (refetching when the run stream says something changed, never polling), carries
-//! out the UI's commands, and follows the open run's log. When the daemon goes away it reports
-//! it and keeps retrying every second, so the UI picks up again by itself.
+//! runs fresh (the run stream's changes merged as they come, the task list read again at most
+//! once a second; never polling), carries out the UI's commands, and follows the open run's
+//! log. Everything read is a wire type of `crate::api`. When the daemon goes away it reports it
+//! and keeps retrying every second, so the UI picks up again by itself.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::app::{Command, LineKind, LogLine, Msg, RunRow, TaskRow};
+use super::update::{HISTORY, RECENT};
 use crate::api;
 use crate::client::{self, Client, ClientError, RunView};
 
@@ -32,45 +32,6 @@ pub enum Work {
     Lost,
 }
 
-fn str_of(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-pub fn run_row(v: &Value) -> RunRow {
-    RunRow {
-        id: str_of(v, "id").unwrap_or_default(),
-        task_name: str_of(v, "task_name").unwrap_or_default(),
-        status: str_of(v, "status").unwrap_or_default(),
-        end_reason: str_of(v, "end_reason"),
-        exit_code: v.get("exit_code").and_then(Value::as_i64).map(|c| c as i32),
-        triggered_by: str_of(v, "triggered_by").unwrap_or_default(),
-        created_at: str_of(v, "created_at").unwrap_or_default(),
-        start_at: str_of(v, "start_at"),
-        duration_ms: v.get("duration_ms").and_then(Value::as_i64),
-        message: str_of(v, "message"),
-        replica_index: v
-            .get("replica_index")
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok()),
-    }
-}
-
-fn view_row(r: &RunView) -> RunRow {
-    RunRow {
-        id: r.id.clone(),
-        task_name: r.task_name.clone(),
-        status: r.status.to_string(),
-        end_reason: r.end_reason.map(|e| e.to_string()),
-        exit_code: r.exit_code,
-        triggered_by: r.triggered_by.to_string(),
-        created_at: r.created_at.clone(),
-        start_at: r.start_at.clone(),
-        duration_ms: r.duration_ms,
-        message: r.message.clone(),
-        replica_index: r.replica_index,
-    }
-}
-
 pub fn task_row(t: &api::TaskObject) -> TaskRow {
     TaskRow {
         name: t.name.clone(),
@@ -90,7 +51,7 @@ pub fn task_row(t: &api::TaskObject) -> TaskRow {
             id: l.id.clone(),
             task_name: t.name.clone(),
             status: l.status.to_string(),
-            end_reason: l.end_reason.map(|e| e.to_string()),
+            end_reason: l.end_reason,
             exit_code: l.exit_code,
             start_at: l.start_at.clone(),
             ..RunRow::default()
@@ -174,10 +135,13 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                 continue;
             }
         };
-        let health = client::health(&login.url).unwrap_or(Value::Null);
+        // Who answers, for the sidebar's header; unknown (blank) if health cannot say.
+        let (version, fingerprint) = client::health(&login.url)
+            .map(|h| (h.version, h.fingerprint))
+            .unwrap_or_default();
         let connected = Msg::Connected {
-            version: str_of(&health, "version").unwrap_or_default(),
-            fingerprint: str_of(&health, "fingerprint").unwrap_or_default(),
+            version,
+            fingerprint,
         };
         if !send(&ui, connected) {
             return;
@@ -203,7 +167,7 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                 Work::Lost => break,
                 Work::Refresh => refresh(&client, &ui, current_task.as_deref()),
                 Work::Changed(run) => {
-                    changes.add(view_row(&run));
+                    changes.add(RunRow::from(&*run));
                     Ok(())
                 }
                 Work::Flush => changes.flush(&client, &ui),
@@ -212,7 +176,7 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                     load_runs(&client, &ui, &task)
                 }
                 Work::Ui(Command::Trigger(task)) => client.trigger(&task, "tui").map(|run| {
-                    send(&ui, Msg::Triggered(view_row(&run)));
+                    send(&ui, Msg::Triggered(RunRow::from(&run)));
                 }),
                 Work::Ui(Command::Restart(s)) => {
                     client.post(&format!("/api/tasks/{s}/restart")).map(|_| {
@@ -318,15 +282,10 @@ fn read_tasks(client: &Client, ui: &Sender<UiEvent>) -> Result<(), ClientError> 
 
 fn refresh(client: &Client, ui: &Sender<UiEvent>, task: Option<&str>) -> Result<(), ClientError> {
     read_tasks(client, ui)?;
-    let recent = client.get_json("/api/runs?limit=50")?;
+    let recent: api::RunPage = client.get(&format!("/api/runs?limit={RECENT}"))?;
     send(
         ui,
-        Msg::Recent(
-            recent["runs"]
-                .as_array()
-                .map(|a| a.iter().map(run_row).collect())
-                .unwrap_or_default(),
-        ),
+        Msg::Recent(recent.runs.iter().map(RunRow::from).collect()),
     );
     if let Some(task) = task {
         load_runs(client, ui, task)?;
@@ -335,16 +294,12 @@ fn refresh(client: &Client, ui: &Sender<UiEvent>, task: Option<&str>) -> Result<
 }
 
 fn load_runs(client: &Client, ui: &Sender<UiEvent>, task: &str) -> Result<(), ClientError> {
-    let page = client.get_json(&format!("/api/tasks/{task}/runs?limit=200"))?;
-    let runs = page["runs"]
-        .as_array()
-        .map(|a| a.iter().map(run_row).collect())
-        .unwrap_or_default();
+    let page: api::RunPage = client.get(&format!("/api/tasks/{task}/runs?limit={HISTORY}"))?;
     send(
         ui,
         Msg::Runs {
             task: task.to_string(),
-            runs,
+            runs: page.runs.iter().map(RunRow::from).collect(),
         },
     );
     Ok(())
@@ -413,7 +368,7 @@ fn follow(
             }
             let _ = ui.send(UiEvent::Data(Box::new(match ended {
                 Ok(run) => Msg::LogDone {
-                    run: view_row(&run),
+                    run: RunRow::from(&run),
                 },
                 // A refusal stays; a cut stream is the lost connection, and following starts
                 // again once the daemon is back.

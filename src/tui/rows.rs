@@ -3,6 +3,9 @@
 
 use std::collections::VecDeque;
 
+use crate::api::RunObject;
+use crate::engine::model::{EndReason, TriggeredBy};
+
 /// The most log lines kept in memory for the open run (older ones scroll away).
 pub const MAX_LOG_LINES: usize = 10_000;
 
@@ -27,15 +30,18 @@ pub struct TaskRow {
     pub service_state: Option<crate::api::ServiceState>,
 }
 
-/// A run row.
+/// A run row, from the wire's run object ([`crate::api::RunObject`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunRow {
     pub id: String,
     pub task_name: String,
+    /// The status as the daemon spells it, for display only: what a run is comes from
+    /// `end_reason` (null exactly while the run has not ended).
     pub status: String,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     pub exit_code: Option<i32>,
-    pub triggered_by: String,
+    /// Unknown for a task's last run (the task list does not say).
+    pub triggered_by: Option<TriggeredBy>,
     pub created_at: String,
     pub start_at: Option<String>,
     pub duration_ms: Option<i64>,
@@ -48,17 +54,48 @@ impl RunRow {
     /// The theme role of the run as an operator reads it: `running` (or waiting), `ok`, `warn`
     /// (skipped, stopped, refused for a full queue) or `error`.
     pub fn role(&self) -> &'static str {
-        match (self.status.as_str(), self.end_reason.as_deref()) {
-            ("running" | "pending", _) => "running",
-            (_, Some("success")) => "ok",
-            (_, Some("skipped" | "stopped" | "queue_full")) => "warn",
-            _ => "error",
+        match self.end_reason {
+            None => "running",
+            Some(EndReason::Success) => "ok",
+            Some(EndReason::Skipped | EndReason::Stopped | EndReason::QueueFull) => "warn",
+            Some(_) => "error",
         }
     }
 
     /// Whether the run is over (its log cannot grow any more).
     pub fn ended(&self) -> bool {
-        self.status == "ended"
+        self.end_reason.is_some()
+    }
+
+    /// What the run's result column says: how it ended, else its status.
+    pub fn result(&self) -> &str {
+        match self.end_reason {
+            Some(reason) => reason.as_str(),
+            None => &self.status,
+        }
+    }
+
+    /// What started the run (`cron`, `tui`, …); empty when unknown.
+    pub fn trigger(&self) -> &'static str {
+        self.triggered_by.map_or("", TriggeredBy::as_str)
+    }
+}
+
+impl From<&RunObject> for RunRow {
+    fn from(r: &RunObject) -> Self {
+        RunRow {
+            id: r.id.clone(),
+            task_name: r.task_name.clone(),
+            status: r.status.to_string(),
+            end_reason: r.end_reason,
+            exit_code: r.exit_code,
+            triggered_by: Some(r.triggered_by),
+            created_at: r.created_at.clone(),
+            start_at: r.start_at.clone(),
+            duration_ms: r.duration_ms,
+            message: r.message.clone(),
+            replica_index: r.replica_index,
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use super::app::*;
 use super::keymap::{Key, Keymap};
 use super::theme::Theme;
 use super::views;
+use crate::engine::model::{EndReason, TriggeredBy};
 
 mod firstrun;
 mod help;
@@ -39,9 +40,9 @@ fn run(
         id: id.into(),
         task_name: task.into(),
         status: status.into(),
-        end_reason: reason.map(Into::into),
+        end_reason: reason.map(|r| r.parse().unwrap()),
         exit_code: code,
-        triggered_by: by.into(),
+        triggered_by: Some(by.parse().unwrap()),
         created_at: at.into(),
         start_at: Some(at.into()),
         duration_ms: reason.map(|_| 1234),
@@ -466,7 +467,7 @@ fn a_finished_run_shows_its_message() {
     let mut app = with_log(fixture());
     let mut ended = app.log.run.clone().unwrap();
     ended.status = "ended".into();
-    ended.end_reason = Some("failed".into());
+    ended.end_reason = Some(EndReason::Failed);
     ended.exit_code = Some(-1);
     ended.message = Some("not started: the data disk has 3 MB free".into());
     app.on_msg(Msg::LogDone { run: ended });

@@ -25,7 +25,15 @@ pub async fn boot_in(dir: &Path, config: &str, clock: Arc<dyn Clock>) -> Engine 
     std::fs::write(&path, config).expect("write config");
     let config = load_str("runwisp.toml", config, &path).expect("valid config");
     let data = DataDir::open(&dir.join("data")).expect("data dir");
-    let lock = data.lock_exclusive().expect("lock");
+    // An engine stopped just before lets go of the lock as its background tasks finish.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let lock = loop {
+        match data.lock_exclusive() {
+            Ok(lock) => break lock,
+            Err(e) if tokio::time::Instant::now() >= deadline => panic!("lock: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
     Engine::boot(config, data, lock, clock).await.expect("boot")
 }
 

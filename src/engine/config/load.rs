@@ -1,6 +1,6 @@
 //! Reading `runwisp.toml`: syntax errors first, then every table checked and every problem
 //! collected, so a user sees all errors of a file at once. Tasks and services are read here;
-//! the other sections in `sections.rs`.
+//! the other sections in `sections.rs`, `[[notifier]]` in `notifiers.rs`.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -11,6 +11,7 @@ use toml::de::DeTable;
 
 use super::errors::{ConfigErrors, LoadError, SourceMap};
 use super::fields::{join_path, Ctx, Fields};
+use super::notifiers;
 use super::sections::{self, Defaults};
 use super::{
     defaults, Backoff, CatchUp, Common, Config, LogOnFull, OnOverlap, Restart, Service, Task,
@@ -44,6 +45,8 @@ const COMMON_KEYS: &[&str] = &[
     "keep_for",
     "notify_on_failure",
     "notify_on_success",
+    "notify_after_retries",
+    "notify_after_failures",
     "env",
     "working_dir",
 ];
@@ -124,7 +127,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
     let daemon = sections::daemon(&mut ctx, &root);
     let storage = sections::storage(&mut ctx, &root);
     let notify = sections::notify(&mut ctx, &root);
-    let notifiers = sections::notifiers(&mut ctx, &root, &dir);
+    let notifiers = notifiers::notifiers(&mut ctx, &root, &dir);
     let routes = sections::routes(&mut ctx, &root);
 
     let mut warnings = Vec::new();
@@ -353,8 +356,10 @@ fn common(
         keep_for: f.duration(ctx, "keep_for", true).or(d.keep_for),
         notify_on_failure: ids(f.string_list(ctx, "notify_on_failure")),
         notify_on_success: ids(f.string_list(ctx, "notify_on_success")),
-        notify_after_retries: false,
-        notify_after_failures: 1,
+        notify_after_retries: f.boolean(ctx, "notify_after_retries").unwrap_or(false),
+        notify_after_failures: f
+            .integer(ctx, "notify_after_failures", 1, 1_000_000)
+            .map_or(1, |v| v as u32),
         env,
         working_dir,
     }

@@ -1,10 +1,12 @@
 //! The `runwisp.toml` model (`product.md` §2): what a loaded, validated configuration looks like.
-//! Loading and every rule live in `load.rs` (tasks and services) and `sections.rs` (the other
-//! tables); errors point at file, line, column and key path. The starter file is embedded here.
+//! Loading and every rule live in `load.rs` (tasks and services), `notifiers.rs` (`[[notifier]]`)
+//! and `sections.rs` (the other tables); errors point at file, line, column and key path. The
+//! starter file is embedded here.
 
 mod errors;
 mod fields;
 mod load;
+mod notifiers;
 mod notify;
 mod sections;
 pub mod units;

@@ -1,22 +1,17 @@
 //! The tables beside tasks and services: `[defaults]`, `[scheduler]`, `[daemon]`, `[storage]`,
-//! `[notify]`, `[[notifier]]` and `[[notification_route]]`, and the check that every notifier id
-//! a task or route names is declared.
+//! `[notify]` and `[[notification_route]]`, and the check that every notifier id a task, a
+//! service, `[notify]` or a route names is declared. `[[notifier]]` is read in `notifiers.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Range;
-use std::path::Path;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
 use super::fields::{Ctx, Fields};
 use super::load::{zone, LOG_ON_FULL};
-use super::Glob;
-use super::{
-    defaults, Daemon, LogOnFull, Notifier, NotifierKind, Notify, Route, Scheduler, SecretValue,
-    Storage,
-};
-use crate::engine::model::{NotifyKind, Severity, TaskName};
+use super::notifiers::is_http_url;
+use super::{defaults, Daemon, Glob, LogOnFull, Notify, Route, Scheduler, Storage};
+use crate::engine::model::{truncate_for_message, NotifyKind, Severity};
 
 /// The built-in in-app notifier, always available and never declared.
 pub const INAPP: &str = "inapp";
@@ -93,7 +88,7 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
     let Some(f) = root.table_of(ctx, "daemon") else {
         return daemon;
     };
-    f.check_keys(ctx, &["listen", "shutdown_timeout"], &[]);
+    f.check_keys(ctx, &["listen", "shutdown_timeout", "external_url"], &[]);
     if let Some((listen, span)) = f.string(ctx, "listen") {
         match parse_listen(&listen) {
             Ok((host, port)) => {
@@ -105,6 +100,19 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
     }
     if let Some(d) = f.duration(ctx, "shutdown_timeout", true) {
         daemon.shutdown_timeout = d;
+    }
+    if let Some((url, span)) = f.string(ctx, "external_url") {
+        let url = url.trim_end_matches('/');
+        if is_http_url(url) {
+            daemon.external_url = Some(url.to_string());
+        } else {
+            let shown = truncate_for_message(url);
+            ctx.error(
+                span,
+                &f.key_path("external_url"),
+                format!("{shown:?} is not an http:// or https:// URL (notifications link to {{external_url}}/runs/ID)"),
+            );
+        }
     }
     daemon
 }
@@ -176,7 +184,7 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
     if let Some(list) = list {
         notify.append_notifiers = list.into_iter().map(|(s, _)| s).collect();
     }
-    if let Some(d) = f.duration(ctx, "coalesce_window", true) {
+    if let Some(d) = f.duration(ctx, "coalesce_window", false) {
         notify.coalesce_window = d;
     }
     if let Some(v) = f.integer(ctx, "occurrence_ring", 1, 1000) {
@@ -191,203 +199,6 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
     notify
 }
 
-/// Reads secret field `key` given inline, as `key_env` or as `key_file`: exactly one of them.
-fn secret(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, key: &str, dir: &Path) -> Option<SecretValue> {
-    let env_key = format!("{key}_env");
-    let file_key = format!("{key}_file");
-    let given: Vec<&str> = [key, env_key.as_str(), file_key.as_str()]
-        .into_iter()
-        .filter(|k| f.get(k).is_some())
-        .collect();
-    if given.is_empty() {
-        ctx.error(
-            f.span.clone(),
-            &f.path,
-            format!("missing `{key}` (or `{key}_env` naming an environment variable, or `{key}_file` naming a file)"),
-        );
-        return None;
-    }
-    let mut written: Vec<(Range<usize>, &str)> = given
-        .iter()
-        .map(|k| (f.key_span(k).unwrap_or(f.span.clone()), *k))
-        .collect();
-    written.sort_by_key(|(span, _)| span.start);
-    if let [(_, first), (span, second), ..] = &written[..] {
-        // Point at the second one in the file: that is where the conflict appears.
-        ctx.error(
-            span.clone(),
-            &f.key_path(second),
-            format!(
-                "set only one of `{key}`, `{key}_env` and `{key}_file` (`{first}` is already set)"
-            ),
-        );
-        return None;
-    }
-    if let Some((v, _)) = f.string(ctx, key) {
-        return Some(SecretValue::new(v));
-    }
-    if let Some((name, span)) = f.string(ctx, &env_key) {
-        return match std::env::var(&name) {
-            Ok(v) if !v.is_empty() => Some(SecretValue::new(v)),
-            _ => {
-                ctx.error(
-                    span,
-                    &f.key_path(&env_key),
-                    format!("the environment variable {name:?} is not set (or empty), so `{key}` has no value"),
-                );
-                None
-            }
-        };
-    }
-    let (file, span) = f.string(ctx, &file_key)?;
-    let path = dir.join(&file);
-    match std::fs::read_to_string(&path) {
-        Ok(v) => {
-            let v = v.strip_suffix('\n').unwrap_or(&v);
-            let v = v.strip_suffix('\r').unwrap_or(v);
-            Some(SecretValue::new(v))
-        }
-        Err(e) => {
-            ctx.error(
-                span,
-                &f.key_path(&file_key),
-                format!("cannot read {}: {e}", path.display()),
-            );
-            None
-        }
-    }
-}
-
-pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) -> Vec<Notifier> {
-    let mut out: Vec<Notifier> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for f in root.array_of_tables(ctx, "notifier") {
-        let id = f.string(ctx, "id");
-        let kind = f.string(ctx, "type");
-        let Some((kind, kind_span)) = kind else {
-            if f.get("type").is_none() {
-                ctx.error(
-                    f.span.clone(),
-                    &f.path,
-                    "missing `type` (one of \"slack\", \"telegram\", \"webhook\")",
-                );
-            }
-            continue;
-        };
-        let secret_keys = |k: &str| [k.to_string(), format!("{k}_env"), format!("{k}_file")];
-        let (mut known, notifier_kind): (Vec<String>, Option<NotifierKind>) = match kind.as_str() {
-            "slack" => (
-                [secret_keys("webhook_url").to_vec(), vec!["channel".into()]].concat(),
-                secret(ctx, &f, "webhook_url", dir).map(|webhook_url| NotifierKind::Slack {
-                    webhook_url,
-                    channel: f.string(ctx, "channel").map(|(s, _)| s),
-                }),
-            ),
-            "telegram" => (
-                [
-                    secret_keys("bot_token").to_vec(),
-                    vec!["chat_id".into(), "api_url".into()],
-                ]
-                .concat(),
-                telegram(ctx, &f, dir),
-            ),
-            "webhook" => (
-                [secret_keys("url").to_vec(), vec!["headers".into()]].concat(),
-                secret(ctx, &f, "url", dir).map(|url| NotifierKind::Webhook {
-                    url,
-                    headers: f
-                        .string_table(ctx, "headers")
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v, _)| (k, v))
-                        .collect::<BTreeMap<_, _>>(),
-                    secret: None,
-                }),
-            ),
-            other => {
-                ctx.error(
-                    kind_span,
-                    &f.key_path("type"),
-                    format!("{other:?} is not one of \"slack\", \"telegram\", \"webhook\""),
-                );
-                continue;
-            }
-        };
-        known.extend(["id".to_string(), "type".to_string()]);
-        let known: Vec<&str> = known.iter().map(String::as_str).collect();
-        f.check_keys(ctx, &known, &[]);
-        let Some((id, id_span)) = id else {
-            if f.get("id").is_none() {
-                ctx.error(
-                    f.span.clone(),
-                    &f.path,
-                    "missing `id` (the name tasks use in notify_on_failure)",
-                );
-            }
-            continue;
-        };
-        if let Err(e) = TaskName::parse(&id) {
-            ctx.error(
-                id_span,
-                &f.key_path("id"),
-                format!("{id:?} is not a valid notifier id: {e}"),
-            );
-            continue;
-        }
-        if id == INAPP {
-            ctx.error(id_span, &f.key_path("id"), format!("notifier id {id:?} is reserved for the built-in in-app notifier; choose another id"));
-            continue;
-        }
-        if !seen.insert(id.clone()) {
-            ctx.error(
-                id_span,
-                &f.key_path("id"),
-                format!("notifier id {id:?} is already used by an earlier [[notifier]]"),
-            );
-            continue;
-        }
-        if let Some(kind) = notifier_kind {
-            out.push(Notifier { id, kind });
-        }
-    }
-    out
-}
-
-fn telegram(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, dir: &Path) -> Option<NotifierKind> {
-    let bot_token = secret(ctx, f, "bot_token", dir);
-    let chat_id = match f.get("chat_id") {
-        Some(v) => match (v.get_ref().as_str(), v.get_ref().as_integer()) {
-            (Some(s), _) => Some(s.to_string()),
-            (_, Some(i)) => Some(i.as_str().to_string()),
-            _ => {
-                ctx.error(
-                    v.span(),
-                    &f.key_path("chat_id"),
-                    "expected a string or an integer",
-                );
-                None
-            }
-        },
-        None => {
-            ctx.error(
-                f.span.clone(),
-                &f.path,
-                "missing `chat_id` (the chat the bot posts to)",
-            );
-            None
-        }
-    };
-    let api_url = f
-        .string(ctx, "api_url")
-        .map(|(s, _)| s)
-        .unwrap_or_else(|| "https://api.telegram.org".to_string());
-    Some(NotifierKind::Telegram {
-        bot_token: bot_token?,
-        chat_id: chat_id?,
-        api_url,
-    })
-}
-
 pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
     let mut out = Vec::new();
     for f in root.array_of_tables(ctx, "notification_route") {
@@ -398,50 +209,101 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
             severity: None,
             notify: Vec::new(),
         };
-        if let Some(m) = f.table_of(ctx, "match") {
-            m.check_keys(ctx, &["kind", "task", "severity"], &[]);
-            for (kind, span) in m.string_list(ctx, "kind").unwrap_or_default() {
-                if let Ok(k) = kind.parse::<NotifyKind>() {
-                    route.kinds.push(k);
-                } else {
-                    let all: Vec<&str> = NotifyKind::ALL.iter().map(|k| k.as_str()).collect();
-                    ctx.error(
-                        span,
-                        &m.key_path("kind"),
-                        format!(
-                            "{kind:?} is not an event kind; use one of {}",
-                            all.join(", ")
-                        ),
-                    );
-                }
-            }
-            route.task = m.string(ctx, "task").map(|(pattern, _)| Glob { pattern });
-            if let Some((sev, span)) = m.string(ctx, "severity") {
-                if let Ok(sev) = sev.parse::<Severity>() {
-                    route.severity = Some(sev);
-                } else {
-                    ctx.error(
-                        span,
-                        &m.key_path("severity"),
-                        format!("{sev:?} is not one of \"info\", \"warn\", \"error\""),
-                    );
-                }
-            }
+        match f.table_of(ctx, "match") {
+            Some(m) => route_match(ctx, &m, &mut route),
+            None if f.get("match").is_none() => ctx.error(
+                f.span.clone(),
+                &f.path,
+                "missing `match` (at least `match = { kind = [\"run.failed\"] }`)",
+            ),
+            None => {}
         }
         match f.string_list(ctx, "notify") {
-            Some(list) => route.notify = list.into_iter().map(|(s, _)| s).collect(),
-            None if f.get("notify").is_none() => {
+            Some(list) if list.is_empty() => {
+                let span = f.get("notify").map_or(f.span.clone(), |v| v.span());
                 ctx.error(
-                    f.span.clone(),
-                    &f.path,
-                    "missing `notify` (the notifier ids this route sends to)",
+                    span,
+                    &f.key_path("notify"),
+                    "`notify` cannot be empty; name the notifier ids this route sends to (\"inapp\" for the in-app bell)",
                 );
             }
+            Some(list) => route.notify = list.into_iter().map(|(s, _)| s).collect(),
+            None if f.get("notify").is_none() => ctx.error(
+                f.span.clone(),
+                &f.path,
+                "missing `notify` (the notifier ids this route sends to)",
+            ),
             None => {}
         }
         out.push(route);
     }
     out
+}
+
+/// `match = { kind = [...], task = "glob", severity = "warn" }`.
+fn route_match(ctx: &mut Ctx<'_>, m: &Fields<'_, '_>, route: &mut Route) {
+    m.check_keys(ctx, &["kind", "task", "severity"], &[]);
+    match m.string_list(ctx, "kind") {
+        Some(kinds) if kinds.is_empty() => {
+            let span = m.get("kind").map_or(m.span.clone(), |v| v.span());
+            ctx.error(
+                span,
+                &m.key_path("kind"),
+                "`kind` cannot be empty; list the event kinds this route is for",
+            );
+        }
+        Some(kinds) => {
+            for (kind, span) in kinds {
+                match kind.parse::<NotifyKind>() {
+                    Ok(k) => route.kinds.push(k),
+                    Err(_) => {
+                        let all: Vec<&str> = NotifyKind::ALL.iter().map(|k| k.as_str()).collect();
+                        let shown = truncate_for_message(&kind);
+                        ctx.error(
+                            span,
+                            &m.key_path("kind"),
+                            format!(
+                                "{shown:?} is not an event kind; use one of {}",
+                                all.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        None if m.get("kind").is_none() => ctx.error(
+            m.span.clone(),
+            &m.path,
+            "missing `kind` (the event kinds this route is for, like [\"run.failed\"])",
+        ),
+        None => {}
+    }
+    if let Some((pattern, span)) = m.string(ctx, "task") {
+        match Glob::parse(&pattern) {
+            Ok(glob) => route.task = Some(glob),
+            Err(e) => {
+                let shown = truncate_for_message(&pattern);
+                ctx.error(
+                    span,
+                    &m.key_path("task"),
+                    format!("{shown:?} is not a valid task pattern: {e}"),
+                );
+            }
+        }
+    }
+    if let Some((sev, span)) = m.string(ctx, "severity") {
+        match sev.parse::<Severity>() {
+            Ok(sev) => route.severity = Some(sev),
+            Err(_) => {
+                let shown = truncate_for_message(&sev);
+                ctx.error(
+                    span,
+                    &m.key_path("severity"),
+                    format!("{shown:?} is not one of \"info\", \"warn\", \"error\""),
+                );
+            }
+        }
+    }
 }
 
 /// The ids written in `[[notifier]]` tables, whether or not the rest of the table is valid.

@@ -295,19 +295,19 @@ fixture! {
 
 fixture! {
     notifier_with_unknown_type, "notifier_unknown_type.toml", [
-        "notifier_unknown_type.toml:3:8: notifier[0].type: \"pagerduty\" is not one of \"slack\", \"telegram\", \"webhook\"",
+        "notifier_unknown_type.toml:3:8: notifier[0].type: notifier \"pager\": \"pagerduty\" is not one of \"slack\", \"discord\", \"telegram\", \"email\", \"webhook\", \"command\"",
     ]
 }
 
 fixture! {
     notifier_with_two_secret_sources, "notifier_two_secrets.toml", [
-        "notifier_two_secrets.toml:9:1: notifier[0].webhook_url_env: set only one of `webhook_url`, `webhook_url_env` and `webhook_url_file` (`webhook_url` is already set)",
+        "notifier_two_secrets.toml:9:1: notifier[0].webhook_url_env: notifier \"slack-ops\": set only one of `webhook_url`, `webhook_url_env` and `webhook_url_file` (`webhook_url` is already set)",
     ]
 }
 
 fixture! {
     notifier_missing_its_secret, "notifier_missing_secret.toml", [
-        "notifier_missing_secret.toml:1:1: notifier[0]: missing `bot_token` (or `bot_token_env` naming an environment variable, or `bot_token_file` naming a file)",
+        "notifier_missing_secret.toml:1:1: notifier[0]: notifier \"oncall\": missing `bot_token` (or `bot_token_env` naming an environment variable, or `bot_token_file` naming a file)",
     ]
 }
 
@@ -331,7 +331,7 @@ fixture! {
 
 fixture! {
     route_with_unknown_event_kind, "route_bad_kind.toml", [
-        "route_bad_kind.toml:2:33: notification_route[0].match.kind: \"run.failure\" is not an event kind; use one of run.succeeded, run.failed, run.timeout, run.crashed, run.log_overflow",
+        "route_bad_kind.toml:2:33: notification_route[0].match.kind: \"run.failure\" is not an event kind; use one of run.failed, run.timeout, run.crashed, run.succeeded, run.recovered, run.started, run.stopped, run.missed, service.flapping, log.disk_pressure, notify.delivery_failed",
     ]
 }
 
@@ -344,6 +344,149 @@ fixture! {
 fixture! {
     append_and_default_notifiers_together, "append_and_default_notifiers.toml", [
         "append_and_default_notifiers.toml:3:1: notify.default_notifiers: `default_notifiers` is another name for `append_notifiers`; set only one of them",
+    ]
+}
+
+fixture! {
+    notifier_secret_from_an_unset_variable, "notifier_env_unset.toml", [
+        "notifier_env_unset.toml:4:19: notifier[0].webhook_url_env: notifier \"slack-ops\": the environment variable \"RUNWISP_TEST_NEVER_SET_SLACK_OPS_WEBHOOK\" is not set",
+    ]
+}
+
+fixture! {
+    notifier_secret_from_an_unreadable_file, "notifier_file_unreadable.toml", [
+        "notifier_file_unreadable.toml:4:18: notifier[0].bot_token_file: notifier \"tg-oncall\": cannot read the file /nonexistent/runwisp-tests/tg-token: No such file or directory (os error 2)",
+    ]
+}
+
+fixture! {
+    notifier_with_three_secret_sources, "notifier_three_secret_sources.toml", [
+        "notifier_three_secret_sources.toml:5:1: notifier[0].url_env: notifier \"hook\": set only one of `url`, `url_env` and `url_file` (`url_file` is already set)",
+        "notifier_three_secret_sources.toml:7:10: notifier[0].secret: notifier \"hook\": `secret` cannot be empty",
+    ]
+}
+
+fixture! {
+    notifier_urls_must_be_http, "notifier_url_not_http.toml", [
+        "notifier_url_not_http.toml:4:15: notifier[0].webhook_url: notifier \"slack-ops\": `webhook_url` must be an http:// or https:// URL (its value is a secret and is not shown)",
+        "notifier_url_not_http.toml:9:7: notifier[1].url: notifier \"hook\": `url` must be an http:// or https:// URL (its value is a secret and is not shown)",
+        "notifier_url_not_http.toml:16:11: notifier[2].api_url: notifier \"tg\": \"file:///var/run/tg.sock\" is not an http:// or https:// URL",
+        "notifier_url_not_http.toml:21:15: notifier[3].webhook_url: notifier \"chat\": `webhook_url` must be an http:// or https:// URL (its value is a secret and is not shown)",
+    ]
+}
+
+fixture! {
+    notifier_ids_must_be_plain, "notifier_bad_ids.toml", [
+        "notifier_bad_ids.toml:2:6: notifier[0].id: \"slack.ops\" is not a valid notifier id: an id may only contain ASCII letters, digits, '-' and '_' (found '.')",
+        "notifier_bad_ids.toml:7:6: notifier[1].id: \"\" is not a valid notifier id: an id cannot be empty",
+        "notifier_bad_ids.toml:11:1: notifier[2]: missing `id` (the name tasks and routes use to send here)",
+    ]
+}
+
+fixture! {
+    notifier_without_a_type, "notifier_missing_type.toml", [
+        "notifier_missing_type.toml:1:1: notifier[0]: notifier \"ops\": missing `type` (one of \"slack\", \"discord\", \"telegram\", \"email\", \"webhook\", \"command\")",
+    ]
+}
+
+fixture! {
+    notifier_unknown_keys, "notifier_unknown_keys.toml", [
+        "notifier_unknown_keys.toml:5:1: notifier[0].chanel: unknown key `chanel`; did you mean `channel`?",
+        "notifier_unknown_keys.toml:6:1: notifier[0].chat_id: `chat_id` is not a key of a slack notifier (it belongs to type = \"telegram\")",
+        "notifier_unknown_keys.toml:7:1: notifier[0].colour: unknown key `colour`",
+    ]
+}
+
+fixture! {
+    slack_channel_needs_a_sigil, "slack_bad_channel.toml", [
+        "slack_bad_channel.toml:5:11: notifier[0].channel: notifier \"slack-ops\": channel \"ops\" must be \"#channel\" or \"@user\" (starting with # or @)",
+    ]
+}
+
+fixture! {
+    telegram_chat_id, "telegram_bad_chat_id.toml", [
+        "telegram_bad_chat_id.toml:5:11: notifier[0].chat_id: notifier \"tg-a\": `chat_id` must be a string or an integer",
+        "telegram_bad_chat_id.toml:7:1: notifier[1]: notifier \"tg-b\": missing `chat_id` (the chat the bot posts to)",
+    ]
+}
+
+fixture! {
+    email_rules, "email_errors.toml", [
+        "email_errors.toml:5:7: notifier[0].tls: notifier \"mail-clear\": tls = \"none\" sends mail and its password in clear text, so it is allowed only to a loopback host (localhost, 127.0.0.1, ::1), not \"smtp.example.com\"",
+        "email_errors.toml:6:1: notifier[0].username: notifier \"mail-clear\": `username` needs a `password` (or `password_env` or `password_file`); set both or neither",
+        "email_errors.toml:7:8: notifier[0].from: notifier \"mail-clear\": \"runwisp\" is not a mail address (write name@example.com or \"Name <name@example.com>\")",
+        "email_errors.toml:8:6: notifier[0].to: notifier \"mail-clear\": `to` needs at least one address",
+        "email_errors.toml:9:28: notifier[0].cc: notifier \"mail-clear\": \"audit at example.com\" is not a mail address (write name@example.com or \"Name <name@example.com>\")",
+        "email_errors.toml:15:8: notifier[1].port: must be between 1 and 65535 (got 0)",
+        "email_errors.toml:17:1: notifier[1].password_env: notifier \"mail-nopass-user\": `password_env` needs a `username`; set both or neither",
+        "email_errors.toml:17:16: notifier[1].password_env: notifier \"mail-nopass-user\": the environment variable \"SMTP_PASSWORD\" is not set",
+        "email_errors.toml:19:26: notifier[1].to: notifier \"mail-nopass-user\": \"ops@\" is not a mail address (write name@example.com or \"Name <name@example.com>\")",
+        "email_errors.toml:21:1: notifier[2]: notifier \"mail-empty\": missing `host` (the SMTP server's name or address)",
+        "email_errors.toml:21:1: notifier[2]: notifier \"mail-empty\": missing `from` (the sender's address)",
+        "email_errors.toml:21:1: notifier[2]: notifier \"mail-empty\": missing `to` (a list of recipient addresses)",
+        "email_errors.toml:24:7: notifier[2].tls: \"tls\" is not one of \"starttls\", \"implicit\", \"none\"",
+    ]
+}
+
+fixture! {
+    webhook_headers, "webhook_bad_headers.toml", [
+        "webhook_bad_headers.toml:5:13: notifier[0].headers.\"X Source\": notifier \"hook\": \"X Source\" is not a valid HTTP header name",
+        "webhook_bad_headers.toml:5:37: notifier[0].headers.X-Token: notifier \"hook\": the value of header \"X-Token\" contains a line break or another control character",
+        "webhook_bad_headers.toml:5:74: notifier[0].headers.X-A: notifier \"hook\": header \"X-A\" is set twice (header names ignore case)",
+        "webhook_bad_headers.toml:5:95: notifier[0].headers.X-N: expected a string, found an integer",
+    ]
+}
+
+fixture! {
+    command_needs_a_run, "command_empty_run.toml", [
+        "command_empty_run.toml:4:7: notifier[0].run: notifier \"script\": `run` cannot be empty",
+        "command_empty_run.toml:6:1: notifier[1]: notifier \"script-2\": missing `run` (the shell command that reads the event on stdin)",
+    ]
+}
+
+fixture! {
+    external_url_must_be_http, "external_url_not_http.toml", [
+        "external_url_not_http.toml:3:16: daemon.external_url: \"runwisp.example.com\" is not an http:// or https:// URL (notifications link to {external_url}/runs/ID)",
+    ]
+}
+
+fixture! {
+    route_needs_match_kind_and_notify, "route_errors.toml", [
+        "route_errors.toml:2:18: notification_route[0].match.kind: `kind` cannot be empty; list the event kinds this route is for",
+        "route_errors.toml:3:10: notification_route[0].notify: `notify` cannot be empty; name the notifier ids this route sends to (\"inapp\" for the in-app bell)",
+        "route_errors.toml:5:1: notification_route[1]: missing `notify` (the notifier ids this route sends to)",
+        "route_errors.toml:6:9: notification_route[1].match: missing `kind` (the event kinds this route is for, like [\"run.failed\"])",
+        "route_errors.toml:8:1: notification_route[2]: missing `match` (at least `match = { kind = [\"run.failed\"] }`)",
+    ]
+}
+
+fixture! {
+    route_task_globs, "route_bad_globs.toml", [
+        "route_bad_globs.toml:2:41: notification_route[0].match.task: \"backup-[0-9\" is not a valid task pattern: the `[` at character 8 is never closed by a `]`",
+        "route_bad_globs.toml:6:41: notification_route[1].match.task: \"backup-[]\" is not a valid task pattern: `[]` is an empty set; a set lists at least one character, like `[abc]` or `[a-z]`",
+        "route_bad_globs.toml:10:41: notification_route[2].match.task: \"backup-[z-a]\" is not a valid task pattern: the range `z-a` is backwards; write `a-z`",
+        "route_bad_globs.toml:14:41: notification_route[3].match.task: \"[!]\" is not a valid task pattern: `[!]` is an empty set; a set lists at least one character, like `[abc]` or `[a-z]`",
+    ]
+}
+
+fixture! {
+    route_and_notify_name_undeclared_notifiers, "route_unknown_notifier.toml", [
+        "route_unknown_notifier.toml:2:30: notify.append_notifiers: unknown notifier \"pager\"; declared notifiers: inapp, tg-oncall",
+        "route_unknown_notifier.toml:6:20: notification_route[0].notify: unknown notifier \"tg-oncal\"; declared notifiers: inapp, tg-oncall",
+    ]
+}
+
+fixture! {
+    notify_after_keys, "notify_after_bad.toml", [
+        "notify_after_bad.toml:3:25: tasks.fetch.notify_after_failures: must be between 1 and 1000000 (got 0)",
+        "notify_after_bad.toml:4:24: tasks.fetch.notify_after_retries: expected true or false, found a string",
+        "notify_after_bad.toml:8:25: services.web.notify_after_failures: must be between 1 and 1000000 (got -1)",
+    ]
+}
+
+fixture! {
+    notify_after_is_not_a_default, "notify_after_in_defaults.toml", [
+        "notify_after_in_defaults.toml:2:1: defaults.notify_after_failures: unknown key `notify_after_failures`",
     ]
 }
 

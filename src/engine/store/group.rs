@@ -267,7 +267,7 @@ fn rollback(conn: &Connection) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::model::{RunKind, TriggeredBy};
+    use crate::engine::model::{RunKind, TaskName, TriggeredBy};
 
     fn queued(write: Write) -> (Write, Outcome) {
         (write, Outcome::default())
@@ -293,7 +293,7 @@ mod tests {
         });
         let insert = queued(Write::Insert(NewRun {
             id,
-            task_name: "t".into(),
+            task_name: TaskName::parse("t").unwrap(),
             kind: RunKind::Task,
             triggered_by: TriggeredBy::Cli,
             scheduled_for: None,
@@ -301,6 +301,7 @@ mod tests {
             retry_attempt: 0,
             retry_of_run_id: None,
             replica_index: None,
+            parent: None,
         }));
         assert_eq!(synchronous_for(&[start(), start()]), "NORMAL");
         assert_eq!(synchronous_for(&[start(), finish]), "FULL");

@@ -8,7 +8,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use super::*;
-use crate::engine::model::{RunId, RunKind, TriggeredBy};
+use crate::engine::model::{RunId, RunKind, TaskName, TriggeredBy};
 
 const RUNS_V2: &[u8] = include_bytes!("../../../tests/fixtures/store/runs_v2.db");
 
@@ -210,8 +210,29 @@ fn opening_a_version_2_file_migrates_it_and_keeps_every_row() {
         )
         .unwrap();
     assert_eq!(pipeline, ("pipeline".into(), "interrupted".into()));
+    drop(conn);
+    let step = store
+        .get_run(&RunId::parse("01KB0000000000000000000006").unwrap())
+        .unwrap()
+        .unwrap();
+    let conn = store.conn();
+    assert_eq!(
+        (
+            step.parent_run_id.map(|p| p.to_string()),
+            step.step.as_deref()
+        ),
+        (
+            Some("01KB00000000000000000000P1".to_string()),
+            Some("build")
+        )
+    );
     conn.execute(
         "DELETE FROM runs WHERE id = '01KB00000000000000000000P1'",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE runs SET parent_run_id = NULL, step = NULL WHERE id = '01KB0000000000000000000006'",
         [],
     )
     .unwrap();
@@ -225,7 +246,7 @@ fn opening_a_version_2_file_migrates_it_and_keeps_every_row() {
     // UNIQUE(task_name, scheduled_for) still holds one firing to one run.
     let again = NewRun {
         id: RunId::new(),
-        task_name: "backup".into(),
+        task_name: TaskName::parse("backup").unwrap(),
         kind: RunKind::Task,
         triggered_by: TriggeredBy::Cron,
         scheduled_for: Some(1_764_460_800_000),
@@ -233,6 +254,7 @@ fn opening_a_version_2_file_migrates_it_and_keeps_every_row() {
         retry_attempt: 0,
         retry_of_run_id: None,
         replica_index: None,
+        parent: None,
     };
     let err = store.insert_run(&again).unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");

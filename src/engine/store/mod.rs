@@ -9,6 +9,7 @@
 //! that only read the history open it with [`Store::open_read_only`], which never migrates.
 
 mod group;
+mod notices;
 mod outbox;
 mod runs;
 mod services;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use group::Pending;
+pub use notices::{Delivery, NoticeBatch, NoticeRow, NoticeWrite, PayloadFn, Streak};
 pub use outbox::OutboxRow;
 pub use runs::NewRun;
 
@@ -41,6 +43,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_lifecycle",
         include_str!("migrations/0005_lifecycle.sql"),
+    ),
+    (
+        "0006_notifications",
+        include_str!("migrations/0006_notifications.sql"),
     ),
 ];
 
@@ -109,6 +115,8 @@ pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
     group: group::Group,
+    /// What a run is read from: every column, or the older file's with NULL for the rest.
+    run_columns: &'static str,
 }
 
 impl Store {
@@ -140,6 +148,7 @@ impl Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
             group: group::Group::default(),
+            run_columns: runs::COLUMNS,
         };
         store.migrate()?;
         Ok(store)
@@ -153,10 +162,10 @@ impl Store {
     /// keeps its bytes.
     ///
     /// A schema newer than this binary knows is refused with [`StoreError::TooNew`], as by
-    /// [`Store::open`]. An older one is read as it is, unmigrated: the run queries select only
-    /// the columns of `0001_runs` ([`READABLE_FROM`]), which every later schema keeps, so
-    /// this is correct for every version from 1 on. (A query that comes to need a column of a
-    /// later migration must check the file's version first.) A file with no schema at all
+    /// [`Store::open`]. An older one is read as it is, unmigrated: the run queries select the
+    /// columns of `0001_runs` ([`READABLE_FROM`]), which every later schema keeps, and read the
+    /// columns `0003_runs_open` added as NULL in a file older than that. (A query that comes to
+    /// need a table or column of a later migration must check the file's version first.) A file with no schema at all
     /// (created, but its first migration never ran) answers [`StoreError::NoSchema`]. Writes
     /// through the returned store fail with SQLite's "readonly database" error.
     pub fn open_read_only(path: &Path) -> Result<Self> {
@@ -180,6 +189,11 @@ impl Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
             group: group::Group::default(),
+            run_columns: if version >= 3 {
+                runs::COLUMNS
+            } else {
+                runs::COLUMNS_BEFORE_V3
+            },
         })
     }
 

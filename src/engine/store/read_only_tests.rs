@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 use super::migrate_tests::{copy_v2, user_version};
 use super::*;
-use crate::engine::model::RunId;
+use crate::engine::model::{RunId, TaskName};
 
 #[test]
 fn a_reader_leaves_a_version_2_file_as_it_is() {
@@ -17,7 +17,7 @@ fn a_reader_leaves_a_version_2_file_as_it_is() {
         let store = Store::open_read_only(&path).unwrap();
         let runs = store.list_runs(None, 100).unwrap();
         assert_eq!(runs.len(), 8);
-        assert_eq!(runs[0].id, "01KB0000000000000000000008");
+        assert_eq!(runs[0].id.to_string(), "01KB0000000000000000000008");
         let failed = store
             .get_run(&RunId::parse("01KB0000000000000000000002").unwrap())
             .unwrap()
@@ -32,8 +32,9 @@ fn a_reader_leaves_a_version_2_file_as_it_is() {
             .unwrap();
         assert_eq!(service.pid_start_time, Some(9_007_199_254_740_993));
         assert_eq!(store.list_runs(Some("web"), 100).unwrap().len(), 2);
-        let last = store.last_runs(&["report".to_string()]).unwrap();
-        assert_eq!(last["report"].id, "01KB0000000000000000000007");
+        let report = TaskName::parse("report").unwrap();
+        let last = store.last_runs(std::slice::from_ref(&report)).unwrap();
+        assert_eq!(last[&report].id.to_string(), "01KB0000000000000000000007");
         assert_eq!(store.unfinished_runs().unwrap().len(), 2);
         let err = store.meta_set("fingerprint", "other").unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");

@@ -7,13 +7,13 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::group::{Pending, Write};
 use super::{Result, Store, StoreError};
-use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TriggeredBy};
+use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
 
 /// What is known of a run when it is created.
 #[derive(Debug, Clone)]
 pub struct NewRun {
     pub id: RunId,
-    pub task_name: String,
+    pub task_name: TaskName,
     pub kind: RunKind,
     pub triggered_by: TriggeredBy,
     pub scheduled_for: Option<i64>,
@@ -21,17 +21,84 @@ pub struct NewRun {
     pub retry_attempt: u32,
     pub retry_of_run_id: Option<RunId>,
     pub replica_index: Option<u32>,
+    /// The pipeline run this run is a step of, and the step's name.
+    pub parent: Option<(RunId, String)>,
 }
 
-const COLUMNS: &str = "id, task_name, kind, status, end_reason, exit_code, triggered_by, \
+impl NewRun {
+    /// A first run of `task` (no retry, replica or parent), created at `created_at`.
+    pub fn new(task: TaskName, kind: RunKind, by: TriggeredBy, created_at: i64) -> Self {
+        Self {
+            id: RunId::new(),
+            task_name: task,
+            kind,
+            triggered_by: by,
+            scheduled_for: None,
+            created_at,
+            retry_attempt: 0,
+            retry_of_run_id: None,
+            replica_index: None,
+            parent: None,
+        }
+    }
+}
+
+/// The columns a [`Run`] is read from.
+pub(super) const COLUMNS: &str =
+    "id, task_name, kind, status, end_reason, exit_code, triggered_by, \
      scheduled_for, created_at, start_at, end_at, retry_attempt, retry_of_run_id, \
-     replica_index, message, pid, pgid, pid_start_time";
+     replica_index, message, pid, pgid, pid_start_time, parent_run_id, step, resume_of_run_id";
+
+/// [`COLUMNS`] for a file older than `0003_runs_open` read unmigrated (by a read-only reader
+/// under an older daemon): the columns it lacks read as NULL.
+pub(super) const COLUMNS_BEFORE_V3: &str = "id, task_name, kind, status, end_reason, exit_code, \
+     triggered_by, scheduled_for, created_at, start_at, end_at, retry_attempt, retry_of_run_id, \
+     replica_index, message, pid, pgid, pid_start_time, NULL, NULL, NULL";
 
 fn parse_col<T: std::str::FromStr<Err = String>>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
     let text: String = row.get(i)?;
     text.parse().map_err(|e: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
     })
+}
+
+/// How many columns [`COLUMNS`] selects: a query may select more after them.
+pub(super) const COLUMN_COUNT: usize = 21;
+
+/// Collects run rows, skipping (and naming in the log) a row a hand edit made unreadable, so
+/// one bad row never hides the rest of the history.
+pub(super) fn collect_runs<T, F>(rows: rusqlite::MappedRows<'_, F>) -> rusqlite::Result<Vec<T>>
+where
+    F: FnMut(&Row<'_>) -> rusqlite::Result<T>,
+{
+    let mut out = Vec::new();
+    for row in rows {
+        match row {
+            Ok(run) => out.push(run),
+            Err(rusqlite::Error::FromSqlConversionFailure(column, _, e)) => {
+                tracing::warn!(
+                    "a row of the runs table is skipped: column {column} is unreadable ({e})"
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+fn conversion(i: usize, e: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+}
+
+fn run_id_col(row: &Row<'_>, i: usize) -> rusqlite::Result<RunId> {
+    let text: String = row.get(i)?;
+    RunId::parse(&text).map_err(|e| conversion(i, e))
+}
+
+fn opt_run_id_col(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<RunId>> {
+    let text: Option<String> = row.get(i)?;
+    text.map(|t| RunId::parse(&t).map_err(|e| conversion(i, e)))
+        .transpose()
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
@@ -43,8 +110,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         None => None,
     };
     Ok(Run {
-        id: row.get(0)?,
-        task_name: row.get(1)?,
+        id: run_id_col(row, 0)?,
+        task_name: {
+            let text: String = row.get(1)?;
+            TaskName::parse(&text).map_err(|e| conversion(1, e.to_string()))?
+        },
         kind: parse_col::<RunKind>(row, 2)?,
         status: parse_col::<RunStatus>(row, 3)?,
         end_reason,
@@ -55,12 +125,15 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         start_at: row.get(9)?,
         end_at: row.get(10)?,
         retry_attempt: row.get(11)?,
-        retry_of_run_id: row.get(12)?,
+        retry_of_run_id: opt_run_id_col(row, 12)?,
         replica_index: row.get(13)?,
         message: row.get(14)?,
         pid: row.get(15)?,
         pgid: row.get(16)?,
         pid_start_time: row.get::<_, Option<i64>>(17)?.map(|v| v as u64),
+        parent_run_id: opt_run_id_col(row, 18)?,
+        step: row.get(19)?,
+        resume_of_run_id: opt_run_id_col(row, 20)?,
     })
 }
 
@@ -69,13 +142,13 @@ pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO runs (id, task_name, kind, status, triggered_by, scheduled_for, \
-             created_at, retry_attempt, retry_of_run_id, replica_index) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9)",
+             created_at, retry_attempt, retry_of_run_id, replica_index, parent_run_id, step) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .map_err(StoreError::sql("recording a new run"))?;
     let result = stmt.execute(params![
         new.id.to_string(),
-        new.task_name,
+        new.task_name.as_str(),
         new.kind.as_str(),
         new.triggered_by.as_str(),
         new.scheduled_for,
@@ -83,6 +156,8 @@ pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
         new.retry_attempt,
         new.retry_of_run_id.map(|r| r.to_string()),
         new.replica_index,
+        new.parent.as_ref().map(|(id, _)| id.to_string()),
+        new.parent.as_ref().map(|(_, step)| step.as_str()),
     ]);
     match result {
         Ok(_) => Ok(()),
@@ -91,7 +166,7 @@ pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
                 && new.scheduled_for.is_some() =>
         {
             Err(StoreError::Duplicate {
-                task: new.task_name.clone(),
+                task: new.task_name.to_string(),
                 scheduled_for: new.scheduled_for.unwrap_or_default(),
             })
         }
@@ -221,7 +296,7 @@ impl Store {
     pub fn get_run(&self, id: &RunId) -> Result<Option<Run>> {
         self.conn()
             .query_row(
-                &format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"),
+                &format!("SELECT {} FROM runs WHERE id = ?1", self.run_columns),
                 [id.to_string()],
                 from_row,
             )
@@ -232,30 +307,30 @@ impl Store {
     /// The newest `limit` runs, of one task or of all, newest first.
     pub fn list_runs(&self, task: Option<&str>, limit: u32) -> Result<Vec<Run>> {
         let conn = self.conn();
-        let collect =
-            |rows: rusqlite::MappedRows<'_, _>| rows.collect::<rusqlite::Result<Vec<Run>>>();
         let result = match task {
             Some(task) => {
                 let mut stmt = conn
                     .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2"
+                        "SELECT {} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2",
+                        self.run_columns
                     ))
                     .map_err(StoreError::sql("listing runs"))?;
                 let rows = stmt
                     .query_map(params![task, limit], from_row)
                     .map_err(StoreError::sql("listing runs"))?;
-                collect(rows)
+                collect_runs(rows)
             }
             None => {
                 let mut stmt = conn
                     .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"
+                        "SELECT {} FROM runs ORDER BY id DESC LIMIT ?1",
+                        self.run_columns
                     ))
                     .map_err(StoreError::sql("listing runs"))?;
                 let rows = stmt
                     .query_map(params![limit], from_row)
                     .map_err(StoreError::sql("listing runs"))?;
-                collect(rows)
+                collect_runs(rows)
             }
         };
         result.map_err(StoreError::sql("listing runs"))
@@ -263,17 +338,21 @@ impl Store {
 
     /// The newest run of each of `tasks` that has one, read under one lock (one index lookup
     /// per task).
-    pub fn last_runs(&self, tasks: &[String]) -> Result<std::collections::HashMap<String, Run>> {
+    pub fn last_runs(
+        &self,
+        tasks: &[TaskName],
+    ) -> Result<std::collections::HashMap<TaskName, Run>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT 1"
+                "SELECT {} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT 1",
+                self.run_columns
             ))
             .map_err(StoreError::sql("reading the last runs"))?;
         let mut last = std::collections::HashMap::new();
         for task in tasks {
             if let Some(run) = stmt
-                .query_row(params![task], from_row)
+                .query_row(params![task.as_str()], from_row)
                 .optional()
                 .map_err(StoreError::sql("reading the last runs"))?
             {
@@ -288,14 +367,14 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {COLUMNS} FROM runs WHERE status <> 'ended' ORDER BY id"
+                "SELECT {} FROM runs WHERE status <> 'ended' ORDER BY id",
+                self.run_columns
             ))
             .map_err(StoreError::sql("listing unfinished runs"))?;
         let rows = stmt
             .query_map([], from_row)
             .map_err(StoreError::sql("listing unfinished runs"))?;
-        rows.collect::<rusqlite::Result<Vec<Run>>>()
-            .map_err(StoreError::sql("listing unfinished runs"))
+        collect_runs(rows).map_err(StoreError::sql("listing unfinished runs"))
     }
 }
 
@@ -435,7 +514,10 @@ impl Store {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
-        let sql = format!("SELECT {COLUMNS} FROM runs {filter} ORDER BY id DESC LIMIT {limit}");
+        let sql = format!(
+            "SELECT {} FROM runs {filter} ORDER BY id DESC LIMIT {limit}",
+            self.run_columns
+        );
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&sql)
@@ -443,7 +525,6 @@ impl Store {
         let rows = stmt
             .query_map(rusqlite::params_from_iter(values.iter()), from_row)
             .map_err(StoreError::sql("querying runs"))?;
-        rows.collect::<rusqlite::Result<Vec<Run>>>()
-            .map_err(StoreError::sql("querying runs"))
+        collect_runs(rows).map_err(StoreError::sql("querying runs"))
     }
 }

@@ -1,10 +1,10 @@
 use super::*;
-use crate::engine::model::{EndReason, RunId, RunKind, RunStatus, TriggeredBy};
+use crate::engine::model::{EndReason, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
 
 fn new_run(task: &str, scheduled_for: Option<i64>) -> NewRun {
     NewRun {
         id: RunId::new(),
-        task_name: task.into(),
+        task_name: TaskName::parse(task).unwrap(),
         kind: RunKind::Task,
         triggered_by: TriggeredBy::Cli,
         scheduled_for,
@@ -12,6 +12,7 @@ fn new_run(task: &str, scheduled_for: Option<i64>) -> NewRun {
         retry_attempt: 0,
         retry_of_run_id: None,
         replica_index: None,
+        parent: None,
     }
 }
 
@@ -139,7 +140,7 @@ fn queries_filter_and_page_newest_first() {
         })
         .unwrap();
     assert_eq!(
-        page.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        page.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
         [ids[8].to_string(), ids[6].to_string()]
     );
     let next = store
@@ -151,7 +152,7 @@ fn queries_filter_and_page_newest_first() {
         })
         .unwrap();
     assert_eq!(
-        next.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        next.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
         [ids[4].to_string(), ids[2].to_string()]
     );
     let ended = store

@@ -20,9 +20,9 @@ use crate::engine::events::Event;
 use crate::engine::history::log_files;
 use crate::engine::model::{RunId, RunStatus};
 use crate::engine::runlog::{self, KeptLog, Lines, Tail};
+use crate::server::errors::ApiError;
 use crate::server::extract::RunIdParam;
 use crate::server::extract::{only_params, param};
-use crate::server::problem::Problem;
 use crate::server::streams::sse_response;
 use crate::server::AppState;
 
@@ -34,7 +34,7 @@ const BATCH_BYTES: usize = 64 << 10;
 /// most about 130 KiB, its JSON a few times that at worst).
 const QUEUE: usize = 16;
 
-fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i64, Problem> {
+fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i64, ApiError> {
     // A malformed `from` is refused even when Last-Event-ID takes precedence over it.
     let from = param(params, "from")?.unwrap_or(-1000);
     match headers.get("last-event-id") {
@@ -45,7 +45,7 @@ fn from_param(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<i
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|n| *n >= 0)
             .map(|n| n.saturating_add(1))
-            .ok_or_else(|| Problem::bad_request("Last-Event-ID must be a line number")),
+            .ok_or_else(|| ApiError::bad_request("Last-Event-ID must be a line number")),
         None => Ok(from),
     }
 }
@@ -56,15 +56,14 @@ pub async fn follow(
     RunIdParam(id): RunIdParam,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     only_params(&params, &["from"])?;
     let from = from_param(&params, &headers)?;
     let run = find_run(&app, id).await?;
     let slot = app.streams.acquire(peer.ip())?;
     // Subscribe before reading, so nothing written in between is missed.
     let events = app.engine.subscribe();
-    let (prev, current) = log_files(&app.engine, &run)
-        .ok_or_else(|| Problem::not_found(format!("run {id} has no log")))?;
+    let (prev, current) = log_files(&app.engine, &run);
     let (tx, rx) = mpsc::channel(QUEUE);
     tokio::spawn(async move {
         let _slot = slot;
@@ -243,7 +242,7 @@ enum Wake {
 mod tests {
     use super::*;
 
-    fn resume_after(last: &str) -> Result<i64, Problem> {
+    fn resume_after(last: &str) -> Result<i64, ApiError> {
         let mut headers = HeaderMap::new();
         headers.insert("last-event-id", last.parse().unwrap());
         from_param(&HashMap::new(), &headers)

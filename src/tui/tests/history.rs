@@ -200,7 +200,7 @@ fn replica_runs_show_their_index() {
     let mut app = fixture();
     let mut replica = running(W1, "web");
     replica.replica_index = Some(1);
-    replica.triggered_by = "service".into();
+    replica.triggered_by = Some(TriggeredBy::Service);
     app.on_msg(Msg::Recent(vec![replica]));
     let screen = render(&app, &Theme::load("dark", false).unwrap(), 120, 40);
     assert!(screen.contains("web#1"), "{screen}");

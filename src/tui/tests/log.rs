@@ -85,7 +85,7 @@ fn following_is_not_shown_once_the_run_ended() {
     assert!(screen_text(&app).contains("[following]"));
     let mut ended = app.log.run.clone().unwrap();
     ended.status = "ended".into();
-    ended.end_reason = Some("success".into());
+    ended.end_reason = Some(EndReason::Success);
     ended.exit_code = Some(0);
     app.on_msg(Msg::LogDone { run: ended.clone() });
     let screen = screen_text(&app);

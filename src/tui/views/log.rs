@@ -46,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             format!(
                 "run {} · {} · {} · {}",
                 run_label(&run.id),
-                run.triggered_by,
+                run.trigger(),
                 state,
                 took(run.duration_ms)
             ),

@@ -15,10 +15,6 @@ fn result_style(theme: &Theme, run: &RunRow) -> Style {
     theme.style(run.role())
 }
 
-fn result(run: &RunRow) -> String {
-    run.end_reason.clone().unwrap_or_else(|| run.status.clone())
-}
-
 /// A column of the history table.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Column {
@@ -55,10 +51,10 @@ impl Column {
             },
             Column::Trigger => match r.replica_index {
                 Some(index) => format!("replica {index}"),
-                None => r.triggered_by.clone(),
+                None => r.trigger().to_string(),
             },
             Column::Took => took(r.duration_ms),
-            Column::Result => result(r),
+            Column::Result => r.result().to_string(),
             Column::Exit => r.exit_code.map_or("-".into(), |c| c.to_string()),
             Column::Run => run_label(&r.id),
         }
@@ -227,7 +223,7 @@ pub fn task(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 format!(
                     "{} {}",
                     when(last.start_at.as_deref().unwrap_or(&last.created_at)),
-                    result(last)
+                    last.result()
                 ),
                 result_style(theme, last),
             ),

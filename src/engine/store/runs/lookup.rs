@@ -6,7 +6,7 @@
 
 use rusqlite::params;
 
-use super::{from_row, COLUMNS};
+use super::{collect_runs, from_row, COLUMN_COUNT};
 use crate::engine::history::{Resolved, RunRef, SHOWN_CANDIDATES};
 use crate::engine::model::Run;
 use crate::engine::store::{Result, Store, StoreError};
@@ -16,14 +16,14 @@ pub const SUFFIX_SCAN: u32 = 100_000;
 
 /// The runs whose id starts with `?1..?2` or ends with `?4` (`?3` is minus its length) among the
 /// newest `?5`, newest first, at most `?6`, each with the number of matches in all.
-fn matching_sql() -> String {
+fn matching_sql(columns: &str) -> String {
     format!(
         "WITH matching AS ( \
              SELECT id FROM runs WHERE id BETWEEN ?1 AND ?2 \
              UNION \
              SELECT id FROM (SELECT id FROM runs ORDER BY id DESC LIMIT ?5) \
              WHERE substr(id, ?3) = ?4) \
-         SELECT {COLUMNS}, (SELECT COUNT(*) FROM matching) FROM runs \
+         SELECT {columns}, (SELECT COUNT(*) FROM matching) FROM runs \
          WHERE id IN matching ORDER BY id DESC LIMIT ?6"
     )
 }
@@ -48,7 +48,7 @@ impl Store {
         let suffix_start = -(wanted.as_str().len() as i64);
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached(&matching_sql())
+            .prepare_cached(&matching_sql(self.run_columns))
             .map_err(StoreError::sql(action))?;
         let rows = stmt
             .query_map(
@@ -60,12 +60,10 @@ impl Store {
                     scan,
                     SHOWN_CANDIDATES as u32
                 ],
-                |row| Ok((from_row(row)?, row.get::<_, i64>(18)?)),
+                |row| Ok((from_row(row)?, row.get::<_, i64>(COLUMN_COUNT)?)),
             )
             .map_err(StoreError::sql(action))?;
-        let found = rows
-            .collect::<rusqlite::Result<Vec<(Run, i64)>>>()
-            .map_err(StoreError::sql(action))?;
+        let found: Vec<(Run, i64)> = collect_runs(rows).map_err(StoreError::sql(action))?;
         let total = found.first().map_or(0, |(_, n)| (*n).max(0) as u64);
         let mut runs: Vec<Run> = found.into_iter().map(|(run, _)| run).collect();
         Ok(match (total, runs.len()) {
@@ -79,7 +77,7 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn resolve_plan(&self) -> Vec<String> {
         let conn = self.conn();
-        let sql = format!("EXPLAIN QUERY PLAN {}", matching_sql());
+        let sql = format!("EXPLAIN QUERY PLAN {}", matching_sql(self.run_columns));
         let mut stmt = conn.prepare(&sql).expect("plan");
         let rows = stmt
             .query_map(params!["A", "B", -4, "C", 10, 10], |r| {

@@ -3,7 +3,7 @@
 //! CLI opens.
 
 use super::*;
-use crate::engine::model::{EndReason, RunId, RunKind, TriggeredBy};
+use crate::engine::model::{EndReason, RunId, RunKind, TaskName, TriggeredBy};
 use crate::engine::store::NewRun;
 
 /// A 26-character id from a 3-character head, a filler and a 4-character tail.
@@ -19,7 +19,7 @@ fn add(store: &Store, id: &str, task: &str, start_at: Option<i64>) {
     store
         .insert_run(&NewRun {
             id: run_id,
-            task_name: task.into(),
+            task_name: TaskName::parse(task).unwrap(),
             kind: RunKind::Task,
             triggered_by: TriggeredBy::Cli,
             scheduled_for: None,
@@ -27,6 +27,7 @@ fn add(store: &Store, id: &str, task: &str, start_at: Option<i64>) {
             retry_attempt: 0,
             retry_of_run_id: None,
             replica_index: None,
+            parent: None,
         })
         .expect("insert");
     if let Some(start) = start_at {
@@ -45,7 +46,7 @@ fn resolve(store: &Store, text: &str) -> Resolved {
 
 fn found_id(resolved: Resolved) -> String {
     match resolved {
-        Resolved::Found(run) => run.id,
+        Resolved::Found(run) => run.id.to_string(),
         other => panic!("expected one run, got {other:?}"),
     }
 }
@@ -81,7 +82,7 @@ fn a_unique_prefix_or_suffix_names_its_run_in_any_case() {
     match resolve(&store, "7W8X") {
         Resolved::Ambiguous { shown, total } => {
             assert_eq!(total, 2);
-            let ids: Vec<&str> = shown.iter().map(|r| r.id.as_str()).collect();
+            let ids: Vec<String> = shown.iter().map(|r| r.id.to_string()).collect();
             assert_eq!(ids, [b.as_str(), a.as_str()], "newest first");
         }
         other => panic!("expected two candidates, got {other:?}"),

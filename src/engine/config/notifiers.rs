@@ -1,0 +1,610 @@
+//! `[[notifier]]` tables (`notifications.md` §2): the id, each type's fields, secrets taken from
+//! the file itself, from `X_env` or from `X_file`, URLs and mail addresses checked. A secret's
+//! value never reaches an error: messages name the notifier and the key, never what a secret
+//! holds. `[notify]`, routes and the check that every named id exists live in `sections.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::env::VarError;
+use std::ops::Range;
+use std::path::Path;
+
+use super::fields::{join_path, Ctx, Fields};
+use super::sections::INAPP;
+use super::{EmailTls, Notifier, NotifierKind, SecretValue};
+use crate::engine::model::truncate_for_message;
+
+/// Each type with its plain keys and its secret keys (each also as `X_env` and `X_file`).
+const TYPES: &[(&str, &[&str], &[&str])] = &[
+    ("slack", &["channel"], &["webhook_url"]),
+    ("discord", &[], &["webhook_url"]),
+    ("telegram", &["chat_id", "api_url"], &["bot_token"]),
+    (
+        "email",
+        &["host", "port", "tls", "username", "from", "to", "cc"],
+        &["password"],
+    ),
+    ("webhook", &["headers"], &["url", "secret"]),
+    ("command", &["run"], &[]),
+];
+
+const TYPE_LIST: &str = "\"slack\", \"discord\", \"telegram\", \"email\", \"webhook\", \"command\"";
+
+/// The Bot API a `telegram` notifier talks to unless `api_url` names a self-hosted one.
+pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
+
+const EMAIL_TLS: &[(&str, EmailTls)] = &[
+    ("starttls", EmailTls::StartTls),
+    ("implicit", EmailTls::Implicit),
+    ("none", EmailTls::None),
+];
+
+/// The longest notifier id.
+const MAX_ID_LEN: usize = 100;
+
+fn keys_of(plain: &[&str], secrets: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = plain.iter().map(|k| k.to_string()).collect();
+    for k in secrets {
+        keys.extend([k.to_string(), format!("{k}_env"), format!("{k}_file")]);
+    }
+    keys
+}
+
+/// Whether `s` is an absolute `http://` or `https://` URL with a host (and a numeric port, if
+/// any), without spaces or control characters.
+pub(super) fn is_http_url(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return false;
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, "")) => (host, None),
+            Some((host, port)) => match port.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    !host.is_empty() && port_ok
+}
+
+/// Whether a mail address at least looks like `a@b`, bare or as `Name <a@b>`.
+fn is_address(s: &str) -> bool {
+    let s = s.trim();
+    let addr = match s.strip_suffix('>') {
+        Some(rest) => match rest.rsplit_once('<') {
+            Some((_, addr)) => addr,
+            None => return false,
+        },
+        None => s,
+    };
+    let Some((local, domain)) = addr.split_once('@') else {
+        return false;
+    };
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>,;@".contains(c);
+    !local.is_empty()
+        && !domain.is_empty()
+        && !local.contains(bad)
+        && !domain.contains(bad)
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// `localhost`, `127.x.x.x` or `::1`: the only hosts an `email` notifier may reach without TLS.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A secret with where it came from, so a later check can point at it without showing it.
+struct Secret {
+    value: SecretValue,
+    /// `url`, `url_env` or `url_file`: the key that supplied it.
+    key: String,
+    span: Range<usize>,
+}
+
+/// One `[[notifier]]` table being read; the errors of its rules name the notifier.
+struct Table<'f, 'a, 'i> {
+    f: &'f Fields<'a, 'i>,
+    /// `notifier "slack-ops": `, or empty when the table has no id.
+    who: String,
+    dir: &'f Path,
+}
+
+impl Table<'_, '_, '_> {
+    fn error_at(&self, ctx: &mut Ctx<'_>, span: Range<usize>, path: &str, message: &str) {
+        ctx.error(span, path, format!("{}{message}", self.who));
+    }
+
+    fn error(&self, ctx: &mut Ctx<'_>, span: Range<usize>, key: &str, message: &str) {
+        self.error_at(ctx, span, &self.f.key_path(key), message);
+    }
+
+    /// A required key is absent: reported at the `[[notifier]]` header.
+    fn missing(&self, ctx: &mut Ctx<'_>, what: &str) {
+        self.error_at(
+            ctx,
+            self.f.span.clone(),
+            &self.f.path,
+            &format!("missing {what}"),
+        );
+    }
+
+    fn key_span_or_table(&self, key: &str) -> Range<usize> {
+        self.f.key_span(key).unwrap_or(self.f.span.clone())
+    }
+
+    /// An optional string that, when written, is not blank.
+    fn optional(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
+        let (s, span) = self.f.string(ctx, key)?;
+        if s.trim().is_empty() {
+            self.error(ctx, span, key, &format!("`{key}` cannot be empty"));
+            return None;
+        }
+        Some((s, span))
+    }
+
+    /// A required string, not blank.
+    fn required(&self, ctx: &mut Ctx<'_>, key: &str, what: &str) -> Option<(String, Range<usize>)> {
+        if self.f.get(key).is_none() {
+            self.missing(ctx, &format!("`{key}` ({what})"));
+            return None;
+        }
+        self.optional(ctx, key)
+    }
+
+    /// Secret `key`, from exactly one of `key`, `key_env` and `key_file`.
+    fn secret(&self, ctx: &mut Ctx<'_>, key: &str, required: bool) -> Option<Secret> {
+        let env_key = format!("{key}_env");
+        let file_key = format!("{key}_file");
+        let mut given: Vec<(Range<usize>, &str)> = [key, env_key.as_str(), file_key.as_str()]
+            .into_iter()
+            .filter_map(|k| Some((self.f.key_span(k)?, k)))
+            .collect();
+        given.sort_by_key(|(span, _)| span.start);
+        let source = match given.as_slice() {
+            [] => {
+                if required {
+                    self.missing(ctx, &format!("`{key}` (or `{key}_env` naming an environment variable, or `{key}_file` naming a file)"));
+                }
+                return None;
+            }
+            [(_, first), (span, second), ..] => {
+                // Point at the second one in the file: that is where the conflict appears.
+                let message = format!(
+                    "set only one of `{key}`, `{key}_env` and `{key}_file` (`{first}` is already set)"
+                );
+                self.error(ctx, span.clone(), second, &message);
+                return None;
+            }
+            [(_, source)] => *source,
+        };
+        // A wrong type is reported by `string` without the value.
+        let (text, span) = self.f.string(ctx, source)?;
+        if text.is_empty() {
+            self.error(ctx, span, source, &format!("`{source}` cannot be empty"));
+            return None;
+        }
+        let value = if source == key {
+            Ok(text)
+        } else if source == env_key {
+            match std::env::var(&text) {
+                Ok(v) if !v.is_empty() => Ok(v),
+                Ok(_) => Err(format!("the environment variable {text:?} is empty")),
+                Err(VarError::NotPresent) => {
+                    Err(format!("the environment variable {text:?} is not set"))
+                }
+                Err(VarError::NotUnicode(_)) => Err(format!(
+                    "the environment variable {text:?} is not valid UTF-8"
+                )),
+            }
+        } else {
+            let path = self.dir.join(&text);
+            match std::fs::read_to_string(&path) {
+                Ok(v) => match v.trim_end_matches(['\n', '\r']) {
+                    "" => Err(format!("the file {} is empty", path.display())),
+                    v => Ok(v.to_string()),
+                },
+                // An I/O error names the problem, never the file's content.
+                Err(e) => Err(format!("cannot read the file {}: {e}", path.display())),
+            }
+        };
+        match value {
+            Ok(v) => Some(Secret {
+                value: SecretValue::new(v),
+                key: source.to_string(),
+                span,
+            }),
+            Err(message) => {
+                self.error(ctx, span, source, &message);
+                None
+            }
+        }
+    }
+
+    /// A required secret that is an http(s) URL (a webhook URL carries its token).
+    fn url_secret(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<SecretValue> {
+        let secret = self.secret(ctx, key, true)?;
+        if !is_http_url(secret.value.expose()) {
+            let message = format!(
+                "`{key}` must be an http:// or https:// URL (its value is a secret and is not shown)"
+            );
+            self.error(ctx, secret.span, &secret.key, &message);
+            return None;
+        }
+        Some(secret.value)
+    }
+
+    /// A list of mail addresses; `required` also rejects an absent or empty list.
+    fn addresses(&self, ctx: &mut Ctx<'_>, key: &str, required: bool) -> Vec<String> {
+        let Some(list) = self.f.string_list(ctx, key) else {
+            if required && self.f.get(key).is_none() {
+                self.missing(ctx, &format!("`{key}` (a list of recipient addresses)"));
+            }
+            return Vec::new();
+        };
+        if required && list.is_empty() {
+            let span = self.f.get(key).map_or(self.f.span.clone(), |v| v.span());
+            self.error(
+                ctx,
+                span,
+                key,
+                &format!("`{key}` needs at least one address"),
+            );
+        }
+        let mut out = Vec::new();
+        for (address, span) in list {
+            if is_address(&address) {
+                out.push(address);
+            } else {
+                let shown = truncate_for_message(&address);
+                let message = format!("{shown:?} is not a mail address (write name@example.com or \"Name <name@example.com>\")");
+                self.error(ctx, span, key, &message);
+            }
+        }
+        out
+    }
+}
+
+/// Every `[[notifier]]`; those with errors are left out (and the load fails).
+pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) -> Vec<Notifier> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for f in root.array_of_tables(ctx, "notifier") {
+        let written_id = f.string(ctx, "id");
+        let who = match &written_id {
+            Some((id, _)) => format!("notifier {:?}: ", truncate_for_message(id)),
+            None => String::new(),
+        };
+        let table = Table { f: &f, who, dir };
+        let id = checked_id(ctx, &table, written_id, &mut seen);
+        let kind = kind(ctx, &table);
+        if let (Some(id), Some(kind)) = (id, kind) {
+            out.push(Notifier { id, kind });
+        }
+    }
+    out
+}
+
+fn checked_id(
+    ctx: &mut Ctx<'_>,
+    t: &Table<'_, '_, '_>,
+    written: Option<(String, Range<usize>)>,
+    seen: &mut BTreeSet<String>,
+) -> Option<String> {
+    let path = t.f.key_path("id");
+    let Some((id, span)) = written else {
+        if t.f.get("id").is_none() {
+            t.missing(ctx, "`id` (the name tasks and routes use to send here)");
+        }
+        return None;
+    };
+    let problem = if id.is_empty() {
+        Some("an id cannot be empty".to_string())
+    } else if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        Some(format!(
+            "an id may only contain ASCII letters, digits, '-' and '_' (found {c:?})"
+        ))
+    } else if id.len() > MAX_ID_LEN {
+        Some(format!(
+            "an id is at most {MAX_ID_LEN} characters long (this one has {})",
+            id.len()
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let shown = truncate_for_message(&id);
+        ctx.error(
+            span,
+            &path,
+            format!("{shown:?} is not a valid notifier id: {problem}"),
+        );
+        return None;
+    }
+    if id == INAPP {
+        ctx.error(span, &path, format!("notifier id {id:?} is reserved for the built-in in-app notifier; choose another id"));
+        return None;
+    }
+    if !seen.insert(id.clone()) {
+        ctx.error(
+            span,
+            &path,
+            format!("notifier id {id:?} is already used by an earlier [[notifier]]"),
+        );
+        return None;
+    }
+    Some(id)
+}
+
+/// `type`, the check of the table's keys against it, and the type's fields.
+fn kind(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
+    let f = t.f;
+    let Some((kind, span)) = f.string(ctx, "type") else {
+        if f.get("type").is_none() {
+            t.missing(ctx, &format!("`type` (one of {TYPE_LIST})"));
+        }
+        return None;
+    };
+    let Some(&(name, plain, secrets)) = TYPES.iter().find(|(n, ..)| *n == kind) else {
+        let shown = truncate_for_message(&kind);
+        t.error(
+            ctx,
+            span,
+            "type",
+            &format!("{shown:?} is not one of {TYPE_LIST}"),
+        );
+        return None;
+    };
+    let mut known = keys_of(plain, secrets);
+    known.extend(["id".to_string(), "type".to_string()]);
+    // A key of another type gets its own explanation rather than "unknown key".
+    let mut rejected: Vec<(String, String)> = Vec::new();
+    for (other, p, s) in TYPES {
+        for key in keys_of(p, s) {
+            if !known.contains(&key) && !rejected.iter().any(|(k, _)| *k == key) {
+                let why = format!(
+                    "`{key}` is not a key of a {name} notifier (it belongs to type = \"{other}\")"
+                );
+                rejected.push((key, why));
+            }
+        }
+    }
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let rejected: Vec<(&str, &str)> = rejected
+        .iter()
+        .map(|(k, why)| (k.as_str(), why.as_str()))
+        .collect();
+    f.check_keys(ctx, &known, &rejected);
+    match name {
+        "slack" => slack(ctx, t),
+        "discord" => Some(NotifierKind::Discord {
+            webhook_url: t.url_secret(ctx, "webhook_url")?,
+        }),
+        "telegram" => telegram(ctx, t),
+        "email" => email(ctx, t),
+        "webhook" => webhook(ctx, t),
+        _ => Some(NotifierKind::Command {
+            run: t
+                .required(
+                    ctx,
+                    "run",
+                    "the shell command that reads the event on stdin",
+                )?
+                .0,
+        }),
+    }
+}
+
+fn slack(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
+    let webhook_url = t.url_secret(ctx, "webhook_url");
+    let channel = t.optional(ctx, "channel").and_then(|(channel, span)| {
+        let named = channel.len() > 1 && (channel.starts_with('#') || channel.starts_with('@'));
+        if named && !channel.contains(char::is_whitespace) {
+            return Some(channel);
+        }
+        let shown = truncate_for_message(&channel);
+        let message =
+            format!("channel {shown:?} must be \"#channel\" or \"@user\" (starting with # or @)");
+        t.error(ctx, span, "channel", &message);
+        None
+    });
+    Some(NotifierKind::Slack {
+        webhook_url: webhook_url?,
+        channel,
+    })
+}
+
+fn telegram(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
+    let bot_token = t.secret(ctx, "bot_token", true);
+    let chat_id = match t.f.get("chat_id") {
+        None => {
+            t.missing(ctx, "`chat_id` (the chat the bot posts to)");
+            None
+        }
+        Some(v) => {
+            let span = v.span();
+            if let Some(i) = v.get_ref().as_integer() {
+                let digits = i.as_str().replace('_', "");
+                let parsed = i64::from_str_radix(digits.trim_start_matches('+'), i.radix());
+                match parsed {
+                    Ok(n) => Some(n.to_string()),
+                    Err(_) => {
+                        t.error(ctx, span, "chat_id", "`chat_id` is not a valid integer");
+                        None
+                    }
+                }
+            } else if v.get_ref().as_str().is_none() {
+                t.error(
+                    ctx,
+                    span,
+                    "chat_id",
+                    "`chat_id` must be a string or an integer",
+                );
+                None
+            } else {
+                t.optional(ctx, "chat_id").and_then(|(id, span)| {
+                    if id.contains(char::is_whitespace) {
+                        t.error(ctx, span, "chat_id", "`chat_id` cannot contain spaces");
+                        return None;
+                    }
+                    Some(id)
+                })
+            }
+        }
+    };
+    let api_url = match t.optional(ctx, "api_url") {
+        Some((url, span)) => {
+            let url = url.trim_end_matches('/');
+            if !is_http_url(url) {
+                let shown = truncate_for_message(url);
+                let message = format!("{shown:?} is not an http:// or https:// URL");
+                t.error(ctx, span, "api_url", &message);
+            }
+            url.to_string()
+        }
+        None => TELEGRAM_API_URL.to_string(),
+    };
+    Some(NotifierKind::Telegram {
+        bot_token: bot_token?.value,
+        chat_id: chat_id?,
+        api_url,
+    })
+}
+
+fn email(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
+    let f = t.f;
+    let host = t
+        .required(ctx, "host", "the SMTP server's name or address")
+        .and_then(|(host, span)| {
+            if host.contains(|c: char| c.is_whitespace() || c == '/') {
+                let shown = truncate_for_message(&host);
+                let message = format!("{shown:?} is not a host name or address");
+                t.error(ctx, span, "host", &message);
+                return None;
+            }
+            Some(host)
+        });
+    let tls = f
+        .choice(ctx, "tls", EMAIL_TLS)
+        .unwrap_or(EmailTls::StartTls);
+    if let (EmailTls::None, Some(host)) = (tls, &host) {
+        if !is_loopback(host) {
+            let span = f.get("tls").map(|v| v.span()).unwrap_or(f.span.clone());
+            let shown = truncate_for_message(host);
+            let message = format!("tls = \"none\" sends mail and its password in clear text, so it is allowed only to a loopback host (localhost, 127.0.0.1, ::1), not {shown:?}");
+            t.error(ctx, span, "tls", &message);
+        }
+    }
+    let default_port = match tls {
+        EmailTls::StartTls => 587,
+        EmailTls::Implicit => 465,
+        EmailTls::None => 25,
+    };
+    let port = f
+        .integer(ctx, "port", 1, 65535)
+        .map_or(default_port, |p| p as u16);
+    let username = t.optional(ctx, "username").map(|(u, _)| u);
+    let password = t.secret(ctx, "password", false).map(|s| s.value);
+    let password_key = ["password", "password_env", "password_file"]
+        .into_iter()
+        .find(|k| f.get(k).is_some());
+    match (f.get("username").is_some(), password_key) {
+        (true, None) => {
+            let span = t.key_span_or_table("username");
+            let message = "`username` needs a `password` (or `password_env` or `password_file`); set both or neither";
+            t.error(ctx, span, "username", message);
+        }
+        (false, Some(key)) => {
+            let span = t.key_span_or_table(key);
+            let message = format!("`{key}` needs a `username`; set both or neither");
+            t.error(ctx, span, key, &message);
+        }
+        _ => {}
+    }
+    let from = t
+        .required(ctx, "from", "the sender's address")
+        .and_then(|(from, span)| {
+            if is_address(&from) {
+                return Some(from);
+            }
+            let shown = truncate_for_message(&from);
+            let message = format!("{shown:?} is not a mail address (write name@example.com or \"Name <name@example.com>\")");
+            t.error(ctx, span, "from", &message);
+            None
+        });
+    let to = t.addresses(ctx, "to", true);
+    let cc = t.addresses(ctx, "cc", false);
+    Some(NotifierKind::Email {
+        host: host?,
+        port,
+        tls,
+        username,
+        password,
+        from: from?,
+        to,
+        cc,
+    })
+}
+
+fn webhook(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
+    let url = t.url_secret(ctx, "url");
+    let headers_path = t.f.key_path("headers");
+    let mut headers = BTreeMap::new();
+    let mut lower = BTreeSet::new();
+    let mut written = t.f.string_table(ctx, "headers").unwrap_or_default();
+    // In file order, so a repeated name is reported where it is repeated.
+    written.sort_by_key(|(_, _, span)| span.start);
+    for (name, value, span) in written {
+        let path = join_path(&headers_path, &name);
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        // A header's value is never echoed: it often carries a token.
+        let problem = if name.is_empty() || !name.chars().all(token) {
+            let shown = truncate_for_message(&name);
+            Some(format!("{shown:?} is not a valid HTTP header name"))
+        } else if value.chars().any(|c| c.is_control() && c != '\t') {
+            Some(format!(
+                "the value of header {name:?} contains a line break or another control character"
+            ))
+        } else if !lower.insert(name.to_ascii_lowercase()) {
+            Some(format!(
+                "header {name:?} is set twice (header names ignore case)"
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => t.error_at(ctx, span, &path, &message),
+            None => {
+                headers.insert(name, value);
+            }
+        }
+    }
+    let secret = t.secret(ctx, "secret", false).map(|s| s.value);
+    Some(NotifierKind::Webhook {
+        url: url?,
+        headers,
+        secret,
+    })
+}

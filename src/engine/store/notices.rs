@@ -1,0 +1,510 @@
+//! Notifications in SQLite (`notifications.md` §3, §4): the coalesced rows the bell shows, the
+//! delivery outbox of outbound sends, and each task's failure streak. What to notify and to whom
+//! is decided in `engine::notify`; this module writes those decisions, each in one transaction
+//! with everything it implies (the row, its deliveries, the streak, the consumer's cursor), so
+//! a crash never sends twice or loses a send.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use super::{Result, Store, StoreError};
+use crate::engine::model::RunId;
+
+/// One notification to record.
+#[derive(Debug, Clone)]
+pub struct NoticeWrite {
+    pub kind: String,
+    pub severity: String,
+    pub task: Option<String>,
+    pub run_id: Option<String>,
+    pub title: String,
+    pub body: String,
+    /// Events with the same key fold into one open row (kind, task, end reason).
+    pub key: String,
+    pub at: i64,
+    /// Shown by the bell.
+    pub inapp: bool,
+    /// The outbound notifier ids it goes to.
+    pub channels: Vec<String>,
+    /// How long a row takes repeats (0: never); its outbound repeats are sent every `ring`-th.
+    pub window_ms: i64,
+    pub ring: u32,
+}
+
+/// A notification as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    pub task: Option<String>,
+    pub run_id: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub count: u32,
+    /// Newest first.
+    pub occurrences: Vec<i64>,
+    pub created_at: i64,
+    pub last_at: i64,
+    pub read_at: Option<i64>,
+    pub inapp: bool,
+    pub channels: Vec<String>,
+    pub sent_count: u32,
+}
+
+/// A task's consecutive failures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streak {
+    pub failures: u32,
+    /// When the first of them happened (Unix ms).
+    pub since: i64,
+    /// The notifier ids (`inapp` included) told of them.
+    pub told: Vec<String>,
+}
+
+/// A send waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub notifier: String,
+    pub payload: String,
+    pub created_at: i64,
+    pub next_at: i64,
+    pub attempts: u32,
+}
+
+/// Builds a delivery's payload from the row it reports (after this occurrence was counted).
+pub type PayloadFn<'a> = &'a dyn Fn(&NoticeRow) -> String;
+
+const NOTICE_COLUMNS: &str = "id, kind, severity, task_name, run_id, title, body, count, \
+     occurrences, created_at, last_at, read_at, inapp, channels, sent_count";
+
+fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_string())
+}
+
+fn notice_from_row(r: &Row<'_>) -> rusqlite::Result<NoticeRow> {
+    Ok(NoticeRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        severity: r.get(2)?,
+        task: r.get(3)?,
+        run_id: r.get(4)?,
+        title: r.get(5)?,
+        body: r.get(6)?,
+        count: r.get(7)?,
+        occurrences: json_list(&r.get::<_, String>(8)?),
+        created_at: r.get(9)?,
+        last_at: r.get(10)?,
+        read_at: r.get(11)?,
+        inapp: r.get(12)?,
+        channels: json_list(&r.get::<_, String>(13)?),
+        sent_count: r.get(14)?,
+    })
+}
+
+fn sql(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    StoreError::sql(action)
+}
+
+fn queue_deliveries(
+    tx: &Transaction<'_>,
+    row: &NoticeRow,
+    channels: &[String],
+    payload: PayloadFn<'_>,
+    now: i64,
+) -> Result<()> {
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let body = payload(row);
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO deliveries (notifier, notification_id, payload, created_at, next_at, \
+             status) VALUES (?1, ?2, ?3, ?4, ?4, 'pending')",
+        )
+        .map_err(sql("queueing a notification"))?;
+    for channel in channels {
+        insert
+            .execute(params![channel, row.id, body, now])
+            .map_err(sql("queueing a notification"))?;
+    }
+    Ok(())
+}
+
+fn read_notice(conn: &Connection, id: &str) -> Result<Option<NoticeRow>> {
+    conn.query_row(
+        &format!("SELECT {NOTICE_COLUMNS} FROM notifications WHERE id = ?1"),
+        [id],
+        notice_from_row,
+    )
+    .optional()
+    .map_err(sql("reading a notification"))
+}
+
+/// Records one notice in `tx`: folded into the open row of its key, or a new row; with the
+/// outbound deliveries that are due (the first occurrence, then every `ring`-th).
+fn record_notice(
+    tx: &Transaction<'_>,
+    notice: &NoticeWrite,
+    payload: PayloadFn<'_>,
+) -> Result<NoticeRow> {
+    let open = if notice.window_ms > 0 {
+        tx.query_row(
+            &format!(
+                "SELECT {NOTICE_COLUMNS} FROM notifications WHERE closed = 0 AND coalesce_key = ?1 \
+                 AND closes_at > ?2 AND read_at IS NULL ORDER BY created_at DESC LIMIT 1"
+            ),
+            params![notice.key, notice.at],
+            notice_from_row,
+        )
+        .optional()
+        .map_err(sql("reading a notification"))?
+    } else {
+        None
+    };
+    let ring = notice.ring.max(1) as usize;
+    match open {
+        Some(mut row) => {
+            row.count += 1;
+            row.last_at = notice.at;
+            row.run_id = notice.run_id.clone().or(row.run_id);
+            row.title = notice.title.clone();
+            row.body = notice.body.clone();
+            row.occurrences.insert(0, notice.at);
+            row.occurrences.truncate(ring);
+            row.inapp |= notice.inapp;
+            for c in &notice.channels {
+                if !row.channels.contains(c) {
+                    row.channels.push(c.clone());
+                }
+            }
+            let due = row.count as usize % ring == 0;
+            if due {
+                row.sent_count = row.count;
+            }
+            tx.execute(
+                "UPDATE notifications SET count = ?2, last_at = ?3, run_id = ?4, title = ?5, \
+                 body = ?6, occurrences = ?7, inapp = ?8, channels = ?9, sent_count = ?10 \
+                 WHERE id = ?1",
+                params![
+                    row.id,
+                    row.count,
+                    row.last_at,
+                    row.run_id,
+                    row.title,
+                    row.body,
+                    to_json(&row.occurrences),
+                    row.inapp,
+                    to_json(&row.channels),
+                    row.sent_count
+                ],
+            )
+            .map_err(sql("updating a notification"))?;
+            if due {
+                queue_deliveries(tx, &row, &row.channels, payload, notice.at)?;
+            }
+            Ok(row)
+        }
+        None => {
+            let row = NoticeRow {
+                id: RunId::new().to_string(),
+                kind: notice.kind.clone(),
+                severity: notice.severity.clone(),
+                task: notice.task.clone(),
+                run_id: notice.run_id.clone(),
+                title: notice.title.clone(),
+                body: notice.body.clone(),
+                count: 1,
+                occurrences: vec![notice.at],
+                created_at: notice.at,
+                last_at: notice.at,
+                read_at: None,
+                inapp: notice.inapp,
+                channels: notice.channels.clone(),
+                sent_count: 1,
+            };
+            tx.execute(
+                &format!(
+                    "INSERT INTO notifications ({NOTICE_COLUMNS}, coalesce_key, closes_at, closed) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?9, NULL, ?10, ?11, 1, ?12, \
+                     ?9 + ?13, CASE WHEN ?13 > 0 THEN 0 ELSE 1 END)"
+                ),
+                params![
+                    row.id,
+                    row.kind,
+                    row.severity,
+                    row.task,
+                    row.run_id,
+                    row.title,
+                    row.body,
+                    to_json(&row.occurrences),
+                    row.created_at,
+                    row.inapp,
+                    to_json(&row.channels),
+                    notice.key,
+                    notice.window_ms
+                ],
+            )
+            .map_err(sql("recording a notification"))?;
+            queue_deliveries(tx, &row, &row.channels, payload, notice.at)?;
+            Ok(row)
+        }
+    }
+}
+
+/// Everything one event changes, written in one transaction.
+pub struct NoticeBatch<'a> {
+    pub notices: Vec<NoticeWrite>,
+    pub payload: PayloadFn<'a>,
+    /// The task's streak as it is after this event (None: unchanged; `failures == 0`: reset).
+    pub streak: Option<(String, Streak)>,
+    /// The lifecycle consumer and the event it handled.
+    pub cursor: Option<(String, i64)>,
+}
+
+impl Store {
+    /// Writes `batch` in one transaction; returns the rows it created or updated.
+    pub fn record_notices(&self, batch: NoticeBatch<'_>) -> Result<Vec<NoticeRow>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(sql("recording notifications"))?;
+        let mut rows = Vec::new();
+        for notice in &batch.notices {
+            rows.push(record_notice(&tx, notice, batch.payload)?);
+        }
+        if let Some((task, streak)) = &batch.streak {
+            if streak.failures == 0 {
+                tx.execute("DELETE FROM notify_streaks WHERE task_name = ?1", [task])
+            } else {
+                tx.execute(
+                    "INSERT INTO notify_streaks (task_name, failures, since, told) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (task_name) DO UPDATE SET \
+                     failures = excluded.failures, since = excluded.since, told = excluded.told",
+                    params![task, streak.failures, streak.since, to_json(&streak.told)],
+                )
+            }
+            .map_err(sql("recording a failure streak"))?;
+        }
+        if let Some((consumer, seq)) = &batch.cursor {
+            tx.execute(
+                "INSERT INTO lifecycle_cursors (consumer, seq) VALUES (?1, ?2) \
+                 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq",
+                params![consumer, seq],
+            )
+            .map_err(sql("saving a lifecycle cursor"))?;
+        }
+        tx.commit().map_err(sql("recording notifications"))?;
+        Ok(rows)
+    }
+
+    pub fn streak(&self, task: &str) -> Result<Streak> {
+        self.conn()
+            .query_row(
+                "SELECT failures, since, told FROM notify_streaks WHERE task_name = ?1",
+                [task],
+                |r| {
+                    Ok(Streak {
+                        failures: r.get(0)?,
+                        since: r.get(1)?,
+                        told: json_list(&r.get::<_, String>(2)?),
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(sql("reading a failure streak"))
+    }
+
+    /// Closes the coalescing windows that ended by `now`; a row with repeats its channels were
+    /// not told of gets one summary delivery. Returns how many summaries were queued.
+    pub fn close_notice_windows(&self, now: i64, payload: PayloadFn<'_>) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(sql("closing notifications"))?;
+        let ended: Vec<NoticeRow> = {
+            let mut select = tx
+                .prepare_cached(&format!(
+                    "SELECT {NOTICE_COLUMNS} FROM notifications \
+                     WHERE closed = 0 AND closes_at <= ?1 LIMIT 500"
+                ))
+                .map_err(sql("closing notifications"))?;
+            let rows = select
+                .query_map([now], notice_from_row)
+                .map_err(sql("closing notifications"))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql("closing notifications"))?
+        };
+        let mut summaries = 0;
+        for mut row in ended {
+            let unsent = row.count > row.sent_count;
+            if unsent {
+                row.sent_count = row.count;
+                queue_deliveries(&tx, &row, &row.channels.clone(), payload, now)?;
+                summaries += usize::from(!row.channels.is_empty());
+            }
+            tx.execute(
+                "UPDATE notifications SET closed = 1, sent_count = ?2 WHERE id = ?1",
+                params![row.id, row.sent_count],
+            )
+            .map_err(sql("closing notifications"))?;
+        }
+        tx.commit().map_err(sql("closing notifications"))?;
+        Ok(summaries)
+    }
+}
+
+/// The bell: notifications shown in-app, and their read state.
+impl Store {
+    /// In-app notifications, newest first, older than `before` (an id) when given.
+    pub fn notices(
+        &self,
+        unread_only: bool,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<NoticeRow>> {
+        let conn = self.conn();
+        let mut select = conn
+            .prepare_cached(&format!(
+                "SELECT {NOTICE_COLUMNS} FROM notifications WHERE inapp = 1 \
+                 AND (?1 = 0 OR read_at IS NULL) AND (?2 IS NULL OR id < ?2) \
+                 ORDER BY id DESC LIMIT ?3"
+            ))
+            .map_err(sql("listing notifications"))?;
+        let rows = select
+            .query_map(params![unread_only, before, limit], notice_from_row)
+            .map_err(sql("listing notifications"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("listing notifications"))
+    }
+
+    pub fn notice(&self, id: &str) -> Result<Option<NoticeRow>> {
+        read_notice(&self.conn(), id)
+    }
+
+    pub fn unread_notices(&self) -> Result<u64> {
+        self.conn()
+            .query_row(
+                "SELECT COUNT(*) FROM notifications WHERE inapp = 1 AND read_at IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(sql("counting unread notifications"))
+    }
+
+    /// Marks one in-app notification read (a row already read keeps its time); None when
+    /// there is no such notification.
+    pub fn mark_notice_read(&self, id: &str, now: i64) -> Result<Option<NoticeRow>> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE notifications SET read_at = COALESCE(read_at, ?2) WHERE id = ?1 AND inapp = 1",
+            params![id, now],
+        )
+        .map_err(sql("marking a notification read"))?;
+        Ok(read_notice(&conn, id)?.filter(|row| row.inapp))
+    }
+
+    /// Marks every in-app notification read; returns how many were unread.
+    pub fn mark_all_notices_read(&self, now: i64) -> Result<usize> {
+        self.conn()
+            .execute(
+                "UPDATE notifications SET read_at = ?1 WHERE inapp = 1 AND read_at IS NULL",
+                [now],
+            )
+            .map_err(sql("marking notifications read"))
+    }
+
+    /// Keeps the newest `keep` notifications and none whose last occurrence is older than
+    /// `before`; rows still coalescing are kept. Sent and failed deliveries older than
+    /// `before` go too. Returns how many notifications were deleted.
+    pub fn prune_notices(&self, keep: u32, before: i64) -> Result<usize> {
+        let conn = self.conn();
+        let deleted = conn
+            .execute(
+                "DELETE FROM notifications WHERE closed = 1 AND (last_at < ?2 OR id NOT IN \
+                 (SELECT id FROM notifications ORDER BY id DESC LIMIT ?1))",
+                params![keep, before],
+            )
+            .map_err(sql("pruning notifications"))?;
+        conn.execute(
+            "DELETE FROM deliveries WHERE status <> 'pending' AND done_at < ?1",
+            [before],
+        )
+        .map_err(sql("pruning deliveries"))?;
+        Ok(deleted)
+    }
+}
+
+/// The delivery outbox.
+impl Store {
+    /// The pending delivery of `notifier` that is due first.
+    pub fn next_delivery(&self, notifier: &str) -> Result<Option<Delivery>> {
+        self.conn()
+            .query_row(
+                "SELECT id, notifier, payload, created_at, next_at, attempts FROM deliveries \
+                 WHERE status = 'pending' AND notifier = ?1 ORDER BY next_at, id LIMIT 1",
+                [notifier],
+                |r| {
+                    Ok(Delivery {
+                        id: r.get(0)?,
+                        notifier: r.get(1)?,
+                        payload: r.get(2)?,
+                        created_at: r.get(3)?,
+                        next_at: r.get(4)?,
+                        attempts: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("reading the delivery outbox"))
+    }
+
+    pub fn delivery_sent(&self, id: i64, now: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, done_at = ?2, \
+                 last_error = NULL WHERE id = ?1",
+                params![id, now],
+            )
+            .map_err(sql("recording a delivery"))?;
+        Ok(())
+    }
+
+    pub fn delivery_retry(&self, id: i64, next_at: i64, error: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE deliveries SET attempts = attempts + 1, next_at = ?2, last_error = ?3 \
+                 WHERE id = ?1",
+                params![id, next_at, error],
+            )
+            .map_err(sql("recording a delivery retry"))?;
+        Ok(())
+    }
+
+    /// Gives a delivery up, and records the `notify.delivery_failed` notice about it in the
+    /// same transaction.
+    pub fn delivery_given_up(
+        &self,
+        id: i64,
+        now: i64,
+        error: &str,
+        notice: &NoticeWrite,
+        payload: PayloadFn<'_>,
+    ) -> Result<NoticeRow> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction()
+            .map_err(sql("recording a failed delivery"))?;
+        tx.execute(
+            "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, done_at = ?2, \
+             last_error = ?3 WHERE id = ?1",
+            params![id, now, error],
+        )
+        .map_err(sql("recording a failed delivery"))?;
+        let row = record_notice(&tx, notice, payload)?;
+        tx.commit().map_err(sql("recording a failed delivery"))?;
+        Ok(row)
+    }
+}

@@ -1,0 +1,169 @@
+//! The delivery workers: one per outbound notifier, each draining that notifier's part of the
+//! engine's outbox in order, so a slow or dead channel delays only itself. A worker sends on
+//! the blocking pool, reports the channel's answer to the engine (which schedules the retry or
+//! gives up), and sleeps until the next delivery is due or new ones are queued.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::api::{NotifyEvent, RunObject};
+use crate::engine::clock::millis;
+use crate::engine::config::Notifier;
+use crate::engine::events::Event;
+use crate::engine::model::{rfc3339, RunId};
+use crate::engine::notify::{run_url, Delivery, DeliveryResult, BUDGET};
+use crate::engine::Engine;
+
+use super::{send, Outcome};
+
+/// Without a wake-up a worker looks at the outbox again this often.
+const RECHECK: Duration = Duration::from_secs(30);
+
+/// The running workers.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// Starts a worker for every `[[notifier]]` of the engine's configuration.
+pub fn start(engine: &Engine) -> Workers {
+    let (stop, _) = watch::channel(false);
+    let handles = engine
+        .config()
+        .notifiers
+        .iter()
+        .map(|notifier| {
+            let worker = Worker {
+                engine: engine.clone(),
+                notifier: Arc::new(notifier.clone()),
+                stop: stop.subscribe(),
+                wake: engine.subscribe(),
+            };
+            tokio::spawn(worker.run())
+        })
+        .collect();
+    Workers { stop, handles }
+}
+
+impl Workers {
+    /// Stops the workers, waiting at most `budget` for sends in flight; what is not sent stays
+    /// pending and goes out after the next start.
+    pub async fn stop(self, budget: Duration) {
+        self.stop.send_replace(true);
+        let all = futures_util::future::join_all(self.handles);
+        if tokio::time::timeout(budget, all).await.is_err() {
+            tracing::warn!(
+                "notifications still being sent at shutdown are left for the next start"
+            );
+        }
+    }
+}
+
+struct Worker {
+    engine: Engine,
+    notifier: Arc<Notifier>,
+    stop: watch::Receiver<bool>,
+    wake: broadcast::Receiver<Event>,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        loop {
+            if *self.stop.borrow() {
+                return;
+            }
+            match self.engine.next_delivery(&self.notifier.id).await {
+                Err(e) => {
+                    tracing::error!(notifier = %self.notifier.id, "cannot read the delivery outbox: {e}");
+                    self.pause(Duration::from_secs(1)).await;
+                }
+                Ok(None) => self.pause(RECHECK).await,
+                Ok(Some(delivery)) => {
+                    let now = millis(self.engine.now());
+                    if delivery.next_at > now {
+                        let wait = Duration::from_millis((delivery.next_at - now) as u64);
+                        self.pause(wait.min(RECHECK)).await;
+                        continue;
+                    }
+                    let result = self.attempt(&delivery, now).await;
+                    self.engine.delivery_done(&delivery, result).await;
+                }
+            }
+        }
+    }
+
+    /// Sleeps up to `wait`, or until deliveries are queued or the workers stop.
+    async fn pause(&mut self, wait: Duration) {
+        let queued = async {
+            loop {
+                match self.wake.recv().await {
+                    Ok(Event::DeliveriesQueued) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        return
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = queued => {}
+            _ = self.stop.changed() => {}
+        }
+    }
+
+    async fn attempt(&self, delivery: &Delivery, now: i64) -> DeliveryResult {
+        let deadline = delivery.created_at + BUDGET.as_millis() as i64;
+        if now > deadline && delivery.attempts == 0 {
+            return DeliveryResult::Failed {
+                reason: "not sent: runwisp was not running during the 5 minutes it had".into(),
+            };
+        }
+        let event = self.event(delivery).await;
+        let notifier = self.notifier.clone();
+        let sent = tokio::task::spawn_blocking(move || send(&notifier, &event)).await;
+        match sent {
+            Ok(Outcome::Delivered { .. }) => DeliveryResult::Sent,
+            Ok(Outcome::Retry { after, reason }) => DeliveryResult::Retry { after, reason },
+            Ok(Outcome::Failed { reason }) => DeliveryResult::Failed { reason },
+            Err(e) => DeliveryResult::Retry {
+                after: None,
+                reason: format!("the send stopped unexpectedly: {e}"),
+            },
+        }
+    }
+
+    /// The event as the channels send it: with the run as the API shows it.
+    async fn event(&self, delivery: &Delivery) -> NotifyEvent {
+        let out = &delivery.outgoing;
+        let run_id = out.run_id.as_deref().and_then(|id| RunId::parse(id).ok());
+        let run = match run_id {
+            Some(id) => self
+                .engine
+                .run(id)
+                .await
+                .ok()
+                .flatten()
+                .map(RunObject::from),
+            None => None,
+        };
+        NotifyEvent {
+            kind: out.kind,
+            severity: out.severity,
+            task: out.task.clone(),
+            run,
+            title: out.title.clone(),
+            text: out.text.clone(),
+            count: out.count,
+            fingerprint: self.engine.fingerprint().to_string(),
+            occurred_at: rfc3339(out.occurred_at),
+            url: out
+                .run_id
+                .as_deref()
+                .and_then(|id| run_url(self.engine.config(), id)),
+        }
+    }
+}
