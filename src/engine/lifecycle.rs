@@ -18,6 +18,9 @@ use crate::engine::{Engine, Inner};
 const RECHECK: Duration = Duration::from_secs(1);
 /// Outbox rows are kept this long once every consumer has handled them.
 pub const KEEP: Duration = Duration::from_secs(7 * 86_400);
+/// And at most this long whatever the consumers: one that has not read for 30 days (left behind
+/// by a feature that is gone) does not keep the outbox growing.
+pub const KEEP_AT_MOST: Duration = Duration::from_secs(30 * 86_400);
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

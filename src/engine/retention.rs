@@ -232,9 +232,13 @@ pub(crate) fn spawn_sweeper(inner: Arc<Inner>) {
                     .map(|(n, t)| (n, &t.common))
                     .chain(config.services.iter().map(|(n, s)| (n, &s.common)));
                 let now = millis(worker.clock.now());
-                let keep =
-                    i64::try_from(crate::engine::lifecycle::KEEP.as_millis()).unwrap_or(i64::MAX);
-                if let Err(e) = worker.store.prune_lifecycle(now.saturating_sub(keep)) {
+                let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+                let keep = ms(crate::engine::lifecycle::KEEP);
+                let at_most = ms(crate::engine::lifecycle::KEEP_AT_MOST);
+                if let Err(e) = worker
+                    .store
+                    .prune_lifecycle(now.saturating_sub(keep), now.saturating_sub(at_most))
+                {
                     tracing::warn!("cannot prune the lifecycle outbox: {e}");
                 }
                 sweep(

@@ -46,8 +46,8 @@ impl Outgoing {
             row.title.clone()
         };
         let outgoing = Outgoing {
-            kind: row.kind.parse().unwrap_or(NotifyKind::RunFailed),
-            severity: row.severity.parse().unwrap_or(Severity::Error),
+            kind: row.kind,
+            severity: row.severity,
             task: row.task.clone(),
             run_id: row.run_id.clone(),
             title,

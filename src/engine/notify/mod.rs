@@ -26,43 +26,8 @@ pub const BUDGET: Duration = Duration::from_secs(300);
 /// Back-off between attempts: from 1 s, doubling, at most this.
 const BACKOFF_CAP: Duration = Duration::from_secs(60);
 
-/// A notification as the interfaces show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub id: String,
-    pub kind: NotifyKind,
-    pub severity: Severity,
-    pub task: Option<String>,
-    /// The latest occurrence's run.
-    pub run_id: Option<String>,
-    pub title: String,
-    pub body: String,
-    pub count: u32,
-    /// Unix ms, newest first (at most `occurrence_ring`).
-    pub occurrences: Vec<i64>,
-    pub created_at: i64,
-    pub last_at: i64,
-    pub read_at: Option<i64>,
-}
-
-impl From<NoticeRow> for Notification {
-    fn from(row: NoticeRow) -> Self {
-        Notification {
-            kind: row.kind.parse().unwrap_or(NotifyKind::RunFailed),
-            severity: row.severity.parse().unwrap_or(Severity::Error),
-            id: row.id,
-            task: row.task,
-            run_id: row.run_id,
-            title: row.title,
-            body: row.body,
-            count: row.count,
-            occurrences: row.occurrences,
-            created_at: row.created_at,
-            last_at: row.last_at,
-            read_at: row.read_at,
-        }
-    }
-}
+/// A notification as the interfaces show it (one stored row of the bell).
+pub use crate::engine::store::NoticeRow as Notification;
 
 /// A send waiting for a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,8 +74,7 @@ fn write(inner: &Inner, raised: &Raised, inapp: bool, channels: Vec<String>) -> 
     let run_id = raised.run.map(|r| r.to_string());
     let notify = &inner.config.notify;
     NoticeWrite {
-        kind: raised.kind.as_str().to_string(),
-        severity: raised.kind.severity().as_str().to_string(),
+        kind: raised.kind,
         key: format!(
             "{}|{}|{}",
             raised.kind,
@@ -187,12 +151,12 @@ impl Engine {
             s.notices(unread_only, before.as_deref(), limit)
         })
         .await?;
-        Ok(rows.into_iter().map(Notification::from).collect())
+        Ok(rows)
     }
 
     pub async fn notification(&self, id: String) -> Result<Option<Notification>, StoreError> {
         let row = store::blocking(&self.inner.store, move |s| s.notice(&id)).await?;
-        Ok(row.filter(|r| r.inapp).map(Notification::from))
+        Ok(row.filter(|r| r.inapp))
     }
 
     pub async fn unread_notifications(&self) -> Result<u64, StoreError> {
@@ -209,7 +173,7 @@ impl Engine {
         if let Some(row) = &row {
             self.inner.emit(Event::Notification { id: row.id.clone() });
         }
-        Ok(row.map(Notification::from))
+        Ok(row)
     }
 
     /// Marks every notification read; returns how many were unread.

@@ -7,13 +7,12 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{Result, Store, StoreError};
-use crate::engine::model::RunId;
+use crate::engine::model::{NotifyKind, RunId, Severity};
 
 /// One notification to record.
 #[derive(Debug, Clone)]
 pub struct NoticeWrite {
-    pub kind: String,
-    pub severity: String,
+    pub kind: NotifyKind,
     pub task: Option<String>,
     pub run_id: Option<String>,
     pub title: String,
@@ -30,16 +29,18 @@ pub struct NoticeWrite {
     pub ring: u32,
 }
 
-/// A notification as stored.
+/// A notification as stored (and as the interfaces show it: `engine::notify::Notification`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeRow {
     pub id: String,
-    pub kind: String,
-    pub severity: String,
+    pub kind: NotifyKind,
+    pub severity: Severity,
     pub task: Option<String>,
+    /// The latest occurrence's run.
     pub run_id: Option<String>,
     pub title: String,
     pub body: String,
+    /// How many events it stands for.
     pub count: u32,
     /// Newest first.
     pub occurrences: Vec<i64>,
@@ -86,11 +87,17 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_string())
 }
 
+fn parsed<T: std::str::FromStr<Err = String>>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    r.get::<_, String>(i)?.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
 fn notice_from_row(r: &Row<'_>) -> rusqlite::Result<NoticeRow> {
     Ok(NoticeRow {
         id: r.get(0)?,
-        kind: r.get(1)?,
-        severity: r.get(2)?,
+        kind: parsed(r, 1)?,
+        severity: parsed(r, 2)?,
         task: r.get(3)?,
         run_id: r.get(4)?,
         title: r.get(5)?,
@@ -212,8 +219,8 @@ fn record_notice(
         None => {
             let row = NoticeRow {
                 id: RunId::new().to_string(),
-                kind: notice.kind.clone(),
-                severity: notice.severity.clone(),
+                kind: notice.kind,
+                severity: notice.kind.severity(),
                 task: notice.task.clone(),
                 run_id: notice.run_id.clone(),
                 title: notice.title.clone(),
@@ -235,8 +242,8 @@ fn record_notice(
                 ),
                 params![
                     row.id,
-                    row.kind,
-                    row.severity,
+                    row.kind.as_str(),
+                    row.severity.as_str(),
                     row.task,
                     row.run_id,
                     row.title,
@@ -291,7 +298,7 @@ impl Store {
         if let Some((consumer, seq)) = &batch.cursor {
             tx.execute(
                 "INSERT INTO lifecycle_cursors (consumer, seq) VALUES (?1, ?2) \
-                 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq",
+                 ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
                 params![consumer, seq],
             )
             .map_err(sql("saving a lifecycle cursor"))?;

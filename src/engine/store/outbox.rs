@@ -105,15 +105,58 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes outbox rows older than `before` (Unix ms) that every consumer has handled;
+    /// Deletes outbox rows older than `before` (Unix ms) that every consumer has handled, and
+    /// rows older than `abandoned` whatever the cursors say (a consumer that has not read for
+    /// that long, such as one a removed feature left behind, no longer holds the outbox);
     /// returns how many.
-    pub fn prune_lifecycle(&self, before: i64) -> Result<usize> {
+    pub fn prune_lifecycle(&self, before: i64, abandoned: i64) -> Result<usize> {
         self.conn()
             .execute(
-                "DELETE FROM lifecycle WHERE at < ?1 AND seq <= \
-                 COALESCE((SELECT MIN(seq) FROM lifecycle_cursors), (SELECT MAX(seq) FROM lifecycle))",
-                [before],
+                "DELETE FROM lifecycle WHERE (at < ?1 AND seq <= \
+                 COALESCE((SELECT MIN(seq) FROM lifecycle_cursors), (SELECT MAX(seq) FROM lifecycle))) \
+                 OR at < ?2",
+                params![before, abandoned],
             )
             .map_err(StoreError::sql("pruning the lifecycle outbox"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::model::{RunKind, TaskName, TriggeredBy};
+    use crate::engine::store::{NewRun, Store};
+
+    #[test]
+    fn an_abandoned_consumer_holds_the_outbox_only_so_long() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("runwisp.db")).unwrap();
+        let task = TaskName::parse("t").unwrap();
+        for at in [1_000, 2_000, 3_000] {
+            store
+                .insert_run(&NewRun::new(
+                    task.clone(),
+                    RunKind::Task,
+                    TriggeredBy::Cli,
+                    at,
+                ))
+                .unwrap();
+        }
+        let all = store.lifecycle_after(0, 10).unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.at).collect::<Vec<_>>(),
+            [1_000, 2_000, 3_000]
+        );
+        let last = all[2].seq;
+        store.save_lifecycle_cursor("notifications", last).unwrap();
+        store.save_lifecycle_cursor("gone", 0).unwrap();
+        // Every row is older than `before`, but "gone" has not read them: kept...
+        assert_eq!(store.prune_lifecycle(10_000, 0).unwrap(), 0);
+        // ...until they are older than `abandoned`.
+        assert_eq!(store.prune_lifecycle(10_000, 2_500).unwrap(), 2);
+        let left = store.lifecycle_after(0, 10).unwrap();
+        assert_eq!(left.iter().map(|r| r.at).collect::<Vec<_>>(), [3_000]);
+        // A cursor never moves back.
+        store.save_lifecycle_cursor("notifications", 1).unwrap();
+        assert_eq!(store.lifecycle_cursor("notifications").unwrap(), last);
     }
 }
