@@ -117,9 +117,9 @@ impl Worker {
 
     async fn attempt(&self, delivery: &Delivery, now: i64) -> DeliveryResult {
         let deadline = delivery.created_at + BUDGET.as_millis() as i64;
-        if now > deadline && delivery.attempts == 0 {
+        if now > deadline {
             return DeliveryResult::Failed {
-                reason: "not sent: runwisp was not running during the 5 minutes it had".into(),
+                reason: "not sent: its 5 minutes ran out while runwisp was not running".into(),
             };
         }
         let event = self.event(delivery).await;

@@ -82,12 +82,14 @@ async fn handle_all(
             continue;
         }
         let (notices, streak, seq) = (decided.notices, decided.streak, event.seq);
+        let now = millis(inner.clock.now());
         let rows = store::blocking(&inner.store, move |s| {
             s.record_notices(NoticeBatch {
                 notices,
                 payload: &Outgoing::of,
                 streak,
                 cursor: Some((CONSUMER.to_string(), seq)),
+                now,
             })
         })
         .await?;

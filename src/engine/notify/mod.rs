@@ -21,7 +21,7 @@ use crate::engine::{Engine, Inner};
 pub(crate) use consumer::spawn;
 pub use message::{run_url, Outgoing};
 
-/// A delivery is retried for this long in all, from when its event happened.
+/// A delivery is retried for this long in all, from when it was queued.
 pub const BUDGET: Duration = Duration::from_secs(300);
 /// Back-off between attempts: from 1 s, doubling, at most this.
 const BACKOFF_CAP: Duration = Duration::from_secs(60);
@@ -107,6 +107,7 @@ pub(crate) fn raise(inner: &Arc<Inner>, raised: Raised) {
         return;
     }
     let notice = write(inner, &raised, inapp, channels);
+    let now = millis(inner.clock.now());
     let inner = inner.clone();
     tokio::spawn(async move {
         let batch_inner = inner.clone();
@@ -116,6 +117,7 @@ pub(crate) fn raise(inner: &Arc<Inner>, raised: Raised) {
                 payload: &Outgoing::of,
                 streak: None,
                 cursor: None,
+                now,
             })
         })
         .await;
@@ -305,8 +307,12 @@ impl Engine {
         };
         let recipients = route::recipients(&inner.config, raised.kind, raised.task.as_ref());
         let (inapp, mut channels) = route::split(&recipients);
-        // Never back to the channel that failed: no loops.
+        // Never back to the channel that failed, and a failure to tell of a failure goes to the
+        // bell only: no loops between two channels that are both down.
         channels.retain(|c| *c != delivery.notifier);
+        if delivery.outgoing.kind == NotifyKind::DeliveryFailed {
+            channels.clear();
+        }
         let notice = write(inner, &raised, inapp, channels);
         let id = delivery.id;
         store::blocking(&inner.store, move |s| {

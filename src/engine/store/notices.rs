@@ -154,10 +154,12 @@ fn read_notice(conn: &Connection, id: &str) -> Result<Option<NoticeRow>> {
 
 /// Records one notice in `tx`: folded into the open row of its key, or a new row; with the
 /// outbound deliveries that are due (the first occurrence, then every `ring`-th).
+/// Deliveries are stamped `now` (their retry budget runs from when they were queued).
 fn record_notice(
     tx: &Transaction<'_>,
     notice: &NoticeWrite,
     payload: PayloadFn<'_>,
+    now: i64,
 ) -> Result<NoticeRow> {
     let open = if notice.window_ms > 0 {
         tx.query_row(
@@ -212,7 +214,7 @@ fn record_notice(
             )
             .map_err(sql("updating a notification"))?;
             if due {
-                queue_deliveries(tx, &row, &row.channels, payload, notice.at)?;
+                queue_deliveries(tx, &row, &row.channels, payload, now)?;
             }
             Ok(row)
         }
@@ -257,7 +259,7 @@ fn record_notice(
                 ],
             )
             .map_err(sql("recording a notification"))?;
-            queue_deliveries(tx, &row, &row.channels, payload, notice.at)?;
+            queue_deliveries(tx, &row, &row.channels, payload, now)?;
             Ok(row)
         }
     }
@@ -271,6 +273,8 @@ pub struct NoticeBatch<'a> {
     pub streak: Option<(String, Streak)>,
     /// The lifecycle consumer and the event it handled.
     pub cursor: Option<(String, i64)>,
+    /// When this is written (Unix ms): the deliveries' retry budget starts here.
+    pub now: i64,
 }
 
 impl Store {
@@ -280,7 +284,7 @@ impl Store {
         let tx = conn.transaction().map_err(sql("recording notifications"))?;
         let mut rows = Vec::new();
         for notice in &batch.notices {
-            rows.push(record_notice(&tx, notice, batch.payload)?);
+            rows.push(record_notice(&tx, notice, batch.payload, batch.now)?);
         }
         if let Some((task, streak)) = &batch.streak {
             if streak.failures == 0 {
@@ -510,7 +514,7 @@ impl Store {
             params![id, now, error],
         )
         .map_err(sql("recording a failed delivery"))?;
-        let row = record_notice(&tx, notice, payload)?;
+        let row = record_notice(&tx, notice, payload, now)?;
         tx.commit().map_err(sql("recording a failed delivery"))?;
         Ok(row)
     }
