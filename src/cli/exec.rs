@@ -175,24 +175,16 @@ fn through_daemon(target: &super::remote::Target, name: &str) -> anyhow::Result<
 /// not waiting (it is starting, or has started meanwhile) or the daemon could not say: the
 /// line is a courtesy, never a reason to fail the run.
 fn queued_behind(client: &Client, run: &RunView) -> Option<usize> {
-    let task: TaskObject = serde_json::from_value(
-        client
-            .get_json(&format!("/api/tasks/{}", run.task_name))
-            .ok()?,
-    )
-    .ok()?;
+    let task: TaskObject = client.get(&format!("/api/tasks/{}", run.task_name)).ok()?;
     if task.queued == 0 || task.active_runs.contains(&run.id) {
         return None;
     }
-    let older: RunPage = serde_json::from_value(
-        client
-            .get_json(&format!(
-                "/api/runs?task={}&status=pending&before={}&limit=1000",
-                run.task_name, run.id
-            ))
-            .ok()?,
-    )
-    .ok()?;
+    let older: RunPage = client
+        .get(&format!(
+            "/api/runs?task={}&status=pending&before={}&limit=1000",
+            run.task_name, run.id
+        ))
+        .ok()?;
     let queued_ahead = older
         .runs
         .iter()

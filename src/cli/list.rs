@@ -139,13 +139,7 @@ fn remote_entry(t: &TaskObject) -> Entry {
 fn from_daemon(cli: &Cli) -> anyhow::Result<Vec<Entry>> {
     let target = remote::require(cli)?;
     let client = remote::connect(&target)?;
-    let list: TaskList =
-        serde_json::from_value(client.get_json("/api/tasks")?).with_context(|| {
-            format!(
-                "the daemon at {} answered an unexpected task list",
-                target.url
-            )
-        })?;
+    let list: TaskList = client.get("/api/tasks")?;
     Ok(list.tasks.iter().map(remote_entry).collect())
 }
 

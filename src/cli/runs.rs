@@ -106,13 +106,11 @@ pub fn run(cli: &Cli, task: Option<&str>, limit: u32, json: bool) -> anyhow::Res
         let target = super::remote::require(cli)?;
         let client = super::remote::connect(&target)?;
         let limit = limit.clamp(1, 1000);
-        let page = client.get_json(&match &task {
+        let page: RunPage = client.get(&match &task {
             Some(t) => format!("/api/runs?task={t}&limit={limit}"),
             None => format!("/api/runs?limit={limit}"),
         })?;
-        serde_json::from_value::<RunPage>(page)
-            .context("the daemon's page of runs is not what this runwisp expects")?
-            .runs
+        page.runs
     } else {
         let runs = match open_history(cli)? {
             Some(store) => store.list_runs(task.as_ref().map(TaskName::as_str), limit)?,
