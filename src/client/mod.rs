@@ -4,6 +4,7 @@
 //! Every failure is one sentence (`cannot reach the runwisp daemon at …`, the daemon's own
 //! problem detail, …).
 
+mod notifications;
 mod sse;
 mod unix;
 
@@ -202,6 +203,15 @@ impl Client {
         self.post(&format!("/api/runs/{id}/stop"))
     }
 
+    /// Sends a test message through notifier `id` now and returns what its channel answered.
+    pub fn test_notifier(&self, id: &str) -> Result<api::NotifierTest, ClientError> {
+        self.call(
+            "POST",
+            &format!("/api/notifiers/{}/test", segment(id)),
+            None,
+        )
+    }
+
     /// Copies the whole log as on disk into `out`, a piece at a time; returns the bytes copied.
     pub fn raw_log(&self, id: &str, out: &mut dyn std::io::Write) -> Result<u64, ClientError> {
         let mut response =
@@ -260,6 +270,20 @@ impl Client {
             done.ok_or_else(|| protocol("the log stream ended before the run did".into()))?;
         serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))
     }
+}
+
+/// `text` as one path segment: anything but letters, digits, `-` and `_` percent-encoded, so a
+/// malformed id reaches the daemon (which says what is wrong with it) instead of another route.
+fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// `request` with the `Authorization` header `auth`, if any.

@@ -24,13 +24,18 @@ pub enum Action {
     SearchNext,
     /// The previous line that matches the log's search (wrapping around).
     SearchPrev,
+    /// Opens (or closes) the notifications list.
     Notifications,
+    /// Marks read the notification selected in the list, or elsewhere the one in the footer.
+    MarkRead,
+    /// Marks every notification read.
+    MarkAllRead,
     Help,
     Confirm,
     Cancel,
 }
 
-const NAMES: [(&str, Action); 22] = [
+const NAMES: [(&str, Action); 24] = [
     ("quit", Action::Quit),
     ("up", Action::Up),
     ("down", Action::Down),
@@ -50,6 +55,8 @@ const NAMES: [(&str, Action); 22] = [
     ("search_next", Action::SearchNext),
     ("search_prev", Action::SearchPrev),
     ("notifications", Action::Notifications),
+    ("mark_read", Action::MarkRead),
+    ("mark_all_read", Action::MarkAllRead),
     ("help", Action::Help),
     ("confirm", Action::Confirm),
     ("cancel", Action::Cancel),
@@ -89,6 +96,8 @@ impl Action {
             Action::SearchNext => "next match",
             Action::SearchPrev => "previous match",
             Action::Notifications => "notifications",
+            Action::MarkRead => "mark read",
+            Action::MarkAllRead => "mark all read",
             Action::Help => "help",
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",

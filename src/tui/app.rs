@@ -5,11 +5,14 @@
 
 use jiff::Timestamp;
 
+use crate::api::NotificationObject;
+
 pub use super::rows::{
     run_label, short, LineKind, LogLine, LogState, RunRow, TaskRow, MAX_LOG_LINES,
 };
 
 use super::action::Action;
+use super::bell::Bell;
 use super::help;
 use super::keymap::{Context, Key, Keymap};
 
@@ -24,6 +27,8 @@ pub enum View {
     Home,
     Task,
     Run,
+    /// The notifications list (`n`).
+    Notifications,
 }
 
 /// What a confirmation dialog would do.
@@ -59,6 +64,10 @@ pub enum Command {
     StopRun(String),
     StopService(String),
     FollowLog(String),
+    /// Open a run by its id (a notification's): it comes back as [`Msg::Opened`].
+    OpenRun(String),
+    MarkRead(String),
+    MarkAllRead,
 }
 
 /// What the data worker tells the UI.
@@ -89,6 +98,17 @@ pub enum Msg {
     },
     Triggered(RunRow),
     Notice(String),
+    /// The first page of notifications (newest first) and how many are unread.
+    Notifications {
+        list: Vec<NotificationObject>,
+        unread: u64,
+    },
+    /// One notification created or changed (from the stream, or the answer to marking it).
+    Notification(Box<NotificationObject>),
+    /// How many notifications are unread, as the daemon counts them.
+    Unread(u64),
+    /// The run asked for with [`Command::OpenRun`].
+    Opened(RunRow),
     /// A notice caused by the lost connection (a log stream cut, a command that could not be
     /// sent): it goes once the daemon is back.
     Offline(String),
@@ -130,6 +150,8 @@ pub struct App {
     pub runs_loaded: bool,
     pub run_selected: usize,
     pub recent: Vec<RunRow>,
+    /// The in-app notifications: the footer's latest one and the `n` list.
+    pub bell: Bell,
     pub log: LogState,
     pub fullscreen: bool,
     /// Text being typed after `/`.
@@ -167,6 +189,7 @@ impl App {
             runs_loaded: false,
             run_selected: 0,
             recent: Vec::new(),
+            bell: Bell::default(),
             log: LogState {
                 follow: true,
                 ..LogState::default()
@@ -296,7 +319,9 @@ impl App {
             Action::Search => self.search_input = Some(String::new()),
             Action::SearchNext => self.search_step(true),
             Action::SearchPrev => self.search_step(false),
-            Action::Notifications => self.say("there are no notifications yet"),
+            Action::Notifications => self.toggle_bell(),
+            Action::MarkRead => self.mark_read(),
+            Action::MarkAllRead => self.mark_all_read(),
             Action::Confirm | Action::Cancel => {}
         }
     }

@@ -2,7 +2,8 @@
 //! runs fresh (the run stream's changes merged as they come, the task list read again at most
 //! once a second; never polling), carries out the UI's commands, and follows the open run's
 //! log. Everything read is a wire type of `crate::api`. When the daemon goes away it reports it
-//! and keeps retrying every second, so the UI picks up again by itself.
+//! and keeps retrying every second, so the UI picks up again by itself. The notifications are
+//! followed the same way (`bell_feed.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::app::{Command, LineKind, LogLine, Msg, RunRow, TaskRow};
+use super::bell_feed::{self, Feed};
 use super::update::{HISTORY, RECENT};
 use crate::api;
 use crate::client::{self, Client, ClientError, RunView};
@@ -30,6 +32,11 @@ pub enum Work {
     /// The coalescing window of changes is over: hand them to the UI.
     Flush,
     Lost,
+    /// A notification was created or changed (from the notifications stream).
+    Notification(Box<api::NotificationObject>),
+    /// Notifications changed in a way the stream does not carry (all read, changes missed):
+    /// read the first page again.
+    NotificationsStale,
 }
 
 pub fn task_row(t: &api::TaskObject) -> TaskRow {
@@ -89,13 +96,17 @@ pub fn spawn(login: Login, ui: Sender<UiEvent>) -> std::io::Result<Sender<Work>>
     Ok(tx)
 }
 
-fn send(ui: &Sender<UiEvent>, msg: Msg) -> bool {
+pub(super) fn send(ui: &Sender<UiEvent>, msg: Msg) -> bool {
     ui.send(UiEvent::Data(Box::new(msg))).is_ok()
 }
 
 fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Work>) {
     let follow_generation = Arc::new(AtomicU64::new(0));
+    // Every attempt to connect has a new number: the notifications stream of an earlier one
+    // stops.
+    let connection = Arc::new(AtomicU64::new(0));
     loop {
+        let mine = connection.fetch_add(1, Ordering::SeqCst) + 1;
         let client = match login.connect() {
             Ok(c) => c,
             Err(e) => {
@@ -149,12 +160,21 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
         if let Err(e) = watch_runs(&client, own.clone()) {
             send(&ui, Msg::Notice(format!("cannot watch the daemon for changes ({e}); lists refresh after your actions only")));
         }
+        if let Err(e) = bell_feed::watch(&client, own.clone(), connection.clone(), mine) {
+            send(
+                &ui,
+                Msg::Notice(format!("cannot follow the notifications ({e})")),
+            );
+        }
+        let mut feed = Feed::default();
+        feed.stale(true);
         let mut current_task: Option<String> = None;
         // The first refresh goes through the loop, so a failure is handled like any other.
         let _ = own.send(Work::Refresh);
         let mut changes = Coalesced::default();
         loop {
-            let work = match changes.due() {
+            let due = [changes.due(), feed.due()].into_iter().flatten().min();
+            let work = match due {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
             };
@@ -170,7 +190,20 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                     changes.add(RunRow::from(&*run));
                     Ok(())
                 }
+                // The notifications' read may be what is due instead.
+                Work::Flush if changes.due().is_none_or(|at| at > Instant::now()) => Ok(()),
                 Work::Flush => changes.flush(&client, &ui),
+                Work::Notification(n) => {
+                    feed.changed(&ui, n);
+                    Ok(())
+                }
+                Work::NotificationsStale => {
+                    feed.stale(true);
+                    Ok(())
+                }
+                Work::Ui(Command::MarkRead(id)) => feed.mark_read(&client, &ui, &id),
+                Work::Ui(Command::MarkAllRead) => feed.mark_all_read(&client, &ui),
+                Work::Ui(Command::OpenRun(id)) => bell_feed::open_run(&client, &ui, &id),
                 Work::Ui(Command::LoadRuns(task)) => {
                     current_task = Some(task.clone());
                     load_runs(&client, &ui, &task)
@@ -203,6 +236,7 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                     Ok(())
                 }
             };
+            let result = result.and_then(|()| feed.run(&client, &ui));
             match result {
                 Ok(()) => {}
                 Err(ClientError::Api { detail, .. }) => {

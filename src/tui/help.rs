@@ -20,7 +20,7 @@ const AREAS: [(&str, Context); 5] = [
 ];
 
 /// Actions in the order an area lists them.
-const PURPOSE: [Action; 22] = [
+const PURPOSE: [Action; 24] = [
     Action::Up,
     Action::Down,
     Action::PageUp,
@@ -41,6 +41,8 @@ const PURPOSE: [Action; 22] = [
     Action::Confirm,
     Action::Cancel,
     Action::Notifications,
+    Action::MarkRead,
+    Action::MarkAllRead,
     Action::Help,
     Action::Quit,
 ];

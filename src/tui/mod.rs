@@ -7,6 +7,8 @@
 
 pub mod action;
 pub mod app;
+pub mod bell;
+mod bell_feed;
 pub mod data;
 pub mod firstrun;
 pub mod help;

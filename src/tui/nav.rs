@@ -72,6 +72,7 @@ impl App {
                 self.log.follow = false;
                 self.log.top = step(top, self.log.lines.len());
             }
+            (Focus::Main, View::Notifications) => self.bell_move(delta),
             (Focus::Main, View::Home) => {}
         }
     }
@@ -82,6 +83,7 @@ impl App {
                 self.view = View::Task;
                 self.fullscreen = false;
             }
+            (Focus::Main, View::Notifications) => self.close_bell(),
             (Focus::Main, _) => self.focus = Focus::Sidebar,
             (Focus::Sidebar, _) if self.filter.is_some() => self.set_filter(None),
             (Focus::Sidebar, View::Run) => self.view = View::Task,
@@ -122,6 +124,7 @@ impl App {
                     self.open_run(run);
                 }
             }
+            (Focus::Main, View::Notifications) => self.open_notification(),
             _ => {}
         }
     }

@@ -2,7 +2,7 @@
 //! and compared with its snapshot in `snapshots/` (80×24 and 120×40, default and 16-colour
 //! themes), and key sequences written in keymap syntax. The fixtures and helpers are here, with
 //! the screens and the basic moves; the submodules test one area each (the first-start editor,
-//! the key list, histories, keymap files, the log, notices).
+//! the key list, histories, keymap files, the log, notices, notifications).
 //!
 //! A changed screen fails its snapshot test and leaves `snapshots/NAME.snap.new` beside it:
 //! review it and move it over the `.snap` (or run with `INSTA_UPDATE=always`).
@@ -16,6 +16,7 @@ use super::theme::Theme;
 use super::views;
 use crate::engine::model::{EndReason, TriggeredBy};
 
+mod bell;
 mod firstrun;
 mod help;
 mod history;

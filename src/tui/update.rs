@@ -81,6 +81,10 @@ impl App {
                 self.open_run(run);
             }
             Msg::Notice(text) => self.say(text),
+            Msg::Notifications { list, unread } => self.bell_page(list, unread),
+            Msg::Notification(n) => self.bell_merge(*n),
+            Msg::Unread(n) => self.bell.unread = n,
+            Msg::Opened(run) => self.opened(run),
         }
         self.sync_history();
     }
@@ -112,7 +116,7 @@ impl App {
             self.notice = None;
         }
         // After a reconnect, pick up again what is on screen.
-        if self.view != View::Home {
+        if matches!(self.view, View::Task | View::Run) {
             if let Some(task) = self.current().map(|t| t.name.clone()) {
                 self.load_history(task);
             }

@@ -38,7 +38,7 @@ fn keymap_files_are_data_with_precise_errors() {
         "the rest of the default stays"
     );
     let cases = [
-        ("[sidebar]\n\"x\" = \"explode\"\n", "mine.toml:2:7: unknown action \"explode\"; actions are quit, up, down, page_up, page_down, left, right, next_pane, open, back, run, stop, fullscreen, follow, top, search, search_next, search_prev, notifications, help, confirm, cancel"),
+        ("[sidebar]\n\"x\" = \"explode\"\n", "mine.toml:2:7: unknown action \"explode\"; actions are quit, up, down, page_up, page_down, left, right, next_pane, open, back, run, stop, fullscreen, follow, top, search, search_next, search_prev, notifications, mark_read, mark_all_read, help, confirm, cancel"),
         ("[sidebar]\n\"hyper-x\" = \"run\"\n", "mine.toml:2:1: \"hyper-x\" is not a key (write a character, or a name such as enter, esc, up, ctrl-c)"),
         ("[sidbar]\n\"x\" = \"run\"\n", "mine.toml:1:2: unknown context [sidbar]; use one of global, sidebar, history, log, dialog"),
         ("[log]\n\"x\" = 3\n", "mine.toml:2:7: an action is a string, like \"quit\""),

@@ -1,5 +1,6 @@
 //! Drawing: pure functions of the state, the theme and the keymap. Nothing here changes state.
 
+mod bell;
 mod log;
 mod main_pane;
 mod overlay;
@@ -35,6 +36,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
             View::Run => log::draw(frame, main, app, theme),
             View::Task => main_pane::task(frame, main, app, theme),
             View::Home => main_pane::home(frame, main, app, theme),
+            View::Notifications => bell::draw(frame, main, app, theme),
         }
     }
     footer(frame, footer_area, app, theme, keymap);
@@ -44,6 +46,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, keymap: &Keymap) {
 /// The actions worth advertising in the footer, for where the operator is.
 fn advertised(app: &App) -> &'static [Action] {
     match app.context() {
+        Context::History if app.view == View::Notifications => &[
+            Action::Open,
+            Action::MarkRead,
+            Action::MarkAllRead,
+            Action::Back,
+            Action::Help,
+            Action::Quit,
+        ],
         Context::Sidebar => &[
             Action::Open,
             Action::Run,
@@ -81,8 +91,10 @@ fn advertised(app: &App) -> &'static [Action] {
     }
 }
 
-/// The footer: the keys that do something here, from the keymap, then the latest notice. A
-/// notice always shows: keys give way to it from the end, the help key last.
+/// The footer: the keys that do something here, from the keymap, then the latest notice, then
+/// the latest unread notification. A notice always shows: keys give way to it from the end, the
+/// help key last; they give way to the notification too, up to half the footer (the rest of a
+/// long title is cut).
 fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, keymap: &Keymap) {
     if let Some(input) = &app.search_input {
         let line = Line::from(vec![
@@ -99,8 +111,15 @@ fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, keymap: &Keym
         .filter_map(|a| keymap.key_for(context, *a).map(|k| (*a, k.label())))
         .collect();
     let width = |(a, k): &(Action, String)| k.chars().count() + a.describe().chars().count() + 3;
-    let notice = app.notice.as_ref().map_or(0, |n| n.text.chars().count());
-    while keys.iter().map(width).sum::<usize>() + notice > usize::from(area.width) {
+    let note = bell::footer(app, theme, keymap, context);
+    let note_width: usize = note.iter().map(|s| s.content.chars().count()).sum();
+    let claim = note_width.min(usize::from(area.width) / 2);
+    let gap = if note.is_empty() { 0 } else { 2 };
+    let notice = app
+        .notice
+        .as_ref()
+        .map_or(0, |n| n.text.chars().count() + gap);
+    while keys.iter().map(width).sum::<usize>() + notice + claim > usize::from(area.width) {
         let Some(pos) = keys
             .iter()
             .rposition(|(a, _)| *a != Action::Help)
@@ -120,7 +139,11 @@ fn footer(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, keymap: &Keym
     }
     if let Some(notice) = &app.notice {
         spans.push(Span::styled(notice.text.clone(), theme.style("warn")));
+        if !note.is_empty() {
+            spans.push(Span::raw("  "));
+        }
     }
+    spans.extend(note);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -1,0 +1,174 @@
+//! The TUI's notifications end to end: the real binary in tmux against a real daemon. A task
+//! that exits 3 is run from the command line; the TUI's footer shows "t failed (exit 3)" live,
+//! `n` lists it, `enter` opens its run, `m` marks it read and the footer clears.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{free_port, Project};
+
+/// A tmux server of our own (its own socket, named after this test), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(dir: &std::path::Path, command: &str) -> Tmux {
+        let socket = format!(
+            "runwisp-bell-test-{}-{}",
+            std::process::id(),
+            dir.file_name().unwrap().to_string_lossy()
+        );
+        let tmux = Tmux { socket };
+        let shell_command = format!("{command}; echo EXITED $?; exec sh");
+        let status = tmux
+            .cmd()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "bell",
+                "-x",
+                "120",
+                "-y",
+                "40",
+                "-c",
+            ])
+            .arg(dir)
+            .arg(shell_command)
+            .status()
+            .expect("tmux is installed (scripts/test.sh installs it)");
+        assert!(status.success());
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "bell"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen's last line: the footer.
+    fn footer(&self) -> String {
+        self.screen()
+            .lines()
+            .nth(39)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = self
+                .cmd()
+                .args(["send-keys", "-t", "bell", key])
+                .status()
+                .expect("send-keys");
+            assert!(status.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Waits until `check` holds for the screen (`what` names it in the failure).
+    fn wait_until(&self, what: &str, limit: Duration, check: impl Fn(&Tmux) -> bool) {
+        let deadline = Instant::now() + limit;
+        while !check(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen shows:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_for(&self, text: &str, limit: Duration) -> String {
+        self.wait_until(&format!("{text:?}"), limit, |t| t.screen().contains(text));
+        self.screen()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+/// The list's row of the failure: the main pane's part of its line.
+fn list_row(screen: &str) -> Option<String> {
+    screen
+        .lines()
+        .filter_map(|l| l.split_once('│').map(|(_, main)| main.trim().to_string()))
+        .find(|main| main.contains("t failed (exit 3)"))
+}
+
+#[test]
+fn a_failure_shows_in_the_footer_and_the_list_and_is_marked_read() {
+    let port = free_port();
+    let p = Project::new(&format!(
+        r#"
+[daemon]
+listen = "127.0.0.1:{port}"
+
+[tasks.t]
+run = "exit 3"
+"#
+    ));
+    let runwisp = format!("env TZ=UTC {}", env!("CARGO_BIN_EXE_runwisp"));
+    let tmux = Tmux::start(p.path(), &runwisp);
+    tmux.wait_for("● connected", Duration::from_secs(30));
+    assert!(!tmux.footer().contains("failed"), "{}", tmux.screen());
+
+    // A failure elsewhere (the command line) reaches the footer live.
+    let out = p.run(&["run-task", "t"]);
+    assert!(out.status.success(), "{out:?}");
+    tmux.wait_until("the failure in the footer", Duration::from_secs(20), |t| {
+        t.footer().contains("✗ t failed (exit 3)")
+    });
+
+    // `n` lists it, unread.
+    tmux.keys(&["n"]);
+    let screen = tmux.wait_for("Notifications 1 unread", Duration::from_secs(5));
+    let row = list_row(&screen).unwrap_or_else(|| panic!("its row:\n{screen}"));
+    assert!(row.starts_with("● ✗"), "unread, an error: {row}");
+
+    // `enter` opens its run's log; `esc` shows the task's history.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("· failed (exit 3)", Duration::from_secs(10));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("(manual)", Duration::from_secs(5));
+    assert!(
+        tmux.footer().contains("t failed (exit 3)"),
+        "opening it does not mark it read: {}",
+        tmux.screen()
+    );
+
+    // Back in the list, `m` marks it read: the list says so, and the footer clears.
+    tmux.keys(&["n", "m"]);
+    tmux.wait_until("the row read", Duration::from_secs(10), |t| {
+        let screen = t.screen();
+        !screen.contains("unread") && list_row(&screen).is_some_and(|row| !row.contains('●'))
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("the footer cleared", Duration::from_secs(5), |t| {
+        !t.footer().contains("failed")
+    });
+
+    // This TUI started the daemon: quit and stop it.
+    tmux.keys(&["q"]);
+    tmux.wait_for("Stop the daemon", Duration::from_secs(5));
+    tmux.keys(&["Right", "Enter"]);
+    tmux.wait_for("EXITED 0", Duration::from_secs(30));
+}
