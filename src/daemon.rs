@@ -119,6 +119,8 @@ impl Daemon {
         drop(self.socket);
         // A send in flight gets a moment; what is not sent stays pending for the next start.
         tokio::join!(self.notifiers.stop(NOTIFY_GRACE), self.engine.shutdown());
+        // A command notifier still running is stopped with its whole tree.
+        let _ = tokio::task::spawn_blocking(crate::notify::command::kill_running).await;
     }
 }
 
