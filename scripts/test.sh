@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c 'import croniter, cronsim, jwt, jsonschema, aiosmtpd' 2>/dev/null; then
+if ! python3 -c 'import croniter, cronsim, jwt, jsonschema, aiosmtpd, prometheus_client' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
         -r tests/oracle/requirements.txt
 fi

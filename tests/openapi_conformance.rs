@@ -25,6 +25,14 @@ timezone = "Europe/Bratislava"
 [services.web]
 run = "sleep 60"
 instances = 2
+
+[tasks.broken]
+run = "exit 3"
+
+[[notifier]]
+id = "cat"
+type = "command"
+run = "cat >/dev/null"
 "#;
 
 fn python_has_jsonschema() -> bool {
@@ -50,6 +58,12 @@ fn every_json_answer_matches_the_documented_schema() {
         return;
     }
     let d = Daemon::start(CONFIG);
+    // A failed run, so the bell holds a notification to list.
+    let broken = d.trigger("broken");
+    d.wait_ended(&broken);
+    common::wait_for("a notification", std::time::Duration::from_secs(10), || {
+        d.get("/api/notifications/unread-count").json()["unread"] == 1
+    });
     let triggered = d.post("/api/tasks/hello/run");
     assert_eq!(triggered.status, 201, "{}", triggered.text);
     let id = triggered.json()["id"].as_str().unwrap().to_string();
@@ -61,8 +75,7 @@ fn every_json_answer_matches_the_documented_schema() {
     for route in table() {
         let path = route.path;
         let json_get = route.method == axum::http::Method::GET
-            && !path.ends_with("/stream")
-            && !path.ends_with("/log/raw")
+            && matches!(route.content, runwisp::server::routes::Content::Json)
             && path != "/api/openapi.json";
         if !json_get {
             continue;
@@ -94,6 +107,43 @@ fn every_json_answer_matches_the_documented_schema() {
             .send_json(json!({ "nonce": nonce, "response": response })),
     );
     answers.push(json!({ "method": "POST", "path": "/api/auth", "status": login.status, "body": login.json() }));
+    // The bell: one notification read, then all; a test message; their refusals.
+    let listed = d.get("/api/notifications");
+    let notification = listed.json()["notifications"][0]["id"]
+        .as_str()
+        .expect("a notification")
+        .to_string();
+    for (path, concrete) in [
+        (
+            "/api/notifications/{id}/read",
+            format!("/api/notifications/{notification}/read"),
+        ),
+        ("/api/notifications/read", "/api/notifications/read".into()),
+        ("/api/notifiers/{id}/test", "/api/notifiers/cat/test".into()),
+        (
+            "/api/notifications/{id}/read",
+            "/api/notifications/01ARZ3NDEKTSV4RRFFQ69G5FAV/read".into(),
+        ),
+        (
+            "/api/notifications/{id}/read",
+            "/api/notifications/nope/read".into(),
+        ),
+        (
+            "/api/notifiers/{id}/test",
+            "/api/notifiers/nope/test".into(),
+        ),
+        (
+            "/api/notifiers/{id}/test",
+            "/api/notifiers/inapp/test".into(),
+        ),
+    ] {
+        let a = d.post(&concrete);
+        answers
+            .push(json!({ "method": "POST", "path": path, "status": a.status, "body": a.json() }));
+    }
+    let bad_page = d.get("/api/notifications?limit=0");
+    assert_eq!(bad_page.status, 400);
+    answers.push(json!({ "method": "GET", "path": "/api/notifications", "status": 400, "body": bad_page.json() }));
     // Refusals carry the documented problem object.
     let missing = d.get("/api/tasks/nope");
     assert_eq!(missing.status, 404);
@@ -104,6 +154,8 @@ fn every_json_answer_matches_the_documented_schema() {
         "/api/runs",
         "/api/runs/{id}",
         "/api/runs/{id}/log",
+        "/api/notifications",
+        "/api/notifications/unread-count",
     ] {
         assert!(checked.contains(&route), "{route} was not checked");
     }

@@ -94,3 +94,8 @@ pub struct NotifierTest {
     /// The channel's answer, or why it failed (never a secret).
     pub detail: String,
 }
+
+/// The data of the `read_all` event of `GET /api/notifications/stream`: every notification was
+/// just marked read (an empty object; re-read the list or the unread count).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReadAll {}

@@ -154,6 +154,25 @@ pub enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// Show the daemon's in-app notifications, newest first.
+    Notifications {
+        /// Only the unread ones.
+        #[arg(long)]
+        unread: bool,
+        /// Print the page as JSON (the API's notification objects).
+        #[arg(long)]
+        json: bool,
+        /// How many notifications to show (1 to 1000).
+        #[arg(short = 'n', long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Work with the daemon's notifiers.
+    Notify {
+        #[command(subcommand)]
+        action: NotifyAction,
+    },
     /// Check the configuration and print every error.
     Validate,
     /// Write the starter runwisp.toml.
@@ -181,6 +200,38 @@ pub enum Command {
     },
 }
 
+/// What `runwisp notify` does.
+#[derive(Debug, Subcommand)]
+pub enum NotifyAction {
+    /// Send a test message through one notifier via the daemon and print the channel's answer;
+    /// exit 1 unless it was delivered.
+    Test {
+        /// The notifier's id, as in its [[notifier]] table.
+        id: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+}
+
+impl Command {
+    /// The remote options of a command that talks to a daemon.
+    fn remote(&self) -> Option<&RemoteArgs> {
+        match self {
+            Command::Tui { remote, .. }
+            | Command::Exec { remote, .. }
+            | Command::RunTask { remote, .. }
+            | Command::Status { remote, .. }
+            | Command::Runs { remote, .. }
+            | Command::Logs { remote, .. }
+            | Command::Notifications { remote, .. }
+            | Command::Notify {
+                action: NotifyAction::Test { remote, .. },
+            } => Some(remote),
+            _ => None,
+        }
+    }
+}
+
 /// Which groups of options a command takes: (listen, remote, look).
 fn takes(command: Option<&Command>) -> (bool, bool, bool) {
     match command {
@@ -193,7 +244,9 @@ fn takes(command: Option<&Command>) -> (bool, bool, bool) {
             | Command::Status { .. }
             | Command::List { .. }
             | Command::Runs { .. }
-            | Command::Logs { .. },
+            | Command::Logs { .. }
+            | Command::Notifications { .. }
+            | Command::Notify { .. },
         ) => (false, true, false),
         Some(_) => (false, false, false),
     }
@@ -254,14 +307,8 @@ impl Cli {
         let (listen, remote, look) = match &self.command {
             Some(Command::Daemon { listen }) => (Some(listen), None, None),
             Some(Command::Tui { remote, look }) => (None, Some(remote), Some(look)),
-            Some(
-                Command::Exec { remote, .. }
-                | Command::RunTask { remote, .. }
-                | Command::Status { remote, .. }
-                | Command::Runs { remote, .. }
-                | Command::Logs { remote, .. },
-            ) => (None, Some(remote), None),
-            _ => none,
+            Some(command) => (None, command.remote(), None),
+            None => none,
         };
         self.host = pick(listen.and_then(|l| l.host.as_ref()), &self.top_listen.host);
         self.port = pick(listen.and_then(|l| l.port.as_ref()), &self.top_listen.port);

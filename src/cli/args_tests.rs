@@ -33,7 +33,7 @@ fn each_subcommand_lists_only_what_it_takes() {
     let remote = ["url", "password"];
     let listen = ["host", "port"];
     let look = ["theme", "keymap"];
-    let cases: [(&str, &[&[&str]]); 13] = [
+    let cases: [(&str, &[&[&str]]); 14] = [
         ("daemon", &[&listen]),
         ("exec", &[&remote]),
         ("run-task", &[&remote]),
@@ -44,6 +44,7 @@ fn each_subcommand_lists_only_what_it_takes() {
         ("list", &[&remote]),
         ("runs", &[&remote]),
         ("logs", &[&remote]),
+        ("notifications", &[&remote]),
         ("validate", &[]),
         ("init", &[]),
         ("cron", &[]),
@@ -138,4 +139,29 @@ fn list_asks_a_daemon_only_with_url() {
     assert!(given.list_from_daemon());
     assert_eq!(given.url.as_deref(), Some("http://a"));
     assert_eq!(given.password.as_deref(), Some("p"));
+}
+
+#[test]
+fn notify_test_takes_the_remote_options_here_or_before_it() {
+    let cli = parse(&[
+        "notify",
+        "test",
+        "hook",
+        "--url",
+        "http://a",
+        "--password",
+        "p",
+    ]);
+    assert_eq!(cli.url.as_deref(), Some("http://a"));
+    assert_eq!(cli.password.as_deref(), Some("p"));
+    assert!(matches!(
+        &cli.command,
+        Some(Command::Notify { action: NotifyAction::Test { id, .. } }) if id == "hook"
+    ));
+    let cli = parse(&["--url", "http://b", "notify", "test", "hook"]);
+    assert_eq!(cli.url.as_deref(), Some("http://b"));
+    let cli = parse(&["notifications", "--unread", "-n", "5", "--url", "http://c"]);
+    assert_eq!(cli.url.as_deref(), Some("http://c"));
+    let out_of_range = Cli::parse_args(["runwisp", "notifications", "-n", "0"]);
+    assert!(out_of_range.is_err(), "-n 0 is refused");
 }

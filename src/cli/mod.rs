@@ -22,6 +22,8 @@ mod follow;
 mod init;
 mod list;
 mod logs;
+mod notifications;
+mod notify;
 mod options;
 mod remote;
 mod run_task;
@@ -34,7 +36,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, NotifyAction};
 
 use crate::engine::config::{self, Config, LoadError};
 
@@ -56,6 +58,8 @@ pub fn run() -> i32 {
         Some(
             Command::List { .. }
                 | Command::Runs { .. }
+                | Command::Notifications { .. }
+                | Command::Notify { .. }
                 | Command::Logs { follow: false, .. }
                 | Command::Validate
                 | Command::Cron { .. }
@@ -123,6 +127,15 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             task, limit, json, ..
         }) => runs::run(cli, task.as_deref(), *limit, *json),
         Some(Command::Logs { run_id, follow, .. }) => logs::run(cli, run_id, *follow),
+        Some(Command::Notifications {
+            unread,
+            json,
+            limit,
+            ..
+        }) => notifications::run(cli, *unread, *json, *limit),
+        Some(Command::Notify {
+            action: NotifyAction::Test { id, .. },
+        }) => notify::test(cli, id),
         Some(Command::Validate) => validate::run(cli),
         Some(Command::Init { force }) => init::run(cli, *force),
         Some(Command::Cron {

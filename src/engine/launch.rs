@@ -21,7 +21,7 @@ use crate::engine::config::units::format_size;
 use crate::engine::config::Common;
 use crate::engine::datadir::DataDir;
 use crate::engine::events::Event;
-use crate::engine::model::{EndReason, RunId, TaskName};
+use crate::engine::model::{EndReason, RunId, TaskName, TriggeredBy};
 use crate::engine::runner::{self, procs, Chunk, Outcome, RunSpec, StopHandle};
 use crate::engine::store::{self, NewRun};
 use crate::engine::Inner;
@@ -64,6 +64,8 @@ pub(crate) struct Ending {
     reason: EndReason,
     exit_code: i32,
     end_at: i64,
+    /// When its process started (Unix ms), for the duration metric.
+    started_at: Option<i64>,
     message: Option<String>,
     pending: store::Pending,
     marking: Marking,
@@ -77,15 +79,17 @@ impl Ending {
     /// Queues the end of run `id`. It keeps its place: a change queued after it (the start of
     /// the next queued run) is never committed before it.
     pub(crate) fn submit(inner: &Inner, id: RunId, task: &TaskName, outcome: &Outcome) -> Self {
-        Self::after_start(inner, id, task, outcome, None)
+        Self::after_start(inner, id, task, outcome, None, None)
     }
 
-    /// [`Ending::submit`] for a run whose start is still being recorded by `marking`.
+    /// [`Ending::submit`] for a run whose process started at `started_at` (Unix ms), and
+    /// whose start is still being recorded by `marking`.
     fn after_start(
         inner: &Inner,
         id: RunId,
         task: &TaskName,
         outcome: &Outcome,
+        started_at: Option<i64>,
         marking: Marking,
     ) -> Self {
         let end_at = millis(inner.clock.now());
@@ -103,6 +107,7 @@ impl Ending {
             reason,
             exit_code,
             end_at,
+            started_at,
             message: outcome.message.clone(),
             pending,
             marking,
@@ -118,6 +123,7 @@ impl Ending {
             reason,
             exit_code,
             end_at,
+            started_at,
             message,
             mut pending,
             marking,
@@ -132,9 +138,13 @@ impl Ending {
         // unfinished and the next start records it (a stop must never hang on a full disk).
         let mut failures = 0u32;
         let mut stopping_since: Option<tokio::time::Instant> = None;
+        let mut durable = false;
         loop {
             match store::blocking(&inner.store, move |s| s.wait(pending)).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    durable = true;
+                    break;
+                }
                 Err(e) => {
                     if inner.is_stopping() {
                         let since = *stopping_since.get_or_insert_with(tokio::time::Instant::now);
@@ -160,6 +170,10 @@ impl Ending {
         }
         if failures > 0 {
             tracing::info!(run = %id, task = %task, "the end of run {id} of task {task} is recorded, after {failures} failed attempt(s)");
+        }
+        // Counted here, once the end is on disk and before anyone hears of it (see `metrics`).
+        if durable {
+            inner.metrics.run_ended(&task, reason, started_at, end_at);
         }
         inner.emit(Event::RunEnded {
             run: id,
@@ -229,13 +243,13 @@ pub fn prepare(
     Ok((spec, log_path))
 }
 
-fn refused(message: String) -> (Outcome, Marking) {
+fn refused(message: String) -> (Outcome, Option<i64>, Marking) {
     let outcome = Outcome {
         end_reason: EndReason::Failed,
         exit_code: -1,
         message: Some(message),
     };
-    (outcome, None)
+    (outcome, None, None)
 }
 
 /// Runs a registered, recorded (`pending`) run until nothing of it is left, and queues its
@@ -249,8 +263,9 @@ pub(crate) async fn run_to_end(
     timeout: Option<Duration>,
     stop: StopHandle,
 ) -> (Outcome, Ending) {
-    let (outcome, marking) = execute(inner, new, task, common, extra_env, timeout, stop).await;
-    let ending = Ending::after_start(inner, new.id, task, &outcome, marking);
+    let (outcome, started_at, marking) =
+        execute(inner, new, task, common, extra_env, timeout, stop).await;
+    let ending = Ending::after_start(inner, new.id, task, &outcome, started_at, marking);
     (outcome, ending)
 }
 
@@ -265,14 +280,14 @@ async fn execute(
     extra_env: &BTreeMap<String, String>,
     timeout: Option<Duration>,
     stop: StopHandle,
-) -> (Outcome, Marking) {
+) -> (Outcome, Option<i64>, Marking) {
     if inner.is_stopping() {
         let outcome = Outcome {
             end_reason: EndReason::Stopped,
             exit_code: -1,
             message: Some("the daemon shut down before this run started".into()),
         };
-        return (outcome, None);
+        return (outcome, None, None);
     }
     let floor = inner.config.storage.min_free_space;
     let (spec, log_path) = match prepare(&inner.dir, floor, new, common, extra_env, timeout) {
@@ -282,7 +297,14 @@ async fn execute(
     let echo = {
         let inner = inner.clone();
         let run = new.id;
-        Box::new(move |_: &Chunk| {
+        let log_bytes = inner.metrics.log_bytes(task);
+        Box::new(move |chunk: &Chunk| {
+            if let Some(n) = &log_bytes {
+                n.fetch_add(
+                    chunk.data.len() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
             if inner.has_listeners() {
                 inner.emit(Event::LogAppended { run });
             }
@@ -293,8 +315,13 @@ async fn execute(
     // every other run due now. `RunStarted` goes out once it is committed, and before
     // `RunEnded` (see `Ending::recorded`).
     let mut marking = None;
+    let mut started_at = None;
     let on_start = |started: runner::Started| {
         let now = millis(inner.clock.now());
+        started_at = Some(now);
+        if let (TriggeredBy::Cron, Some(due)) = (new.triggered_by, new.scheduled_for) {
+            inner.metrics.scheduling_skew(now - due);
+        }
         if let Some(active) = inner.active().get_mut(&new.id) {
             active.pid = Some(started.pid);
         }
@@ -313,7 +340,7 @@ async fn execute(
         }));
     };
     let outcome = runner::execute(&spec, None, log_path, Some(echo), stop, on_start).await;
-    (outcome, marking)
+    (outcome, started_at, marking)
 }
 
 /// Waits until no run is active and no firing is in flight, up to `budget`; true when all

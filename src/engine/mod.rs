@@ -15,6 +15,7 @@ pub mod history;
 pub mod launch;
 pub mod lifecycle;
 mod live;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod password;
@@ -75,6 +76,8 @@ pub(crate) struct Inner {
     pub services: BTreeMap<TaskName, supervisor::ServiceSlot>,
     /// The runs that may be alive, firings in flight and the shutdown flag.
     pub live: live::Live,
+    /// What `GET /metrics` counts; see [`metrics`].
+    pub metrics: metrics::Metrics,
     /// Wake-ups for the interfaces and the lifecycle readers; see [`Inner::emit`].
     events: broadcast::Sender<Event>,
     fingerprint: String,
@@ -138,6 +141,7 @@ impl Engine {
         let inner = Arc::new(Inner {
             tasks: tasks::slots(&config),
             services: supervisor::slots(&config),
+            metrics: metrics::Metrics::new(&config),
             config,
             dir,
             store,
@@ -155,6 +159,7 @@ impl Engine {
         notify::spawn(engine.inner.clone());
         supervisor::start_all(&engine.inner).await;
         tasks::retry_crashed(&engine.inner, &crashed).await;
+        metrics::seed_last_success(&engine.inner);
         Ok(engine)
     }
 

@@ -287,6 +287,7 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
             break;
         }
         attempt = attempt.saturating_add(1);
+        inner.metrics.service_restarted(&name);
         flapping.restarted(&inner, &name, index);
         let delay = spec
             .restart_backoff

@@ -252,6 +252,7 @@ pub(crate) async fn fire(
             s.finish_run(&id, reason, Some(-1), end_at, Some(&message))
         })
         .await?;
+        inner.metrics.run_ended(name, reason, None, end_at);
         inner.emit(Event::RunEnded {
             run: id,
             task: name.clone(),

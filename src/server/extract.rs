@@ -1,7 +1,7 @@
 //! Extractors that turn bad input into the documented status before a handler runs: JSON bodies
 //! (415 for a wrong content type, 400 naming the problem), path parameters validated as names,
-//! run ids or parts of run ids before any lookup or file access, and query parameters (an
-//! unknown one is refused).
+//! run ids or parts of run ids, notification and notifier ids before any lookup or file access,
+//! and query parameters (an unknown one is refused).
 
 use std::collections::HashMap;
 
@@ -116,6 +116,67 @@ impl<S: Send + Sync> FromRequestParts<S> for RunRefParam {
         RunRef::parse(&raw)
             .map(RunRefParam)
             .map_err(ApiError::bad_request)
+    }
+}
+
+/// Checks a user-supplied notification id: a ULID (26 characters of Crockford's base 32),
+/// returned in its canonical (upper-case) spelling, as the store keeps it.
+pub fn notification_id(raw: &str) -> Result<String, ApiError> {
+    if raw.len() != 26 {
+        return Err(ApiError::bad_request(format!(
+            "{:?} is not a notification id (an id is a ULID of 26 characters, like 01J9ZK8Q4V6T3M2N1P0R5S7W8X)",
+            truncate_for_message(raw)
+        )));
+    }
+    ulid::Ulid::from_string(raw)
+        .map(|id| id.to_string())
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "{raw:?} is not a notification id (notification ids are ULIDs)"
+            ))
+        })
+}
+
+/// An `{id}` path parameter that is a valid notification id (see [`notification_id`]).
+pub struct NotificationIdParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for NotificationIdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("the path is missing a notification id"))?;
+        notification_id(&raw).map(NotificationIdParam)
+    }
+}
+
+/// The longest notifier id the configuration accepts.
+const MAX_NOTIFIER_ID: usize = 100;
+
+/// An `{id}` path parameter that is a well-formed notifier id (ASCII letters, digits, `-` and
+/// `_`, at most 100 characters), as `[[notifier]]` ids are.
+pub struct NotifierIdParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for NotifierIdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("the path is missing a notifier id"))?;
+        let well_formed = !raw.is_empty()
+            && raw.len() <= MAX_NOTIFIER_ID
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !well_formed {
+            return Err(ApiError::bad_request(format!(
+                "{:?} is not a notifier id (ids are ASCII letters, digits, '-' and '_', at most {MAX_NOTIFIER_ID} characters)",
+                truncate_for_message(&raw)
+            )));
+        }
+        Ok(NotifierIdParam(raw))
     }
 }
 

@@ -12,6 +12,13 @@ fn uptime_s(app: &AppState) -> i64 {
     (SystemClock.now().as_second() - app.engine.started_at().as_second()).max(0)
 }
 
+/// This host's name (empty when it cannot be read).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
 pub async fn health(State(app): State<AppState>) -> Response {
     axum::Json(Health {
         status: "healthy".into(),
@@ -24,9 +31,7 @@ pub async fn health(State(app): State<AppState>) -> Response {
 
 pub async fn info(State(app): State<AppState>) -> Response {
     let config = app.engine.config();
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
+    let hostname = hostname();
     axum::Json(Info {
         version: env!("CARGO_PKG_VERSION").into(),
         fingerprint: app.engine.fingerprint().to_string(),

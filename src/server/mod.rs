@@ -15,6 +15,8 @@ mod extract;
 mod info;
 pub mod local;
 mod logs;
+mod metrics;
+mod notifications;
 pub mod openapi;
 pub mod routes;
 mod runs;
@@ -51,6 +53,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub engine: Engine,
     pub streams: streams::Slots,
+    /// The notifiers a test message is being sent through (one test each at a time).
+    pub tests: notifications::TestsInFlight,
     /// The address the daemon listens on, as shown by `/api/info`.
     pub listen: String,
 }
@@ -138,6 +142,7 @@ pub async fn serve(
     let router = app(AppState {
         engine,
         streams: streams::Slots::default(),
+        tests: notifications::TestsInFlight::default(),
         listen,
     });
     let mut connections = tokio::task::JoinSet::new();

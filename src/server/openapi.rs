@@ -39,6 +39,10 @@ fn parameters(route: &Route) -> Vec<Value> {
         // One run by its whole id or a unique prefix or suffix of at least 4 characters.
         out.push(json!({ "name": "id", "in": "path", "required": true,
             "schema": { "type": "string", "pattern": "^[0-9A-Za-z]{4,26}$" } }));
+    } else if route.path == "/api/notifiers/{id}/test" {
+        // A `[[notifier]]` id.
+        out.push(json!({ "name": "id", "in": "path", "required": true,
+            "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,100}$" } }));
     } else if route.path.contains("{id}") {
         out.push(json!({ "name": "id", "in": "path", "required": true,
             "schema": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" } }));
@@ -72,6 +76,17 @@ fn parameters(route: &Route) -> Vec<Value> {
             json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" }),
         ));
     }
+    if route.path == "/api/notifications" {
+        out.push(query("unread", json!({ "type": "boolean" })));
+        out.push(query(
+            "limit",
+            json!({ "type": "integer", "minimum": 1, "maximum": 1000 }),
+        ));
+        out.push(query(
+            "before",
+            json!({ "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" }),
+        ));
+    }
     // Line numbers are 64-bit; a negative `from` counts from the end.
     let from = json!({ "type": "integer", "format": "int64",
         "minimum": i64::MIN, "maximum": i64::MAX });
@@ -96,6 +111,20 @@ fn responses(route: &Route) -> Value {
     let run = schema("RunObject");
     let mut r = Map::new();
     let success = match (route.method.as_str(), route.path) {
+        ("GET", "/api/notifications") => Some(ok(schema("NotificationPage"))),
+        ("GET", "/api/notifications/unread-count") => Some(ok(schema("UnreadCount"))),
+        ("GET", "/api/notifications/stream") => {
+            Some(sse(&["notification", "read_all", "lagged", "ping"]))
+        }
+        ("POST", "/api/notifications/read") => Some(ok(schema("MarkedRead"))),
+        ("POST", "/api/notifications/{id}/read") => Some(ok(schema("NotificationObject"))),
+        ("POST", "/api/notifiers/{id}/test") => {
+            r.insert(
+                "409".into(),
+                problem("A test of this notifier is already under way"),
+            );
+            Some(ok(schema("NotifierTest")))
+        }
         ("POST", p) if p.ends_with("/run") || p.ends_with("/trigger") => {
             r.insert("201".into(), json!({ "description": "The run, recorded", "content": { "application/json": { "schema": run } } }));
             r.insert(
@@ -151,6 +180,9 @@ fn responses(route: &Route) -> Value {
         } else {
             &["run.created", "run.started", "run.ended", "lagged", "ping"]
         })),
+        ("GET", "/metrics") => Some(
+            json!({ "description": "OpenMetrics text (version 1.0.0, UTF-8), ending in `# EOF`", "content": { "application/openmetrics-text": { "schema": { "type": "string" } } } }),
+        ),
         ("GET", p) if p.ends_with("/log/raw") => Some(
             json!({ "description": "The log as text", "content": { "text/plain": { "schema": { "type": "string" } } } }),
         ),
@@ -168,13 +200,22 @@ fn responses(route: &Route) -> Value {
     if let Some(success) = success {
         r.insert("200".into(), success);
     }
-    if route.path.contains('{') {
+    if route.path.starts_with("/api/notifiers/") {
+        r.insert(
+            "400".into(),
+            problem("A malformed notifier id, or `inapp` (which needs no test)"),
+        );
+        r.insert("404".into(), problem("No such notifier"));
+    } else if route.path.starts_with("/api/notifications/{id}") {
+        r.insert("400".into(), problem("A malformed notification id"));
+        r.insert("404".into(), problem("No such notification"));
+    } else if route.path.contains('{') {
         r.insert(
             "400".into(),
             problem("A malformed name, id or query parameter"),
         );
         r.insert("404".into(), problem("No such task, service or run"));
-    } else if route.path.starts_with("/api/runs") {
+    } else if route.path.starts_with("/api/runs") || route.path == "/api/notifications" {
         r.insert("400".into(), problem("A malformed query parameter"));
     }
     if route.path.ends_with("/stream") {
@@ -184,6 +225,12 @@ fn responses(route: &Route) -> Value {
         Access::Public => {}
         Access::Token => {
             r.insert("401".into(), problem("Missing or invalid token"));
+        }
+        Access::Metrics => {
+            r.insert(
+                "401".into(),
+                problem("Missing or invalid token (unless [daemon] metrics_public = true)"),
+            );
         }
         Access::Signature => {
             r.insert(
@@ -283,6 +330,11 @@ fn wire_schemas() -> Map<String, Value> {
     generator.subschema_for::<api::Stopping>();
     generator.subschema_for::<api::Restarted>();
     generator.subschema_for::<api::StoppedRuns>();
+    generator.subschema_for::<api::NotificationObject>();
+    generator.subschema_for::<api::NotificationPage>();
+    generator.subschema_for::<api::UnreadCount>();
+    generator.subschema_for::<api::MarkedRead>();
+    generator.subschema_for::<api::NotifierTest>();
     generator.take_definitions(true)
 }
 
@@ -321,6 +373,21 @@ mod tests {
         assert_eq!(
             events("/api/runs/stream"),
             json!(["run.created", "run.started", "run.ended", "lagged", "ping"])
+        );
+        assert_eq!(
+            events("/api/notifications/stream"),
+            json!(["notification", "read_all", "lagged", "ping"])
+        );
+        let test = &doc["paths"]["/api/notifiers/{id}/test"]["post"];
+        for status in ["200", "400", "404", "409", "401"] {
+            assert!(
+                test["responses"].get(status).is_some(),
+                "test lacks {status}"
+            );
+        }
+        assert_eq!(
+            test["parameters"][0]["schema"]["pattern"], "^[A-Za-z0-9_-]{1,100}$",
+            "a notifier id is not a ULID"
         );
         let login = &doc["paths"]["/api/auth"]["post"]["responses"];
         for status in ["200", "400", "401", "415", "429"] {

@@ -14,7 +14,7 @@ use axum::routing::{get, post, MethodRouter};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{auth, info, logs, openapi, runs, streams, tasks, AppState};
+use super::{auth, info, logs, notifications, openapi, runs, streams, tasks, AppState};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,10 @@ pub enum Access {
     /// is cut at [`SIGNED_BODY_MAX`] (413), and the handler verifies the signature before it
     /// looks at anything else.
     Signature,
+    /// `GET /metrics`: like [`Access::Token`] (a full login, or the local socket; a token
+    /// scoped to metrics comes with scoped tokens), or anyone when `[daemon] metrics_public =
+    /// true` (for a scraper on loopback). A method the route does not take is 405 for anyone.
+    Metrics,
 }
 
 /// The most a signed request's body may hold (`webhooks.md` §1).
@@ -40,7 +44,7 @@ pub enum Content {
     Json,
     /// Server-sent events: no request timeout, they last as long as the client listens.
     Stream,
-    /// Plain text streamed from a file (a raw log), within the request timeout.
+    /// Plain text (a raw log streamed from its file, the metrics), within the request timeout.
     Text,
     /// An HTML page of the web UI: a strict CSP, no framing, revalidated before each use.
     Page,
@@ -133,9 +137,10 @@ pub struct Route {
 
 impl Route {
     /// Whether anyone may call it without a token (a signed route is public too: its
-    /// signature is checked by its handler).
+    /// signature is checked by its handler). `/metrics` is not: it is public only when the
+    /// configuration opens it.
     pub fn is_public(&self) -> bool {
-        self.access != Access::Token
+        matches!(self.access, Access::Public | Access::Signature)
     }
 
     /// The handler behind what the route's kinds put in front of it, innermost first: the
@@ -157,6 +162,11 @@ impl Route {
                 auth::require_token,
             )),
             Access::Signature => handler.layer(RequestBodyLimitLayer::new(SIGNED_BODY_MAX)),
+            Access::Metrics if state.engine.config().daemon.metrics_public => handler,
+            Access::Metrics => handler.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            )),
         };
         handler.layer(middleware::map_response(
             move |mut response: Response| async move {
@@ -196,6 +206,14 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Liveness: version, fingerprint and uptime",
             get(info::health),
+        ),
+        route(
+            g.clone(),
+            "/metrics",
+            Access::Metrics,
+            Content::Text,
+            "Metrics in the OpenMetrics text format, for Prometheus",
+            get(super::metrics::scrape),
         ),
         route(
             g.clone(),
@@ -342,12 +360,60 @@ pub fn table() -> Vec<Route> {
             get(logs::raw),
         ),
         route(
-            g,
+            g.clone(),
             "/api/runs/{id}/log/stream",
             Access::Token,
             Content::Stream,
             "Server-sent events of a run's log, replayed then live",
             get(logs::stream::follow),
+        ),
+        route(
+            g.clone(),
+            "/api/notifications",
+            Access::Token,
+            Content::Json,
+            "In-app notifications, newest first",
+            get(notifications::list),
+        ),
+        route(
+            g.clone(),
+            "/api/notifications/unread-count",
+            Access::Token,
+            Content::Json,
+            "How many in-app notifications are unread",
+            get(notifications::unread_count),
+        ),
+        route(
+            g,
+            "/api/notifications/stream",
+            Access::Token,
+            Content::Stream,
+            "Server-sent events of in-app notifications created, repeated or read",
+            get(streams::notifications),
+        ),
+        route(
+            p.clone(),
+            "/api/notifications/read",
+            Access::Token,
+            Content::Json,
+            "Mark every in-app notification read",
+            post(notifications::mark_all_read),
+        ),
+        route(
+            p.clone(),
+            "/api/notifications/{id}/read",
+            Access::Token,
+            Content::Json,
+            "Mark one in-app notification read",
+            post(notifications::mark_read),
+        ),
+        route(
+            p,
+            "/api/notifiers/{id}/test",
+            Access::Token,
+            Content::Json,
+            "Send a test message through one notifier now",
+            post(notifications::test),
         ),
     ]
 }

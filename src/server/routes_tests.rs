@@ -225,6 +225,7 @@ async fn the_kinds_gate_and_dress_every_answer_of_a_route() {
     let state = AppState {
         engine: engine.clone(),
         streams: crate::server::streams::Slots::default(),
+        tests: Default::default(),
         listen: "127.0.0.1:0".into(),
     };
     let router = crate::server::router(state, test_table());

@@ -1,5 +1,7 @@
 //! Server-sent-event plumbing: at most 64 open streams, 8 per peer address (503 past that), and
-//! `GET /api/runs/stream`, the run changes as they happen with a `ping` every 15 s.
+//! the streams of changes, each with a `ping` every 15 s and a `lagged` event (how many changes
+//! were missed) when its reader fell behind: `GET /api/runs/stream`, the run changes as they
+//! happen, and `GET /api/notifications/stream`, the in-app notifications created or changed.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -127,6 +129,78 @@ pub async fn runs(
                 .event(name)
                 .id(run.id.to_string())
                 .json_data(crate::api::RunObject::from(&run))
+            else {
+                continue;
+            };
+            if tx.send(event).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(sse_response(rx))
+}
+
+/// `GET /api/notifications/stream`: `notification` (the object, on create, on every repeat
+/// folded into it, and when it is read) and `read_all` (`{}`) after every notification was
+/// marked read.
+pub async fn notifications(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    let slot = app.streams.acquire(peer.ip())?;
+    let mut events = app.engine.subscribe();
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(async move {
+        let _slot = slot;
+        loop {
+            let received = tokio::select! {
+                received = events.recv() => received,
+                _ = tx.closed() => return,
+            };
+            let id = match received {
+                Ok(Event::Notification { id }) => id,
+                Ok(Event::NotificationsRead) => {
+                    let Ok(event) = SseEvent::default()
+                        .event("read_all")
+                        .json_data(crate::api::notifications::ReadAll {})
+                    else {
+                        continue;
+                    };
+                    if tx.send(event).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    let note = SseEvent::default().event("lagged").data(missed.to_string());
+                    if tx.send(note).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let notification = match app.engine.notification(id.clone()).await {
+                Ok(Some(n)) => n,
+                // Pruned already, or not one of the bell's: nothing to tell.
+                Ok(None) => continue,
+                Err(e) => {
+                    // The client is told it missed a change, so it can reload.
+                    tracing::warn!(
+                        "cannot read notification {id} for the notifications stream: {e}"
+                    );
+                    let note = SseEvent::default().event("lagged").data("1");
+                    if tx.send(note).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let Ok(event) = SseEvent::default()
+                .event("notification")
+                .id(notification.id.clone())
+                .json_data(crate::api::NotificationObject::from(notification))
             else {
                 continue;
             };

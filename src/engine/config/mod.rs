@@ -189,6 +189,8 @@ pub struct Daemon {
     /// Where operators reach this daemon (`https://runwisp.example.com`): notifications link
     /// to `{external_url}/runs/{id}`. No trailing slash.
     pub external_url: Option<String>,
+    /// `GET /metrics` answers without a token (for a scraper on loopback).
+    pub metrics_public: bool,
 }
 
 /// `[storage]`.

@@ -84,11 +84,21 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
         port: defaults::LISTEN_PORT,
         shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
         external_url: None,
+        metrics_public: false,
     };
     let Some(f) = root.table_of(ctx, "daemon") else {
         return daemon;
     };
-    f.check_keys(ctx, &["listen", "shutdown_timeout", "external_url"], &[]);
+    f.check_keys(
+        ctx,
+        &[
+            "listen",
+            "shutdown_timeout",
+            "external_url",
+            "metrics_public",
+        ],
+        &[],
+    );
     if let Some((listen, span)) = f.string(ctx, "listen") {
         match parse_listen(&listen) {
             Ok((host, port)) => {
@@ -113,6 +123,9 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
                 format!("{shown:?} is not an http:// or https:// URL (notifications link to {{external_url}}/runs/ID)"),
             );
         }
+    }
+    if let Some(public) = f.boolean(ctx, "metrics_public") {
+        daemon.metrics_public = public;
     }
     daemon
 }

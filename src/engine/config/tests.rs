@@ -127,6 +127,7 @@ fn every_value_of_the_maximal_file_arrives() {
             port: 8080,
             shutdown_timeout: Duration::from_secs(45),
             external_url: Some("https://runwisp.example.com/ops".into()),
+            metrics_public: false,
         }
     );
     assert_eq!(
@@ -573,6 +574,15 @@ fn external_url_loses_its_trailing_slash() {
         Some("http://10.0.0.5:9477")
     );
     assert_eq!(load("").expect("empty").daemon.external_url, None);
+}
+
+#[test]
+fn metrics_public_is_off_unless_set() {
+    assert!(!load("").expect("empty").daemon.metrics_public);
+    let c = load("[daemon]\nmetrics_public = true\n").expect("valid");
+    assert!(c.daemon.metrics_public);
+    let e = load("[daemon]\nmetrics_public = \"yes\"\n").expect_err("a string is no boolean");
+    assert!(e.to_string().contains("daemon.metrics_public"), "{e}");
 }
 
 #[test]

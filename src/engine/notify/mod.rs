@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::engine::clock::millis;
 use crate::engine::events::Event;
+use crate::engine::metrics::Delivery as Counted;
 use crate::engine::model::{NotifyKind, RunId, Severity, TaskName};
 use crate::engine::store::{self, NoticeBatch, NoticeRow, NoticeWrite, StoreError};
 use crate::engine::{Engine, Inner};
@@ -240,6 +241,9 @@ impl Engine {
         let id = delivery.id;
         let outcome = match result {
             DeliveryResult::Sent => {
+                inner
+                    .metrics
+                    .delivery(&delivery.notifier, Counted::Delivered);
                 store::blocking(&inner.store, move |s| s.delivery_sent(id, now))
                     .await
                     .map(|_| Vec::new())
@@ -252,12 +256,14 @@ impl Engine {
                 let next_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
                 let deadline = delivery.created_at + BUDGET.as_millis() as i64;
                 if next_at > deadline {
+                    inner.metrics.delivery(&delivery.notifier, Counted::Failed);
                     let attempts = delivery.attempts + 1;
                     let reason = format!(
                         "gave up after {attempts} attempt(s) over 5 minutes; the last: {reason}"
                     );
                     self.give_up(delivery, reason, now).await
                 } else {
+                    inner.metrics.delivery(&delivery.notifier, Counted::Retried);
                     store::blocking(&inner.store, move |s| {
                         s.delivery_retry(id, next_at, &reason)
                     })
@@ -265,7 +271,10 @@ impl Engine {
                     .map(|_| Vec::new())
                 }
             }
-            DeliveryResult::Failed { reason } => self.give_up(delivery, reason, now).await,
+            DeliveryResult::Failed { reason } => {
+                inner.metrics.delivery(&delivery.notifier, Counted::Failed);
+                self.give_up(delivery, reason, now).await
+            }
         };
         match outcome {
             Ok(rows) => announce(inner, &rows),
