@@ -82,10 +82,24 @@ pub fn sse_response(rx: mpsc::Receiver<SseEvent>) -> Response {
         .into_response()
 }
 
-pub async fn runs(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Result<Response, ApiError> {
+/// What one engine event becomes on a stream.
+enum Told {
+    /// Nothing for this stream.
+    Skip,
+    Send(SseEvent),
+    /// What it is about could not be read: the reader is told it missed a change.
+    Missed,
+}
+
+/// A stream of changes: each engine event is turned into an SSE event by `tell` (which may
+/// read what the event is about), in order, until the client leaves; a reader that fell behind
+/// the broadcast, or whose event could not be read, gets `lagged` (how many it missed) so it
+/// can reload.
+fn follow<F, Fut>(app: AppState, peer: SocketAddr, tell: F) -> Result<Response, ApiError>
+where
+    F: Fn(AppState, Event) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Told> + Send,
+{
     let slot = app.streams.acquire(peer.ip())?;
     let mut events = app.engine.subscribe();
     let (tx, rx) = mpsc::channel(256);
@@ -97,40 +111,17 @@ pub async fn runs(
                 received = events.recv() => received,
                 _ = tx.closed() => return,
             };
-            let (name, id) = match received {
-                Ok(Event::RunCreated { run, .. }) => ("run.created", run),
-                Ok(Event::RunStarted { run, .. }) => ("run.started", run),
-                Ok(Event::RunEnded { run, .. }) => ("run.ended", run),
-                Ok(_) => continue,
+            let told = match received {
+                Ok(event) => tell(app.clone(), event).await,
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    let note = SseEvent::default().event("lagged").data(missed.to_string());
-                    if tx.send(note).await.is_err() {
-                        return;
-                    }
-                    continue;
+                    Told::Send(SseEvent::default().event("lagged").data(missed.to_string()))
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            let run = match app.engine.run(id).await {
-                Ok(Some(run)) => run,
-                // Gone already (retention): nothing to tell.
-                Ok(None) => continue,
-                Err(e) => {
-                    // The client is told it missed a change, so it can reload.
-                    tracing::warn!(run = %id, "cannot read run {id} for the runs stream: {e}");
-                    let note = SseEvent::default().event("lagged").data("1");
-                    if tx.send(note).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let Ok(event) = SseEvent::default()
-                .event(name)
-                .id(run.id.to_string())
-                .json_data(crate::api::RunObject::from(&run))
-            else {
-                continue;
+            let event = match told {
+                Told::Skip => continue,
+                Told::Send(event) => event,
+                Told::Missed => SseEvent::default().event("lagged").data("1"),
             };
             if tx.send(event).await.is_err() {
                 return;
@@ -140,6 +131,34 @@ pub async fn runs(
     Ok(sse_response(rx))
 }
 
+/// `GET /api/runs/stream`: `run.created`, `run.started` and `run.ended`, each with the run.
+pub async fn runs(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    follow(app, peer, |app, event| async move {
+        let (name, id) = match event {
+            Event::RunCreated { run, .. } => ("run.created", run),
+            Event::RunStarted { run, .. } => ("run.started", run),
+            Event::RunEnded { run, .. } => ("run.ended", run),
+            _ => return Told::Skip,
+        };
+        match app.engine.run(id).await {
+            Ok(Some(run)) => SseEvent::default()
+                .event(name)
+                .id(run.id.to_string())
+                .json_data(crate::api::RunObject::from(&run))
+                .map_or(Told::Skip, Told::Send),
+            // Gone already (retention): nothing to tell.
+            Ok(None) => Told::Skip,
+            Err(e) => {
+                tracing::warn!(run = %id, "cannot read run {id} for the runs stream: {e}");
+                Told::Missed
+            }
+        }
+    })
+}
+
 /// `GET /api/notifications/stream`: `notification` (the object, on create, on every repeat
 /// folded into it, and when it is read) and `read_all` (`{}`) after every notification was
 /// marked read.
@@ -147,67 +166,29 @@ pub async fn notifications(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
-    let slot = app.streams.acquire(peer.ip())?;
-    let mut events = app.engine.subscribe();
-    let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(async move {
-        let _slot = slot;
-        loop {
-            let received = tokio::select! {
-                received = events.recv() => received,
-                _ = tx.closed() => return,
-            };
-            let id = match received {
-                Ok(Event::Notification { id }) => id,
-                Ok(Event::NotificationsRead) => {
-                    let Ok(event) = SseEvent::default()
-                        .event("read_all")
-                        .json_data(crate::api::notifications::ReadAll {})
-                    else {
-                        continue;
-                    };
-                    if tx.send(event).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    let note = SseEvent::default().event("lagged").data(missed.to_string());
-                    if tx.send(note).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            let notification = match app.engine.notification(id.clone()).await {
-                Ok(Some(n)) => n,
-                // Pruned already, or not one of the bell's: nothing to tell.
-                Ok(None) => continue,
-                Err(e) => {
-                    // The client is told it missed a change, so it can reload.
-                    tracing::warn!(
-                        "cannot read notification {id} for the notifications stream: {e}"
-                    );
-                    let note = SseEvent::default().event("lagged").data("1");
-                    if tx.send(note).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let Ok(event) = SseEvent::default()
+    follow(app, peer, |app, event| async move {
+        let id = match event {
+            Event::Notification { id } => id,
+            Event::NotificationsRead => {
+                return SseEvent::default()
+                    .event("read_all")
+                    .json_data(crate::api::notifications::ReadAll {})
+                    .map_or(Told::Skip, Told::Send)
+            }
+            _ => return Told::Skip,
+        };
+        match app.engine.notification(id.clone()).await {
+            Ok(Some(n)) => SseEvent::default()
                 .event("notification")
-                .id(notification.id.clone())
-                .json_data(crate::api::NotificationObject::from(notification))
-            else {
-                continue;
-            };
-            if tx.send(event).await.is_err() {
-                return;
+                .id(n.id.clone())
+                .json_data(crate::api::NotificationObject::from(n))
+                .map_or(Told::Skip, Told::Send),
+            // Pruned already, or not one of the bell's: nothing to tell.
+            Ok(None) => Told::Skip,
+            Err(e) => {
+                tracing::warn!("cannot read notification {id} for the notifications stream: {e}");
+                Told::Missed
             }
         }
-    });
-    Ok(sse_response(rx))
+    })
 }
