@@ -4,107 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{free_port, Project};
-
-/// A tmux server of our own (its own socket, named after this test), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(dir: &std::path::Path, command: &str) -> Tmux {
-        let socket = format!(
-            "runwisp-bell-test-{}-{}",
-            std::process::id(),
-            dir.file_name().unwrap().to_string_lossy()
-        );
-        let tmux = Tmux { socket };
-        let shell_command = format!("{command}; echo EXITED $?; exec sh");
-        let status = tmux
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "bell",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                "-c",
-            ])
-            .arg(dir)
-            .arg(shell_command)
-            .status()
-            .expect("tmux is installed (scripts/test.sh installs it)");
-        assert!(status.success());
-        tmux
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
-        c
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "bell"])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The screen's last line: the footer.
-    fn footer(&self) -> String {
-        self.screen()
-            .lines()
-            .nth(39)
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            let status = self
-                .cmd()
-                .args(["send-keys", "-t", "bell", key])
-                .status()
-                .expect("send-keys");
-            assert!(status.success());
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    /// Waits until `check` holds for the screen (`what` names it in the failure).
-    fn wait_until(&self, what: &str, limit: Duration, check: impl Fn(&Tmux) -> bool) {
-        let deadline = Instant::now() + limit;
-        while !check(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen shows:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn wait_for(&self, text: &str, limit: Duration) -> String {
-        self.wait_until(&format!("{text:?}"), limit, |t| t.screen().contains(text));
-        self.screen()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
-    }
-}
+use tmux::Tmux;
 
 /// The list's row of the failure: the main pane's part of its line.
 fn list_row(screen: &str) -> Option<String> {
@@ -127,7 +33,7 @@ run = "exit 3"
 "#
     ));
     let runwisp = format!("env TZ=UTC {}", env!("CARGO_BIN_EXE_runwisp"));
-    let tmux = Tmux::start(p.path(), &runwisp);
+    let tmux = Tmux::start("bell", p.path(), &runwisp);
     tmux.wait_for("● connected", Duration::from_secs(30));
     assert!(!tmux.footer().contains("failed"), "{}", tmux.screen());
 

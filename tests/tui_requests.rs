@@ -8,14 +8,16 @@
 mod common;
 #[path = "common/daemon.rs"]
 mod daemon;
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use daemon::Daemon;
+use tmux::Tmux;
 
 const TASKS: usize = 200;
 /// How long the TUI is watched after the last trigger.
@@ -120,79 +122,6 @@ fn counting_proxy(upstream: u16) -> (u16, Seen) {
     (port, seen)
 }
 
-/// A tmux server of our own (its own socket and session name), killed when dropped.
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn start(dir: &std::path::Path, command: &str) -> Tmux {
-        // tmux names may not hold `.` or `:`; the temporary directory's name often has one.
-        let unique = format!(
-            "{}-{}",
-            std::process::id(),
-            dir.file_name().unwrap().to_string_lossy()
-        )
-        .replace(['.', ':'], "_");
-        let tmux = Tmux {
-            socket: format!("runwisp-requests-{unique}"),
-            session: format!("requests-{unique}"),
-        };
-        let status = tmux
-            .cmd()
-            .args(["new-session", "-d", "-s", &tmux.session])
-            .args(["-x", "120", "-y", "40", "-c"])
-            .arg(dir)
-            .arg(format!("{command}; echo EXITED $?; exec sh"))
-            .status()
-            .expect("tmux is installed (scripts/test.sh installs it)");
-        assert!(status.success());
-        tmux
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
-        c
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until a line of the screen satisfies `check`; returns the screen.
-    fn wait_for_line(&self, what: &str, limit: Duration, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let screen = self.screen();
-            if screen.lines().any(&check) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn wait_for(&self, text: &str, limit: Duration) -> String {
-        self.wait_for_line(text, limit, |line| line.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
-    }
-}
-
 fn name(i: usize) -> String {
     format!("t{i:03}")
 }
@@ -234,6 +163,7 @@ fn the_tui_makes_a_bounded_number_of_requests_while_200_tasks_fire() {
     // `--url` is always TCP (never the local socket), so every request the TUI makes goes
     // through the proxy.
     let tmux = Tmux::start(
+        "requests",
         d.project.path(),
         &format!(
             "env TZ=UTC RUNWISP_PASSWORD={} {} tui --url http://127.0.0.1:{proxy}",

@@ -7,95 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{free_port, wait_for, Project};
-
-/// A tmux server of our own (its own socket), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(dir: &std::path::Path, command: &str) -> Tmux {
-        let socket = format!(
-            "runwisp-test-{}-{}",
-            std::process::id(),
-            dir.file_name().unwrap().to_string_lossy()
-        );
-        let tmux = Tmux { socket };
-        let shell_command = format!("{command}; echo EXITED $?; exec sh");
-        let status = tmux
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                "-c",
-            ])
-            .arg(dir)
-            .arg(shell_command)
-            .status()
-            .expect("tmux is installed (scripts/test.sh installs it)");
-        assert!(status.success());
-        tmux
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
-        c
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "t"])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            let status = self
-                .cmd()
-                .args(["send-keys", "-t", "t", key])
-                .status()
-                .expect("send-keys");
-            assert!(status.success());
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    fn wait_for(&self, text: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {text:?}; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
-    }
-}
+use tmux::Tmux;
 
 fn runwisp() -> String {
     format!("env TZ=UTC {}", env!("CARGO_BIN_EXE_runwisp"))
@@ -126,7 +44,7 @@ run = "echo hello from the tui; echo second line"
 run = "echo long started; sleep 300"
 "#
     ));
-    let tmux = Tmux::start(p.path(), &runwisp());
+    let tmux = Tmux::start("tui", p.path(), &runwisp());
     tmux.wait_for("● connected", Duration::from_secs(30));
     let screen = tmux.wait_for("long", Duration::from_secs(10));
     assert!(screen.contains("hello"), "{screen}");
@@ -224,7 +142,11 @@ fn first_start_edits_and_saves_a_valid_config() {
     let p = Project::new("");
     std::fs::remove_file(p.path().join("runwisp.toml")).unwrap();
     let port = free_port();
-    let tmux = Tmux::start(p.path(), &format!("RUNWISP_PORT={port} {}", runwisp()));
+    let tmux = Tmux::start(
+        "tui",
+        p.path(),
+        &format!("RUNWISP_PORT={port} {}", runwisp()),
+    );
     tmux.wait_for("New runwisp.toml", Duration::from_secs(15));
     tmux.wait_for("valid: 2 task(s)", Duration::from_secs(5));
     // A stray character at the top is a TOML error, shown under the editor with its line.
@@ -269,7 +191,7 @@ run = "echo hello"
     // A daemon of its own, as systemd or another terminal would run it.
     let mut daemon = p.spawn(&["--headless"]);
     p.wait_booted(&mut daemon);
-    let tmux = Tmux::start(p.path(), &runwisp());
+    let tmux = Tmux::start("tui", p.path(), &runwisp());
     tmux.wait_for("● connected", Duration::from_secs(30));
     tmux.wait_for("hello", Duration::from_secs(10));
     tmux.keys(&["q"]);
