@@ -9,10 +9,11 @@ if ! python3 -c 'import croniter, cronsim, jwt, jsonschema, aiosmtpd, prometheus
         -r tests/oracle/requirements.txt
 fi
 
-# The terminal UI's end-to-end tests drive the real binary in tmux.
-if ! command -v tmux >/dev/null 2>&1; then
+# The terminal UI's end-to-end tests drive the real binary in tmux; tests/systemd.rs checks the
+# unit `runwisp service install` writes with systemd-analyze (Debian's systemd package).
+if ! command -v tmux >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux systemd >/dev/null
 fi
 
 cargo test --all-targets

@@ -21,9 +21,6 @@ mod notify_http;
 #[path = "common/notify_smtp.rs"]
 mod notify_smtp;
 #[allow(dead_code)]
-#[path = "common/stamped_http.rs"]
-mod stamped_http;
-
 use std::fmt::Debug;
 use std::fs::File;
 use std::process::{Child, Stdio};
@@ -40,7 +37,6 @@ use runwisp::engine::runner::reaper::{self, ExitStatus};
 use runwisp::engine::store::{NoticeRow, Store};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use stamped_http::StampedReceiver;
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
 /// How long anything the daemon does on its own may take here (the machine is shared).
@@ -557,9 +553,9 @@ notify_on_failure = ["slack-1", "discord-1", "telegram-1", "email-1", "webhook-1
 
 #[test]
 fn a_429_with_retry_after_2_is_retried_no_sooner_than_2_s_later() {
-    let rx = StampedReceiver::start(vec![
-        stamped_http::Answer::new(429).header("Retry-After", "2"),
-        stamped_http::Answer::new(200),
+    let rx = Receiver::start(vec![
+        Reply::status(429, "").header("Retry-After", "2"),
+        Reply::status(200, "ok"),
     ]);
     let project = Project::new(&format!(
         r##"

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use super::completions::Shell;
 use super::options::{ListenArgs, LookArgs, RemoteArgs, DEFAULT_THEME};
 
 /// The command line. Build it with [`Cli::parse_args`]: the fields marked `skip` (the data
@@ -96,6 +97,29 @@ pub enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// Stop every active and queued run of a task, every replica of a service (it stays
+    /// stopped until `runwisp restart`), or one run.
+    Stop {
+        /// A task or service name, or a run id (or a unique prefix or suffix of at least 4
+        /// characters of it, as `runwisp logs` takes).
+        #[arg(value_name = "TASK|RUN_ID")]
+        target: String,
+        /// Print the daemon's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Replace every replica of a service (and start one stopped with `runwisp stop`).
+    Restart {
+        /// The service to restart.
+        service: String,
+        /// Print the daemon's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Is a daemon healthy here (or at --url)?
     Status {
         /// Print the daemon's health and details as JSON.
@@ -108,6 +132,14 @@ pub enum Command {
     Password,
     /// Print the OpenAPI document of the REST API.
     Openapi,
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page (roff; `runwisp man | man -l -`).
+    Man,
     /// Attach the terminal UI to a running daemon (local, or remote with --url).
     Tui {
         #[command(flatten)]
@@ -175,6 +207,11 @@ pub enum Command {
     },
     /// Check the configuration and print every error.
     Validate,
+    /// Run the daemon as a systemd service: install, uninstall, status.
+    Service {
+        #[command(subcommand)]
+        action: super::service::ServiceAction,
+    },
     /// Write the starter runwisp.toml.
     Init {
         /// Overwrite an existing file.
@@ -220,6 +257,8 @@ impl Command {
             Command::Tui { remote, .. }
             | Command::Exec { remote, .. }
             | Command::RunTask { remote, .. }
+            | Command::Stop { remote, .. }
+            | Command::Restart { remote, .. }
             | Command::Status { remote, .. }
             | Command::Runs { remote, .. }
             | Command::Logs { remote, .. }
@@ -241,6 +280,8 @@ fn takes(command: Option<&Command>) -> (bool, bool, bool) {
         Some(
             Command::Exec { .. }
             | Command::RunTask { .. }
+            | Command::Stop { .. }
+            | Command::Restart { .. }
             | Command::Status { .. }
             | Command::List { .. }
             | Command::Runs { .. }

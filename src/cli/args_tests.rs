@@ -33,10 +33,14 @@ fn each_subcommand_lists_only_what_it_takes() {
     let remote = ["url", "password"];
     let listen = ["host", "port"];
     let look = ["theme", "keymap"];
-    let cases: [(&str, &[&[&str]]); 14] = [
+    let cases: [(&str, &[&[&str]]); 18] = [
         ("daemon", &[&listen]),
         ("exec", &[&remote]),
         ("run-task", &[&remote]),
+        ("stop", &[&remote]),
+        ("restart", &[&remote]),
+        ("completions", &[]),
+        ("man", &[]),
         ("status", &[&remote]),
         ("password", &[]),
         ("openapi", &[]),
@@ -164,4 +168,67 @@ fn notify_test_takes_the_remote_options_here_or_before_it() {
     assert_eq!(cli.url.as_deref(), Some("http://c"));
     let out_of_range = Cli::parse_args(["runwisp", "notifications", "-n", "0"]);
     assert!(out_of_range.is_err(), "-n 0 is refused");
+}
+
+#[test]
+fn stop_and_restart_take_the_remote_options_here_or_before_them() {
+    let cli = parse(&[
+        "stop",
+        "0a1b",
+        "--json",
+        "--url",
+        "http://a",
+        "--password",
+        "p",
+    ]);
+    assert_eq!(cli.url.as_deref(), Some("http://a"));
+    assert_eq!(cli.password.as_deref(), Some("p"));
+    assert!(matches!(
+        &cli.command,
+        Some(Command::Stop { target, json: true, .. }) if target == "0a1b"
+    ));
+    let cli = parse(&["--url", "http://b", "restart", "web"]);
+    assert_eq!(cli.url.as_deref(), Some("http://b"));
+    assert!(matches!(
+        &cli.command,
+        Some(Command::Restart { service, json: false, .. }) if service == "web"
+    ));
+    assert!(
+        Cli::parse_args(["runwisp", "stop"]).is_err(),
+        "stop needs a target"
+    );
+    let refused = Cli::parse_args(["runwisp", "--url", "http://a", "man"]);
+    assert!(refused.is_err(), "man takes no --url");
+}
+
+#[test]
+fn completions_take_bash_zsh_or_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let cli = parse(&["completions", shell]);
+        assert!(
+            matches!(cli.command, Some(Command::Completions { .. })),
+            "{shell}"
+        );
+    }
+    assert!(Cli::parse_args(["runwisp", "completions", "tcsh"]).is_err());
+    assert!(Cli::parse_args(["runwisp", "completions"]).is_err());
+}
+
+#[test]
+fn the_man_page_starts_with_its_header_and_describes_every_command_once() {
+    let page = String::from_utf8(super::super::completions::man_page().unwrap()).unwrap();
+    assert!(page.starts_with(".TH runwisp 1 "), "{page}");
+    assert_eq!(
+        page.matches(".ds Aq").count(),
+        2,
+        "the apostrophe is defined once"
+    );
+    let mut root = Cli::command();
+    root.build();
+    for sub in root.get_subcommands().filter(|s| s.get_name() != "help") {
+        let heading = format!(".SS \"runwisp {}\"", sub.get_name());
+        assert_eq!(page.matches(&heading).count(), 1, "{heading}");
+    }
+    // --config and --data are described once, at the top, not under every command.
+    assert_eq!(page.matches("RUNWISP_CONFIG").count(), 1);
 }

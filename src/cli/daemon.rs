@@ -5,11 +5,16 @@
 //! SIGHUP, SIGUSR1 and SIGUSR2 are logged and change nothing. Beside the TCP listener it serves
 //! the local socket `data/daemon.sock` (removed when it stops); a socket that cannot be made
 //! is logged and local clients then log in over TCP.
+//!
+//! Under systemd (`Type=notify`, see `runwisp service install`) it says `READY=1` once boot,
+//! recovery and the listener are up, `STOPPING=1` when a stop signal arrives, and pets the
+//! watchdog when `WatchdogSec` is set; without `NOTIFY_SOCKET` all of that is a no-op.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
+use sd_notify::NotifyState;
 
 use super::{load_config, Cli};
 use crate::engine::clock::SystemClock;
@@ -45,7 +50,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         .replacen("[::]:", "[::1]:", 1);
     lock.announce(&format!("http://{reachable}"))
         .context("cannot write the daemon's address to daemon.lock")?;
-    let _log_guard = super::daemon_log::init(dir.root()).context("cannot open daemon.log")?;
+    let _log_guard =
+        super::daemon_log::init(dir.root(), config.daemon.log_format, config.daemon.log)
+            .context("cannot open daemon.log")?;
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
@@ -60,6 +67,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         // Listening before daemon.pid exists: a SIGTERM sent as soon as it appears must stop
         // the daemon cleanly (removing the file), not kill it by the default action.
         let mut signals = Signals::listen()?;
+        pet_watchdog();
         let daemon = crate::daemon::start(crate::daemon::Options {
             config,
             dir: dir.clone(),
@@ -80,8 +88,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             daemon.engine().fingerprint(),
             listen,
         );
+        tell_systemd(&[
+            NotifyState::Ready,
+            NotifyState::MainPid(std::process::id()),
+            NotifyState::Status(&ready_status(tasks, services, &listen)),
+        ]);
         let signal = signals.recv().await;
         tracing::info!("{signal} received; shutting down");
+        tell_systemd(&[
+            NotifyState::Stopping,
+            NotifyState::Status(&format!("stopping ({signal})")),
+        ]);
         daemon.stop().await;
         let _ = std::fs::remove_file(dir.pid_path());
         tracing::info!("runwisp stopped");
@@ -92,6 +109,51 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     result?;
     Ok(0)
+}
+
+/// What `systemctl status` shows of a daemon that is up.
+fn ready_status(tasks: usize, services: usize, listen: &str) -> String {
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, listening on {listen}",
+        count(tasks, "task"),
+        count(services, "service")
+    )
+}
+
+/// Tells systemd the daemon's state through `NOTIFY_SOCKET`; does nothing when it is unset
+/// (not started by systemd as `Type=notify`). The variable stays set for the runs, whose
+/// messages systemd ignores (`NotifyAccess=main` in the unit).
+fn tell_systemd(state: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!("cannot tell systemd the daemon's state through NOTIFY_SOCKET: {e}");
+    }
+}
+
+/// When systemd watches the daemon (`WatchdogSec`, so `WATCHDOG_USEC` is set for this pid),
+/// a task on the daemon's runtime sends `WATCHDOG=1` at half the interval: a runtime too busy
+/// or stuck to run it gets the daemon restarted.
+fn pet_watchdog() {
+    let Some(limit) = sd_notify::watchdog_enabled().filter(|l| !l.is_zero()) else {
+        return;
+    };
+    tracing::info!(
+        "systemd's watchdog is on ({limit:?}); telling it every {:?}",
+        limit / 2
+    );
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(limit / 2);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut said = false;
+        loop {
+            tick.tick().await;
+            if let Err(e) = sd_notify::notify(&[NotifyState::Watchdog]) {
+                if !std::mem::replace(&mut said, true) {
+                    tracing::warn!("cannot pet systemd's watchdog through NOTIFY_SOCKET: {e}");
+                }
+            }
+        }
+    });
 }
 
 /// Raises the soft limit of open files to the hard limit: runs, their logs and API clients
@@ -161,5 +223,20 @@ impl Signals {
                 _ = self.usr2.recv() => tracing::warn!("SIGUSR2 received: runwisp does nothing with it and keeps running"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_status_systemd_shows_once_ready() {
+        assert_eq!(
+            super::ready_status(3, 1, "127.0.0.1:9477"),
+            "3 tasks, 1 service, listening on 127.0.0.1:9477"
+        );
+        assert_eq!(
+            super::ready_status(1, 0, "[::1]:80"),
+            "1 task, 0 services, listening on [::1]:80"
+        );
     }
 }

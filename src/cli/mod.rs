@@ -14,6 +14,7 @@ macro_rules! say {
 }
 
 mod args;
+mod completions;
 mod cron;
 mod daemon;
 mod daemon_log;
@@ -26,10 +27,13 @@ mod notifications;
 mod notify;
 mod options;
 mod remote;
+mod restart;
 mod run_task;
 mod runs;
+mod service;
 mod start;
 mod status;
+mod stop;
 mod table;
 mod tui;
 mod validate;
@@ -64,8 +68,11 @@ pub fn run() -> i32 {
                 | Command::Validate
                 | Command::Cron { .. }
                 | Command::Openapi
+                | Command::Completions { .. }
+                | Command::Man
                 | Command::Password
                 | Command::Status { .. }
+                | Command::Service { .. }
         )
     );
     if printing {
@@ -110,6 +117,10 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             task, standalone, ..
         }) => exec::run(cli, task, *standalone),
         Some(Command::RunTask { task, wait, .. }) => run_task::run(cli, task, *wait),
+        Some(Command::Stop { target, json, .. }) => stop::run(cli, target, *json),
+        Some(Command::Restart { service, json, .. }) => restart::run(cli, service, *json),
+        Some(Command::Completions { shell }) => completions::completions(*shell),
+        Some(Command::Man) => completions::man(),
         Some(Command::Status { json, .. }) => status::run(cli, *json),
         Some(Command::Password) => {
             println!("{}", remote::password(cli)?);
@@ -138,6 +149,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         }) => notify::test(cli, id),
         Some(Command::Validate) => validate::run(cli),
         Some(Command::Init { force }) => init::run(cli, *force),
+        Some(Command::Service { action }) => service::run(cli, action),
         Some(Command::Cron {
             expr,
             tz,

@@ -6,6 +6,7 @@
 
 mod notifications;
 mod sse;
+mod tasks;
 mod unix;
 
 use std::time::Duration;

@@ -36,6 +36,9 @@ const OUTPUT_WAIT: Duration = Duration::from_secs(1);
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
+/// Set once the daemon stops them: a command it killed is not the command's failure.
+static STOPPED_BY_DAEMON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The commands running now, so a daemon that stops before they finish stops them too.
 static RUNNING: std::sync::Mutex<Vec<Running>> = std::sync::Mutex::new(Vec::new());
 
@@ -71,6 +74,7 @@ impl Drop for Registered {
 /// after a short grace): the daemon calls it as it exits, so an unfinished send never leaves
 /// a process behind. The send itself stays pending and is made again after the next start.
 pub fn kill_running() {
+    STOPPED_BY_DAEMON.store(true, Ordering::SeqCst);
     let running: Vec<(String, Option<i32>, Option<u64>)> = RUNNING
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -182,6 +186,12 @@ pub fn send(id: &str, run: &str, event: &NotifyEvent, limits: &Limits) -> Outcom
                 &stderr,
                 &stdout,
             ),
+        },
+        Some(ExitStatus::Signal(_)) if STOPPED_BY_DAEMON.load(Ordering::SeqCst) => Outcome::Retry {
+            after: None,
+            reason:
+                "the command was stopped with the daemon; it is sent again after the next start"
+                    .into(),
         },
         Some(ExitStatus::Signal(signal)) => {
             let name = Signal::try_from(signal)

@@ -53,8 +53,13 @@ impl Workers {
     /// pending and goes out after the next start.
     pub async fn stop(self, budget: Duration) {
         self.stop.send_replace(true);
+        let aborts: Vec<_> = self.handles.iter().map(JoinHandle::abort_handle).collect();
         let all = futures_util::future::join_all(self.handles);
         if tokio::time::timeout(budget, all).await.is_err() {
+            // What they were sending stays pending: they never record an answer now.
+            for worker in aborts {
+                worker.abort();
+            }
             tracing::warn!(
                 "notifications still being sent at shutdown are left for the next start"
             );

@@ -3,6 +3,8 @@
 //! next scripted reply (the last one repeats). `Reply::Hang` reads the request and never
 //! answers, holding the connection until the receiver is dropped.
 
+#![allow(dead_code)] // each test file uses a part of it
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -59,6 +61,8 @@ pub struct Request {
     /// Names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When its body was read in full (for timing checks: `Retry-After` honoured).
+    pub at: Instant,
 }
 
 impl Request {
@@ -177,6 +181,7 @@ fn serve(
         path: path.clone(),
         headers,
         body,
+        at: Instant::now(),
     });
     let (status, extra, body) = match reply {
         Reply::Hang => {

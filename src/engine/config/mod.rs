@@ -191,6 +191,27 @@ pub struct Daemon {
     pub external_url: Option<String>,
     /// `GET /metrics` answers without a token (for a scraper on loopback).
     pub metrics_public: bool,
+    /// How `daemon.log` lines are written (`log_format`).
+    pub log_format: LogFormat,
+    /// Where the daemon's own log goes (`log`).
+    pub log: LogDestination,
+}
+
+/// `[daemon] log_format`: plain text lines, or one JSON object a line for log shippers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `[daemon] log`: `daemon.log` in the data directory, or systemd's journal (structured, with
+/// the task and run id as fields); the daemon falls back to the file when there is no journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogDestination {
+    #[default]
+    File,
+    Journald,
 }
 
 /// `[storage]`.

@@ -10,7 +10,9 @@ use jiff::tz::TimeZone;
 use super::fields::{Ctx, Fields};
 use super::load::{zone, LOG_ON_FULL};
 use super::notifiers::is_http_url;
-use super::{defaults, Daemon, Glob, LogOnFull, Notify, Route, Scheduler, Storage};
+use super::{
+    defaults, Daemon, Glob, LogDestination, LogFormat, LogOnFull, Notify, Route, Scheduler, Storage,
+};
 use crate::engine::model::{truncate_for_message, NotifyKind, Severity};
 
 /// The built-in in-app notifier, always available and never declared.
@@ -85,6 +87,8 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
         shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
         external_url: None,
         metrics_public: false,
+        log_format: LogFormat::Text,
+        log: LogDestination::File,
     };
     let Some(f) = root.table_of(ctx, "daemon") else {
         return daemon;
@@ -96,6 +100,8 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
             "shutdown_timeout",
             "external_url",
             "metrics_public",
+            "log_format",
+            "log",
         ],
         &[],
     );
@@ -127,8 +133,20 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
     if let Some(public) = f.boolean(ctx, "metrics_public") {
         daemon.metrics_public = public;
     }
+    if let Some(format) = f.choice(ctx, "log_format", LOG_FORMATS) {
+        daemon.log_format = format;
+    }
+    if let Some(log) = f.choice(ctx, "log", LOG_DESTINATIONS) {
+        daemon.log = log;
+    }
     daemon
 }
+
+const LOG_FORMATS: &[(&str, LogFormat)] = &[("text", LogFormat::Text), ("json", LogFormat::Json)];
+const LOG_DESTINATIONS: &[(&str, LogDestination)] = &[
+    ("file", LogDestination::File),
+    ("journald", LogDestination::Journald),
+];
 
 /// Splits `host:port` (`127.0.0.1:9477`, `[::1]:9477`, `localhost:9477`).
 pub fn parse_listen(listen: &str) -> Result<(String, u16), String> {

@@ -128,6 +128,8 @@ fn every_value_of_the_maximal_file_arrives() {
             shutdown_timeout: Duration::from_secs(45),
             external_url: Some("https://runwisp.example.com/ops".into()),
             metrics_public: false,
+            log_format: LogFormat::Text,
+            log: LogDestination::File,
         }
     );
     assert_eq!(
@@ -583,6 +585,34 @@ fn metrics_public_is_off_unless_set() {
     assert!(c.daemon.metrics_public);
     let e = load("[daemon]\nmetrics_public = \"yes\"\n").expect_err("a string is no boolean");
     assert!(e.to_string().contains("daemon.metrics_public"), "{e}");
+}
+
+#[test]
+fn the_daemons_log_format_and_destination() {
+    let empty = load("").expect("empty");
+    assert_eq!(
+        (empty.daemon.log_format, empty.daemon.log),
+        (LogFormat::Text, LogDestination::File)
+    );
+    let c = load("[daemon]\nlog_format = \"json\"\nlog = \"journald\"\n").expect("valid");
+    assert_eq!(
+        (c.daemon.log_format, c.daemon.log),
+        (LogFormat::Json, LogDestination::Journald)
+    );
+    let c = load("[daemon]\nlog_format = \"text\"\nlog = \"file\"\n").expect("valid");
+    assert_eq!(
+        (c.daemon.log_format, c.daemon.log),
+        (LogFormat::Text, LogDestination::File)
+    );
+    let e = load("[daemon]\nlog_format = \"xml\"\n").expect_err("xml is no format");
+    let e = e.to_string();
+    assert!(e.contains("daemon.log_format"), "{e}");
+    assert!(
+        e.contains("\"xml\" is not one of \"text\", \"json\""),
+        "{e}"
+    );
+    let e = load("[daemon]\nlog = \"syslog\"\n").expect_err("syslog is not offered");
+    assert!(e.to_string().contains("\"file\", \"journald\""), "{e}");
 }
 
 #[test]
