@@ -431,3 +431,42 @@ fn log_journald_without_a_journal_falls_back_to_daemon_log() {
     );
     assert!(log.contains("runwisp stopped"), "{log}");
 }
+
+#[test]
+fn tasks_do_not_inherit_what_systemd_gave_the_daemon() {
+    let p = Project::new(
+        "[services.probe]\nrun = 'echo \"notify=${NOTIFY_SOCKET:-unset} watchdog=${WATCHDOG_USEC:-unset} journal=${JOURNAL_STREAM:-unset}\"; sleep 30'\n",
+    );
+    let notify = Notify::bind();
+    let port = free_port();
+    let mut child = command(&p, &["--headless", "--port", &port.to_string()])
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env("WATCHDOG_USEC", "30000000")
+        .env("JOURNAL_STREAM", "8:12345")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    notify.until("READY=1", &mut child, Duration::from_secs(20));
+    let logs = p.data().join("logs/probe");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text: String = std::fs::read_dir(&logs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect();
+        if text.contains("notify=") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        text.trim(),
+        "notify=unset watchdog=unset journal=unset",
+        "a replica must not see the daemon's systemd environment"
+    );
+}

@@ -3,8 +3,6 @@
 //! next scripted reply (the last one repeats). `Reply::Hang` reads the request and never
 //! answers, holding the connection until the receiver is dropped.
 
-#![allow(dead_code)] // each test file uses a part of it
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -62,6 +60,7 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     /// When its body was read in full (for timing checks: `Retry-After` honoured).
+    #[allow(dead_code)] // read by the timing checks only
     pub at: Instant,
 }
 

@@ -100,8 +100,23 @@ enum Cause {
     LogOverflow,
 }
 
+/// What systemd hands to the daemon alone: a task that inherited them could signal readiness or
+/// pet the watchdog for the daemon, or believe its stderr is the journal (it is the run's log).
+const DAEMON_ONLY_ENV: &[&str] = &[
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
+    "JOURNAL_STREAM",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "LISTEN_FDNAMES",
+];
+
 fn command(spec: &RunSpec) -> Command {
     let mut cmd = Command::new("/bin/sh");
+    for name in DAEMON_ONLY_ENV {
+        cmd.env_remove(name);
+    }
     cmd.arg("-c")
         .arg(&spec.command)
         .current_dir(&spec.working_dir)
