@@ -15,7 +15,7 @@ use crate::engine::store::{self, OutboxRow, StoreError};
 use crate::engine::{Engine, Inner};
 
 /// Without a wake-up the outbox is read again this often anyway.
-const RECHECK: Duration = Duration::from_secs(1);
+const RECHECK: Duration = Duration::from_secs(5);
 /// Outbox rows are kept this long once every consumer has handled them.
 pub const KEEP: Duration = Duration::from_secs(7 * 86_400);
 /// And at most this long whatever the consumers: one that has not read for 30 days (left behind
