@@ -163,6 +163,9 @@ fn first_start_edits_and_saves_a_valid_config() {
     tmux.wait_for("heartbeat", Duration::from_secs(30));
     let written = std::fs::read_to_string(p.path().join("runwisp.toml")).unwrap();
     assert_eq!(written, runwisp::engine::config::STARTER);
+    // The starter's `#:schema` line finds its schema beside it.
+    let schema = std::fs::read_to_string(p.path().join("runwisp.schema.json")).unwrap();
+    assert!(schema.contains("\"$schema\""), "{schema}");
     // This TUI started the daemon: quitting offers to stop it, and does.
     tmux.keys(&["q"]);
     tmux.wait_for("Stop the daemon", Duration::from_secs(5));

@@ -132,6 +132,8 @@ pub enum Command {
     Password,
     /// Print the OpenAPI document of the REST API.
     Openapi,
+    /// Print the JSON Schema of runwisp.toml, for editors (`runwisp init` writes it too).
+    Schema,
     /// Print the shell completion script for bash, zsh or fish.
     Completions {
         /// The shell to complete in.

@@ -33,7 +33,7 @@ fn each_subcommand_lists_only_what_it_takes() {
     let remote = ["url", "password"];
     let listen = ["host", "port"];
     let look = ["theme", "keymap"];
-    let cases: [(&str, &[&[&str]]); 18] = [
+    let cases: [(&str, &[&[&str]]); 19] = [
         ("daemon", &[&listen]),
         ("exec", &[&remote]),
         ("run-task", &[&remote]),
@@ -44,6 +44,7 @@ fn each_subcommand_lists_only_what_it_takes() {
         ("status", &[&remote]),
         ("password", &[]),
         ("openapi", &[]),
+        ("schema", &[]),
         ("tui", &[&remote, &look]),
         ("list", &[&remote]),
         ("runs", &[&remote]),

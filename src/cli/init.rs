@@ -1,11 +1,15 @@
 //! `runwisp init [--force]`: write the starter configuration.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use super::Cli;
 use crate::engine::config::STARTER;
+
+/// The schema file the starter's first line names.
+const SCHEMA_FILE: &str = "runwisp.schema.json";
 
 pub fn run(cli: &Cli, force: bool) -> anyhow::Result<i32> {
     let path = &cli.config;
@@ -29,9 +33,20 @@ pub fn run(cli: &Cli, force: bool) -> anyhow::Result<i32> {
     };
     file.write_all(STARTER.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
+    // The starter's `#:schema ./runwisp.schema.json` line points editors here. It is generated,
+    // so it is always (re)written, to match this version of runwisp.
+    let schema = schema_path(path);
+    std::fs::write(&schema, super::schema::text()?)
+        .with_context(|| format!("cannot write {}", schema.display()))?;
     println!(
-        "wrote {}; edit it, check it with `runwisp validate`, and try `runwisp exec heartbeat`",
-        path.display()
+        "wrote {} (and {} for editors); edit it, check it with `runwisp validate`, and try `runwisp exec heartbeat`",
+        path.display(),
+        schema.display()
     );
     Ok(0)
+}
+
+/// `runwisp.schema.json` in the configuration file's folder.
+fn schema_path(config: &Path) -> PathBuf {
+    config.parent().unwrap_or(Path::new("")).join(SCHEMA_FILE)
 }

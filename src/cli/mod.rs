@@ -30,6 +30,7 @@ mod remote;
 mod restart;
 mod run_task;
 mod runs;
+mod schema;
 mod service;
 mod start;
 mod status;
@@ -68,6 +69,7 @@ pub fn run() -> i32 {
                 | Command::Validate
                 | Command::Cron { .. }
                 | Command::Openapi
+                | Command::Schema
                 | Command::Completions { .. }
                 | Command::Man
                 | Command::Password
@@ -133,6 +135,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
             );
             Ok(0)
         }
+        Some(Command::Schema) => schema::run(),
         Some(Command::List { json, .. }) => list::run(cli, *json, cli.list_from_daemon()),
         Some(Command::Runs {
             task, limit, json, ..

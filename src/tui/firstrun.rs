@@ -226,5 +226,12 @@ fn write_new(path: &Path, content: &str) -> Result<(), String> {
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     file.write_all(content.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    // The starter's `#:schema ./runwisp.schema.json` line points editors at this file, as
+    // `runwisp init` writes it. Only an aid for editors: the configuration is saved either way,
+    // and `runwisp schema > runwisp.schema.json` makes it again.
+    if let Ok(schema) = serde_json::to_string_pretty(&crate::engine::config::json_schema()) {
+        let _ = std::fs::write(path.with_file_name("runwisp.schema.json"), schema + "\n");
+    }
+    Ok(())
 }

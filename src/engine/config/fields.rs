@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::errors::{did_you_mean, ConfigError, SourceMap};
+use super::keys::{Key, Kind};
 use super::units::{parse_duration, parse_size, MAX_SIZE};
 
 /// Collects errors and warnings while a file is read.
@@ -103,6 +104,50 @@ impl<'a, 'i> Fields<'a, 'i> {
             };
             ctx.error(key.span(), &path, message);
         }
+    }
+
+    /// `check_keys` against the keys of tables in `keys.rs`.
+    pub fn check_table(&self, ctx: &mut Ctx<'_>, tables: &[&[Key]], rejected: &[(&str, &str)]) {
+        self.check_keys(ctx, &super::keys::names(tables), rejected);
+    }
+
+    /// An integer key, in the range its table entry gives.
+    pub fn key_integer(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<i64> {
+        debug_assert!(matches!(key.kind, Kind::Integer { .. }), "{}", key.name);
+        let (min, max) = match key.kind {
+            Kind::Integer { min, max } => (min, max),
+            _ => (i64::MIN, i64::MAX),
+        };
+        self.integer(ctx, key.name, min, max)
+    }
+
+    /// A duration key, positive when its table entry says so.
+    pub fn key_duration(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<Duration> {
+        debug_assert!(matches!(key.kind, Kind::Duration { .. }), "{}", key.name);
+        let positive = matches!(key.kind, Kind::Duration { positive: true });
+        self.duration(ctx, key.name, positive)
+    }
+
+    /// A size key, positive when its table entry says so.
+    pub fn key_size(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<u64> {
+        debug_assert!(matches!(key.kind, Kind::Size { .. }), "{}", key.name);
+        let positive = matches!(key.kind, Kind::Size { positive: true });
+        self.size(ctx, key.name, positive)
+    }
+
+    /// A choice key; `values` maps the spellings its table entry lists to values.
+    pub fn key_choice<T: Copy>(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &Key,
+        values: &[(&str, T)],
+    ) -> Option<T> {
+        debug_assert!(
+            matches!(key.kind, Kind::Choice(names) if names() == values.iter().map(|(n, _)| *n).collect::<Vec<_>>()),
+            "{}",
+            key.name
+        );
+        self.choice(ctx, key.name, values)
     }
 
     pub fn get(&self, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {

@@ -1,6 +1,7 @@
 //! Reading `runwisp.toml`: syntax errors first, then every table checked and every problem
 //! collected, so a user sees all errors of a file at once. Tasks and services are read here;
-//! the other sections in `sections.rs`, `[[notifier]]` in `notifiers.rs`.
+//! the other sections in `sections.rs`, `[[notifier]]` in `notifiers.rs`. Which keys each table
+//! takes, with their ranges and choices, is the data of `keys.rs`.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -11,6 +12,7 @@ use toml::de::DeTable;
 
 use super::errors::{ConfigErrors, LoadError, SourceMap};
 use super::fields::{join_path, Ctx, Fields};
+use super::keys::{self, Key};
 use super::notifiers;
 use super::sections::{self, Defaults};
 use super::{
@@ -21,72 +23,8 @@ use crate::engine::schedule::Schedule;
 
 mod working_dir;
 
-const TOP_KEYS: &[&str] = &[
-    "tasks",
-    "services",
-    "defaults",
-    "scheduler",
-    "daemon",
-    "storage",
-    "notify",
-    "notifier",
-    "notification_route",
-];
-
-const COMMON_KEYS: &[&str] = &[
-    "run",
-    "description",
-    "group",
-    "api_trigger",
-    "graceful_stop",
-    "log_max_size",
-    "log_on_full",
-    "keep_runs",
-    "keep_for",
-    "notify_on_failure",
-    "notify_on_success",
-    "notify_after_retries",
-    "notify_after_failures",
-    "env",
-    "working_dir",
-];
-
-const TASK_KEYS: &[&str] = &[
-    "cron",
-    "timezone",
-    "catch_up",
-    "max_catch_up_runs",
-    "max_concurrent",
-    "on_overlap",
-    "queue_max",
-    "retry_attempts",
-    "retry_delay",
-    "retry_backoff",
-    "restart",
-    "timeout",
-];
-
-const SERVICE_KEYS: &[&str] = &[
-    "instances",
-    "restart_delay",
-    "restart_backoff",
-    "backoff_reset_after",
-];
-
 const SERVICE_ONLY: &str = "is a services-only key; a task runs once per firing (use [services.NAME] to keep a process alive)";
 const TASK_ONLY: &str = "is a tasks-only key; a service is kept alive, not scheduled, retried or timed out (use [tasks.NAME] for that)";
-
-pub(super) const LOG_ON_FULL: &[(&str, LogOnFull)] = &[
-    ("drop_old", LogOnFull::DropOld),
-    ("drop_new", LogOnFull::DropNew),
-    ("kill_task", LogOnFull::KillTask),
-];
-
-const BACKOFF: &[(&str, Backoff)] = &[
-    ("constant", Backoff::Constant),
-    ("linear", Backoff::Linear),
-    ("exponential", Backoff::Exponential),
-];
 
 /// Reads and validates a configuration file.
 pub fn load_file(path: &Path) -> Result<Config, LoadError> {
@@ -119,7 +57,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
         "pipelines",
         "[pipelines] are not supported by this version of runwisp",
     )];
-    root.check_keys(&mut ctx, TOP_KEYS, &rejected);
+    root.check_table(&mut ctx, &[keys::TOP], &rejected);
 
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let defaults = sections::defaults(&mut ctx, &root);
@@ -338,31 +276,48 @@ fn common(
             .unwrap_or_else(|| default_group.to_string()),
         api_trigger: f.boolean(ctx, "api_trigger").unwrap_or(true),
         graceful_stop: f
-            .duration(ctx, "graceful_stop", false)
+            .key_duration(ctx, &keys::GRACEFUL_STOP)
             .or(d.graceful_stop)
             .unwrap_or(defaults::GRACEFUL_STOP),
         log_max_size: f
-            .size(ctx, "log_max_size", true)
+            .key_size(ctx, &keys::LOG_MAX_SIZE)
             .or(d.log_max_size)
             .unwrap_or(defaults::LOG_MAX_SIZE),
         log_on_full: f
-            .choice(ctx, "log_on_full", LOG_ON_FULL)
+            .key_choice(ctx, &keys::LOG_ON_FULL_KEY, keys::LOG_ON_FULL)
             .or(d.log_on_full)
             .unwrap_or(LogOnFull::DropOld),
         keep_runs: f
-            .integer(ctx, "keep_runs", 1, 1_000_000)
+            .key_integer(ctx, &keys::KEEP_RUNS)
             .map(|v| v as u32)
             .or(d.keep_runs),
-        keep_for: f.duration(ctx, "keep_for", true).or(d.keep_for),
+        keep_for: f.key_duration(ctx, &keys::KEEP_FOR).or(d.keep_for),
         notify_on_failure: ids(f.string_list(ctx, "notify_on_failure")),
         notify_on_success: ids(f.string_list(ctx, "notify_on_success")),
         notify_after_retries: f.boolean(ctx, "notify_after_retries").unwrap_or(false),
         notify_after_failures: f
-            .integer(ctx, "notify_after_failures", 1, 1_000_000)
+            .key_integer(ctx, &keys::NOTIFY_AFTER_FAILURES)
             .map_or(1, |v| v as u32),
         env,
         working_dir,
     }
+}
+
+/// The keys of a task or a service: `own` are known, `other` (the other kind's) rejected with
+/// `why`.
+fn check_kind_keys(
+    ctx: &mut Ctx<'_>,
+    f: &Fields<'_, '_>,
+    own: &[&[Key]],
+    other: &[Key],
+    why: &str,
+) {
+    let rejected: Vec<(&str, String)> = other
+        .iter()
+        .map(|k| (k.name, format!("`{}` {why}", k.name)))
+        .collect();
+    let rejected: Vec<(&str, &str)> = rejected.iter().map(|(k, m)| (*k, m.as_str())).collect();
+    f.check_table(ctx, own, &rejected);
 }
 
 fn ids(list: Option<Vec<(String, Range<usize>)>>) -> Vec<String> {
@@ -380,13 +335,13 @@ fn task(
     scheduler: &super::Scheduler,
     warnings: &mut Vec<String>,
 ) -> Option<Task> {
-    let known: Vec<&str> = COMMON_KEYS.iter().chain(TASK_KEYS).copied().collect();
-    let rejected: Vec<(&str, String)> = SERVICE_KEYS
-        .iter()
-        .map(|k| (*k, format!("`{k}` {SERVICE_ONLY}")))
-        .collect();
-    let rejected: Vec<(&str, &str)> = rejected.iter().map(|(k, m)| (*k, m.as_str())).collect();
-    f.check_keys(ctx, &known, &rejected);
+    check_kind_keys(
+        ctx,
+        f,
+        &[keys::COMMON, keys::TASK],
+        keys::SERVICE,
+        SERVICE_ONLY,
+    );
 
     let cron = f.string(ctx, "cron").and_then(|(expr, span)| {
         Schedule::parse(&expr)
@@ -395,26 +350,21 @@ fn task(
     });
     let (timezone, timezone_name) = zone(ctx, f, "timezone")
         .unwrap_or_else(|| (scheduler.timezone.clone(), scheduler.timezone_name.clone()));
-    let restart = match f.string(ctx, "restart") {
-        Some((s, span)) => match s.as_str() {
-            "never" => Restart::Never,
-            "on_failure" => Restart::OnFailure,
-            "always" => {
-                ctx.error(span, &f.key_path("restart"), "restart = \"always\" is not allowed on tasks; use [services.NAME] for a process that must stay alive");
-                Restart::Never
-            }
-            other => {
-                ctx.error(
-                    span,
-                    &f.key_path("restart"),
-                    format!("{other:?} is not one of \"never\", \"on_failure\""),
-                );
-                Restart::Never
-            }
-        },
-        None => Restart::Never,
+    // `always` gets its own explanation; the other spellings are the table's.
+    let always = f.get("restart").and_then(|v| {
+        let span = v.span();
+        (v.get_ref().as_str() == Some("always")).then_some(span)
+    });
+    let restart = match always {
+        Some(span) => {
+            ctx.error(span, &f.key_path("restart"), "restart = \"always\" is not allowed on tasks; use [services.NAME] for a process that must stay alive");
+            Restart::Never
+        }
+        None => f
+            .key_choice(ctx, &keys::RESTART_KEY, keys::RESTART)
+            .unwrap_or(Restart::Never),
     };
-    let retry_attempts = f.integer(ctx, "retry_attempts", 0, 100).unwrap_or(0) as u32;
+    let retry_attempts = f.key_integer(ctx, &keys::RETRY_ATTEMPTS).unwrap_or(0) as u32;
     if restart == Restart::OnFailure && retry_attempts > 0 {
         let span = f.get("restart").map(|v| v.span()).unwrap_or(f.span.clone());
         ctx.error(span, &f.key_path("restart"), "restart = \"on_failure\" cannot be combined with retry_attempts > 0; choose one of them");
@@ -430,63 +380,45 @@ fn task(
         timezone,
         timezone_name,
         catch_up: f
-            .choice(
-                ctx,
-                "catch_up",
-                &[
-                    ("latest", CatchUp::Latest),
-                    ("all", CatchUp::All),
-                    ("skip", CatchUp::Skip),
-                ],
-            )
+            .key_choice(ctx, &keys::CATCH_UP_KEY, keys::CATCH_UP)
             .unwrap_or(CatchUp::Latest),
-        max_catch_up_runs: f
-            .integer(ctx, "max_catch_up_runs", 1, 1_000_000)
-            .unwrap_or(100) as u32,
-        max_concurrent: f.integer(ctx, "max_concurrent", 1, 1024).unwrap_or(1) as u32,
+        max_catch_up_runs: f.key_integer(ctx, &keys::MAX_CATCH_UP_RUNS).unwrap_or(100) as u32,
+        max_concurrent: f.key_integer(ctx, &keys::MAX_CONCURRENT).unwrap_or(1) as u32,
         on_overlap: f
-            .choice(
-                ctx,
-                "on_overlap",
-                &[
-                    ("queue", OnOverlap::Queue),
-                    ("skip", OnOverlap::Skip),
-                    ("terminate", OnOverlap::Terminate),
-                ],
-            )
+            .key_choice(ctx, &keys::ON_OVERLAP_KEY, keys::ON_OVERLAP)
             .unwrap_or(OnOverlap::Queue),
-        queue_max: f.integer(ctx, "queue_max", 1, 10_000).unwrap_or(100) as u32,
+        queue_max: f.key_integer(ctx, &keys::QUEUE_MAX).unwrap_or(100) as u32,
         retry_attempts,
         retry_delay: f
-            .duration(ctx, "retry_delay", true)
+            .key_duration(ctx, &keys::RETRY_DELAY)
             .unwrap_or(defaults::RETRY_DELAY),
         retry_backoff: f
-            .choice(ctx, "retry_backoff", BACKOFF)
+            .key_choice(ctx, &keys::RETRY_BACKOFF, keys::BACKOFF)
             .unwrap_or(Backoff::Constant),
         restart,
-        timeout: f.duration(ctx, "timeout", true).or(d.timeout),
+        timeout: f.key_duration(ctx, &keys::TIMEOUT).or(d.timeout),
         common,
     })
 }
 
 fn service(ctx: &mut Ctx<'_>, f: &Fields<'_, '_>, common: Common) -> Option<Service> {
-    let known: Vec<&str> = COMMON_KEYS.iter().chain(SERVICE_KEYS).copied().collect();
-    let rejected: Vec<(&str, String)> = TASK_KEYS
-        .iter()
-        .map(|k| (*k, format!("`{k}` {TASK_ONLY}")))
-        .collect();
-    let rejected: Vec<(&str, &str)> = rejected.iter().map(|(k, m)| (*k, m.as_str())).collect();
-    f.check_keys(ctx, &known, &rejected);
+    check_kind_keys(
+        ctx,
+        f,
+        &[keys::COMMON, keys::SERVICE],
+        keys::TASK,
+        TASK_ONLY,
+    );
     Some(Service {
-        instances: f.integer(ctx, "instances", 1, 64).unwrap_or(1) as u32,
+        instances: f.key_integer(ctx, &keys::INSTANCES).unwrap_or(1) as u32,
         restart_delay: f
-            .duration(ctx, "restart_delay", true)
+            .key_duration(ctx, &keys::RESTART_DELAY)
             .unwrap_or(defaults::RESTART_DELAY),
         restart_backoff: f
-            .choice(ctx, "restart_backoff", BACKOFF)
+            .key_choice(ctx, &keys::RESTART_BACKOFF, keys::BACKOFF)
             .unwrap_or(Backoff::Exponential),
         backoff_reset_after: f
-            .duration(ctx, "backoff_reset_after", true)
+            .key_duration(ctx, &keys::BACKOFF_RESET_AFTER)
             .unwrap_or(defaults::BACKOFF_RESET_AFTER),
         common,
     })

@@ -1,13 +1,16 @@
 //! The `runwisp.toml` model (`product.md` §2): what a loaded, validated configuration looks like.
 //! Loading and every rule live in `load.rs` (tasks and services), `notifiers.rs` (`[[notifier]]`)
-//! and `sections.rs` (the other tables); errors point at file, line, column and key path. The
-//! starter file is embedded here.
+//! and `sections.rs` (the other tables), reading the key tables of `keys.rs`, from which
+//! `schema.rs` also builds the JSON Schema `runwisp schema` prints; errors point at file, line,
+//! column and key path. The starter file is embedded here.
 
 mod errors;
 mod fields;
+mod keys;
 mod load;
 mod notifiers;
 mod notify;
+mod schema;
 mod sections;
 pub mod units;
 
@@ -20,6 +23,7 @@ use jiff::tz::TimeZone;
 pub use errors::{ConfigError, ConfigErrors, LoadError, SourceMap};
 pub use load::{load_file, load_str};
 pub use notify::{EmailTls, Glob, Notifier, NotifierKind, Notify, Route, SecretValue};
+pub use schema::json_schema;
 pub use sections::{host_zone, INAPP};
 
 use crate::engine::model::TaskName;

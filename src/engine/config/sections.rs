@@ -8,7 +8,8 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 
 use super::fields::{Ctx, Fields};
-use super::load::{zone, LOG_ON_FULL};
+use super::keys;
+use super::load::zone;
 use super::notifiers::is_http_url;
 use super::{
     defaults, Daemon, Glob, LogDestination, LogFormat, LogOnFull, Notify, Route, Scheduler, Storage,
@@ -33,25 +34,14 @@ pub(super) fn defaults(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Defaults {
     let Some(f) = root.table_of(ctx, "defaults") else {
         return Defaults::default();
     };
-    f.check_keys(
-        ctx,
-        &[
-            "timeout",
-            "graceful_stop",
-            "log_max_size",
-            "log_on_full",
-            "keep_runs",
-            "keep_for",
-        ],
-        &[],
-    );
+    f.check_table(ctx, &[keys::DEFAULTS], &[]);
     Defaults {
-        timeout: f.duration(ctx, "timeout", true),
-        graceful_stop: f.duration(ctx, "graceful_stop", false),
-        log_max_size: f.size(ctx, "log_max_size", true),
-        log_on_full: f.choice(ctx, "log_on_full", LOG_ON_FULL),
-        keep_runs: f.integer(ctx, "keep_runs", 1, 1_000_000).map(|v| v as u32),
-        keep_for: f.duration(ctx, "keep_for", true),
+        timeout: f.key_duration(ctx, &keys::TIMEOUT),
+        graceful_stop: f.key_duration(ctx, &keys::GRACEFUL_STOP),
+        log_max_size: f.key_size(ctx, &keys::LOG_MAX_SIZE),
+        log_on_full: f.key_choice(ctx, &keys::LOG_ON_FULL_KEY, keys::LOG_ON_FULL),
+        keep_runs: f.key_integer(ctx, &keys::KEEP_RUNS).map(|v| v as u32),
+        keep_for: f.key_duration(ctx, &keys::KEEP_FOR),
     }
 }
 
@@ -68,8 +58,8 @@ pub fn host_zone() -> (TimeZone, String) {
 
 pub(super) fn scheduler(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Scheduler {
     let configured = root.table_of(ctx, "scheduler").and_then(|f| {
-        f.check_keys(ctx, &["timezone"], &[]);
-        zone(ctx, &f, "timezone")
+        f.check_table(ctx, &[keys::SCHEDULER], &[]);
+        zone(ctx, &f, keys::SCHEDULER_TIMEZONE.name)
     });
     let from_config = configured.is_some();
     let (timezone, timezone_name) = configured.unwrap_or_else(host_zone);
@@ -93,18 +83,7 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
     let Some(f) = root.table_of(ctx, "daemon") else {
         return daemon;
     };
-    f.check_keys(
-        ctx,
-        &[
-            "listen",
-            "shutdown_timeout",
-            "external_url",
-            "metrics_public",
-            "log_format",
-            "log",
-        ],
-        &[],
-    );
+    f.check_table(ctx, &[keys::DAEMON], &[]);
     if let Some((listen, span)) = f.string(ctx, "listen") {
         match parse_listen(&listen) {
             Ok((host, port)) => {
@@ -114,7 +93,7 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
             Err(e) => ctx.error(span, &f.key_path("listen"), e),
         }
     }
-    if let Some(d) = f.duration(ctx, "shutdown_timeout", true) {
+    if let Some(d) = f.key_duration(ctx, &keys::SHUTDOWN_TIMEOUT) {
         daemon.shutdown_timeout = d;
     }
     if let Some((url, span)) = f.string(ctx, "external_url") {
@@ -130,23 +109,17 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
             );
         }
     }
-    if let Some(public) = f.boolean(ctx, "metrics_public") {
+    if let Some(public) = f.boolean(ctx, keys::METRICS_PUBLIC.name) {
         daemon.metrics_public = public;
     }
-    if let Some(format) = f.choice(ctx, "log_format", LOG_FORMATS) {
+    if let Some(format) = f.key_choice(ctx, &keys::LOG_FORMAT, keys::LOG_FORMATS) {
         daemon.log_format = format;
     }
-    if let Some(log) = f.choice(ctx, "log", LOG_DESTINATIONS) {
+    if let Some(log) = f.key_choice(ctx, &keys::LOG_DESTINATION, keys::LOG_DESTINATIONS) {
         daemon.log = log;
     }
     daemon
 }
-
-const LOG_FORMATS: &[(&str, LogFormat)] = &[("text", LogFormat::Text), ("json", LogFormat::Json)];
-const LOG_DESTINATIONS: &[(&str, LogDestination)] = &[
-    ("file", LogDestination::File),
-    ("journald", LogDestination::Journald),
-];
 
 /// Splits `host:port` (`127.0.0.1:9477`, `[::1]:9477`, `localhost:9477`).
 pub fn parse_listen(listen: &str) -> Result<(String, u16), String> {
@@ -172,9 +145,9 @@ pub(super) fn storage(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Storage {
         min_free_space: defaults::MIN_FREE_SPACE,
     };
     if let Some(f) = root.table_of(ctx, "storage") {
-        f.check_keys(ctx, &["max_size", "min_free_space"], &[]);
-        storage.max_size = f.size(ctx, "max_size", false).unwrap_or(0);
-        if let Some(v) = f.size(ctx, "min_free_space", false) {
+        f.check_table(ctx, &[keys::STORAGE], &[]);
+        storage.max_size = f.key_size(ctx, &keys::MAX_SIZE_KEY).unwrap_or(0);
+        if let Some(v) = f.key_size(ctx, &keys::MIN_FREE_SPACE) {
             storage.min_free_space = v;
         }
     }
@@ -192,15 +165,7 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
     let Some(f) = root.table_of(ctx, "notify") else {
         return notify;
     };
-    let keys = [
-        "append_notifiers",
-        "default_notifiers",
-        "coalesce_window",
-        "occurrence_ring",
-        "history_keep",
-        "history_keep_for",
-    ];
-    f.check_keys(ctx, &keys, &[]);
+    f.check_table(ctx, &[keys::NOTIFY], &[]);
     if f.get("append_notifiers").is_some() && f.get("default_notifiers").is_some() {
         let span = f.key_span("default_notifiers").unwrap_or(f.span.clone());
         ctx.error(
@@ -215,16 +180,16 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
     if let Some(list) = list {
         notify.append_notifiers = list.into_iter().map(|(s, _)| s).collect();
     }
-    if let Some(d) = f.duration(ctx, "coalesce_window", false) {
+    if let Some(d) = f.key_duration(ctx, &keys::COALESCE_WINDOW) {
         notify.coalesce_window = d;
     }
-    if let Some(v) = f.integer(ctx, "occurrence_ring", 1, 1000) {
+    if let Some(v) = f.key_integer(ctx, &keys::OCCURRENCE_RING) {
         notify.occurrence_ring = v as u32;
     }
-    if let Some(v) = f.integer(ctx, "history_keep", 1, 1_000_000) {
+    if let Some(v) = f.key_integer(ctx, &keys::HISTORY_KEEP) {
         notify.history_keep = v as u32;
     }
-    if let Some(d) = f.duration(ctx, "history_keep_for", true) {
+    if let Some(d) = f.key_duration(ctx, &keys::HISTORY_KEEP_FOR) {
         notify.history_keep_for = d;
     }
     notify
@@ -233,7 +198,7 @@ pub(super) fn notify(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Notify {
 pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
     let mut out = Vec::new();
     for f in root.array_of_tables(ctx, "notification_route") {
-        f.check_keys(ctx, &["match", "notify"], &[]);
+        f.check_table(ctx, &[keys::ROUTE], &[]);
         let mut route = Route {
             kinds: Vec::new(),
             task: None,
@@ -273,7 +238,7 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Vec<Route> {
 
 /// `match = { kind = [...], task = "glob", severity = "warn" }`.
 fn route_match(ctx: &mut Ctx<'_>, m: &Fields<'_, '_>, route: &mut Route) {
-    m.check_keys(ctx, &["kind", "task", "severity"], &[]);
+    m.check_table(ctx, &[keys::ROUTE_MATCH], &[]);
     match m.string_list(ctx, "kind") {
         Some(kinds) if kinds.is_empty() => {
             let span = m.get("kind").map_or(m.span.clone(), |v| v.span());

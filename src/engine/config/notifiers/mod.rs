@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::fields::{join_path, Ctx, Fields};
+use super::keys::{self, notifier_keys, NOTIFIER_TYPES};
 use super::sections::INAPP;
 use super::{EmailTls, Notifier, NotifierKind};
 use crate::engine::model::truncate_for_message;
@@ -19,41 +20,20 @@ use table::Table;
 
 pub(super) use checks::is_http_url;
 
-/// Each type with its plain keys and its secret keys (each also as `X_env` and `X_file`).
-const TYPES: &[(&str, &[&str], &[&str])] = &[
-    ("slack", &["channel"], &["webhook_url"]),
-    ("discord", &[], &["webhook_url"]),
-    ("telegram", &["chat_id", "api_url"], &["bot_token"]),
-    (
-        "email",
-        &["host", "port", "tls", "username", "from", "to", "cc"],
-        &["password"],
-    ),
-    ("webhook", &["headers"], &["url", "secret"]),
-    ("command", &["run"], &[]),
-];
-
-const TYPE_LIST: &str = "\"slack\", \"discord\", \"telegram\", \"email\", \"webhook\", \"command\"";
+/// `"slack", "discord", …`: the types, as an error lists them.
+fn type_list() -> String {
+    let names: Vec<String> = NOTIFIER_TYPES
+        .iter()
+        .map(|t| format!("{:?}", t.name))
+        .collect();
+    names.join(", ")
+}
 
 /// The Bot API a `telegram` notifier talks to unless `api_url` names a self-hosted one.
 pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
 
-const EMAIL_TLS: &[(&str, EmailTls)] = &[
-    ("starttls", EmailTls::StartTls),
-    ("implicit", EmailTls::Implicit),
-    ("none", EmailTls::None),
-];
-
 /// The longest notifier id.
 const MAX_ID_LEN: usize = 100;
-
-fn keys_of(plain: &[&str], secrets: &[&str]) -> Vec<String> {
-    let mut keys: Vec<String> = plain.iter().map(|k| k.to_string()).collect();
-    for k in secrets {
-        keys.extend([k.to_string(), format!("{k}_env"), format!("{k}_file")]);
-    }
-    keys
-}
 
 /// Every `[[notifier]]`; those with errors are left out (and the load fails).
 pub(super) fn notifiers(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &Path) -> Vec<Notifier> {
@@ -134,29 +114,31 @@ fn kind(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
     let f = t.f;
     let Some((kind, span)) = f.string(ctx, "type") else {
         if f.get("type").is_none() {
-            t.missing(ctx, &format!("`type` (one of {TYPE_LIST})"));
+            t.missing(ctx, &format!("`type` (one of {})", type_list()));
         }
         return None;
     };
-    let Some(&(name, plain, secrets)) = TYPES.iter().find(|(n, ..)| *n == kind) else {
+    let Some(this) = NOTIFIER_TYPES.iter().find(|t| t.name == kind) else {
         let shown = truncate_for_message(&kind);
         t.error(
             ctx,
             span,
             "type",
-            &format!("{shown:?} is not one of {TYPE_LIST}"),
+            &format!("{shown:?} is not one of {}", type_list()),
         );
         return None;
     };
-    let mut known = keys_of(plain, secrets);
-    known.extend(["id".to_string(), "type".to_string()]);
+    let name = this.name;
+    let mut known = notifier_keys(this);
+    known.extend(keys::NOTIFIER.iter().map(|k| k.name.to_string()));
     // A key of another type gets its own explanation rather than "unknown key".
     let mut rejected: Vec<(String, String)> = Vec::new();
-    for (other, p, s) in TYPES {
-        for key in keys_of(p, s) {
+    for other in NOTIFIER_TYPES {
+        for key in notifier_keys(other) {
             if !known.contains(&key) && !rejected.iter().any(|(k, _)| *k == key) {
                 let why = format!(
-                    "`{key}` is not a key of a {name} notifier (it belongs to type = \"{other}\")"
+                    "`{key}` is not a key of a {name} notifier (it belongs to type = \"{}\")",
+                    other.name
                 );
                 rejected.push((key, why));
             }
@@ -171,7 +153,7 @@ fn kind(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
     match name {
         "slack" => slack(ctx, t),
         "discord" => Some(NotifierKind::Discord {
-            webhook_url: t.url_secret(ctx, "webhook_url")?,
+            webhook_url: t.url_secret(ctx, &keys::DISCORD_WEBHOOK_URL)?,
         }),
         "telegram" => telegram(ctx, t),
         "email" => email(ctx, t),
@@ -189,7 +171,7 @@ fn kind(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
 }
 
 fn slack(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
-    let webhook_url = t.url_secret(ctx, "webhook_url");
+    let webhook_url = t.url_secret(ctx, &keys::SLACK_WEBHOOK_URL);
     let channel = t.optional(ctx, "channel").and_then(|(channel, span)| {
         let named = channel.len() > 1 && (channel.starts_with('#') || channel.starts_with('@'));
         if named && !channel.contains(char::is_whitespace) {
@@ -208,7 +190,7 @@ fn slack(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
 }
 
 fn telegram(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
-    let bot_token = t.secret(ctx, "bot_token", true);
+    let bot_token = t.secret(ctx, &keys::BOT_TOKEN);
     let chat_id = match t.f.get("chat_id") {
         None => {
             t.missing(ctx, "`chat_id` (the chat the bot posts to)");
@@ -278,7 +260,7 @@ fn email(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
             Some(host)
         });
     let tls = f
-        .choice(ctx, "tls", EMAIL_TLS)
+        .key_choice(ctx, &keys::EMAIL_TLS_KEY, keys::EMAIL_TLS)
         .unwrap_or(EmailTls::StartTls);
     if let (EmailTls::None, Some(host)) = (tls, &host) {
         if !is_loopback(host) {
@@ -294,10 +276,10 @@ fn email(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
         EmailTls::None => 25,
     };
     let port = f
-        .integer(ctx, "port", 1, 65535)
+        .key_integer(ctx, &keys::EMAIL_PORT)
         .map_or(default_port, |p| p as u16);
     let username = t.optional(ctx, "username").map(|(u, _)| u);
-    let password = t.secret(ctx, "password", false).map(|s| s.value);
+    let password = t.secret(ctx, &keys::EMAIL_PASSWORD).map(|s| s.value);
     let password_key = ["password", "password_env", "password_file"]
         .into_iter()
         .find(|k| f.get(k).is_some());
@@ -340,7 +322,7 @@ fn email(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
 }
 
 fn webhook(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
-    let url = t.url_secret(ctx, "url");
+    let url = t.url_secret(ctx, &keys::WEBHOOK_URL);
     let headers_path = t.f.key_path("headers");
     let mut headers = BTreeMap::new();
     let mut lower = BTreeSet::new();
@@ -372,7 +354,7 @@ fn webhook(ctx: &mut Ctx<'_>, t: &Table<'_, '_, '_>) -> Option<NotifierKind> {
             }
         }
     }
-    let secret = t.secret(ctx, "secret", false).map(|s| s.value);
+    let secret = t.secret(ctx, &keys::WEBHOOK_SECRET).map(|s| s.value);
     Some(NotifierKind::Webhook {
         url: url?,
         headers,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::checks::{is_address, is_http_url};
 use crate::engine::config::fields::{Ctx, Fields};
+use crate::engine::config::keys::Key;
 use crate::engine::config::SecretValue;
 use crate::engine::model::truncate_for_message;
 
@@ -80,8 +81,10 @@ impl Table<'_, '_, '_> {
         self.optional(ctx, key)
     }
 
-    /// Secret `key`, from exactly one of `key`, `key_env` and `key_file`.
-    pub(super) fn secret(&self, ctx: &mut Ctx<'_>, key: &str, required: bool) -> Option<Secret> {
+    /// Secret `key`, from exactly one of `key`, `key_env` and `key_file`; a missing one is an
+    /// error when its table entry says it is required.
+    pub(super) fn secret(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<Secret> {
+        let (key, required) = (key.name, key.required);
         let env_key = format!("{key}_env");
         let file_key = format!("{key}_file");
         let mut given: Vec<(Range<usize>, &str)> = [key, env_key.as_str(), file_key.as_str()]
@@ -150,8 +153,10 @@ impl Table<'_, '_, '_> {
     }
 
     /// A required secret that is an http(s) URL (a webhook URL carries its token).
-    pub(super) fn url_secret(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<SecretValue> {
-        let secret = self.secret(ctx, key, true)?;
+    pub(super) fn url_secret(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<SecretValue> {
+        debug_assert!(key.required, "{}", key.name);
+        let secret = self.secret(ctx, key)?;
+        let key = key.name;
         if !is_http_url(secret.value.expose()) {
             let message = format!(
                 "`{key}` must be an http:// or https:// URL (its value is a secret and is not shown)"
