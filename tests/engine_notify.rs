@@ -52,7 +52,10 @@ async fn bell_until(
 async fn drain(engine: &Engine, notifier: &str) -> Vec<Delivery> {
     let mut out = Vec::new();
     while let Some(d) = engine.next_delivery(notifier).await.unwrap() {
-        engine.delivery_done(&d, DeliveryResult::Sent).await;
+        engine
+            .delivery_done(&d, DeliveryResult::Sent)
+            .await
+            .unwrap();
         out.push(d);
     }
     out
@@ -164,7 +167,8 @@ async fn a_delivery_that_fails_for_good_says_so_in_the_bell_only() {
                 reason: "webhook answered 429 Too Many Requests".into(),
             },
         )
-        .await;
+        .await
+        .unwrap();
     let again = b
         .engine
         .next_delivery("hook")
@@ -183,7 +187,8 @@ async fn a_delivery_that_fails_for_good_says_so_in_the_bell_only() {
                 reason: "webhook answered 404 Not Found".into(),
             },
         )
-        .await;
+        .await
+        .unwrap();
     let rows = bell_until(&b.engine, "the given-up delivery", |rows| {
         rows.iter().any(|r| r.kind == NotifyKind::DeliveryFailed)
     })
@@ -249,7 +254,7 @@ async fn a_channel_that_stays_down_is_given_up_after_five_minutes() {
         attempts += 1;
         assert!(attempts < 20, "the back-off doubles up to a minute");
         clock.set(jiff::Timestamp::from_millisecond(d.next_at).unwrap());
-        b.engine.delivery_done(&d, down()).await;
+        b.engine.delivery_done(&d, down()).await.unwrap();
     }
     // Tried at 0, 1, 3, 7, 15, 31, 63, 123, 183 and 243 s: the next would fall past 5 minutes.
     assert_eq!(attempts, 10);
@@ -268,5 +273,77 @@ async fn a_channel_that_stays_down_is_given_up_after_five_minutes() {
         "{}",
         failed.body
     );
+    b.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_one_window_the_third_failure_still_speaks_and_a_failure_after_a_recovery_is_news() {
+    // The default coalesce_window (1h): every failure folds into one open row.
+    let config = format!(
+        "{HOOK}[[notifier]]\nid = \"quiet\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/quiet\"\n\n\
+         [tasks.fetch]\nrun = \"test -f ok || exit 1\"\nnotify_on_failure = [\"hook\"]\nnotify_after_failures = 3\n\n\
+         [tasks.other]\nrun = \"test -f ok || exit 1\"\nnotify_on_failure = [\"quiet\"]\nnotify_after_failures = 3\n"
+    );
+    let b = boot(&config, Arc::new(SystemClock)).await;
+    let count = |n: u32| move |rows: &[Notification]| rows.iter().any(|r| r.count == n);
+    for n in 1..=2 {
+        run_once(&b.engine, "fetch").await;
+        bell_until(&b.engine, "a quiet failure", count(n)).await;
+    }
+    assert!(drain(&b.engine, "hook").await.is_empty(), "quiet for two");
+    run_once(&b.engine, "fetch").await;
+    bell_until(&b.engine, "the third failure", count(3)).await;
+    let third = drain(&b.engine, "hook").await;
+    assert_eq!(
+        third.len(),
+        1,
+        "the third failure speaks although its row is open"
+    );
+    assert_eq!(third[0].outgoing.kind, NotifyKind::RunFailed);
+
+    // A recovery goes only to who heard: `other` failed twice, quietly.
+    for _ in 0..2 {
+        run_once(&b.engine, "other").await;
+    }
+    std::fs::write(b.dir.path().join("ok"), "").unwrap();
+    run_once(&b.engine, "other").await;
+    run_once(&b.engine, "fetch").await;
+    bell_until(&b.engine, "both recoveries", |rows| {
+        rows.iter()
+            .filter(|r| r.kind == NotifyKind::RunRecovered)
+            .count()
+            == 2
+    })
+    .await;
+    assert!(
+        drain(&b.engine, "quiet").await.is_empty(),
+        "a recovery is not sent to a channel that never heard the failures"
+    );
+    let told = drain(&b.engine, "hook").await;
+    assert_eq!(
+        told.iter().map(|d| d.outgoing.kind).collect::<Vec<_>>(),
+        [NotifyKind::RunRecovered],
+        "told of the third failure already: no summary of it, only the recovery"
+    );
+
+    // The next failure is news again, not a repeat folded into the old row.
+    std::fs::remove_file(b.dir.path().join("ok")).unwrap();
+    for _ in 0..3 {
+        run_once(&b.engine, "fetch").await;
+    }
+    let rows = bell_until(&b.engine, "a new failure row, counted to 3", |rows| {
+        rows.iter()
+            .filter(|r| r.kind == NotifyKind::RunFailed && r.task.as_deref() == Some("fetch"))
+            .map(|r| r.count)
+            .collect::<Vec<_>>()
+            == [3, 3]
+    })
+    .await;
+    assert!(rows
+        .iter()
+        .any(|r| r.kind == NotifyKind::RunFailed && r.read_at.is_none()));
+    let again = drain(&b.engine, "hook").await;
+    assert_eq!(again.len(), 1, "{again:#?}");
+    assert_eq!(again[0].outgoing.kind, NotifyKind::RunFailed);
     b.engine.shutdown().await;
 }

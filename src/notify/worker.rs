@@ -21,6 +21,9 @@ use super::{send, Outcome};
 
 /// Without a wake-up a worker looks at the outbox again this often.
 const RECHECK: Duration = Duration::from_secs(30);
+/// After a send whose answer could not be recorded, a worker waits this long before it looks
+/// again (the same delivery is still pending: it is sent again then, not in a tight loop).
+const UNRECORDED_PAUSE: Duration = Duration::from_secs(30);
 
 /// The running workers.
 pub struct Workers {
@@ -80,29 +83,41 @@ impl Worker {
             if *self.stop.borrow() {
                 return;
             }
-            match self.engine.next_delivery(&self.notifier.id).await {
+            let (wait, wakeable) = match self.engine.next_delivery(&self.notifier.id).await {
                 Err(e) => {
                     tracing::error!(notifier = %self.notifier.id, "cannot read the delivery outbox: {e}");
-                    self.pause(Duration::from_secs(1)).await;
+                    (Duration::from_secs(1), false)
                 }
-                Ok(None) => self.pause(RECHECK).await,
+                Ok(None) => (RECHECK, true),
                 Ok(Some(delivery)) => {
                     let now = millis(self.engine.now());
                     if delivery.next_at > now {
                         let wait = Duration::from_millis((delivery.next_at - now) as u64);
-                        self.pause(wait.min(RECHECK)).await;
-                        continue;
+                        (wait.min(RECHECK), true)
+                    } else {
+                        let result = self.attempt(&delivery, now).await;
+                        match self.engine.delivery_done(&delivery, result).await {
+                            Ok(()) => continue,
+                            // Not recorded (a full disk): it is still pending, and looking again
+                            // at once would send it again and again.
+                            Err(_) => (UNRECORDED_PAUSE, false),
+                        }
                     }
-                    let result = self.attempt(&delivery, now).await;
-                    self.engine.delivery_done(&delivery, result).await;
                 }
+            };
+            if !self.pause(wait, wakeable).await {
+                return;
             }
         }
     }
 
-    /// Sleeps up to `wait`, or until deliveries are queued or the workers stop.
-    async fn pause(&mut self, wait: Duration) {
+    /// Sleeps up to `wait` (or, when `wakeable`, until deliveries are queued); false when the
+    /// workers are to stop.
+    async fn pause(&mut self, wait: Duration, wakeable: bool) -> bool {
         let queued = async {
+            if !wakeable {
+                return std::future::pending::<()>().await;
+            }
             loop {
                 match self.wake.recv().await {
                     Ok(Event::DeliveriesQueued) | Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -114,9 +129,10 @@ impl Worker {
             }
         };
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = queued => {}
-            _ = self.stop.changed() => {}
+            _ = tokio::time::sleep(wait) => true,
+            _ = queued => true,
+            // Told to stop, or the handle that would tell it is gone.
+            changed = self.stop.changed() => changed.is_ok() && !*self.stop.borrow(),
         }
     }
 
@@ -124,7 +140,7 @@ impl Worker {
         let deadline = delivery.created_at + BUDGET.as_millis() as i64;
         if now > deadline {
             return DeliveryResult::Failed {
-                reason: "not sent: its 5 minutes ran out while runwisp was not running".into(),
+                reason: "not sent: its 5 minutes ran out before it could be sent (runwisp was not running, or the channel was busy with earlier messages)".into(),
             };
         }
         let event = self.event(delivery).await;

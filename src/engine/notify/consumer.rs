@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::clock::millis;
-use crate::engine::config::Restart;
 use crate::engine::launch::DISK_REFUSAL;
 use crate::engine::lifecycle::{Change, LifecycleEvent};
 use crate::engine::model::{EndReason, NotifyKind, Run, RunKind};
@@ -45,6 +44,7 @@ pub(crate) fn spawn(inner: Arc<Inner>) {
                 }
             }
         };
+        abandon_undeclared(&inner).await;
         let mut last_prune = tokio::time::Instant::now();
         let mut close = tokio::time::interval(CLOSE_EVERY);
         loop {
@@ -69,6 +69,30 @@ pub(crate) fn spawn(inner: Arc<Inner>) {
     });
 }
 
+/// Pending deliveries of a notifier the configuration no longer declares are given up at
+/// start, saying so: nothing would ever send them.
+async fn abandon_undeclared(inner: &Arc<Inner>) {
+    let declared: Vec<String> = inner
+        .config
+        .notifiers
+        .iter()
+        .map(|n| n.id.clone())
+        .collect();
+    let now = millis(inner.clock.now());
+    match store::blocking(&inner.store, move |s| {
+        s.abandon_undeclared_deliveries(&declared, now)
+    })
+    .await
+    {
+        Ok(gone) => {
+            for (notifier, n) in gone {
+                tracing::warn!("{n} notification(s) waiting for {notifier:?} were given up: that notifier is no longer in runwisp.toml");
+            }
+        }
+        Err(e) => tracing::warn!("cannot check the delivery outbox for removed notifiers: {e}"),
+    }
+}
+
 /// Handles a batch of events in order, each in its own transaction with the cursor.
 async fn handle_all(
     inner: &Arc<Inner>,
@@ -77,11 +101,12 @@ async fn handle_all(
     let mut quiet_until: Option<i64> = None;
     for event in events {
         let decided = decide(inner, event).await?;
-        if decided.notices.is_empty() && decided.streak.is_none() {
+        if decided.notices.is_empty() && decided.streak.is_none() && decided.recovered.is_none() {
             quiet_until = Some(event.seq);
             continue;
         }
         let (notices, streak, seq) = (decided.notices, decided.streak, event.seq);
+        let recovered = decided.recovered;
         let now = millis(inner.clock.now());
         let rows = store::blocking(&inner.store, move |s| {
             s.record_notices(NoticeBatch {
@@ -90,6 +115,7 @@ async fn handle_all(
                 streak,
                 cursor: Some((CONSUMER.to_string(), seq)),
                 now,
+                recovered,
             })
         })
         .await?;
@@ -109,6 +135,8 @@ async fn handle_all(
 struct Decided {
     notices: Vec<NoticeWrite>,
     streak: Option<(String, Streak)>,
+    /// The task that recovered: its open failure rows are closed.
+    recovered: Option<String>,
 }
 
 /// What an end reason notifies as; None for those that never notify.
@@ -136,9 +164,12 @@ fn will_retry(inner: &Inner, run: &Run) -> bool {
     let Some(task) = inner.config.tasks.get(&run.task_name) else {
         return false;
     };
+    // `restart = "on_failure"` never ends a chain, so only `retry_attempts` counts here; and
+    // nothing is retried once the daemon is stopping.
     run.kind == RunKind::Task
+        && !inner.is_stopping()
         && run.end_reason.is_some_and(EndReason::is_retryable)
-        && (run.retry_attempt < task.retry_attempts || task.restart == Restart::OnFailure)
+        && run.retry_attempt < task.retry_attempts
 }
 
 fn raised(
@@ -255,6 +286,7 @@ async fn decide(inner: &Arc<Inner>, event: &LifecycleEvent) -> Result<Decided, s
             );
             let r = raised(inner, NotifyKind::RunRecovered, &run, title, None);
             decided.notices.push(write(inner, &r, inapp, outbound));
+            decided.recovered = Some(name.clone());
             decided.streak = Some((name, Streak::default()));
         }
         let title = headline(kind, &run, 0, 0);

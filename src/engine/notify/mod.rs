@@ -119,6 +119,7 @@ pub(crate) fn raise(inner: &Arc<Inner>, raised: Raised) {
                 streak: None,
                 cursor: None,
                 now,
+                recovered: None,
             })
         })
         .await;
@@ -227,15 +228,21 @@ impl Engine {
                     attempts: d.attempts,
                 };
                 self.delivery_done(&delivery, DeliveryResult::Failed { reason })
-                    .await;
+                    .await?;
                 Box::pin(self.next_delivery(&delivery.notifier)).await
             }
         }
     }
 
     /// Records what the channel answered: sent, retried after a back-off (honouring the
-    /// channel's `Retry-After`), or given up (then the bell says so).
-    pub async fn delivery_done(&self, delivery: &Delivery, result: DeliveryResult) {
+    /// channel's `Retry-After`), or given up (then the bell says so). An error means it could
+    /// not be recorded: the delivery is still pending, and the caller must wait before it looks
+    /// again, or it would send the same message over and over.
+    pub async fn delivery_done(
+        &self,
+        delivery: &Delivery,
+        result: DeliveryResult,
+    ) -> Result<(), StoreError> {
         let inner = &self.inner;
         let now = millis(inner.clock.now());
         let id = delivery.id;
@@ -277,9 +284,13 @@ impl Engine {
             }
         };
         match outcome {
-            Ok(rows) => announce(inner, &rows),
+            Ok(rows) => {
+                announce(inner, &rows);
+                Ok(())
+            }
             Err(e) => {
-                tracing::error!(notifier = %delivery.notifier, "cannot record a delivery: {e}")
+                tracing::error!(notifier = %delivery.notifier, "cannot record a delivery: {e}");
+                Err(e)
             }
         }
     }

@@ -37,7 +37,9 @@ pub(super) fn recipients(
 ) -> BTreeSet<String> {
     let mut asked: BTreeSet<String> = BTreeSet::new();
     if let Some(common) = task.and_then(|t| common_of(config, t)) {
-        if is_failure(kind) || kind == NotifyKind::RunRecovered {
+        // A recovery goes to the channels that heard the failures (the caller adds them), not
+        // to every failure list: a failure held back by notify_after_failures was not heard.
+        if is_failure(kind) {
             asked.extend(common.notify_on_failure.iter().cloned());
         }
         if kind == NotifyKind::RunSucceeded {

@@ -186,13 +186,17 @@ fn record_notice(
             row.occurrences.insert(0, notice.at);
             row.occurrences.truncate(ring);
             row.inapp |= notice.inapp;
-            for c in &notice.channels {
-                if !row.channels.contains(c) {
-                    row.channels.push(c.clone());
-                }
-            }
+            // A channel that joins an open row (the third failure of notify_after_failures = 3,
+            // the attempt that ends a retry chain) hears of it now, not at the window's end.
+            let newcomers: Vec<String> = notice
+                .channels
+                .iter()
+                .filter(|c| !row.channels.contains(c))
+                .cloned()
+                .collect();
+            row.channels.extend(newcomers.iter().cloned());
             let due = row.count as usize % ring == 0;
-            if due {
+            if due || !newcomers.is_empty() {
                 row.sent_count = row.count;
             }
             tx.execute(
@@ -215,6 +219,8 @@ fn record_notice(
             .map_err(sql("updating a notification"))?;
             if due {
                 queue_deliveries(tx, &row, &row.channels, payload, now)?;
+            } else {
+                queue_deliveries(tx, &row, &newcomers, payload, now)?;
             }
             Ok(row)
         }
@@ -265,6 +271,53 @@ fn record_notice(
     }
 }
 
+/// Closes `row`: no event folds into it any more; repeats its channels were not told of go out
+/// as one summary. Returns whether a summary was queued.
+fn close_row(
+    tx: &Transaction<'_>,
+    mut row: NoticeRow,
+    payload: PayloadFn<'_>,
+    now: i64,
+) -> Result<bool> {
+    let summary = row.count > row.sent_count && !row.channels.is_empty();
+    if summary {
+        row.sent_count = row.count;
+        queue_deliveries(tx, &row, &row.channels.clone(), payload, now)?;
+    }
+    tx.execute(
+        "UPDATE notifications SET closed = 1, sent_count = ?2 WHERE id = ?1",
+        params![row.id, row.count],
+    )
+    .map_err(sql("closing notifications"))?;
+    Ok(summary)
+}
+
+/// Closes the open failure rows of `task` (a recovery ends them: the next failure is news).
+fn close_failures(
+    tx: &Transaction<'_>,
+    task: &str,
+    payload: PayloadFn<'_>,
+    now: i64,
+) -> Result<()> {
+    let open: Vec<NoticeRow> = {
+        let mut select = tx
+            .prepare_cached(&format!(
+                "SELECT {NOTICE_COLUMNS} FROM notifications WHERE closed = 0 AND task_name = ?1 \
+                 AND kind IN ('run.failed', 'run.timeout', 'run.crashed') ORDER BY id"
+            ))
+            .map_err(sql("closing notifications"))?;
+        let rows = select
+            .query_map([task], notice_from_row)
+            .map_err(sql("closing notifications"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("closing notifications"))?
+    };
+    for row in open {
+        close_row(tx, row, payload, now)?;
+    }
+    Ok(())
+}
+
 /// Everything one event changes, written in one transaction.
 pub struct NoticeBatch<'a> {
     pub notices: Vec<NoticeWrite>,
@@ -275,6 +328,8 @@ pub struct NoticeBatch<'a> {
     pub cursor: Option<(String, i64)>,
     /// When this is written (Unix ms): the deliveries' retry budget starts here.
     pub now: i64,
+    /// A task whose open failure rows a recovery closes first (their summaries go before it).
+    pub recovered: Option<String>,
 }
 
 impl Store {
@@ -282,6 +337,9 @@ impl Store {
     pub fn record_notices(&self, batch: NoticeBatch<'_>) -> Result<Vec<NoticeRow>> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(sql("recording notifications"))?;
+        if let Some(task) = &batch.recovered {
+            close_failures(&tx, task, batch.payload, batch.now)?;
+        }
         let mut rows = Vec::new();
         for notice in &batch.notices {
             rows.push(record_notice(&tx, notice, batch.payload, batch.now)?);
@@ -348,18 +406,8 @@ impl Store {
                 .map_err(sql("closing notifications"))?
         };
         let mut summaries = 0;
-        for mut row in ended {
-            let unsent = row.count > row.sent_count;
-            if unsent {
-                row.sent_count = row.count;
-                queue_deliveries(&tx, &row, &row.channels.clone(), payload, now)?;
-                summaries += usize::from(!row.channels.is_empty());
-            }
-            tx.execute(
-                "UPDATE notifications SET closed = 1, sent_count = ?2 WHERE id = ?1",
-                params![row.id, row.sent_count],
-            )
-            .map_err(sql("closing notifications"))?;
+        for row in ended {
+            summaries += usize::from(close_row(&tx, row, payload, now)?);
         }
         tx.commit().map_err(sql("closing notifications"))?;
         Ok(summaries)
@@ -435,7 +483,7 @@ impl Store {
         let deleted = conn
             .execute(
                 "DELETE FROM notifications WHERE closed = 1 AND (last_at < ?2 OR id NOT IN \
-                 (SELECT id FROM notifications ORDER BY id DESC LIMIT ?1))",
+                 (SELECT id FROM notifications WHERE inapp = 1 ORDER BY id DESC LIMIT ?1))",
                 params![keep, before],
             )
             .map_err(sql("pruning notifications"))?;
@@ -470,6 +518,51 @@ impl Store {
             )
             .optional()
             .map_err(sql("reading the delivery outbox"))
+    }
+
+    /// Gives up the pending deliveries of notifiers that are no longer declared (nothing will
+    /// ever send them); returns how many, by notifier.
+    pub fn abandon_undeclared_deliveries(
+        &self,
+        declared: &[String],
+        now: i64,
+    ) -> Result<Vec<(String, usize)>> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction()
+            .map_err(sql("reading the delivery outbox"))?;
+        let pending: Vec<(String, usize)> = {
+            let mut select = tx
+                .prepare("SELECT notifier, COUNT(*) FROM deliveries WHERE status = 'pending' GROUP BY notifier")
+                .map_err(sql("reading the delivery outbox"))?;
+            let rows = select
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as usize))
+                })
+                .map_err(sql("reading the delivery outbox"))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql("reading the delivery outbox"))?
+        };
+        let gone: Vec<(String, usize)> = pending
+            .into_iter()
+            .filter(|(notifier, _)| !declared.contains(notifier))
+            .collect();
+        for (notifier, _) in &gone {
+            tx.execute(
+                "UPDATE deliveries SET status = 'failed', done_at = ?2, last_error = ?3 \
+                 WHERE status = 'pending' AND notifier = ?1",
+                params![
+                    notifier,
+                    now,
+                    format!(
+                        "not sent: the notifier {notifier:?} is no longer declared in runwisp.toml"
+                    )
+                ],
+            )
+            .map_err(sql("giving up deliveries"))?;
+        }
+        tx.commit().map_err(sql("giving up deliveries"))?;
+        Ok(gone)
     }
 
     pub fn delivery_sent(&self, id: i64, now: i64) -> Result<()> {
