@@ -14,20 +14,46 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use runwisp::engine::model::{EndReason, RunId, RunStatus};
 
+/// A daemon this test started: killed (and reaped) if the test ends without stopping it, so
+/// a failing test never leaves a daemon behind.
+struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts the daemon on a free port and waits until it wrote `daemon.pid` (the end of boot).
-fn start(p: &Project) -> Child {
+fn start(p: &Project) -> Running {
     let _ = std::fs::remove_file(p.data().join("daemon.pid"));
     let port = free_port().to_string();
     let mut child = p.spawn(&["--headless", "--port", &port]);
     p.wait_booted(&mut child);
-    child
+    Running(child)
 }
 
 fn signal(child: &Child, signal: Signal) {
     kill(Pid::from_raw(child.id() as i32), signal).expect("signal the daemon");
 }
 
-fn stop(mut child: Child) -> std::process::ExitStatus {
+fn stop(mut child: Running) -> std::process::ExitStatus {
     signal(&child, Signal::SIGTERM);
     child.wait().expect("daemon exit")
 }
@@ -493,12 +519,13 @@ run = "head -c 8000000 /dev/zero | tr '\\0' 'x' | fold -w 100"
 fn a_closed_stderr_does_not_kill_the_daemon() {
     let p = Project::new("[tasks.t]\nrun = \"true\"\ncron = \"@every 1s\"\n");
     let port = free_port().to_string();
-    let mut child = p
-        .command(&["--headless", "--port", &port])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Running(
+        p.command(&["--headless", "--port", &port])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     wait_for("boot", Duration::from_secs(20), || {
         p.data().join("daemon.pid").exists()
     });
