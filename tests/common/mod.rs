@@ -15,6 +15,40 @@ pub struct Project {
     pub dir: tempfile::TempDir,
 }
 
+/// A daemon a test left running in its project (one the terminal UI started in the
+/// background, a test that failed before it stopped one) is stopped with the project, so a
+/// failing test never leaves a daemon behind. Only a `runwisp --headless` whose working
+/// directory is this project and whose pid is in this project's lock file is touched.
+impl Drop for Project {
+    fn drop(&mut self) {
+        let lock = self.dir.path().join("data/daemon.lock");
+        let Some(pid) = std::fs::read_to_string(lock)
+            .ok()
+            .and_then(|text| text.lines().next()?.trim().parse::<i32>().ok())
+        else {
+            return;
+        };
+        let ours = || {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+            String::from_utf8_lossy(&cmdline).contains("--headless")
+                && cwd.is_some_and(|cwd| cwd.starts_with(self.dir.path()))
+        };
+        if !ours() {
+            return;
+        }
+        let target = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while ours() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if ours() {
+            let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
 impl Project {
     pub fn new(config: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
