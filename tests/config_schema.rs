@@ -5,29 +5,17 @@
 //! loader rejects for an unknown key, a bad choice, a type or a range fail it; and the duration
 //! and size patterns accept exactly what the loader's unit grammars read.
 
+#[path = "common/oracle.rs"]
+mod oracle;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use runwisp::engine::config::{load_str, STARTER};
 use serde_json::{json, Value};
 
 fn python_has_jsonschema() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import jsonschema, tomllib"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert_eq!(
-            std::env::var("RUNWISP_SKIP_ORACLES").as_deref(),
-            Ok("1"),
-            "python3 cannot import jsonschema and tomllib: pip install -r tests/oracle/requirements.txt \
-             (or set RUNWISP_SKIP_ORACLES=1 to skip the Python oracles)"
-        );
-        eprintln!("skipped: python3 cannot import jsonschema (RUNWISP_SKIP_ORACLES=1)");
-    }
-    ok
+    oracle::python_has("jsonschema, tomllib")
 }
 
 /// What the real `runwisp schema` prints.
@@ -54,22 +42,7 @@ fn check(schema: &Value, documents: &[(String, String)]) -> Verdicts {
         .map(|(name, toml)| json!({ "name": name, "toml": toml }))
         .collect();
     let input = json!({ "schema": schema, "documents": documents }).to_string();
-    let mut child = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/oracle/config_schema_check.py"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = oracle::run("config_schema_check.py", input.as_bytes());
     assert!(out.status.success(), "the oracle failed: {out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let results = report["results"]

@@ -12,10 +12,10 @@ mod daemon;
 #[allow(dead_code)]
 #[path = "common/notify_http.rs"]
 mod notify_http;
+#[path = "common/oracle.rs"]
+mod oracle;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use daemon::{agent, answer, Daemon};
@@ -25,20 +25,7 @@ use serde_json::Value;
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 fn python_has_prometheus_client() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import prometheus_client.openmetrics.parser"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert_eq!(
-            std::env::var("RUNWISP_SKIP_ORACLES").as_deref(),
-            Ok("1"),
-            "python3 cannot import prometheus_client: pip install -r tests/oracle/requirements.txt \
-             (or set RUNWISP_SKIP_ORACLES=1 to skip the Python oracles)"
-        );
-        eprintln!("skipped: python3 cannot import prometheus_client (RUNWISP_SKIP_ORACLES=1)");
-    }
-    ok
+    oracle::python_has("prometheus_client.openmetrics.parser")
 }
 
 /// One sample: its name and labels, sorted.
@@ -53,23 +40,7 @@ struct Scrape {
 
 impl Scrape {
     fn parse(text: &str) -> Scrape {
-        let mut child = Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/oracle/metrics_parse.py"
-            ))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = oracle::run("metrics_parse.py", text.as_bytes());
         assert!(
             out.status.success(),
             "{}\n{text}",

@@ -8,9 +8,8 @@
 mod common;
 #[path = "common/daemon.rs"]
 mod daemon;
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+#[path = "common/oracle.rs"]
+mod oracle;
 
 use daemon::Daemon;
 use runwisp::server::routes::table;
@@ -36,20 +35,7 @@ run = "cat >/dev/null"
 "#;
 
 fn python_has_jsonschema() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import jsonschema"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert_eq!(
-            std::env::var("RUNWISP_SKIP_ORACLES").as_deref(),
-            Ok("1"),
-            "python3 cannot import jsonschema: pip install -r tests/oracle/requirements.txt \
-             (or set RUNWISP_SKIP_ORACLES=1 to skip the Python oracles)"
-        );
-        eprintln!("skipped: python3 cannot import jsonschema (RUNWISP_SKIP_ORACLES=1)");
-    }
-    ok
+    oracle::python_has("jsonschema")
 }
 
 #[test]
@@ -162,22 +148,7 @@ fn every_json_answer_matches_the_documented_schema() {
 
     let document: Value = d.get("/api/openapi.json").json();
     let input = json!({ "document": document, "answers": answers }).to_string();
-    let mut child = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/oracle/openapi_check.py"
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = oracle::run("openapi_check.py", input.as_bytes());
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
