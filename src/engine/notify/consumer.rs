@@ -207,6 +207,22 @@ async fn decide(inner: &Arc<Inner>, event: &LifecycleEvent) -> Result<Decided, s
     if reason.is_some_and(|r| kind_of(r).is_none()) {
         return Ok(Decided::default());
     }
+    // The common case, a success (or a stop) nobody asked to hear of and that ends no failure
+    // streak, needs no read of the run.
+    if let Some(r @ (EndReason::Success | EndReason::Stopped)) = reason {
+        let quiet =
+            kind_of(r).is_some_and(|kind| route::recipients(config, kind, Some(task)).is_empty());
+        if quiet && r == EndReason::Stopped {
+            return Ok(Decided::default());
+        }
+        if quiet {
+            let name = task.to_string();
+            let streak = store::blocking(&inner.store, move |s: &Store| s.streak(&name)).await?;
+            if streak.failures == 0 {
+                return Ok(Decided::default());
+            }
+        }
+    }
     let id = event.run;
     let Some(run) = store::blocking(&inner.store, move |s| s.get_run(&id)).await? else {
         return Ok(Decided::default());

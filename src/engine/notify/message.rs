@@ -176,8 +176,8 @@ pub(super) fn finish(
     run_id: Option<&str>,
     mut lines: Vec<String>,
 ) -> String {
-    if let (Some(base), Some(id)) = (&config.daemon.external_url, run_id) {
-        lines.push(format!("{base}/runs/{id}"));
+    if let Some(url) = run_id.and_then(|id| run_url(config, id)) {
+        lines.push(url);
     }
     lines.push(format!("— runwisp {fingerprint}"));
     lines.join("\n")
