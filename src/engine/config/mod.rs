@@ -248,3 +248,5 @@ pub mod defaults {
 mod tests;
 #[cfg(test)]
 mod tests_fixtures;
+#[cfg(test)]
+mod tests_notify;

@@ -1,0 +1,276 @@
+//! The top level of `runwisp.toml`, `[defaults]`, and the keys of tasks and services.
+
+use super::{
+    choice_names, Key, Kind, BACKOFF, CATCH_UP, DAEMON, LOG_ON_FULL, NOTIFY, ON_OVERLAP, RESTART,
+    ROUTE, SCHEDULER, STORAGE,
+};
+
+// Keys shared by tasks, services and `[defaults]`.
+
+pub(crate) const RUN: Key = Key::new(
+    "run",
+    Kind::Text,
+    "The shell command, run by /bin/sh -c; several lines with \"\"\".",
+)
+.required();
+pub(crate) const DESCRIPTION: Key = Key::new(
+    "description",
+    Kind::Text,
+    "Shown in `runwisp list`, the terminal UI and the web UI.",
+);
+pub(crate) const GROUP: Key = Key::new(
+    "group",
+    Kind::Text,
+    "Sidebar group in the UIs (default \"Tasks\" or \"Services\").",
+);
+pub(crate) const API_TRIGGER: Key = Key::new(
+    "api_trigger",
+    Kind::Bool,
+    "false = only the scheduler may start it; manual triggers are refused (default true).",
+);
+pub(crate) const GRACEFUL_STOP: Key = Key::new(
+    "graceful_stop",
+    Kind::Duration { positive: false },
+    "SIGTERM-to-SIGKILL window for the whole process group; \"0s\" kills at once (default \"5s\").",
+);
+pub(crate) const LOG_MAX_SIZE: Key = Key::new(
+    "log_max_size",
+    Kind::Size { positive: true },
+    "Per-run log cap, like \"100MB\" (the default) or a number of bytes.",
+);
+pub(crate) const LOG_ON_FULL_KEY: Key = Key::new(
+    "log_on_full",
+    Kind::Choice(|| choice_names(LOG_ON_FULL)),
+    "What happens when a run's log reaches log_max_size (default \"drop_old\").",
+);
+pub(crate) const KEEP_RUNS: Key = Key::new(
+    "keep_runs",
+    Kind::Integer {
+        min: 1,
+        max: 1_000_000,
+    },
+    "How many newest runs are kept (default: [defaults], else unlimited).",
+);
+pub(crate) const KEEP_FOR: Key = Key::new(
+    "keep_for",
+    Kind::Duration { positive: true },
+    "Runs older than this are deleted (default: [defaults], else kept).",
+);
+pub(crate) const TIMEOUT: Key = Key::new(
+    "timeout",
+    Kind::Duration { positive: true },
+    "Wall-clock cap of one attempt (default: [defaults], else none).",
+);
+
+/// The keys of tasks and services alike.
+pub(crate) const COMMON: &[Key] = &[
+    RUN,
+    DESCRIPTION,
+    GROUP,
+    API_TRIGGER,
+    GRACEFUL_STOP,
+    LOG_MAX_SIZE,
+    LOG_ON_FULL_KEY,
+    KEEP_RUNS,
+    KEEP_FOR,
+    Key::new(
+        "notify_on_failure",
+        Kind::List { non_empty: false },
+        "Notifier ids told about failed, timed-out, crashed and log_overflow runs.",
+    ),
+    Key::new(
+        "notify_on_success",
+        Kind::List { non_empty: false },
+        "Notifier ids told about successful runs.",
+    ),
+    Key::new(
+        "notify_after_retries",
+        Kind::Bool,
+        "true = tell only about the attempt that ends a retry chain, not each failed attempt.",
+    ),
+    NOTIFY_AFTER_FAILURES,
+    Key::new(
+        "env",
+        Kind::StringMap,
+        "Extra environment variables for the command (names of ASCII letters, digits and '_', not RUNWISP_*).",
+    ),
+    Key::new(
+        "working_dir",
+        Kind::Text,
+        "Where the command runs; relative paths start at the configuration file's folder, ~ is the home.",
+    ),
+];
+
+pub(crate) const NOTIFY_AFTER_FAILURES: Key = Key::new(
+    "notify_after_failures",
+    Kind::Integer {
+        min: 1,
+        max: 1_000_000,
+    },
+    "Tell about failures only from the Nth consecutive failed run on (1 = every failure).",
+);
+
+// Tasks.
+
+pub(crate) const TASK_TIMEZONE: Key = Key::new(
+    "timezone",
+    Kind::Text,
+    "IANA zone the cron is read in (default: [scheduler] timezone).",
+);
+pub(crate) const CATCH_UP_KEY: Key = Key::new(
+    "catch_up",
+    Kind::Choice(|| choice_names(CATCH_UP)),
+    "Missed firings after downtime: run the latest once, all of them, or skip them (default \"latest\").",
+);
+pub(crate) const MAX_CATCH_UP_RUNS: Key = Key::new(
+    "max_catch_up_runs",
+    Kind::Integer {
+        min: 1,
+        max: 1_000_000,
+    },
+    "At most this many missed firings are caught up (default 100).",
+);
+pub(crate) const MAX_CONCURRENT: Key = Key::new(
+    "max_concurrent",
+    Kind::Integer { min: 1, max: 1024 },
+    "How many runs of the task may be active at once (default 1).",
+);
+pub(crate) const ON_OVERLAP_KEY: Key = Key::new(
+    "on_overlap",
+    Kind::Choice(|| choice_names(ON_OVERLAP)),
+    "A firing while max_concurrent runs are active: queue it, skip it, or terminate the oldest (default \"queue\").",
+);
+pub(crate) const QUEUE_MAX: Key = Key::new(
+    "queue_max",
+    Kind::Integer {
+        min: 1,
+        max: 10_000,
+    },
+    "The longest queue with on_overlap = \"queue\" (default 100).",
+);
+pub(crate) const RETRY_ATTEMPTS: Key = Key::new(
+    "retry_attempts",
+    Kind::Integer { min: 0, max: 100 },
+    "Additional attempts after a failed one (default 0).",
+);
+pub(crate) const RETRY_DELAY: Key = Key::new(
+    "retry_delay",
+    Kind::Duration { positive: true },
+    "Base delay before a retry (default \"5s\").",
+);
+pub(crate) const RETRY_BACKOFF: Key = Key::new(
+    "retry_backoff",
+    Kind::Choice(|| choice_names(BACKOFF)),
+    "How the retry delay grows (default \"constant\").",
+);
+pub(crate) const RESTART_KEY: Key = Key::new(
+    "restart",
+    Kind::Choice(|| choice_names(RESTART)),
+    "\"on_failure\" runs the task again when it fails (not together with retry_attempts); \"always\" is for services (default \"never\").",
+);
+
+/// The keys only tasks take.
+pub(crate) const TASK: &[Key] = &[
+    Key::new(
+        "cron",
+        Kind::Text,
+        "Five fields, or @hourly, @daily, @weekly, @monthly, @yearly, @every 1h30m; none = manual-only.",
+    ),
+    TASK_TIMEZONE,
+    CATCH_UP_KEY,
+    MAX_CATCH_UP_RUNS,
+    MAX_CONCURRENT,
+    ON_OVERLAP_KEY,
+    QUEUE_MAX,
+    RETRY_ATTEMPTS,
+    RETRY_DELAY,
+    RETRY_BACKOFF,
+    RESTART_KEY,
+    TIMEOUT,
+];
+
+// Services.
+
+pub(crate) const INSTANCES: Key = Key::new(
+    "instances",
+    Kind::Integer { min: 1, max: 64 },
+    "Replicas to keep alive, each with its own replica index (default 1).",
+);
+pub(crate) const RESTART_DELAY: Key = Key::new(
+    "restart_delay",
+    Kind::Duration { positive: true },
+    "Base delay before restarting a replica that exited (default \"1s\").",
+);
+pub(crate) const RESTART_BACKOFF: Key = Key::new(
+    "restart_backoff",
+    Kind::Choice(|| choice_names(BACKOFF)),
+    "How the restart delay grows, capped at 60s (default \"exponential\").",
+);
+pub(crate) const BACKOFF_RESET_AFTER: Key = Key::new(
+    "backoff_reset_after",
+    Kind::Duration { positive: true },
+    "A replica that stayed up this long starts its back-off from zero again (default \"60s\").",
+);
+
+/// The keys only services take.
+pub(crate) const SERVICE: &[Key] = &[
+    INSTANCES,
+    RESTART_DELAY,
+    RESTART_BACKOFF,
+    BACKOFF_RESET_AFTER,
+];
+
+/// `[defaults]`: values every task and service inherits unless it sets its own.
+pub(crate) const DEFAULTS: &[Key] = &[
+    TIMEOUT,
+    GRACEFUL_STOP,
+    LOG_MAX_SIZE,
+    LOG_ON_FULL_KEY,
+    KEEP_RUNS,
+    KEEP_FOR,
+];
+
+/// The top level of `runwisp.toml`.
+pub(crate) const TOP: &[Key] = &[
+    Key::new(
+        "tasks",
+        Kind::Named(&[COMMON, TASK]),
+        "Tasks, by name: commands run on a cron schedule or on demand.",
+    ),
+    Key::new(
+        "services",
+        Kind::Named(&[COMMON, SERVICE]),
+        "Services, by name: processes kept alive and restarted with back-off.",
+    ),
+    Key::new(
+        "defaults",
+        Kind::Table(DEFAULTS),
+        "Values every task and service inherits unless it sets its own.",
+    ),
+    Key::new("scheduler", Kind::Table(SCHEDULER), "The scheduler."),
+    Key::new(
+        "daemon",
+        Kind::Table(DAEMON),
+        "The daemon: where it listens, how it stops and logs.",
+    ),
+    Key::new(
+        "storage",
+        Kind::Table(STORAGE),
+        "Limits on the run logs kept under the data directory.",
+    ),
+    Key::new(
+        "notify",
+        Kind::Table(NOTIFY),
+        "How notifications are folded, kept and sent by default.",
+    ),
+    Key::new(
+        "notifier",
+        Kind::Notifiers,
+        "Outbound notifiers, one [[notifier]] table each.",
+    ),
+    Key::new(
+        "notification_route",
+        Kind::TableArray(ROUTE),
+        "Routes send matching events to notifiers, on top of each task's own lists.",
+    ),
+];
