@@ -175,11 +175,6 @@ impl Client {
         self.call("GET", path, None)
     }
 
-    /// `GET` any JSON route.
-    pub fn get_json(&self, path: &str) -> Result<Value, ClientError> {
-        self.call("GET", path, None)
-    }
-
     /// Starts `task` now; `by` is recorded as `triggered_by` (`cli`, `tui`, `web` or `api`).
     pub fn trigger(&self, task: &str, by: &str) -> Result<RunView, ClientError> {
         self.call(

@@ -196,10 +196,6 @@ impl Engine {
         &self.inner.store
     }
 
-    /// The store as a shareable handle, for [`store::blocking`] calls.
-    pub fn store_handle(&self) -> &Arc<Store> {
-        &self.inner.store
-    }
 
     pub fn data_dir(&self) -> &DataDir {
         &self.inner.dir
