@@ -1,0 +1,245 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Delivering notifications through the real daemon (`notifications.md` §6): a receiver that
+//! answers 429 with Retry-After, a receiver that is down while the bell and the other channels
+//! go on, the daemon killed (SIGKILL) with a delivery pending, and a hanging command notifier at
+//! SIGTERM. The fixture (the daemon, the outbox, the receivers' checks) is
+//! `common/notify_fixture.rs`.
+//!
+//! Everything this binary spawns goes through runwisp's reaper: the daemon too, whose exit is
+//! read from the reaper's answer, never by waiting on the child.
+
+mod common;
+#[path = "common/daemon.rs"]
+mod daemon;
+#[path = "common/notify_fixture.rs"]
+mod notify_fixture;
+#[allow(dead_code)]
+#[path = "common/notify_http.rs"]
+mod notify_http;
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use notify_fixture::{
+    assert_one_sent, bell_of, deliveries, deliveries_settled, deliveries_until, failing_project,
+    received, unique, until, webhook, Delivery, Wisp, PATIENCE,
+};
+use notify_http::{closed_port, Receiver, Reply};
+use runwisp::engine::runner::reaper::ExitStatus;
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// 1. 429 with Retry-After.
+
+#[test]
+fn a_429_with_retry_after_2_is_retried_no_sooner_than_2_s_later() {
+    let rx = Receiver::start(vec![
+        Reply::status(429, "").header("Retry-After", "2"),
+        Reply::status(200, "ok"),
+    ]);
+    let project = failing_project("", &webhook("limited", &rx.url("/limited")), &["limited"]);
+    let wisp = Wisp::start(&project, &[]);
+    let run = wisp.run_to_end("t");
+    let got = received(&rx, "the retry after the 429", 2);
+    let gap = got[1].at - got[0].at;
+    assert!(
+        gap >= Duration::from_secs(2),
+        "the retry came {gap:?} after the 429 that said Retry-After: 2"
+    );
+    for request in &got {
+        let event: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(event["run"]["id"], run["id"]);
+        assert_eq!(event["title"], "t failed (exit 3)");
+    }
+    let rows = deliveries_settled(&project, "the delivery recorded as sent");
+    assert_one_sent(&rows, 2, "");
+    assert_eq!(rx.requests().len(), 2, "nothing more after the 200");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. A receiver that is down.
+
+#[test]
+fn a_receiver_that_is_down_is_retried_while_the_bell_and_other_channels_go_on() {
+    let port = closed_port();
+    let live = Receiver::start(vec![Reply::status(200, "ok")]);
+    let notifiers = format!(
+        r##"{}
+[[notifier]]
+id = "live"
+type = "slack"
+webhook_url = "{}"
+"##,
+        webhook("dead", &format!("http://127.0.0.1:{port}/hook")),
+        live.url("/services/T/B/live")
+    );
+    let project = failing_project("", &notifiers, &["dead", "live"]);
+    let wisp = Wisp::start(&project, &[]);
+    let before = Instant::now();
+    let run = wisp.run_to_end("t");
+
+    let rows = deliveries_until(&project, "three attempts at the dead receiver", |rows| {
+        rows.iter().any(|d| d.notifier == "dead" && d.attempts >= 3)
+    });
+    // Back-off from 1 s, doubling: the third attempt is at least 1 s + 2 s after the first.
+    assert!(
+        before.elapsed() >= Duration::from_secs(3),
+        "three attempts within {:?}: {rows:#?}",
+        before.elapsed()
+    );
+    let dead: Vec<&Delivery> = rows.iter().filter(|d| d.notifier == "dead").collect();
+    assert_eq!(dead.len(), 1, "{rows:#?}");
+    assert_eq!(dead[0].status, "pending", "still within its 5 minutes");
+    assert!(
+        dead[0].last_error.as_deref().is_some_and(|e| !e.is_empty()),
+        "the last error is kept: {dead:#?}"
+    );
+
+    // The dead channel delays neither the live one nor the bell.
+    let got = received(&live, "the live channel", 1);
+    assert_eq!(got.len(), 1);
+    let text = got[0].json()["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(text.contains(run["id"].as_str().unwrap()), "{text}");
+    let failed = bell_of(&project, "run.failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0].count, 1);
+    assert_eq!(failed[0].run_id.as_deref(), run["id"].as_str());
+    assert!(
+        bell_of(&project, "notify.delivery_failed").is_empty(),
+        "not given up before its 5 minutes"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Killed with a delivery pending.
+
+#[test]
+fn a_delivery_pending_when_the_daemon_is_killed_is_sent_once_after_the_restart() {
+    let rx = Receiver::start(vec![
+        Reply::status(503, "busy").header("Retry-After", "4"),
+        Reply::status(200, "ok"),
+    ]);
+    let project = failing_project("", &webhook("later", &rx.url("/later")), &["later"]);
+    let mut first = Wisp::start(&project, &[]);
+    let run = first.run_to_end("t");
+    let rows = deliveries_until(&project, "the first attempt answered 503", |rows| {
+        rows.iter().any(|d| d.attempts == 1)
+    });
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].status, "pending");
+    first.signal(Signal::SIGKILL);
+    assert!(first.wait_exit(PATIENCE), "SIGKILL ends the daemon");
+    assert_eq!(
+        first.status,
+        Some(ExitStatus::Signal(Signal::SIGKILL as i32))
+    );
+    assert_eq!(
+        rx.requests().len(),
+        1,
+        "only the 503 before the kill (the retry was due 4 s later)"
+    );
+
+    let second = Wisp::start(&project, &[]);
+    let rows = deliveries_settled(&project, "the pending delivery sent after the restart");
+    assert_one_sent(&rows, 2, "one delivery, not a second one: ");
+    let got = rx.requests();
+    assert_eq!(got.len(), 2, "the 503, then the one send after the restart");
+    for request in &got {
+        let event = request.json();
+        assert_eq!(event["kind"], "run.failed");
+        assert_eq!(event["run"]["id"], run["id"]);
+    }
+    // Stopped cleanly, it has nothing left to send.
+    drop(second);
+    assert_eq!(rx.requests().len(), 2, "sent exactly once");
+    assert_eq!(bell_of(&project, "run.failed").len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. A hanging command at shutdown.
+
+/// Living processes whose command line or environment holds `marker`.
+fn processes_with(marker: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let marker = marker.as_bytes();
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            ["cmdline", "environ"].iter().any(|file| {
+                std::fs::read(format!("/proc/{pid}/{file}"))
+                    .is_ok_and(|bytes| bytes.windows(marker.len()).any(|w| w == marker))
+            })
+        })
+        .filter(|pid| common::alive(*pid))
+        .collect()
+}
+
+#[test]
+fn a_hanging_command_notifier_neither_holds_up_shutdown_nor_outlives_the_daemon() {
+    let marker = unique("RWNDT_HANG_");
+    let hang = format!(
+        r##"
+[[notifier]]
+id = "hang"
+type = "command"
+run = "{marker}=1 sleep 600"
+"##
+    );
+    let daemon = r##"
+[daemon]
+shutdown_timeout = "2s"
+"##;
+    let project = failing_project(daemon, &hang, &["hang"]);
+    let mut wisp = Wisp::start(&project, &[]);
+    wisp.run_to_end("t");
+    let hanging = until(
+        "the command notifier running",
+        PATIENCE,
+        || processes_with(&marker),
+        |pids| !pids.is_empty(),
+    );
+
+    let stopping = Instant::now();
+    wisp.signal(Signal::SIGTERM);
+    let exited = wisp.wait_exit(Duration::from_secs(2 + 8));
+    let took = stopping.elapsed();
+    // Whatever happens, nothing of this test is left running.
+    let mut left = processes_with(&marker);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        left = processes_with(&marker);
+    }
+    for pid in &left {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    assert!(
+        exited,
+        "the daemon did not exit within shutdown_timeout + 8 s"
+    );
+    assert!(
+        took <= Duration::from_secs(2 + 5),
+        "the daemon took {took:?} to stop (shutdown_timeout = 2s)"
+    );
+    assert_eq!(
+        wisp.status,
+        Some(ExitStatus::Code(0)),
+        "a clean stop: {}",
+        wisp.stderr_text()
+    );
+    assert!(
+        left.is_empty(),
+        "the command notifier outlived the daemon (which stopped in {took:?}): pids {left:?} \
+         (first seen {hanging:?})"
+    );
+    // The send stays pending for the next start.
+    let rows = deliveries(&project);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].status, "pending", "{rows:#?}");
+}

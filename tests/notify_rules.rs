@@ -1,0 +1,176 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Notification rules through the real daemon (`notifications.md` §6): 25 failures in one
+//! coalescing window are one bell row and at most three messages, and `notify_after_failures`
+//! stays silent until its count, then the recovery goes only to who heard the failure. The
+//! fixture (the daemon, the outbox, the receivers) is `common/notify_fixture.rs`.
+//!
+//! Everything this binary spawns goes through runwisp's reaper: the daemon too, whose exit is
+//! read from the reaper's answer, never by waiting on the child.
+
+mod common;
+#[path = "common/daemon.rs"]
+mod daemon;
+#[path = "common/notify_fixture.rs"]
+mod notify_fixture;
+#[allow(dead_code)]
+#[path = "common/notify_http.rs"]
+mod notify_http;
+
+use common::Project;
+use notify_fixture::{
+    bell, bell_of, deliveries, deliveries_until, none_pending, received, until, webhook,
+    write_config, Delivery, Wisp, PATIENCE,
+};
+use notify_http::{Receiver, Reply};
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// 1. 25 failures in one window.
+
+#[test]
+fn twenty_five_failures_in_one_window_are_one_row_and_at_most_three_messages() {
+    let rx = Receiver::start(vec![Reply::status(200, "")]);
+    let project = Project::new(&format!(
+        r##"{}
+[tasks.t]
+run = "echo broken pipe >&2; exit 3"
+notify_on_failure = ["flood"]
+"##,
+        webhook("flood", &rx.url("/flood"))
+    ));
+    let wisp = Wisp::start(&project, &[]);
+    let mut last = Value::Null;
+    for _ in 0..25 {
+        last = wisp.run_to_end("t");
+        assert_eq!(last["exit_code"], 3);
+    }
+    let rows = until(
+        "25 failures counted in one row",
+        PATIENCE,
+        || bell(&project),
+        |rows| rows.iter().any(|r| r.count == 25),
+    );
+    assert_eq!(rows.len(), 1, "one row for the whole window: {rows:#?}");
+    let row = &rows[0];
+    assert_eq!(row.kind.as_str(), "run.failed");
+    assert_eq!(row.title, "t failed (exit 3)");
+    assert_eq!(row.run_id.as_deref(), last["id"].as_str(), "the latest run");
+    assert_eq!(row.occurrences.len(), 10, "the newest occurrence_ring");
+
+    let sent = until(
+        "the deliveries of the window sent",
+        PATIENCE,
+        || (deliveries(&project), rx.requests().len()),
+        |(rows, received)| none_pending(rows) && *received == rows.len(),
+    )
+    .0;
+    let got = rx.requests();
+    assert!(
+        got.len() <= 3,
+        "at most 3 messages for 25 failures: {sent:#?}"
+    );
+    let counts: Vec<u64> = got
+        .iter()
+        .map(|r| r.json()["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [1, 10, 20], "the first at once, then every 10th");
+    let titles: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(titles[0], "t failed (exit 3)");
+    assert!(
+        titles[1].starts_with("t failed (exit 3) (10 times in "),
+        "{titles:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. notify_after_failures, then recovery.
+
+#[test]
+fn notify_after_failures_3_speaks_at_the_third_and_the_recovery_goes_to_who_heard() {
+    let heard = Receiver::start(vec![Reply::status(200, "")]);
+    let quiet = Receiver::start(vec![Reply::status(200, "")]);
+    let project = Project::new("");
+    let ok = project.path().join("ok");
+    write_config(
+        &project,
+        &format!(
+            r##"
+[notify]
+coalesce_window = "0s"
+{heard}{quiet}
+[[notification_route]]
+match = {{ kind = ["run.timeout"], task = "fetch" }}
+notify = ["quiet"]
+
+[tasks.fetch]
+run = "test -f '{ok}' || exit 3"
+notify_on_failure = ["heard"]
+notify_after_failures = 3
+"##,
+            heard = webhook("heard", &heard.url("/heard")),
+            quiet = webhook("quiet", &quiet.url("/quiet")),
+            ok = ok.display(),
+        ),
+    );
+    let wisp = Wisp::start(&project, &[]);
+    for n in 1..=2 {
+        wisp.run_to_end("fetch");
+        // The row and its deliveries are written in one transaction: once the row is there,
+        // no delivery means none will come.
+        until(
+            &format!("failure {n} in the bell"),
+            PATIENCE,
+            || bell_of(&project, "run.failed"),
+            |rows| rows.len() == n,
+        );
+        let rows = deliveries(&project);
+        assert!(rows.is_empty(), "silent for failure {n}: {rows:#?}");
+    }
+    assert!(heard.requests().is_empty());
+
+    let third = wisp.run_to_end("fetch");
+    let got = received(&heard, "the third failure sent", 1);
+    let event = got[0].json();
+    assert_eq!(event["kind"], "run.failed");
+    assert_eq!(event["title"], "fetch failed (exit 3)");
+    assert_eq!(event["run"]["id"], third["id"]);
+    assert_eq!(
+        bell_of(&project, "run.failed").len(),
+        3,
+        "the bell counts every failure"
+    );
+
+    std::fs::write(&ok, "").unwrap();
+    let success = wisp.run_to_end("fetch");
+    assert_eq!(success["end_reason"], "success");
+    let rows = deliveries_until(&project, "the recovery sent", |rows| {
+        rows.len() >= 2 && none_pending(rows)
+    });
+    let got = received(&heard, "the recovery received", 2);
+    assert_eq!(got.len(), 2, "the third failure and one recovery");
+    let event = got[1].json();
+    assert_eq!(event["kind"], "run.recovered");
+    assert_eq!(event["severity"], "info");
+    assert_eq!(event["run"]["id"], success["id"]);
+    let title = event["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("fetch recovered after 3 failures"),
+        "{title}"
+    );
+    let recovered: Vec<&Delivery> = rows
+        .iter()
+        .filter(|d| d.payload["kind"] == "run.recovered")
+        .collect();
+    assert_eq!(recovered.len(), 1, "one run.recovered: {rows:#?}");
+    assert_eq!(recovered[0].notifier, "heard");
+    assert!(
+        rows.iter().all(|d| d.notifier == "heard"),
+        "nothing to the channel that heard no failure: {rows:#?}"
+    );
+    assert!(quiet.requests().is_empty());
+    let bell_rows = bell_of(&project, "run.recovered");
+    assert_eq!(bell_rows.len(), 1, "{bell_rows:#?}");
+}
