@@ -4,10 +4,15 @@
 //! with everything it implies (the row, its deliveries, the streak, the consumer's cursor), so
 //! a crash never sends twice or loses a send.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{Result, Store, StoreError};
 use crate::engine::model::{NotifyKind, RunId, Severity};
+
+mod bell;
+mod deliveries;
+
+pub use deliveries::Delivery;
 
 /// One notification to record.
 #[derive(Debug, Clone)]
@@ -60,17 +65,6 @@ pub struct Streak {
     pub since: i64,
     /// The notifier ids (`inapp` included) told of them.
     pub told: Vec<String>,
-}
-
-/// A send waiting in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: i64,
-    pub notifier: String,
-    pub payload: String,
-    pub created_at: i64,
-    pub next_at: i64,
-    pub attempts: u32,
 }
 
 /// Builds a delivery's payload from the row it reports (after this occurrence was counted).
@@ -140,16 +134,6 @@ fn queue_deliveries(
             .map_err(sql("queueing a notification"))?;
     }
     Ok(())
-}
-
-fn read_notice(conn: &Connection, id: &str) -> Result<Option<NoticeRow>> {
-    conn.query_row(
-        &format!("SELECT {NOTICE_COLUMNS} FROM notifications WHERE id = ?1"),
-        [id],
-        notice_from_row,
-    )
-    .optional()
-    .map_err(sql("reading a notification"))
 }
 
 /// Records one notice in `tx`: folded into the open row of its key, or a new row; with the
@@ -411,204 +395,5 @@ impl Store {
         }
         tx.commit().map_err(sql("closing notifications"))?;
         Ok(summaries)
-    }
-}
-
-/// The bell: notifications shown in-app, and their read state.
-impl Store {
-    /// In-app notifications, newest first, older than `before` (an id) when given.
-    pub fn notices(
-        &self,
-        unread_only: bool,
-        before: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<NoticeRow>> {
-        let conn = self.conn();
-        let mut select = conn
-            .prepare_cached(&format!(
-                "SELECT {NOTICE_COLUMNS} FROM notifications WHERE inapp = 1 \
-                 AND (?1 = 0 OR read_at IS NULL) AND (?2 IS NULL OR id < ?2) \
-                 ORDER BY id DESC LIMIT ?3"
-            ))
-            .map_err(sql("listing notifications"))?;
-        let rows = select
-            .query_map(params![unread_only, before, limit], notice_from_row)
-            .map_err(sql("listing notifications"))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(sql("listing notifications"))
-    }
-
-    pub fn notice(&self, id: &str) -> Result<Option<NoticeRow>> {
-        read_notice(&self.conn(), id)
-    }
-
-    pub fn unread_notices(&self) -> Result<u64> {
-        self.conn()
-            .query_row(
-                "SELECT COUNT(*) FROM notifications WHERE inapp = 1 AND read_at IS NULL",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n.max(0) as u64)
-            .map_err(sql("counting unread notifications"))
-    }
-
-    /// Marks one in-app notification read (a row already read keeps its time); None when
-    /// there is no such notification.
-    pub fn mark_notice_read(&self, id: &str, now: i64) -> Result<Option<NoticeRow>> {
-        let conn = self.conn();
-        conn.execute(
-            "UPDATE notifications SET read_at = COALESCE(read_at, ?2) WHERE id = ?1 AND inapp = 1",
-            params![id, now],
-        )
-        .map_err(sql("marking a notification read"))?;
-        Ok(read_notice(&conn, id)?.filter(|row| row.inapp))
-    }
-
-    /// Marks every in-app notification read; returns how many were unread.
-    pub fn mark_all_notices_read(&self, now: i64) -> Result<usize> {
-        self.conn()
-            .execute(
-                "UPDATE notifications SET read_at = ?1 WHERE inapp = 1 AND read_at IS NULL",
-                [now],
-            )
-            .map_err(sql("marking notifications read"))
-    }
-
-    /// Keeps the newest `keep` notifications and none whose last occurrence is older than
-    /// `before`; rows still coalescing are kept. Sent and failed deliveries older than
-    /// `before` go too. Returns how many notifications were deleted.
-    pub fn prune_notices(&self, keep: u32, before: i64) -> Result<usize> {
-        let conn = self.conn();
-        let deleted = conn
-            .execute(
-                "DELETE FROM notifications WHERE closed = 1 AND (last_at < ?2 OR id NOT IN \
-                 (SELECT id FROM notifications WHERE inapp = 1 ORDER BY id DESC LIMIT ?1))",
-                params![keep, before],
-            )
-            .map_err(sql("pruning notifications"))?;
-        conn.execute(
-            "DELETE FROM deliveries WHERE status <> 'pending' AND done_at < ?1",
-            [before],
-        )
-        .map_err(sql("pruning deliveries"))?;
-        Ok(deleted)
-    }
-}
-
-/// The delivery outbox.
-impl Store {
-    /// The pending delivery of `notifier` that is due first.
-    pub fn next_delivery(&self, notifier: &str) -> Result<Option<Delivery>> {
-        self.conn()
-            .query_row(
-                "SELECT id, notifier, payload, created_at, next_at, attempts FROM deliveries \
-                 WHERE status = 'pending' AND notifier = ?1 ORDER BY next_at, id LIMIT 1",
-                [notifier],
-                |r| {
-                    Ok(Delivery {
-                        id: r.get(0)?,
-                        notifier: r.get(1)?,
-                        payload: r.get(2)?,
-                        created_at: r.get(3)?,
-                        next_at: r.get(4)?,
-                        attempts: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql("reading the delivery outbox"))
-    }
-
-    /// Gives up the pending deliveries of notifiers that are no longer declared (nothing will
-    /// ever send them); returns how many, by notifier.
-    pub fn abandon_undeclared_deliveries(
-        &self,
-        declared: &[String],
-        now: i64,
-    ) -> Result<Vec<(String, usize)>> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction()
-            .map_err(sql("reading the delivery outbox"))?;
-        let pending: Vec<(String, usize)> = {
-            let mut select = tx
-                .prepare("SELECT notifier, COUNT(*) FROM deliveries WHERE status = 'pending' GROUP BY notifier")
-                .map_err(sql("reading the delivery outbox"))?;
-            let rows = select
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as usize))
-                })
-                .map_err(sql("reading the delivery outbox"))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sql("reading the delivery outbox"))?
-        };
-        let gone: Vec<(String, usize)> = pending
-            .into_iter()
-            .filter(|(notifier, _)| !declared.contains(notifier))
-            .collect();
-        for (notifier, _) in &gone {
-            tx.execute(
-                "UPDATE deliveries SET status = 'failed', done_at = ?2, last_error = ?3 \
-                 WHERE status = 'pending' AND notifier = ?1",
-                params![
-                    notifier,
-                    now,
-                    format!(
-                        "not sent: the notifier {notifier:?} is no longer declared in runwisp.toml"
-                    )
-                ],
-            )
-            .map_err(sql("giving up deliveries"))?;
-        }
-        tx.commit().map_err(sql("giving up deliveries"))?;
-        Ok(gone)
-    }
-
-    pub fn delivery_sent(&self, id: i64, now: i64) -> Result<()> {
-        self.conn()
-            .execute(
-                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, done_at = ?2, \
-                 last_error = NULL WHERE id = ?1",
-                params![id, now],
-            )
-            .map_err(sql("recording a delivery"))?;
-        Ok(())
-    }
-
-    pub fn delivery_retry(&self, id: i64, next_at: i64, error: &str) -> Result<()> {
-        self.conn()
-            .execute(
-                "UPDATE deliveries SET attempts = attempts + 1, next_at = ?2, last_error = ?3 \
-                 WHERE id = ?1",
-                params![id, next_at, error],
-            )
-            .map_err(sql("recording a delivery retry"))?;
-        Ok(())
-    }
-
-    /// Gives a delivery up, and records the `notify.delivery_failed` notice about it in the
-    /// same transaction.
-    pub fn delivery_given_up(
-        &self,
-        id: i64,
-        now: i64,
-        error: &str,
-        notice: &NoticeWrite,
-        payload: PayloadFn<'_>,
-    ) -> Result<NoticeRow> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction()
-            .map_err(sql("recording a failed delivery"))?;
-        tx.execute(
-            "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, done_at = ?2, \
-             last_error = ?3 WHERE id = ?1",
-            params![id, now, error],
-        )
-        .map_err(sql("recording a failed delivery"))?;
-        let row = record_notice(&tx, notice, payload, now)?;
-        tx.commit().map_err(sql("recording a failed delivery"))?;
-        Ok(row)
     }
 }
