@@ -196,7 +196,6 @@ impl Engine {
         &self.inner.store
     }
 
-
     pub fn data_dir(&self) -> &DataDir {
         &self.inner.dir
     }
