@@ -106,7 +106,7 @@ impl<'a, 'i> Fields<'a, 'i> {
         }
     }
 
-    /// `check_keys` against the keys of tables in `keys.rs`.
+    /// `check_keys` against the keys of tables in `keys/`.
     pub fn check_table(&self, ctx: &mut Ctx<'_>, tables: &[&[Key]], rejected: &[(&str, &str)]) {
         self.check_keys(ctx, &super::keys::names(tables), rejected);
     }

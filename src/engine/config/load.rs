@@ -1,7 +1,7 @@
 //! Reading `runwisp.toml`: syntax errors first, then every table checked and every problem
 //! collected, so a user sees all errors of a file at once. Tasks and services are read here;
 //! the other sections in `sections.rs`, `[[notifier]]` in `notifiers.rs`. Which keys each table
-//! takes, with their ranges and choices, is the data of `keys.rs`.
+//! takes, with their ranges and choices, is the data of `keys/`.
 
 use std::collections::BTreeMap;
 use std::ops::Range;

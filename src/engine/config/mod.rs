@@ -1,6 +1,6 @@
 //! The `runwisp.toml` model (`product.md` §2): what a loaded, validated configuration looks like.
 //! Loading and every rule live in `load.rs` (tasks and services), `notifiers.rs` (`[[notifier]]`)
-//! and `sections.rs` (the other tables), reading the key tables of `keys.rs`, from which
+//! and `sections.rs` (the other tables), reading the key tables of `keys/`, from which
 //! `schema.rs` also builds the JSON Schema `runwisp schema` prints; errors point at file, line,
 //! column and key path. The starter file is embedded here.
 

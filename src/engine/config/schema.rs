@@ -1,5 +1,5 @@
 //! The JSON Schema (draft 2020-12) of `runwisp.toml` that `runwisp schema` prints, built from
-//! the key tables in `keys.rs` the loader itself reads. It accepts every file the loader
+//! the key tables in `keys/` the loader itself reads. It accepts every file the loader
 //! accepts; rules the loader checks in code (cron syntax, zone names, listen addresses, URLs,
 //! mail addresses, ids, both-or-neither pairs) are left to the loader, so the schema is looser
 //! there. It rejects unknown keys, keys of the other kind of table, values outside a closed

@@ -1,6 +1,6 @@
 //! The two unit grammars of `runwisp.toml`: durations (`300ms`, `1h30m`, `2d`, `1w`) and sizes
 //! (`512b`, `10MB`, `1.5gb`, powers of 1024). Only parsing and printing; the rules about which
-//! values a key accepts live with the key in `keys.rs`. `schema.rs` has a regular expression of
+//! values a key accepts live with the key in `keys/`. `schema.rs` has a regular expression of
 //! each grammar, checked against these parsers by `tests/config_schema.rs`.
 
 use std::time::Duration;
