@@ -346,8 +346,10 @@ fn retention_at_boot_deletes_rows_and_log_files_together() {
     let before = p.runs("t");
     assert_eq!(before.len(), 6);
     let daemon = start(&p);
+    // The sweep deletes the rows first, then their files: wait for both.
+    let log_files = || std::fs::read_dir(p.data().join("logs/t")).map_or(0, |d| d.count());
     wait_for("the boot sweep", Duration::from_secs(10), || {
-        p.runs("t").len() == 3
+        p.runs("t").len() == 3 && log_files() == 3
     });
     let kept = p.runs("t");
     assert_eq!(
@@ -355,8 +357,7 @@ fn retention_at_boot_deletes_rows_and_log_files_together() {
         before[..3].iter().map(|r| &r.id).collect::<Vec<_>>(),
         "the newest three stay"
     );
-    let files = std::fs::read_dir(p.data().join("logs/t")).unwrap().count();
-    assert_eq!(files, 3, "their log files went with them");
+    assert_eq!(log_files(), 3, "their log files went with them");
     for run in &kept {
         assert!(p.log_path(run).exists());
     }
