@@ -12,7 +12,8 @@ pub mod runs;
 pub mod tasks;
 
 pub use daemon::{
-    AuthStatus, Challenge, Health, Info, Login, Restarted, StoppedRuns, Stopping, Token,
+    AuthStatus, Challenge, ConfigProblem, Health, Info, Login, Reloaded, Restarted, StoppedRuns,
+    Stopping, Token,
 };
 pub use logs::{LogLine, LogStream, LogWindow, LogWindowHead};
 pub use notifications::{

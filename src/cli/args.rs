@@ -120,6 +120,15 @@ pub enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// Read runwisp.toml again and put it in force, without stopping anything else (as SIGHUP
+    /// does); a file with errors changes nothing and they are printed.
+    Reload {
+        /// Print the daemon's answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Is a daemon healthy here (or at --url)?
     Status {
         /// Print the daemon's health and details as JSON.
@@ -261,6 +270,7 @@ impl Command {
             | Command::RunTask { remote, .. }
             | Command::Stop { remote, .. }
             | Command::Restart { remote, .. }
+            | Command::Reload { remote, .. }
             | Command::Status { remote, .. }
             | Command::Runs { remote, .. }
             | Command::Logs { remote, .. }
@@ -284,6 +294,7 @@ fn takes(command: Option<&Command>) -> (bool, bool, bool) {
             | Command::RunTask { .. }
             | Command::Stop { .. }
             | Command::Restart { .. }
+            | Command::Reload { .. }
             | Command::Status { .. }
             | Command::List { .. }
             | Command::Runs { .. }

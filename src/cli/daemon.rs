@@ -2,12 +2,13 @@
 //! containers. Start-up refuses early and clearly: a bad configuration exits 1 before anything
 //! starts, a data directory held by another daemon exits 1 naming its pid, a listen port in use
 //! exits 2. SIGTERM, SIGINT or SIGQUIT shut it down within `[daemon] shutdown_timeout`;
-//! SIGHUP, SIGUSR1 and SIGUSR2 are logged and change nothing. Beside the TCP listener it serves
+//! SIGHUP reloads `runwisp.toml` (see `engine::reload`); SIGUSR1 and SIGUSR2 are logged and
+//! change nothing. Beside the TCP listener it serves
 //! the local socket `data/daemon.sock` (removed when it stops); a socket that cannot be made
 //! is logged and local clients then log in over TCP.
 //!
 //! Under systemd (`Type=notify`, see `runwisp service install`) it says `READY=1` once boot,
-//! recovery and the listener are up, `STOPPING=1` when a stop signal arrives, and pets the
+//! recovery and the listener are up, `RELOADING=1` then `READY=1` around a reload, `STOPPING=1` when a stop signal arrives, and pets the
 //! watchdog when `WatchdogSec` is set; without `NOTIFY_SOCKET` all of that is a no-op.
 
 use std::io::Write;
@@ -93,7 +94,18 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             NotifyState::MainPid(std::process::id()),
             NotifyState::Status(&ready_status(tasks, services, &listen)),
         ]);
-        let signal = signals.recv().await;
+        let signal = loop {
+            match signals.recv().await {
+                Got::Stop(signal) => break signal,
+                Got::Reload => {
+                    reload(daemon.engine()).await;
+                    let engine = daemon.engine();
+                    let config = engine.config();
+                    let status = ready_status(config.tasks.len(), config.services.len(), &listen);
+                    tell_systemd(&[NotifyState::Ready, NotifyState::Status(&status)]);
+                }
+            }
+        };
         tracing::info!("{signal} received; shutting down");
         tell_systemd(&[
             NotifyState::Stopping,
@@ -179,10 +191,31 @@ fn write_pid(dir: &DataDir) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// SIGHUP: reads `runwisp.toml` again. systemd hears `RELOADING=1` first and `READY=1` after;
+/// a file with errors changes nothing, and its errors go to the log and to the bell.
+async fn reload(engine: &crate::engine::Engine) {
+    tracing::info!("SIGHUP received; reloading the configuration");
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => tell_systemd(&[NotifyState::Reloading, now]),
+        Err(_) => tell_systemd(&[NotifyState::Reloading]),
+    }
+    // The summary line is logged by the reload itself.
+    if let Err(e) = engine.reload().await {
+        tracing::error!("reload on SIGHUP failed: {e}");
+        engine.tell_reload_failed(&e);
+    }
+}
+
+/// What a signal asks of the daemon.
+enum Got {
+    Stop(&'static str),
+    Reload,
+}
+
 /// The signals the daemon answers, caught from the moment [`Signals::listen`] returns.
-/// SIGTERM, SIGINT and SIGQUIT stop it cleanly. SIGHUP (what operators send to reload) and
-/// SIGUSR1/SIGUSR2 are logged and leave it running: the default action of each would kill it
-/// silently and leave its services behind. SIGPIPE is ignored by the Rust runtime.
+/// SIGTERM, SIGINT and SIGQUIT stop it cleanly; SIGHUP reloads the configuration. SIGUSR1 and
+/// SIGUSR2 are logged and leave it running: the default action of each would kill it silently
+/// and leave its services behind. SIGPIPE is ignored by the Rust runtime.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
@@ -208,17 +241,15 @@ impl Signals {
         })
     }
 
-    /// Waits for a signal that stops the daemon and returns its name; says what it does with
-    /// the others meanwhile.
-    async fn recv(&mut self) -> &'static str {
+    /// Waits for a signal that stops or reloads the daemon; says what it does with the others
+    /// meanwhile.
+    async fn recv(&mut self) -> Got {
         loop {
             tokio::select! {
-                _ = self.term.recv() => return "SIGTERM",
-                _ = self.int.recv() => return "SIGINT",
-                _ = self.quit.recv() => return "SIGQUIT",
-                _ = self.hup.recv() => tracing::warn!(
-                    "SIGHUP received: this runwisp cannot reload its configuration yet, so it keeps running with the one it started with; restart it to apply a changed runwisp.toml"
-                ),
+                _ = self.term.recv() => return Got::Stop("SIGTERM"),
+                _ = self.int.recv() => return Got::Stop("SIGINT"),
+                _ = self.quit.recv() => return Got::Stop("SIGQUIT"),
+                _ = self.hup.recv() => return Got::Reload,
                 _ = self.usr1.recv() => tracing::warn!("SIGUSR1 received: runwisp does nothing with it and keeps running"),
                 _ = self.usr2.recv() => tracing::warn!("SIGUSR2 received: runwisp does nothing with it and keeps running"),
             }

@@ -26,6 +26,7 @@ mod logs;
 mod notifications;
 mod notify;
 mod options;
+mod reload;
 mod remote;
 mod restart;
 mod run_task;
@@ -121,6 +122,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Some(Command::RunTask { task, wait, .. }) => run_task::run(cli, task, *wait),
         Some(Command::Stop { target, json, .. }) => stop::run(cli, target, *json),
         Some(Command::Restart { service, json, .. }) => restart::run(cli, service, *json),
+        Some(Command::Reload { json, .. }) => reload::run(cli, *json),
         Some(Command::Completions { shell }) => completions::completions(*shell),
         Some(Command::Man) => completions::man(),
         Some(Command::Status { json, .. }) => status::run(cli, *json),

@@ -57,6 +57,9 @@ pub fn run(cli: &Cli, json_out: bool) -> anyhow::Result<i32> {
         "runwisp {} is healthy at {}: fingerprint {}, up {uptime}, zone {zone}, listening on {listen}",
         health.version, target.url, health.fingerprint,
     );
+    if let Some(note) = info.as_ref().and_then(api::Info::config_note) {
+        println!("{note}");
+    }
     Ok(0)
 }
 

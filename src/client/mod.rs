@@ -126,6 +126,12 @@ impl Client {
         }
     }
 
+    /// `POST /api/reload`: what changed; a file with errors is refused (422) with every error
+    /// in the message, one a line.
+    pub fn reload(&self) -> Result<crate::api::Reloaded, ClientError> {
+        self.call("POST", "/api/reload", None)
+    }
+
     fn request(
         &self,
         agent: &ureq::Agent,
@@ -143,11 +149,10 @@ impl Client {
         let mut response = result.map_err(|e| self.unreachable(e))?;
         let status = response.status().as_u16();
         if status >= 400 {
-            let detail = response
-                .body_mut()
-                .read_json::<Value>()
-                .ok()
-                .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_string))
+            let problem = response.body_mut().read_json::<Value>().ok();
+            let detail = problem
+                .as_ref()
+                .map(problem_text)
                 .unwrap_or_else(|| format!("the daemon answered HTTP {status}"));
             return Err(ClientError::Api { status, detail });
         }
@@ -317,4 +322,27 @@ pub fn health(url: &str) -> Result<api::Health, ClientError> {
             url: base.to_string(),
             reason: e.to_string(),
         })
+}
+
+/// A problem answer as one message: its detail, then each configuration error it lists
+/// (`LINE:COLUMN: KEY: message`, as `runwisp validate` prints them).
+fn problem_text(problem: &Value) -> String {
+    let mut text = problem
+        .get("detail")
+        .and_then(Value::as_str)
+        .unwrap_or("the daemon refused the request")
+        .to_string();
+    let errors: Vec<crate::api::ConfigProblem> = problem
+        .get("errors")
+        .and_then(|e| serde_json::from_value(e.clone()).ok())
+        .unwrap_or_default();
+    for e in errors {
+        let key = if e.key.is_empty() {
+            String::new()
+        } else {
+            format!(" {}:", e.key)
+        };
+        text.push_str(&format!("\n  {}:{}:{key} {}", e.line, e.column, e.message));
+    }
+    text
 }

@@ -30,6 +30,8 @@ pub enum Event {
     NotificationsRead,
     /// Outbound deliveries were queued: the delivery workers look again.
     DeliveriesQueued,
+    /// A reload put new definitions in force: interfaces read the task list again.
+    ConfigReloaded,
 }
 
 /// How many events a slow subscriber may fall behind before it misses some (it is told how

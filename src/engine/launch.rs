@@ -148,7 +148,7 @@ impl Ending {
                 Err(e) => {
                     if inner.is_stopping() {
                         let since = *stopping_since.get_or_insert_with(tokio::time::Instant::now);
-                        if since.elapsed() >= inner.config.daemon.shutdown_timeout {
+                        if since.elapsed() >= inner.config().daemon.shutdown_timeout {
                             tracing::error!(run = %id, task = %task, "the end of run {id} of task {task} could not be recorded before the daemon stopped ({e}); the next start records it as crashed");
                             break;
                         }
@@ -289,7 +289,7 @@ async fn execute(
         };
         return (outcome, None, None);
     }
-    let floor = inner.config.storage.min_free_space;
+    let floor = inner.config().storage.min_free_space;
     let (spec, log_path) = match prepare(&inner.dir, floor, new, common, extra_env, timeout) {
         Ok(prepared) => prepared,
         Err(message) => return refused(message),

@@ -32,7 +32,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use jiff::Timestamp;
 
@@ -129,13 +129,46 @@ struct Runs {
     last_success: Option<i64>,
 }
 
+impl Default for Runs {
+    fn default() -> Self {
+        Self {
+            ended: vec![0; EndReason::ALL.len()],
+            duration: Histogram::new(DURATION_BUCKETS),
+            last_success: None,
+        }
+    }
+}
+
 /// The engine's counters; one per [`crate::engine::Inner`].
+/// A series per name; a reload adds the names it brings (the counters of a removed name stay,
+/// unseen, should it come back).
+type Series<K, V> = RwLock<BTreeMap<K, Arc<V>>>;
+
 pub(crate) struct Metrics {
-    runs: BTreeMap<TaskName, Mutex<Runs>>,
-    log_bytes: BTreeMap<TaskName, Arc<AtomicU64>>,
-    restarts: BTreeMap<TaskName, AtomicU64>,
-    notifications: BTreeMap<String, [AtomicU64; 3]>,
+    runs: Series<TaskName, Mutex<Runs>>,
+    log_bytes: Series<TaskName, AtomicU64>,
+    restarts: Series<TaskName, AtomicU64>,
+    notifications: Series<String, [AtomicU64; 3]>,
     skew: Mutex<Histogram>,
+}
+
+fn get<K, Q, V>(series: &Series<K, V>, key: &Q) -> Option<Arc<V>>
+where
+    K: Ord + std::borrow::Borrow<Q>,
+    Q: Ord + ?Sized,
+{
+    series
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+        .cloned()
+}
+
+fn add<K: Ord + Clone, V: Default>(series: &Series<K, V>, keys: impl Iterator<Item = K>) {
+    let mut map = series.write().unwrap_or_else(PoisonError::into_inner);
+    for key in keys {
+        map.entry(key).or_default();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -146,29 +179,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Metrics {
     /// Every series the configuration names, at zero.
     pub(crate) fn new(config: &Config) -> Self {
-        let names = || config.tasks.keys().chain(config.services.keys());
-        let runs = Runs {
-            ended: vec![0; EndReason::ALL.len()],
-            duration: Histogram::new(DURATION_BUCKETS),
-            last_success: None,
-        };
-        Self {
-            runs: names()
-                .map(|n| (n.clone(), Mutex::new(runs.clone())))
-                .collect(),
-            log_bytes: names().map(|n| (n.clone(), Arc::default())).collect(),
-            restarts: config
-                .services
-                .keys()
-                .map(|n| (n.clone(), AtomicU64::new(0)))
-                .collect(),
-            notifications: config
-                .notifiers
-                .iter()
-                .map(|n| (n.id.clone(), Default::default()))
-                .collect(),
+        let metrics = Self {
+            runs: RwLock::default(),
+            log_bytes: RwLock::default(),
+            restarts: RwLock::default(),
+            notifications: RwLock::default(),
             skew: Mutex::new(Histogram::new(SKEW_BUCKETS)),
-        }
+        };
+        metrics.add_series(config);
+        metrics
+    }
+
+    /// Adds, at zero, the series of the names `config` brings (at boot and on a reload).
+    pub(crate) fn add_series(&self, config: &Config) {
+        let names = || config.tasks.keys().chain(config.services.keys()).cloned();
+        add(&self.runs, names());
+        add(&self.log_bytes, names());
+        add(&self.restarts, config.services.keys().cloned());
+        add(
+            &self.notifications,
+            config.notifiers.iter().map(|n| n.id.clone()),
+        );
     }
 
     /// A run of `task` ended `reason` at `end_at` (Unix ms); `started_at` when its process
@@ -180,10 +211,10 @@ impl Metrics {
         started_at: Option<i64>,
         end_at: i64,
     ) {
-        let Some(runs) = self.runs.get(task) else {
+        let Some(runs) = get(&self.runs, task) else {
             return;
         };
-        let mut runs = lock(runs);
+        let mut runs = lock(&runs);
         if let Some(i) = EndReason::ALL.iter().position(|r| *r == reason) {
             runs.ended[i] += 1;
         }
@@ -202,19 +233,19 @@ impl Metrics {
 
     /// The counter of `task`'s captured output bytes, for its capture to add to.
     pub(crate) fn log_bytes(&self, task: &TaskName) -> Option<Arc<AtomicU64>> {
-        self.log_bytes.get(task).cloned()
+        get(&self.log_bytes, task)
     }
 
     /// A replica of `service` exited and is to be started again.
     pub(crate) fn service_restarted(&self, service: &TaskName) {
-        if let Some(n) = self.restarts.get(service) {
+        if let Some(n) = get(&self.restarts, service) {
             n.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// What became of one attempt to deliver through `notifier`.
     pub(crate) fn delivery(&self, notifier: &str, result: Delivery) {
-        if let Some(counts) = self.notifications.get(notifier) {
+        if let Some(counts) = get(&self.notifications, notifier) {
             counts[result.index()].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -271,7 +302,7 @@ impl Engine {
         let mut tasks = Vec::new();
         let mut services = Vec::new();
         for info in self.tasks().await {
-            let runs = metrics.runs.get(&info.name).map(|r| lock(r).clone());
+            let runs = get(&metrics.runs, &info.name).map(|r| lock(&r).clone());
             let (ended, duration, last_success) = match runs {
                 Some(r) => (r.ended, r.duration, r.last_success),
                 None => (
@@ -289,9 +320,7 @@ impl Engine {
                 });
                 services.push(ServiceMetrics {
                     name: info.name.clone(),
-                    restarts: metrics
-                        .restarts
-                        .get(&info.name)
+                    restarts: get(&metrics.restarts, &info.name)
                         .map_or(0, |n| n.load(Ordering::Relaxed)),
                     replicas_up: up,
                 });
@@ -303,19 +332,21 @@ impl Engine {
                 queued: info.queued,
                 last_success,
                 next_run: info.next,
-                log_bytes: metrics
-                    .log_bytes
-                    .get(&info.name)
+                log_bytes: get(&metrics.log_bytes, &info.name)
                     .map_or(0, |n| n.load(Ordering::Relaxed)),
                 kind: info.kind,
                 name: info.name,
             });
         }
-        let notifications = metrics
-            .notifications
+        // The notifiers of the configuration in force, in its order.
+        let notifications = self
+            .inner
+            .config()
+            .notifiers
             .iter()
+            .filter_map(|n| Some((n.id.clone(), get(&metrics.notifications, &n.id)?)))
             .map(|(notifier, counts)| NotifierMetrics {
-                notifier: notifier.clone(),
+                notifier,
                 results: Delivery::ALL
                     .iter()
                     .map(|d| (*d, counts[d.index()].load(Ordering::Relaxed)))
@@ -336,7 +367,15 @@ impl Engine {
 pub(crate) fn seed_last_success(inner: &Arc<Inner>) {
     let inner = inner.clone();
     tokio::spawn(async move {
-        for (name, runs) in &inner.metrics.runs {
+        let series: Vec<_> = inner
+            .metrics
+            .runs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, runs)| (name.clone(), runs.clone()))
+            .collect();
+        for (name, runs) in series {
             let query = RunQuery {
                 task: Some(name.clone()),
                 end_reason: Some(EndReason::Success),
@@ -347,7 +386,7 @@ pub(crate) fn seed_last_success(inner: &Arc<Inner>) {
             match found {
                 Ok(found) => {
                     if let Some(end) = found.first().and_then(|run| run.end_at) {
-                        let mut runs = lock(runs);
+                        let mut runs = lock(&runs);
                         runs.last_success = Some(runs.last_success.map_or(end, |t| t.max(end)));
                     }
                 }

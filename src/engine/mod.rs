@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod datadir;
+mod defs;
 pub mod events;
 pub mod history;
 pub mod launch;
@@ -20,6 +21,7 @@ pub mod model;
 pub mod notify;
 pub mod password;
 mod recovery;
+pub mod reload;
 pub mod retention;
 pub mod run_owner;
 pub mod runlog;
@@ -31,7 +33,7 @@ mod supervisor;
 mod tasks;
 mod trigger;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::broadcast;
@@ -68,16 +70,19 @@ pub struct Engine {
 }
 
 pub(crate) struct Inner {
-    pub config: Arc<Config>,
+    /// The definitions in force (configuration, task and service slots); a reload swaps them.
+    defs: defs::Current,
     pub dir: DataDir,
     pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
-    pub tasks: BTreeMap<TaskName, tasks::TaskSlot>,
-    pub services: BTreeMap<TaskName, supervisor::ServiceSlot>,
     /// The runs that may be alive, firings in flight and the shutdown flag.
     pub live: live::Live,
     /// What `GET /metrics` counts; see [`metrics`].
     pub metrics: metrics::Metrics,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+    /// Settings changed in the file that keep their old value until a restart.
+    needs_restart: std::sync::Mutex<Vec<String>>,
     /// Wake-ups for the interfaces and the lifecycle readers; see [`Inner::emit`].
     events: broadcast::Sender<Event>,
     fingerprint: String,
@@ -87,6 +92,53 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The definitions in force now: one consistent set (see [`defs`]).
+    pub fn defs(&self) -> Arc<defs::Defs> {
+        self.defs.get()
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.defs.get().config.clone()
+    }
+
+    /// A task's definition in force and its slot.
+    pub fn task_def(&self, name: &TaskName) -> Option<defs::Def<config::Task, tasks::TaskSlot>> {
+        self.defs.get().tasks.get(name).cloned()
+    }
+
+    /// A service's definition in force and its slot.
+    pub fn service_def(
+        &self,
+        name: &TaskName,
+    ) -> Option<defs::Def<config::Service, supervisor::ServiceSlot>> {
+        self.defs.get().services.get(name).cloned()
+    }
+
+    /// Puts a new set of definitions in force (a reload).
+    fn swap_defs(&self, defs: defs::Defs) {
+        self.defs.swap(defs);
+    }
+
+    fn set_needs_restart(&self, settings: Vec<String>) {
+        *self
+            .needs_restart
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+    }
+
+    fn needs_restart(&self) -> Vec<String> {
+        self.needs_restart
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Changes whenever a reload puts new definitions in force.
+    pub fn watch_defs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.defs.watch()
+    }
+
     pub fn emit(&self, event: Event) {
         // No subscriber is fine: events are a view, the database is the truth.
         let _ = self.events.send(event);
@@ -139,10 +191,10 @@ impl Engine {
         let (events, _) = broadcast::channel(events::CAPACITY);
         let started_at = clock.now();
         let inner = Arc::new(Inner {
-            tasks: tasks::slots(&config),
-            services: supervisor::slots(&config),
             metrics: metrics::Metrics::new(&config),
-            config,
+            defs: defs::Current::new(defs::Defs::new(config)),
+            reloading: tokio::sync::Mutex::new(()),
+            needs_restart: std::sync::Mutex::default(),
             dir,
             store,
             clock,
@@ -175,7 +227,7 @@ impl Engine {
             stop.stop();
         }
         tasks::drop_queues(inner, "the daemon shut down before this run started").await;
-        let budget = inner.config.daemon.shutdown_timeout;
+        let budget = inner.config().daemon.shutdown_timeout;
         if !launch::wait_all_ended(inner, budget).await {
             tracing::warn!("runs still alive after shutdown_timeout; killing them");
             launch::kill_all(inner);
@@ -188,8 +240,9 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// The configuration in force now (a reload replaces it; hold the `Arc` for one answer).
+    pub fn config(&self) -> Arc<Config> {
+        self.inner.config()
     }
 
     pub fn store(&self) -> &Store {

@@ -212,6 +212,7 @@ string_enum!(
         ServiceFlapping => "service.flapping",
         LogDiskPressure => "log.disk_pressure",
         DeliveryFailed => "notify.delivery_failed",
+        ReloadFailed => "config.reload_failed",
     }
 );
 
@@ -238,9 +239,10 @@ impl NotifyKind {
             | NotifyKind::RunTimeout
             | NotifyKind::RunCrashed
             | NotifyKind::ServiceFlapping => Severity::Error,
-            NotifyKind::RunMissed | NotifyKind::LogDiskPressure | NotifyKind::DeliveryFailed => {
-                Severity::Warn
-            }
+            NotifyKind::RunMissed
+            | NotifyKind::LogDiskPressure
+            | NotifyKind::DeliveryFailed
+            | NotifyKind::ReloadFailed => Severity::Warn,
             NotifyKind::RunSucceeded
             | NotifyKind::RunRecovered
             | NotifyKind::RunStarted

@@ -225,7 +225,7 @@ pub(crate) fn spawn_sweeper(inner: Arc<Inner>) {
             }
             let worker = inner.clone();
             let result = tokio::task::spawn_blocking(move || {
-                let config = &worker.config;
+                let config = worker.config();
                 let rules = config
                     .tasks
                     .iter()
@@ -263,7 +263,7 @@ pub(crate) fn spawn_sweeper(inner: Arc<Inner>) {
                                 "[storage] max_size deleted {} run(s) to keep the logs within {}",
                                 swept.for_size,
                                 crate::engine::config::units::format_size(
-                                    inner.config.storage.max_size
+                                    inner.config().storage.max_size
                                 )
                             ),
                             lines: vec![

@@ -59,10 +59,11 @@ impl Scheduled {
 pub(crate) async fn spawn(inner: Arc<Inner>) -> Result<(), StoreError> {
     let now = inner.clock.now();
     let tasks: Vec<(TaskName, Arc<Task>)> = inner
+        .defs()
         .tasks
         .iter()
-        .filter(|(_, slot)| slot.spec.cron.is_some())
-        .map(|(name, slot)| (name.clone(), slot.spec.clone()))
+        .filter(|(_, def)| def.spec.cron.is_some())
+        .map(|(name, def)| (name.clone(), def.spec.clone()))
         .collect();
     let names: Vec<String> = tasks.iter().map(|(n, _)| n.to_string()).collect();
     let anchors = store::blocking(&inner.store, move |s| {
@@ -105,9 +106,41 @@ fn heap_of(scheduled: &[Scheduled]) -> BinaryHeap<Reverse<(Timestamp, usize)>> {
         .collect()
 }
 
+/// A reload put new definitions in force: a task that stays unchanged keeps what it handled;
+/// an added or changed task plans from now (no catch-up for the time before it existed, and a
+/// changed `cron` or `timezone` starts from its new next instant); a removed task is dropped.
+fn replan(inner: &Inner, scheduled: Vec<Scheduled>, now: Timestamp) -> Vec<Scheduled> {
+    let mut before: std::collections::HashMap<TaskName, Scheduled> =
+        scheduled.into_iter().map(|s| (s.name.clone(), s)).collect();
+    inner
+        .defs()
+        .tasks
+        .iter()
+        .filter(|(_, def)| def.spec.cron.is_some())
+        .map(|(name, def)| {
+            let handled = match before.remove(name) {
+                Some(s) if Arc::ptr_eq(&s.task, &def.spec) || *s.task == *def.spec => s.handled,
+                _ => now,
+            };
+            Scheduled {
+                name: name.clone(),
+                task: def.spec.clone(),
+                handled,
+            }
+        })
+        .collect()
+}
+
 async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Timestamp) {
     let mut heap = heap_of(&scheduled);
+    let mut reloads = inner.watch_defs();
+    reloads.mark_unchanged();
+    let mut reloaded = false;
     loop {
+        if std::mem::take(&mut reloaded) {
+            scheduled = replan(&inner, scheduled, inner.clock.now());
+            heap = heap_of(&scheduled);
+        }
         let now = inner.clock.now();
         if now < last_now {
             tracing::warn!("the wall clock went back from {last_now} to {now}; re-planning schedules (nothing fires twice)");
@@ -135,6 +168,7 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
         });
         tokio::select! {
             _ = inner.clock.sleep_until(wake) => {}
+            changed = reloads.changed() => reloaded = changed.is_ok(),
             _ = inner.stopped() => return,
         }
     }

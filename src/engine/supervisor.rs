@@ -7,7 +7,6 @@
 //! replica at its own index. What each replica is doing ([`ReplicaState`]) is kept here, so
 //! the interfaces show it instead of guessing from the active runs.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,8 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::engine::clock::millis;
-use crate::engine::config::{Config, Service};
+use crate::engine::config::Service;
+use crate::engine::defs::Def;
 use crate::engine::events::Event;
 use crate::engine::launch;
 use crate::engine::model::{NotifyKind, RunId, RunKind, TaskName, TriggeredBy};
@@ -27,12 +27,22 @@ use crate::engine::{Engine, Inner};
 /// Restart delays of services never exceed this.
 pub const RESTART_CAP: Duration = Duration::from_secs(60);
 
+/// A service's runtime state (its replicas); it outlives a reload that keeps the service. Its
+/// definition is in [`crate::engine::defs::Defs`] beside it.
+#[derive(Default)]
 pub(crate) struct ServiceSlot {
-    pub spec: Arc<Service>,
     state: Mutex<ServiceState>,
-    /// Told every new generation, so a replica waiting out its back-off hears a stop or a
-    /// restart at once.
+    /// Bumped on every stop, restart and replica replacement, so a replica waiting out its
+    /// back-off hears at once that it is no longer wanted.
     changed: tokio::sync::watch::Sender<u64>,
+    /// Bumped by every reload that replaces the replicas: an older rolling replacement stops.
+    rollout: std::sync::atomic::AtomicU64,
+}
+
+impl ServiceSlot {
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
 #[derive(Default)]
@@ -41,8 +51,33 @@ struct ServiceState {
     generation: u64,
     stopped: bool,
     replicas: Vec<Option<JoinHandle<()>>>,
+    /// Per index, bumped when that one replica is replaced (a reload) or removed (fewer
+    /// `instances`); a replica loop of an older epoch ends.
+    epochs: Vec<u64>,
     /// What each replica (by index) is doing now.
     doing: Vec<ReplicaState>,
+}
+
+/// Which replica loop this is: it runs while both still match the service's state.
+#[derive(Debug, Clone, Copy)]
+struct Incarnation {
+    generation: u64,
+    epoch: u64,
+}
+
+impl ServiceState {
+    fn is_current(&self, index: u32, me: Incarnation) -> bool {
+        self.generation == me.generation
+            && self.epochs.get(index as usize) == Some(&me.epoch)
+            && !self.stopped
+    }
+
+    fn incarnation(&self, index: usize) -> Incarnation {
+        Incarnation {
+            generation: self.generation,
+            epoch: self.epochs.get(index).copied().unwrap_or(0),
+        }
+    }
 }
 
 /// What one replica of a service is doing.
@@ -107,33 +142,14 @@ impl ServiceView {
     }
 }
 
-/// Records what replica `index` of generation `generation` is doing (an older generation's
-/// replica, on its way out, changes nothing).
-async fn set_doing(inner: &Inner, name: &TaskName, index: u32, generation: u64, now: ReplicaState) {
-    let Some(slot) = inner.services.get(name) else {
-        return;
-    };
+/// Records what replica `index` is doing (a replica on its way out changes nothing).
+async fn set_doing(slot: &ServiceSlot, index: u32, me: Incarnation, now: ReplicaState) {
     let mut state = slot.state.lock().await;
-    if state.generation == generation {
+    if state.is_current(index, me) {
         if let Some(doing) = state.doing.get_mut(index as usize) {
             *doing = now;
         }
     }
-}
-
-pub(crate) fn slots(config: &Config) -> BTreeMap<TaskName, ServiceSlot> {
-    config
-        .services
-        .iter()
-        .map(|(name, spec)| {
-            let slot = ServiceSlot {
-                spec: Arc::new(spec.clone()),
-                state: Mutex::new(ServiceState::default()),
-                changed: tokio::sync::watch::Sender::new(0),
-            };
-            (name.clone(), slot)
-        })
-        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,26 +175,28 @@ pub(crate) async fn start_all(inner: &Arc<Inner>) {
             );
             Vec::new()
         });
-    for (name, slot) in &inner.services {
+    for (name, def) in &inner.defs().services {
         if stopped.iter().any(|s| s == name.as_str()) {
-            let mut state = slot.state.lock().await;
+            let mut state = def.slot.state.lock().await;
             state.stopped = true;
-            state.doing = vec![ReplicaState::Stopped; slot.spec.instances as usize];
+            state.doing = vec![ReplicaState::Stopped; def.spec.instances as usize];
             tracing::info!(service = %name, "service {name} stays stopped, as an operator left it; restart it to start it");
             continue;
         }
-        let inner = inner.clone();
-        let name = name.clone();
-        tokio::spawn(async move { start(&inner, &name, false).await });
+        let (inner, name, def) = (inner.clone(), name.clone(), def.clone());
+        tokio::spawn(async move { start(&inner, &name, &def, false).await });
     }
 }
 
 /// Starts (or replaces) all replicas of a service under a new generation; `by_operator`
 /// also clears a saved operator stop (under the lock, in order with stops).
-async fn start(inner: &Arc<Inner>, name: &TaskName, by_operator: bool) {
-    let Some(slot) = inner.services.get(name) else {
-        return;
-    };
+pub(crate) async fn start(
+    inner: &Arc<Inner>,
+    name: &TaskName,
+    def: &Def<Service, ServiceSlot>,
+    by_operator: bool,
+) {
+    let Def { spec, slot } = def;
     let mut state = slot.state.lock().await;
     if by_operator {
         Engine {
@@ -188,51 +206,63 @@ async fn start(inner: &Arc<Inner>, name: &TaskName, by_operator: bool) {
         .await;
     }
     state.generation += 1;
-    slot.changed.send_replace(state.generation);
+    slot.bump();
     state.stopped = false;
-    let generation = state.generation;
     // The old generation's replicas see the new generation before their runs end.
-    stop_replicas(inner, name);
-    let instances = slot.spec.instances as usize;
+    stop_replicas(inner, name, None);
+    let instances = spec.instances as usize;
     state.doing = vec![ReplicaState::Starting; instances];
+    state.epochs.resize(instances, 0);
     let mut previous = std::mem::take(&mut state.replicas);
     previous.resize_with(instances, || None);
     for (index, before) in previous.into_iter().enumerate() {
-        let inner = inner.clone();
-        let name = name.clone();
-        state.replicas.push(Some(tokio::spawn(async move {
-            // The replica this one replaces finishes stopping first: one process per index.
-            if let Some(before) = before {
-                let _ = before.await;
-            }
-            replica(inner, name, index as u32, generation).await;
-        })));
+        let me = state.incarnation(index);
+        let handle = spawn_replica(inner, name, slot, spec, index as u32, me, before);
+        state.replicas.push(Some(handle));
     }
 }
 
-async fn current(inner: &Inner, name: &TaskName, generation: u64) -> bool {
-    match inner.services.get(name) {
-        Some(slot) => {
-            let state = slot.state.lock().await;
-            state.generation == generation && !state.stopped && !inner.is_stopping()
+/// Starts one replica loop, once the replica it replaces (if any) has finished stopping: one
+/// process per index.
+fn spawn_replica(
+    inner: &Arc<Inner>,
+    name: &TaskName,
+    slot: &Arc<ServiceSlot>,
+    spec: &Arc<Service>,
+    index: u32,
+    me: Incarnation,
+    before: Option<JoinHandle<()>>,
+) -> JoinHandle<()> {
+    let (inner, name, slot, spec) = (inner.clone(), name.clone(), slot.clone(), spec.clone());
+    tokio::spawn(async move {
+        if let Some(before) = before {
+            let _ = before.await;
         }
-        None => false,
-    }
+        replica(inner, name, slot, spec, index, me).await;
+    })
 }
 
-async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64) {
-    let Some(slot) = inner.services.get(&name) else {
-        return;
-    };
-    let spec = slot.spec.clone();
+async fn current(inner: &Inner, slot: &ServiceSlot, index: u32, me: Incarnation) -> bool {
+    let state = slot.state.lock().await;
+    state.is_current(index, me) && !inner.is_stopping()
+}
+
+async fn replica(
+    inner: Arc<Inner>,
+    name: TaskName,
+    slot: Arc<ServiceSlot>,
+    spec: Arc<Service>,
+    index: u32,
+    me: Incarnation,
+) {
     let mut attempt: u32 = 0;
     let mut flapping = Flapping::default();
     loop {
         let in_flight = inner.in_flight();
-        if !current(&inner, &name, generation).await {
+        if !current(&inner, &slot, index, me).await {
             break;
         }
-        set_doing(&inner, &name, index, generation, ReplicaState::Starting).await;
+        set_doing(&slot, index, me, ReplicaState::Starting).await;
         let new = NewRun {
             retry_attempt: attempt,
             replica_index: Some(index),
@@ -255,18 +285,11 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
             let stop = launch::register(&inner, &new, &name);
             // A stop or restart that came while the row was being written could not reach
             // this run (it was not active yet): it must not outlive its generation.
-            if !current(&inner, &name, generation).await {
+            if !current(&inner, &slot, index, me).await {
                 stop.stop();
             }
             drop(in_flight);
-            set_doing(
-                &inner,
-                &name,
-                index,
-                generation,
-                ReplicaState::Running { run: new.id },
-            )
-            .await;
+            set_doing(&slot, index, me, ReplicaState::Running { run: new.id }).await;
             let started = tokio::time::Instant::now();
             let (_, ending) = launch::run_to_end(
                 &inner,
@@ -283,7 +306,7 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
                 attempt = 0;
             }
         }
-        if !current(&inner, &name, generation).await {
+        if !current(&inner, &slot, index, me).await {
             break;
         }
         attempt = attempt.saturating_add(1);
@@ -299,14 +322,147 @@ async fn replica(inner: Arc<Inner>, name: TaskName, index: u32, generation: u64)
             next_attempt_at,
             attempt,
         };
-        set_doing(&inner, &name, index, generation, waiting).await;
+        set_doing(&slot, index, me, waiting).await;
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = inner.stopped() => break,
-            _ = wait_generation_change(&inner, &name, generation) => break,
+            _ = until_replaced(&inner, &slot, index, me) => break,
         }
     }
-    set_doing(&inner, &name, index, generation, ReplicaState::Stopped).await;
+    set_doing(&slot, index, me, ReplicaState::Stopped).await;
+}
+
+/// How long a rolling replacement waits, beyond the old replica's `graceful_stop`, for a new
+/// replica's process to be running before it gives up on the rest.
+const ROLLOUT_WAIT: Duration = Duration::from_secs(30);
+
+/// A reload changed a service's definition (`operations.md` §1): the running replicas are
+/// replaced one by one, each once the one before runs again under the new definition; fewer
+/// `instances` stop the highest indexes first, more start the new indexes at the end. A stopped
+/// service only takes the new definition (it starts with it when restarted). A newer reload, a
+/// restart or a stop ends this replacement where it is.
+pub(crate) async fn roll_out(
+    inner: Arc<Inner>,
+    name: TaskName,
+    def: Def<Service, ServiceSlot>,
+    old: Arc<Service>,
+) {
+    use std::sync::atomic::Ordering;
+    let Def { spec, slot } = &def;
+    let rollout = slot.rollout.fetch_add(1, Ordering::SeqCst) + 1;
+    let instances = spec.instances as usize;
+    let (generation, kept, gone) = {
+        let mut state = slot.state.lock().await;
+        if state.stopped {
+            state.doing.resize(instances, ReplicaState::Stopped);
+            return;
+        }
+        let before = state.epochs.len();
+        // Fewer instances: the highest indexes are no longer current, and stop.
+        state.epochs.truncate(instances);
+        state.doing.truncate(instances);
+        // Their loops end on their own once their runs stop (no one waits for them here).
+        state.replicas.truncate(instances);
+        slot.bump();
+        (
+            state.generation,
+            before.min(instances),
+            (instances..before).collect::<Vec<_>>(),
+        )
+    };
+    for index in gone {
+        stop_replicas(&inner, &name, Some(index as u32));
+    }
+    let still = || async {
+        slot.rollout.load(Ordering::SeqCst) == rollout && {
+            let state = slot.state.lock().await;
+            state.generation == generation && !state.stopped && !inner.is_stopping()
+        }
+    };
+    for index in 0..kept {
+        if !still().await {
+            return;
+        }
+        replace_one(&inner, &name, slot, spec, index).await;
+        let wait = old.common.graceful_stop + ROLLOUT_WAIT;
+        if !running_again(&inner, slot, index, wait).await {
+            tracing::error!(service = %name, replica = index, "replica {index} of service {name} is not running under its new definition; its other replicas keep the one they run until it does (restart the service to replace them all)");
+            return;
+        }
+    }
+    if !still().await {
+        return;
+    }
+    // More instances: the new indexes start now.
+    let mut state = slot.state.lock().await;
+    for index in state.epochs.len()..instances {
+        state.epochs.push(0);
+        state.doing.push(ReplicaState::Starting);
+        let me = state.incarnation(index);
+        let handle = spawn_replica(&inner, &name, slot, spec, index as u32, me, None);
+        state.replicas.push(Some(handle));
+    }
+}
+
+/// Replaces the replica at `index` with one of `spec`, which starts once the old one is gone.
+async fn replace_one(
+    inner: &Arc<Inner>,
+    name: &TaskName,
+    slot: &Arc<ServiceSlot>,
+    spec: &Arc<Service>,
+    index: usize,
+) {
+    let mut state = slot.state.lock().await;
+    let Some(epoch) = state.epochs.get_mut(index) else {
+        return;
+    };
+    *epoch += 1;
+    slot.bump();
+    stop_replicas(inner, name, Some(index as u32));
+    let before = state.replicas.get_mut(index).and_then(Option::take);
+    let me = state.incarnation(index);
+    if let Some(doing) = state.doing.get_mut(index) {
+        *doing = ReplicaState::Starting;
+    }
+    let handle = spawn_replica(inner, name, slot, spec, index as u32, me, before);
+    if let Some(replica) = state.replicas.get_mut(index) {
+        *replica = Some(handle);
+    }
+}
+
+/// Whether the replica at `index` has its process running within `wait` (false when it
+/// exited, or never started).
+async fn running_again(inner: &Inner, slot: &ServiceSlot, index: usize, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let doing = slot.state.lock().await.doing.get(index).copied();
+        match doing {
+            Some(ReplicaState::Running { run }) => {
+                let started = inner.active().get(&run).is_some_and(|a| a.pid.is_some());
+                if started {
+                    return true;
+                }
+            }
+            Some(ReplicaState::Starting) => {}
+            Some(ReplicaState::Backoff { .. } | ReplicaState::Stopped) | None => return false,
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A reload removed a service: its replicas stop (their runs end `stopped`) and it is not
+/// started again. An operator's saved stop is left as it is.
+pub(crate) async fn retire(inner: &Inner, name: &TaskName, slot: &ServiceSlot) {
+    {
+        let mut state = slot.state.lock().await;
+        state.generation += 1;
+        state.stopped = true;
+        slot.bump();
+    }
+    stop_replicas(inner, name, None);
 }
 
 /// Restarts of one replica within [`FLAP_WINDOW`]: [`FLAP_RESTARTS`] of them raise
@@ -354,19 +510,26 @@ impl Flapping {
     }
 }
 
-/// Resolves when an operator stops or restarts the service.
-async fn wait_generation_change(inner: &Inner, name: &TaskName, generation: u64) {
-    let Some(slot) = inner.services.get(name) else {
-        return;
-    };
+/// Resolves when this replica is no longer wanted: an operator stopped or restarted the
+/// service, or a reload replaced or removed this replica.
+async fn until_replaced(inner: &Inner, slot: &ServiceSlot, index: u32, me: Incarnation) {
     let mut changed = slot.changed.subscribe();
-    // Resolves at once when the generation moved on before the wait began.
-    let _ = changed.wait_for(|now| *now != generation).await;
+    loop {
+        if !current(inner, slot, index, me).await {
+            return;
+        }
+        if changed.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }
 
-fn stop_replicas(inner: &Inner, name: &TaskName) {
+/// Stops the runs of a service's replicas: all of them, or the one at `index`.
+fn stop_replicas(inner: &Inner, name: &TaskName, index: Option<u32>) {
     for run in inner.active().values().filter(|r| &r.task == name) {
-        run.stop.stop();
+        if index.is_none() || run.replica_index == index {
+            run.stop.stop();
+        }
     }
 }
 
@@ -386,31 +549,30 @@ impl Engine {
 
     /// What a service's replicas are doing.
     pub(crate) async fn service_view(&self, name: &TaskName) -> Option<ServiceView> {
-        let slot = self.inner.services.get(name)?;
-        let state = slot.state.lock().await;
+        let def = self.inner.service_def(name)?;
+        let state = def.slot.state.lock().await;
         Some(ServiceView::of(state.stopped, &state.doing))
     }
 
     /// Stops every replica of a service; it stays stopped until restarted.
     pub async fn stop_service(&self, service: &TaskName) -> Result<(), ServiceError> {
-        let slot = self
+        let Def { spec, slot } = self
             .inner
-            .services
-            .get(service)
+            .service_def(service)
             .ok_or_else(|| ServiceError::NotFound(service.clone()))?;
         {
             let mut state = slot.state.lock().await;
             state.generation += 1;
             state.stopped = true;
-            state.doing = vec![ReplicaState::Stopped; slot.spec.instances as usize];
-            slot.changed.send_replace(state.generation);
+            state.doing = vec![ReplicaState::Stopped; spec.instances as usize];
+            slot.bump();
             // Saved under the lock, so a restart racing this stop saves after it, in order.
             self.remember_stop(service, true).await;
         }
         self.inner.emit(Event::ServiceStopped {
             service: service.clone(),
         });
-        stop_replicas(&self.inner, service);
+        stop_replicas(&self.inner, service, None);
         Ok(())
     }
 
@@ -419,16 +581,17 @@ impl Engine {
         if self.inner.is_stopping() {
             return Err(ServiceError::ShuttingDown);
         }
-        if self.inner.tasks.contains_key(service) {
+        let defs = self.inner.defs();
+        if defs.tasks.contains_key(service) {
             return Err(ServiceError::IsTask(service.clone()));
         }
-        let Some(slot) = self.inner.services.get(service) else {
+        let Some(def) = defs.services.get(service) else {
             return Err(ServiceError::NotFound(service.clone()));
         };
-        if !slot.spec.common.api_trigger {
+        if !def.spec.common.api_trigger {
             return Err(ServiceError::Forbidden(service.clone()));
         }
-        start(&self.inner, service, true).await;
+        start(&self.inner, service, def, true).await;
         self.inner.emit(Event::ServiceRestarted {
             service: service.clone(),
         });

@@ -14,7 +14,8 @@ use jiff::Timestamp;
 use tokio::sync::Mutex;
 
 use crate::engine::clock::millis;
-use crate::engine::config::{Config, OnOverlap, Restart, Task};
+use crate::engine::config::{OnOverlap, Restart, Task};
+use crate::engine::defs::Def;
 use crate::engine::events::Event;
 use crate::engine::launch::{self, record_end};
 use crate::engine::model::{EndReason, Run, RunId, RunKind, TaskName, TriggeredBy};
@@ -29,8 +30,10 @@ pub const RETRY_CAP: Duration = Duration::from_secs(300);
 /// How long a trigger waits for its run's process to start before answering.
 const START_WAIT: Duration = Duration::from_secs(2);
 
+/// A task's runtime state; it outlives a reload that keeps (or changes) the task. Its
+/// definition is in [`crate::engine::defs::Defs`] beside it.
+#[derive(Default)]
 pub(crate) struct TaskSlot {
-    pub spec: Arc<Task>,
     state: Mutex<TaskState>,
 }
 
@@ -42,20 +45,6 @@ struct TaskState {
     queue: VecDeque<Queued>,
     /// Bumped when an operator stops the task, cancelling pending retries.
     generation: u64,
-}
-
-pub(crate) fn slots(config: &Config) -> std::collections::BTreeMap<TaskName, TaskSlot> {
-    config
-        .tasks
-        .iter()
-        .map(|(name, task)| {
-            let slot = TaskSlot {
-                spec: Arc::new(task.clone()),
-                state: Mutex::new(TaskState::default()),
-            };
-            (name.clone(), slot)
-        })
-        .collect()
 }
 
 /// Why a manual trigger was refused.
@@ -132,15 +121,14 @@ pub(crate) async fn fire(
     name: &TaskName,
     firing: Firing,
 ) -> Result<RunId, TriggerError> {
-    let slot = inner
-        .tasks
-        .get(name)
+    // The definition this firing runs under, whatever a reload does meanwhile.
+    let Def { spec, slot } = inner
+        .task_def(name)
         .ok_or_else(|| TriggerError::NotFound(name.clone()))?;
     let _in_flight = inner.in_flight();
     if inner.is_stopping() {
         return Err(TriggerError::ShuttingDown);
     }
-    let spec = &slot.spec;
     let new = NewRun {
         scheduled_for: firing.scheduled_for.map(millis),
         retry_attempt: firing.retry_of.map_or(0, |(n, _)| n),
@@ -192,11 +180,15 @@ pub(crate) async fn fire(
             let stop = launch::register(inner, &new, name);
             spawn_run(
                 inner.clone(),
-                name.clone(),
-                new.clone(),
-                firing.env.clone(),
+                Started {
+                    slot: slot.clone(),
+                    spec: spec.clone(),
+                    name: name.clone(),
+                    new: new.clone(),
+                    env: firing.env.clone(),
+                    counted: !retry,
+                },
                 stop,
-                !retry,
             );
             None
         }
@@ -204,6 +196,7 @@ pub(crate) async fn fire(
             state.queue.push_back(Queued {
                 new: new.clone(),
                 env: firing.env.clone(),
+                spec: spec.clone(),
             });
             None
         }
@@ -217,6 +210,7 @@ pub(crate) async fn fire(
             state.queue.push_back(Queued {
                 new: new.clone(),
                 env: firing.env.clone(),
+                spec: spec.clone(),
             });
             None
         }
@@ -268,30 +262,31 @@ pub(crate) async fn fire(
 
 type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-fn spawn_run(
-    inner: Arc<Inner>,
+/// A run on its way to its process: its task's slot, the definition it was fired under, and
+/// whether it counts against `max_concurrent` (retries do not).
+struct Started {
+    slot: Arc<TaskSlot>,
+    spec: Arc<Task>,
     name: TaskName,
     new: NewRun,
     env: RunEnv,
-    stop: StopHandle,
     counted: bool,
-) {
-    let future: Boxed = Box::pin(run_task(inner, name, new, env, stop, counted));
+}
+
+fn spawn_run(inner: Arc<Inner>, run: Started, stop: StopHandle) {
+    let future: Boxed = Box::pin(run_task(inner, run, stop));
     tokio::spawn(future);
 }
 
-async fn run_task(
-    inner: Arc<Inner>,
-    name: TaskName,
-    new: NewRun,
-    env: RunEnv,
-    stop: StopHandle,
-    counted: bool,
-) {
-    let Some(slot) = inner.tasks.get(&name) else {
-        return;
-    };
-    let spec = slot.spec.clone();
+async fn run_task(inner: Arc<Inner>, run: Started, stop: StopHandle) {
+    let Started {
+        slot,
+        spec,
+        name,
+        new,
+        env,
+        counted,
+    } = run;
     let (outcome, ending) =
         launch::run_to_end(&inner, &new, &name, &spec.common, &env, spec.timeout, stop).await;
     // The slot goes to the next queued run now; its start is committed after this end.
@@ -300,13 +295,27 @@ async fn run_task(
         if counted {
             state.counted.retain(|r| *r != new.id);
         }
-        while state.counted.len() < spec.max_concurrent as usize && !inner.is_stopping() {
+        // The task's limit now (a reload may have changed it since this run was fired).
+        let limit = inner
+            .task_def(&name)
+            .filter(|now| Arc::ptr_eq(&now.slot, &slot))
+            .map_or(spec.max_concurrent, |now| now.spec.max_concurrent)
+            as usize;
+        while state.counted.len() < limit && !inner.is_stopping() {
             let Some(next) = state.queue.pop_front() else {
                 break;
             };
             state.counted.push(next.new.id);
             let stop = launch::register(&inner, &next.new, &name);
-            spawn_run(inner.clone(), name.clone(), next.new, next.env, stop, true);
+            let next = Started {
+                slot: slot.clone(),
+                spec: next.spec,
+                name: name.clone(),
+                new: next.new,
+                env: next.env,
+                counted: true,
+            };
+            spawn_run(inner.clone(), next, stop);
         }
     }
     ending.recorded(&inner).await;
@@ -331,7 +340,7 @@ pub(crate) async fn retry_crashed(inner: &Arc<Inner>, crashed: &[Run]) {
         let recorded = store::blocking(&inner.store, move |s| s.get_run(&id)).await;
         let crashed =
             matches!(recorded, Ok(Some(ref r)) if r.end_reason == Some(EndReason::Crashed));
-        if crashed && run.kind == RunKind::Task && inner.tasks.contains_key(&name) {
+        if crashed && run.kind == RunKind::Task && inner.task_def(&name).is_some() {
             // What extra environment it had died with the daemon.
             let env = RunEnv::default();
             schedule_retry(inner, &name, run.retry_attempt, id, EndReason::Crashed, env).await;
@@ -349,10 +358,10 @@ async fn schedule_retry(
     reason: EndReason,
     env: RunEnv,
 ) {
-    let Some(slot) = inner.tasks.get(name) else {
+    // Retries follow the task's definition now; a task removed by a reload is not retried.
+    let Some(Def { spec, slot }) = inner.task_def(name) else {
         return;
     };
-    let spec = &slot.spec;
     if !reason.is_retryable() || inner.is_stopping() {
         return;
     }
@@ -374,7 +383,7 @@ async fn schedule_retry(
             _ = tokio::time::sleep(delay) => {}
             _ = inner.stopped() => return,
         }
-        let Some(slot) = inner.tasks.get(&name) else {
+        let Some(Def { slot, .. }) = inner.task_def(&name) else {
             return;
         };
         if slot.state.lock().await.generation != generation {
@@ -393,8 +402,14 @@ async fn schedule_retry(
     });
 }
 
-/// Ends every queued run `stopped` (shutdown, or an operator stopping the task).
-async fn drop_queue(inner: &Arc<Inner>, name: &TaskName, slot: &TaskSlot, message: &str) -> usize {
+/// Ends every queued run `stopped` (shutdown, an operator stopping the task, or a reload
+/// removing it).
+pub(crate) async fn drop_queue(
+    inner: &Arc<Inner>,
+    name: &TaskName,
+    slot: &TaskSlot,
+    message: &str,
+) -> usize {
     let queued: Vec<NewRun> = slot
         .state
         .lock()
@@ -416,8 +431,8 @@ async fn drop_queue(inner: &Arc<Inner>, name: &TaskName, slot: &TaskSlot, messag
 }
 
 pub(crate) async fn drop_queues(inner: &Arc<Inner>, message: &str) {
-    for (name, slot) in &inner.tasks {
-        drop_queue(inner, name, slot, message).await;
+    for (name, def) in &inner.defs().tasks {
+        drop_queue(inner, name, &def.slot, message).await;
     }
 }
 
@@ -429,15 +444,15 @@ impl Engine {
         task: &TaskName,
         request: TriggerRequest,
     ) -> Result<Run, TriggerError> {
-        if self.inner.services.contains_key(task) {
+        let defs = self.inner.defs();
+        if defs.services.contains_key(task) {
             return Err(TriggerError::IsService(task.clone()));
         }
-        let slot = self
-            .inner
+        let def = defs
             .tasks
             .get(task)
             .ok_or_else(|| TriggerError::NotFound(task.clone()))?;
-        if !slot.spec.common.api_trigger {
+        if !def.spec.common.api_trigger {
             return Err(TriggerError::Forbidden);
         }
         request.check_env()?;
@@ -484,8 +499,9 @@ impl Engine {
             stop.stop();
             return Ok(());
         }
-        for (name, slot) in &self.inner.tasks {
-            let mut state = slot.state.lock().await;
+        // A queued run of a task a reload removed was ended by that reload.
+        for (name, def) in &self.inner.defs().tasks {
+            let mut state = def.slot.state.lock().await;
             if let Some(pos) = state.queue.iter().position(|r| r.new.id == id) {
                 state.queue.remove(pos);
                 drop(state);
@@ -508,7 +524,8 @@ impl Engine {
     /// retries are cancelled. Services are stopped through the supervisor. Returns how many
     /// runs were stopped.
     pub async fn stop_task(&self, task: &TaskName) -> Result<usize, StopError> {
-        if self.inner.services.contains_key(task) {
+        let defs = self.inner.defs();
+        if defs.services.contains_key(task) {
             let replicas = self
                 .inner
                 .active()
@@ -520,11 +537,11 @@ impl Engine {
                 .map_err(|_| StopError::NoSuchTask(task.clone()))?;
             return Ok(replicas);
         }
-        let slot = self
-            .inner
+        let slot = &defs
             .tasks
             .get(task)
-            .ok_or_else(|| StopError::NoSuchTask(task.clone()))?;
+            .ok_or_else(|| StopError::NoSuchTask(task.clone()))?
+            .slot;
         slot.state.lock().await.generation += 1;
         let mut stopped = drop_queue(&self.inner, task, slot, "stopped before it started").await;
         for run in self.inner.active().values().filter(|r| r.task == *task) {
@@ -548,13 +565,14 @@ impl Engine {
             ids
         };
         let mut out = Vec::new();
-        for (name, slot) in &self.inner.tasks {
-            let next = slot
-                .spec
+        let defs = self.inner.defs();
+        for (name, def) in &defs.tasks {
+            let spec = &def.spec;
+            let next = spec
                 .cron
                 .as_ref()
-                .and_then(|s| s.next_after(now, &slot.spec.timezone));
-            let queued = slot.state.lock().await.queue.len();
+                .and_then(|s| s.next_after(now, &spec.timezone));
+            let queued = def.slot.state.lock().await.queue.len();
             out.push(TaskInfo {
                 name: name.clone(),
                 kind: RunKind::Task,
@@ -564,7 +582,7 @@ impl Engine {
                 service: None,
             });
         }
-        for name in self.inner.services.keys() {
+        for name in defs.services.keys() {
             out.push(TaskInfo {
                 name: name.clone(),
                 kind: RunKind::Service,

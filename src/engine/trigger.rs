@@ -14,6 +14,8 @@ pub type RunEnv = Arc<BTreeMap<String, String>>;
 pub(crate) struct Queued {
     pub new: NewRun,
     pub env: RunEnv,
+    /// The definition it was fired under (it runs under that one, even after a reload).
+    pub spec: Arc<crate::engine::config::Task>,
 }
 
 /// Names a trigger may never set: they change what the shell or the loader runs.

@@ -25,30 +25,99 @@ const RECHECK: Duration = Duration::from_secs(30);
 /// again (the same delivery is still pending: it is sent again then, not in a tight loop).
 const UNRECORDED_PAUSE: Duration = Duration::from_secs(30);
 
-/// The running workers.
+/// The running workers, and what keeps them in step with the configuration.
 pub struct Workers {
     stop: watch::Sender<bool>,
-    handles: Vec<JoinHandle<()>>,
+    keeper: JoinHandle<()>,
+    running: Arc<std::sync::Mutex<Running>>,
 }
 
-/// Starts a worker for every `[[notifier]]` of the engine's configuration.
+/// The worker of each declared notifier, by id, with the definition it sends with.
+#[derive(Default)]
+struct Running {
+    workers: Vec<(Arc<Notifier>, watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+/// Starts a worker for every `[[notifier]]` of the engine's configuration; after a reload,
+/// a notifier that was added or changed gets a new worker and one that was removed or changed
+/// has its worker stopped (what it was sending stays pending for the new one).
 pub fn start(engine: &Engine) -> Workers {
     let (stop, _) = watch::channel(false);
-    let handles = engine
-        .config()
-        .notifiers
-        .iter()
-        .map(|notifier| {
-            let worker = Worker {
-                engine: engine.clone(),
-                notifier: Arc::new(notifier.clone()),
-                stop: stop.subscribe(),
-                wake: engine.subscribe(),
-            };
-            tokio::spawn(worker.run())
-        })
-        .collect();
-    Workers { stop, handles }
+    let running = Arc::new(std::sync::Mutex::new(Running::default()));
+    reconcile(engine, &stop, &running);
+    let keeper = tokio::spawn(keep_in_step(engine.clone(), stop.clone(), running.clone()));
+    Workers {
+        stop,
+        keeper,
+        running,
+    }
+}
+
+/// Follows reloads until the workers stop.
+async fn keep_in_step(
+    engine: Engine,
+    stop: watch::Sender<bool>,
+    running: Arc<std::sync::Mutex<Running>>,
+) {
+    let mut events = engine.subscribe();
+    let mut stopping = stop.subscribe();
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(Event::ConfigReloaded) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    reconcile(&engine, &stop, &running);
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = stopping.changed() => return,
+        }
+    }
+}
+
+/// Makes the running workers those of the notifiers the configuration declares now.
+fn reconcile(engine: &Engine, stop: &watch::Sender<bool>, running: &std::sync::Mutex<Running>) {
+    let config = engine.config();
+    let mut running = running
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut running.workers)
+        .into_iter()
+        .partition(|(notifier, _, _)| config.notifiers.iter().any(|n| n == notifier.as_ref()));
+    running.workers = kept;
+    // A changed notifier's new worker starts once the old one has finished what it was
+    // sending, so one delivery is never sent by both.
+    let mut before: std::collections::HashMap<String, JoinHandle<()>> = Default::default();
+    for (notifier, own_stop, handle) in gone {
+        own_stop.send_replace(true);
+        before.insert(notifier.id.clone(), handle);
+    }
+    for notifier in &config.notifiers {
+        if running
+            .workers
+            .iter()
+            .any(|(n, _, _)| n.as_ref() == notifier)
+        {
+            continue;
+        }
+        let (own_stop, _) = watch::channel(false);
+        let worker = Worker {
+            engine: engine.clone(),
+            notifier: Arc::new(notifier.clone()),
+            stop: stop.subscribe(),
+            own_stop: own_stop.subscribe(),
+            wake: engine.subscribe(),
+        };
+        let notifier = worker.notifier.clone();
+        let before = before.remove(&notifier.id);
+        let handle = tokio::spawn(async move {
+            if let Some(before) = before {
+                let _ = before.await;
+            }
+            worker.run().await;
+        });
+        running.workers.push((notifier, own_stop, handle));
+    }
 }
 
 impl Workers {
@@ -56,8 +125,19 @@ impl Workers {
     /// pending and goes out after the next start.
     pub async fn stop(self, budget: Duration) {
         self.stop.send_replace(true);
-        let aborts: Vec<_> = self.handles.iter().map(JoinHandle::abort_handle).collect();
-        let all = futures_util::future::join_all(self.handles);
+        let _ = self.keeper.await;
+        let handles: Vec<JoinHandle<()>> = std::mem::take(
+            &mut self
+                .running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .workers,
+        )
+        .into_iter()
+        .map(|(_, _, handle)| handle)
+        .collect();
+        let aborts: Vec<_> = handles.iter().map(JoinHandle::abort_handle).collect();
+        let all = futures_util::future::join_all(handles);
         if tokio::time::timeout(budget, all).await.is_err() {
             // What they were sending stays pending: they never record an answer now.
             for worker in aborts {
@@ -73,14 +153,17 @@ impl Workers {
 struct Worker {
     engine: Engine,
     notifier: Arc<Notifier>,
+    /// All workers stop (the daemon stops).
     stop: watch::Receiver<bool>,
+    /// This worker stops (a reload removed or changed its notifier).
+    own_stop: watch::Receiver<bool>,
     wake: broadcast::Receiver<Event>,
 }
 
 impl Worker {
     async fn run(mut self) {
         loop {
-            if *self.stop.borrow() {
+            if *self.stop.borrow() || *self.own_stop.borrow() {
                 return;
             }
             let (wait, wakeable) = match self.engine.next_delivery(&self.notifier.id).await {
@@ -133,6 +216,7 @@ impl Worker {
             _ = queued => true,
             // Told to stop, or the handle that would tell it is gone.
             changed = self.stop.changed() => changed.is_ok() && !*self.stop.borrow(),
+            changed = self.own_stop.changed() => changed.is_ok() && !*self.own_stop.borrow(),
         }
     }
 
@@ -184,7 +268,7 @@ impl Worker {
             url: out
                 .run_id
                 .as_deref()
-                .and_then(|id| run_url(self.engine.config(), id)),
+                .and_then(|id| run_url(&self.engine.config(), id)),
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct ApiError {
     pub detail: String,
     /// When to try again (429), as `Retry-After`.
     pub retry_after: Option<Duration>,
+    /// A configuration's errors (422 to a reload), as the answer's `errors` member.
+    pub config_errors: Vec<crate::api::ConfigProblem>,
 }
 
 impl ApiError {
@@ -45,7 +47,32 @@ impl ApiError {
             status,
             detail: detail.into(),
             retry_after: None,
+            config_errors: Vec::new(),
         }
+    }
+
+    /// 422: a configuration file with errors; every one is listed with its line, column and
+    /// key.
+    pub fn invalid_config(errors: &crate::engine::config::ConfigErrors) -> Self {
+        let n = errors.0.len();
+        let mut answer = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "the configuration file has {n} error{}; nothing was reloaded",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
+        answer.config_errors = errors
+            .0
+            .iter()
+            .map(|e| crate::api::ConfigProblem {
+                line: e.line,
+                column: e.column,
+                key: e.key_path.clone(),
+                message: e.message.clone(),
+            })
+            .collect();
+        answer
     }
 
     /// 400: the request itself is malformed (a name, an id, a query parameter, the body).
@@ -109,10 +136,14 @@ impl ApiError {
     }
 }
 
-/// The problem answer for `status` with `detail`.
-fn problem(status: StatusCode, detail: &str) -> Response {
+/// The problem answer for `status` with `detail` (and a configuration's `errors`, if any).
+fn problem(status: StatusCode, detail: &str, errors: &[crate::api::ConfigProblem]) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
-    let text = json!({ "title": title, "status": status.as_u16(), "detail": detail }).to_string();
+    let mut body = json!({ "title": title, "status": status.as_u16(), "detail": detail });
+    if !errors.is_empty() {
+        body["errors"] = json!(errors);
+    }
+    let text = body.to_string();
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -124,7 +155,7 @@ fn problem(status: StatusCode, detail: &str) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = problem(self.status, &self.detail);
+        let mut response = problem(self.status, &self.detail, &self.config_errors);
         if let Some(wait) = self.retry_after {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -260,7 +291,7 @@ pub fn default_detail(status: StatusCode) -> &'static str {
 
 /// The answer for `status` alone, with its default detail.
 pub fn bare(status: StatusCode) -> Response {
-    problem(status, default_detail(status))
+    problem(status, default_detail(status), &[])
 }
 
 /// Middleware: turns bare error statuses (404, 405, 413, timeouts, axum's own rejections) into
@@ -291,6 +322,7 @@ pub fn panicked(_: Box<dyn std::any::Any + Send>) -> Response {
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
         "the daemon failed to answer this request; see daemon.log",
+        &[],
     )
 }
 

@@ -1,6 +1,9 @@
-//! `GET /health` (public) and `GET /api/info`.
+//! `GET /health` (public), `GET /api/info` and `POST /api/reload`.
 
 use crate::api::{Health, Info};
+use crate::engine::reload::{OnDisk, ReloadError};
+
+use super::errors::ApiError;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
@@ -49,6 +52,41 @@ pub async fn info(State(app): State<AppState>) -> Response {
         tasks: config.tasks.len(),
         services: config.services.len(),
         active_runs: app.engine.active_runs().len(),
+        config_path: config.path.display().to_string(),
+        config_on_disk: match app.engine.config_on_disk().await {
+            OnDisk::Same => "same",
+            OnDisk::Differs => "differs",
+            OnDisk::Unreadable(_) => "unreadable",
+        }
+        .into(),
+        needs_restart: app.engine.needs_restart(),
     })
     .into_response()
+}
+
+/// `POST /api/reload`: re-reads `runwisp.toml`; 422 with every error when it is not valid
+/// (nothing changes then).
+pub async fn reload(State(app): State<AppState>) -> Result<Response, ApiError> {
+    match app.engine.reload().await {
+        Ok(done) => {
+            let names = |list: &[crate::engine::model::TaskName]| {
+                list.iter().map(ToString::to_string).collect()
+            };
+            Ok(axum::Json(crate::api::Reloaded {
+                summary: done.to_string(),
+                added: names(&done.added),
+                changed: names(&done.changed),
+                removed: names(&done.removed),
+                settings: done.settings,
+                needs_restart: done.needs_restart,
+            })
+            .into_response())
+        }
+        Err(ReloadError::Invalid(errors)) => Err(ApiError::invalid_config(&errors)),
+        Err(ReloadError::ShuttingDown) => Err(ApiError::shutting_down()),
+        Err(e @ ReloadError::Read { .. }) => Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+        )),
+    }
 }

@@ -118,6 +118,13 @@ fn responses(route: &Route) -> Value {
         }
         ("POST", "/api/notifications/read") => Some(ok(schema("MarkedRead"))),
         ("POST", "/api/notifications/{id}/read") => Some(ok(schema("NotificationObject"))),
+        ("POST", "/api/reload") => {
+            r.insert(
+                "422".into(),
+                problem("The file has errors (each in `errors`, with line, column and key); nothing changed"),
+            );
+            Some(ok(schema("Reloaded")))
+        }
         ("POST", "/api/notifiers/{id}/test") => {
             r.insert(
                 "409".into(),
@@ -178,7 +185,14 @@ fn responses(route: &Route) -> Value {
         ("GET", p) if p.ends_with("/stream") => Some(sse(if p.ends_with("/log/stream") {
             &["line", "rotated", "done", "ping"]
         } else {
-            &["run.created", "run.started", "run.ended", "lagged", "ping"]
+            &[
+                "run.created",
+                "run.started",
+                "run.ended",
+                "config.reloaded",
+                "lagged",
+                "ping",
+            ]
         })),
         ("GET", "/metrics") => Some(
             json!({ "description": "OpenMetrics text (version 1.0.0, UTF-8), ending in `# EOF`", "content": { "application/openmetrics-text": { "schema": { "type": "string" } } } }),
@@ -335,6 +349,8 @@ fn wire_schemas() -> Map<String, Value> {
     generator.subschema_for::<api::UnreadCount>();
     generator.subschema_for::<api::MarkedRead>();
     generator.subschema_for::<api::NotifierTest>();
+    generator.subschema_for::<api::Reloaded>();
+    generator.subschema_for::<api::ConfigProblem>();
     generator.take_definitions(true)
 }
 
@@ -372,7 +388,14 @@ mod tests {
         );
         assert_eq!(
             events("/api/runs/stream"),
-            json!(["run.created", "run.started", "run.ended", "lagged", "ping"])
+            json!([
+                "run.created",
+                "run.started",
+                "run.ended",
+                "config.reloaded",
+                "lagged",
+                "ping"
+            ])
         );
         assert_eq!(
             events("/api/notifications/stream"),

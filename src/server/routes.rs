@@ -408,6 +408,14 @@ pub fn table() -> Vec<Route> {
             post(notifications::mark_read),
         ),
         route(
+            p.clone(),
+            "/api/reload",
+            Access::Token,
+            Content::Json,
+            "Read runwisp.toml again and put it in force",
+            post(info::reload),
+        ),
+        route(
             p,
             "/api/notifiers/{id}/test",
             Access::Token,

@@ -131,13 +131,17 @@ where
     Ok(sse_response(rx))
 }
 
-/// `GET /api/runs/stream`: `run.created`, `run.started` and `run.ended`, each with the run.
+/// `GET /api/runs/stream`: `run.created`, `run.started` and `run.ended`, each with the run, and
+/// `config.reloaded` (`{}`) when a reload changed the tasks (read the list again).
 pub async fn runs(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
     follow(app, peer, |app, event| async move {
         let (name, id) = match event {
+            Event::ConfigReloaded => {
+                return Told::Send(SseEvent::default().event("config.reloaded").data("{}"))
+            }
             Event::RunCreated { run, .. } => ("run.created", run),
             Event::RunStarted { run, .. } => ("run.started", run),
             Event::RunEnded { run, .. } => ("run.ended", run),

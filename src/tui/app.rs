@@ -81,6 +81,8 @@ pub enum Msg {
         reason: String,
     },
     Tasks(Vec<TaskRow>),
+    /// Whether what the daemon runs is what its file says (see [`ConfigDrift`]).
+    Config(ConfigDrift),
     Recent(Vec<RunRow>),
     /// Runs that changed (from the daemon's run stream, coalesced): merged into the lists
     /// shown, without asking the daemon again.
@@ -132,10 +134,20 @@ pub struct Notice {
     pub offline: bool,
 }
 
+/// How what the daemon runs differs from its configuration file, for the sidebar's header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConfigDrift {
+    /// The file was edited since the daemon loaded it (`runwisp reload` applies it).
+    pub edited: bool,
+    /// Settings changed in the file wait for a restart of the daemon.
+    pub restart: bool,
+}
+
 /// The whole UI state.
 pub struct App {
     pub version: String,
     pub fingerprint: String,
+    pub config: ConfigDrift,
     pub connection: Connection,
     pub tasks: Vec<TaskRow>,
     /// Position in the sidebar order.
@@ -179,6 +191,7 @@ impl App {
         App {
             version: String::new(),
             fingerprint: String::new(),
+            config: ConfigDrift::default(),
             connection: Connection::Connecting,
             tasks: Vec::new(),
             selected: 0,

@@ -172,8 +172,21 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
         // The first refresh goes through the loop, so a failure is handled like any other.
         let _ = own.send(Work::Refresh);
         let mut changes = Coalesced::default();
+        let mut config_at = Instant::now() + CONFIG_EVERY;
         loop {
-            let due = [changes.due(), feed.due()].into_iter().flatten().min();
+            if Instant::now() >= config_at {
+                config_at = Instant::now() + CONFIG_EVERY;
+                if let Err(e) = read_config(&client, &ui) {
+                    send(
+                        &ui,
+                        Msg::Notice(format!("cannot read the daemon's details: {e}")),
+                    );
+                }
+            }
+            let due = [changes.due(), feed.due(), Some(config_at)]
+                .into_iter()
+                .flatten()
+                .min();
             let work = match due {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
@@ -308,6 +321,20 @@ impl Coalesced {
     }
 }
 
+/// How often the sidebar asks whether the configuration file was edited.
+const CONFIG_EVERY: Duration = Duration::from_secs(15);
+
+/// Whether the daemon runs what its file says, for the sidebar's header.
+fn read_config(client: &Client, ui: &Sender<UiEvent>) -> Result<(), ClientError> {
+    let info: api::Info = client.get("/api/info")?;
+    let drift = super::app::ConfigDrift {
+        edited: info.config_on_disk == "differs",
+        restart: !info.needs_restart.is_empty(),
+    };
+    send(ui, Msg::Config(drift));
+    Ok(())
+}
+
 fn read_tasks(client: &Client, ui: &Sender<UiEvent>) -> Result<(), ClientError> {
     let tasks: api::TaskList = client.get("/api/tasks")?;
     send(ui, Msg::Tasks(tasks.tasks.iter().map(task_row).collect()));
@@ -316,6 +343,7 @@ fn read_tasks(client: &Client, ui: &Sender<UiEvent>) -> Result<(), ClientError> 
 
 fn refresh(client: &Client, ui: &Sender<UiEvent>, task: Option<&str>) -> Result<(), ClientError> {
     read_tasks(client, ui)?;
+    read_config(client, ui)?;
     let recent: api::RunPage = client.get(&format!("/api/runs?limit={RECENT}"))?;
     send(
         ui,
@@ -350,8 +378,10 @@ fn watch_runs(client: &Client, work: Sender<Work>) -> std::io::Result<()> {
             // gone. The worker reconnects, and a refused login shows its reason then.
             let _ = client.stream("/api/runs/stream", |event| {
                 if !event.name.starts_with("run.") {
-                    // `lagged`: changes were missed; read the lists again.
-                    return event.name != "lagged" || work.send(Work::Refresh).is_ok();
+                    // `lagged`: changes were missed; `config.reloaded`: the tasks changed. Read
+                    // the lists again.
+                    let stale = matches!(event.name.as_str(), "lagged" | "config.reloaded");
+                    return !stale || work.send(Work::Refresh).is_ok();
                 }
                 match serde_json::from_str::<RunView>(&event.data) {
                     Ok(run) => work.send(Work::Changed(Box::new(run))).is_ok(),

@@ -43,6 +43,7 @@ impl App {
                     None => self.selected = self.selected.min(self.order().len().saturating_sub(1)),
                 }
             }
+            Msg::Config(drift) => self.config = drift,
             Msg::Recent(runs) => self.recent = runs,
             Msg::RunsChanged(changed) => self.merge_runs(changed),
             Msg::Runs { task, runs } => {

@@ -138,6 +138,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
     }
     Ok(Config {
         path: path.to_path_buf(),
+        digest: digest(text),
         tasks,
         services,
         scheduler,
@@ -148,6 +149,12 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
         routes,
         warnings,
     })
+}
+
+/// What identifies a file's content: the SHA-256 of its text, in hex.
+pub fn digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 fn finish_errors(ctx: Ctx<'_>) -> ConfigErrors {

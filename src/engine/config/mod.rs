@@ -21,7 +21,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 
 pub use errors::{ConfigError, ConfigErrors, LoadError, SourceMap};
-pub use load::{load_file, load_str};
+pub use load::{digest, load_file, load_str};
 pub use notify::{EmailTls, Glob, Notifier, NotifierKind, Notify, Route, SecretValue};
 pub use schema::json_schema;
 pub use sections::{host_zone, INAPP};
@@ -37,6 +37,9 @@ pub const STARTER: &str = include_str!("../../../runwisp.toml");
 pub struct Config {
     /// The file it came from.
     pub path: PathBuf,
+    /// The SHA-256 of the text it was loaded from: `runwisp status` compares it with the file
+    /// on disk to say when what runs is not what the file says.
+    pub digest: String,
     pub tasks: BTreeMap<TaskName, Task>,
     pub services: BTreeMap<TaskName, Service>,
     pub scheduler: Scheduler,
@@ -123,7 +126,7 @@ pub enum Restart {
 }
 
 /// What tasks and services share: the command, its environment, logs, retention, notifications.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Common {
     pub name: TaskName,
     pub run: String,
@@ -146,7 +149,7 @@ pub struct Common {
 }
 
 /// `[tasks.NAME]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Task {
     pub common: Common,
     pub cron: Option<Schedule>,
@@ -166,7 +169,7 @@ pub struct Task {
 }
 
 /// `[services.NAME]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Service {
     pub common: Common,
     pub instances: u32,
@@ -176,7 +179,7 @@ pub struct Service {
 }
 
 /// `[scheduler]`, with the zone resolved.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scheduler {
     pub timezone: TimeZone,
     pub timezone_name: String,

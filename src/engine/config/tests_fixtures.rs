@@ -331,7 +331,7 @@ fixture! {
 
 fixture! {
     route_with_unknown_event_kind, "route_bad_kind.toml", [
-        "route_bad_kind.toml:2:33: notification_route[0].match.kind: \"run.failure\" is not an event kind; use one of run.failed, run.timeout, run.crashed, run.succeeded, run.recovered, run.started, run.stopped, run.missed, service.flapping, log.disk_pressure, notify.delivery_failed",
+        "route_bad_kind.toml:2:33: notification_route[0].match.kind: \"run.failure\" is not an event kind; use one of run.failed, run.timeout, run.crashed, run.succeeded, run.recovered, run.started, run.stopped, run.missed, service.flapping, log.disk_pressure, notify.delivery_failed, config.reload_failed",
     ]
 }
 

@@ -73,7 +73,7 @@ pub(crate) fn spawn(inner: Arc<Inner>) {
 /// start, saying so: nothing would ever send them.
 async fn abandon_undeclared(inner: &Arc<Inner>) {
     let declared: Vec<String> = inner
-        .config
+        .config()
         .notifiers
         .iter()
         .map(|n| n.id.clone())
@@ -161,7 +161,8 @@ fn refused_for_disk(run: &Run) -> bool {
 
 /// Whether a failed run of a task will be tried again (its retries or `restart`).
 fn will_retry(inner: &Inner, run: &Run) -> bool {
-    let Some(task) = inner.config.tasks.get(&run.task_name) else {
+    let config = inner.config();
+    let Some(task) = config.tasks.get(&run.task_name) else {
         return false;
     };
     // `restart = "on_failure"` never ends a chain, so only `retry_attempts` counts here; and
@@ -185,13 +186,13 @@ fn raised(
         run: Some(run.id),
         key_extra: run.end_reason.map_or("", |r| r.as_str()).to_string(),
         title,
-        lines: lines(&inner.config, run, output),
+        lines: lines(&inner.config(), run, output),
         at: run.end_at.or(run.start_at).unwrap_or(run.created_at),
     }
 }
 
 async fn decide(inner: &Arc<Inner>, event: &LifecycleEvent) -> Result<Decided, store::StoreError> {
-    let config = &inner.config;
+    let config = &inner.config();
     let task = &event.task;
     let reason = match event.change {
         Change::Created => return Ok(Decided::default()),
@@ -316,7 +317,7 @@ async fn decide(inner: &Arc<Inner>, event: &LifecycleEvent) -> Result<Decided, s
 
 /// Routes `raised` and adds it to `decided` when anyone is to hear of it.
 fn push(inner: &Inner, decided: &mut Decided, raised: Raised) {
-    let recipients = route::recipients(&inner.config, raised.kind, raised.task.as_ref());
+    let recipients = route::recipients(&inner.config(), raised.kind, raised.task.as_ref());
     let (inapp, outbound) = route::split(&recipients);
     if inapp || !outbound.is_empty() {
         decided.notices.push(write(inner, &raised, inapp, outbound));
@@ -344,9 +345,9 @@ async fn maintain(inner: &Arc<Inner>, last_prune: &mut tokio::time::Instant) {
         return;
     }
     *last_prune = tokio::time::Instant::now();
-    let keep = inner.config.notify.history_keep;
+    let keep = inner.config().notify.history_keep;
     let keep_for =
-        i64::try_from(inner.config.notify.history_keep_for.as_millis()).unwrap_or(i64::MAX);
+        i64::try_from(inner.config().notify.history_keep_for.as_millis()).unwrap_or(i64::MAX);
     let before = now.saturating_sub(keep_for);
     if let Err(e) = store::blocking(&inner.store, move |s| s.prune_notices(keep, before)).await {
         tracing::warn!("cannot prune notifications: {e}");

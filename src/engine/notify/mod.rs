@@ -73,7 +73,7 @@ pub(crate) struct Raised {
 fn write(inner: &Inner, raised: &Raised, inapp: bool, channels: Vec<String>) -> NoticeWrite {
     let task = raised.task.as_ref().map(|t| t.to_string());
     let run_id = raised.run.map(|r| r.to_string());
-    let notify = &inner.config.notify;
+    let notify = &inner.config().notify;
     NoticeWrite {
         kind: raised.kind,
         key: format!(
@@ -84,7 +84,7 @@ fn write(inner: &Inner, raised: &Raised, inapp: bool, channels: Vec<String>) -> 
         ),
         task,
         body: message::finish(
-            &inner.config,
+            &inner.config(),
             &inner.fingerprint,
             run_id.as_deref(),
             raised.lines.clone(),
@@ -102,7 +102,7 @@ fn write(inner: &Inner, raised: &Raised, inapp: bool, channels: Vec<String>) -> 
 /// Routes and records an event raised outside the run lifecycle (`service.flapping`,
 /// `run.missed`, `log.disk_pressure`), in the background: the caller never waits on it.
 pub(crate) fn raise(inner: &Arc<Inner>, raised: Raised) {
-    let recipients = route::recipients(&inner.config, raised.kind, raised.task.as_ref());
+    let recipients = route::recipients(&inner.config(), raised.kind, raised.task.as_ref());
     let (inapp, channels) = route::split(&recipients);
     if !inapp && channels.is_empty() {
         return;
@@ -325,7 +325,7 @@ impl Engine {
             ],
             at: now,
         };
-        let recipients = route::recipients(&inner.config, raised.kind, raised.task.as_ref());
+        let recipients = route::recipients(&inner.config(), raised.kind, raised.task.as_ref());
         let (inapp, mut channels) = route::split(&recipients);
         // Never back to the channel that failed, and a failure to tell of a failure goes to the
         // bell only: no loops between two channels that are both down.

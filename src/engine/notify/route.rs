@@ -59,7 +59,8 @@ pub(super) fn recipients(
             asked.extend(route.notify.iter().cloned());
         }
     }
-    if kind == NotifyKind::DeliveryFailed {
+    // About runwisp itself: always in the bell, elsewhere only where a route names it.
+    if matches!(kind, NotifyKind::DeliveryFailed | NotifyKind::ReloadFailed) {
         asked.insert(INAPP.to_string());
         return asked;
     }

@@ -42,6 +42,17 @@ pub enum Schedule {
     Every { expr: String, period: Duration },
 }
 
+/// Two schedules are the same when they were written the same (a reload compares them).
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Schedule::Cron { expr: a, .. }, Schedule::Cron { expr: b, .. })
+            | (Schedule::Every { expr: a, .. }, Schedule::Every { expr: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl Schedule {
     /// Parses an expression or macro; the error is one sentence fit for a user.
     pub fn parse(text: &str) -> Result<Self, String> {

@@ -60,6 +60,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ))
         }
     });
+    if app.config.edited {
+        lines.push(Line::from(Span::styled(
+            "⚠ file edited: reload",
+            theme.style("warn"),
+        )));
+    }
+    if app.config.restart {
+        lines.push(Line::from(Span::styled(
+            "⚠ restart needed",
+            theme.style("warn"),
+        )));
+    }
     let order = app.order();
     let mut group = None;
     let mut rows: Vec<(Line, bool)> = Vec::new();
