@@ -48,15 +48,21 @@ impl Reloaded {
     }
 }
 
+/// How many names the summary line gives of each list.
+const NAMED: usize = 10;
+
 /// The summary line: `reloaded: 2 added (a, b), 1 changed (c), 1 removed (d); [daemon] listen
 /// needs a restart`.
 impl fmt::Display for Reloaded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A long list names its first few (the answer's arrays have them all).
         let names = |list: &[TaskName]| {
-            list.iter()
-                .map(TaskName::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+            let mut shown: Vec<&str> = list.iter().take(NAMED).map(TaskName::as_str).collect();
+            let more = format!("… and {} more", list.len().saturating_sub(NAMED));
+            if list.len() > NAMED {
+                shown.push(&more);
+            }
+            shown.join(", ")
         };
         let mut parts = Vec::new();
         for (list, what) in [
@@ -356,6 +362,14 @@ mod tests {
             "reloaded: 2 added (a, b), 1 changed (c), 1 removed (d); [daemon] listen needs a restart"
         );
         assert_eq!(Reloaded::default().to_string(), "reloaded: nothing changed");
+        let many = Reloaded {
+            added: (0..12).map(|i| name(&format!("t{i:02}"))).collect(),
+            ..Reloaded::default()
+        };
+        assert_eq!(
+            many.to_string(),
+            "reloaded: 12 added (t00, t01, t02, t03, t04, t05, t06, t07, t08, t09, … and 2 more)"
+        );
         let settings = Reloaded {
             settings: vec!["[storage]".into(), "[[notifier]]".into()],
             ..Reloaded::default()
