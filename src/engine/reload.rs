@@ -273,8 +273,7 @@ pub(crate) async fn apply(inner: &Arc<Inner>, mut new: Config) -> Reloaded {
     inner.swap_defs(defs);
 
     for (name, slot) in removed_tasks {
-        let message = "its task was removed from the configuration before this run started";
-        tasks::drop_queue(inner, &name, &slot, message).await;
+        tasks::drop_queue(inner, &name, &slot, tasks::REMOVED).await;
     }
     for (name, slot) in removed_services {
         supervisor::retire(inner, &name, &slot).await;

@@ -222,6 +222,8 @@ fn spawn_fires(inner: &Arc<Inner>, entry: &Scheduled, missed: Missed, at_boot: b
         for instant in due {
             let firing = Firing {
                 parent: None,
+                id: None,
+                webhook: None,
                 by,
                 env: Default::default(),
                 scheduled_for: Some(instant),

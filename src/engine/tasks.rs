@@ -27,6 +27,9 @@ use crate::engine::{Engine, Inner};
 
 /// Retry and restart delays never exceed this.
 pub const RETRY_CAP: Duration = Duration::from_secs(300);
+/// Why a queued run of a task a reload removed never starts.
+pub(crate) const REMOVED: &str =
+    "its task was removed from the configuration before this run started";
 /// How long a trigger waits for its run's process to start before answering.
 const START_WAIT: Duration = Duration::from_secs(2);
 
@@ -99,6 +102,11 @@ pub(crate) struct Firing {
     pub retry_of: Option<(u32, RunId)>,
     /// For a pipeline step: the pipeline's run and the step's name.
     pub parent: Option<(RunId, String)>,
+    /// The run's id, when the caller needs it before the row exists (a webhook's payload
+    /// file is named by it); else a new one.
+    pub id: Option<RunId>,
+    /// The webhook delivery that fired it, recorded with the row (a replay is refused).
+    pub webhook: Option<Arc<store::WebhookDelivery>>,
 }
 
 #[derive(Clone, Copy)]
@@ -108,6 +116,7 @@ enum Decision {
     Terminate(RunId),
     Skip,
     QueueFull,
+    Removed,
 }
 
 /// Records a firing of `name` and starts, queues or refuses it by the task's policy; returns
@@ -129,11 +138,12 @@ pub(crate) async fn fire(
     if inner.is_stopping() {
         return Err(TriggerError::ShuttingDown);
     }
-    let new = NewRun {
+    let mut new = NewRun {
         scheduled_for: firing.scheduled_for.map(millis),
         retry_attempt: firing.retry_of.map_or(0, |(n, _)| n),
         retry_of_run_id: firing.retry_of.map(|(_, id)| id),
         parent: firing.parent.clone(),
+        webhook: firing.webhook.clone(),
         ..NewRun::new(
             name.clone(),
             RunKind::Task,
@@ -141,6 +151,9 @@ pub(crate) async fn fire(
             millis(inner.clock.now()),
         )
     };
+    if let Some(id) = firing.id {
+        new.id = id;
+    }
     let row = new.clone();
     store::blocking(&inner.store, move |s| s.insert_run(&row)).await?;
     inner.emit(Event::RunCreated {
@@ -151,8 +164,15 @@ pub(crate) async fn fire(
     let mut state = slot.state.lock().await;
     // Shutdown drains the queues under this lock after raising the flag, so a firing that
     // gets here late ends instead of waiting in a queue nobody will run.
+    // A reload that removed the task after this firing took its slot has drained the queue
+    // already: the firing ends here instead of waiting in a queue nobody will run.
+    let removed = inner
+        .task_def(name)
+        .is_none_or(|now| !Arc::ptr_eq(&now.slot, &slot));
     let decision = if inner.is_stopping() {
         None
+    } else if removed {
+        Some(Decision::Removed)
     } else if retry || state.counted.len() < spec.max_concurrent as usize {
         Some(Decision::Start)
     } else {
@@ -214,6 +234,7 @@ pub(crate) async fn fire(
             });
             None
         }
+        Some(Decision::Removed) => Some((EndReason::Stopped, REMOVED.to_string())),
         Some(Decision::Skip) => Some((
             EndReason::Skipped,
             "task already running, skipping (policy: skip)".to_string(),
@@ -391,6 +412,8 @@ async fn schedule_retry(
         }
         let firing = Firing {
             parent: None,
+            id: None,
+            webhook: None,
             by,
             env,
             scheduled_for: None,
@@ -463,6 +486,8 @@ impl Engine {
         let inner = self.inner.clone();
         let firing = Firing {
             parent: None,
+            id: None,
+            webhook: None,
             by: request.by,
             env: Arc::new(request.env),
             scheduled_for: None,

@@ -99,6 +99,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
                     &mut ctx,
                     &fields,
                     common,
+                    &dir,
                     &defaults,
                     &scheduler,
                     &mut warnings,
@@ -338,6 +339,7 @@ fn task(
     ctx: &mut Ctx<'_>,
     f: &Fields<'_, '_>,
     common: Common,
+    dir: &Path,
     d: &Defaults,
     scheduler: &super::Scheduler,
     warnings: &mut Vec<String>,
@@ -376,6 +378,7 @@ fn task(
         let span = f.get("restart").map(|v| v.span()).unwrap_or(f.span.clone());
         ctx.error(span, &f.key_path("restart"), "restart = \"on_failure\" cannot be combined with retry_attempts > 0; choose one of them");
     }
+    let webhook = super::webhook::webhook(ctx, f, common.api_trigger, dir);
     if !common.api_trigger && cron.is_none() {
         warnings.push(format!(
             "task {:?} has api_trigger = false and no cron, so it can never run",
@@ -404,6 +407,7 @@ fn task(
             .unwrap_or(Backoff::Constant),
         restart,
         timeout: f.key_duration(ctx, &keys::TIMEOUT).or(d.timeout),
+        webhook,
         common,
     })
 }

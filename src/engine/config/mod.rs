@@ -13,6 +13,7 @@ mod notify;
 mod schema;
 mod sections;
 pub mod units;
+mod webhook;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ pub use load::{digest, load_file, load_str};
 pub use notify::{EmailTls, Glob, Notifier, NotifierKind, Notify, Route, SecretValue};
 pub use schema::json_schema;
 pub use sections::{host_zone, INAPP};
+pub use webhook::{Provider, Webhook, MIN_SECRET};
 
 use crate::engine::model::TaskName;
 use crate::engine::schedule::Schedule;
@@ -166,6 +168,8 @@ pub struct Task {
     pub retry_backoff: Backoff,
     pub restart: Restart,
     pub timeout: Option<Duration>,
+    /// `[tasks.NAME.webhook]`: a signed `POST /hooks/NAME` starts it.
+    pub webhook: Option<Webhook>,
 }
 
 /// `[services.NAME]`.

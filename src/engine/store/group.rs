@@ -242,7 +242,10 @@ fn in_one_transaction(conn: &Connection, batch: &[(Write, Outcome)]) -> Option<V
     let mut results = Vec::with_capacity(batch.len());
     for (write, _) in batch {
         let result = write.apply(conn);
-        let alone = matches!(result, Ok(()) | Err(StoreError::Duplicate { .. }));
+        let alone = matches!(
+            result,
+            Ok(()) | Err(StoreError::Duplicate { .. } | StoreError::DuplicateDelivery { .. })
+        );
         if !alone || conn.is_autocommit() {
             rollback(conn);
             return None;

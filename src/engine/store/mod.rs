@@ -23,7 +23,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use group::Pending;
 pub use notices::{Delivery, NoticeBatch, NoticeRow, NoticeWrite, PayloadFn, Streak};
 pub use outbox::OutboxRow;
-pub use runs::NewRun;
+pub use runs::{NewRun, WebhookDelivery, DELIVERY_MEMORY_MS};
 
 /// The migrations, in order. `user_version` records how many have been applied.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -47,6 +47,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_notifications",
         include_str!("migrations/0006_notifications.sql"),
+    ),
+    (
+        "0007_webhook_deliveries",
+        include_str!("migrations/0007_webhook_deliveries.sql"),
     ),
 ];
 
@@ -77,6 +81,9 @@ pub enum StoreError {
     DiskFull,
     #[error("a run of task {task:?} for {scheduled_for} already exists")]
     Duplicate { task: String, scheduled_for: i64 },
+    /// A webhook delivery id already seen for this task within 72 hours.
+    #[error("webhook delivery {delivery:?} of task {task:?} was already received")]
+    DuplicateDelivery { task: String, delivery: String },
     #[error("the database worker stopped unexpectedly: {0}")]
     Worker(String),
     #[error("{action}: {source}")]

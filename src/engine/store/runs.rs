@@ -23,6 +23,8 @@ pub struct NewRun {
     pub replica_index: Option<u32>,
     /// The pipeline run this run is a step of, and the step's name.
     pub parent: Option<(RunId, String)>,
+    /// The webhook delivery that started it, recorded with it.
+    pub webhook: Option<std::sync::Arc<WebhookDelivery>>,
 }
 
 impl NewRun {
@@ -39,8 +41,25 @@ impl NewRun {
             retry_of_run_id: None,
             replica_index: None,
             parent: None,
+            webhook: None,
         }
     }
+}
+
+/// How long a webhook delivery id is remembered: a replay within it starts no run.
+pub const DELIVERY_MEMORY_MS: i64 = 72 * 3600 * 1000;
+
+/// What a webhook delivery said, as recorded with the run it started (each value already
+/// checked against its strict pattern; absent when it did not match).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebhookDelivery {
+    pub provider: String,
+    pub event: Option<String>,
+    pub delivery: Option<String>,
+    pub git_ref: Option<String>,
+    pub branch: Option<String>,
+    pub sha: Option<String>,
+    pub repo: Option<String>,
 }
 
 /// The columns a [`Run`] is read from.
@@ -139,6 +158,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
 
 /// Records a new `pending` run; see [`Store::insert_run`].
 pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
+    if let Some(hook) = &new.webhook {
+        // First, so a replayed delivery is refused before the run's row is written.
+        insert_delivery(conn, new, hook)?;
+    }
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO runs (id, task_name, kind, status, triggered_by, scheduled_for, \
@@ -171,6 +194,50 @@ pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
             })
         }
         Err(e) => Err(StoreError::sql("recording a new run")(e)),
+    }
+}
+
+/// Records the delivery that starts run `new`; a delivery id seen for the task within
+/// [`DELIVERY_MEMORY_MS`] is refused as [`StoreError::DuplicateDelivery`].
+fn insert_delivery(conn: &Connection, new: &NewRun, hook: &WebhookDelivery) -> Result<()> {
+    let task = new.task_name.as_str();
+    if let Some(delivery) = &hook.delivery {
+        conn.prepare_cached(
+            "UPDATE webhook_deliveries SET delivery = NULL \
+             WHERE task_name = ?1 AND delivery = ?2 AND received_at < ?3",
+        )
+        .and_then(|mut s| s.execute(params![task, delivery, new.created_at - DELIVERY_MEMORY_MS]))
+        .map_err(StoreError::sql("forgetting an old webhook delivery"))?;
+    }
+    let result = conn
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries (run_id, task_name, delivery, provider, event, \
+             git_ref, branch, sha, repo, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                new.id.to_string(),
+                task,
+                hook.delivery,
+                hook.provider,
+                hook.event,
+                hook.git_ref,
+                hook.branch,
+                hook.sha,
+                hook.repo,
+                new.created_at,
+            ])
+        });
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Err(StoreError::DuplicateDelivery {
+                task: task.to_string(),
+                delivery: hook.delivery.clone().unwrap_or_default(),
+            })
+        }
+        Err(e) => Err(StoreError::sql("recording a webhook delivery")(e)),
     }
 }
 
@@ -466,10 +533,18 @@ impl Store {
             let mut stmt = tx
                 .prepare_cached("DELETE FROM runs WHERE id = ?1 AND status = 'ended'")
                 .map_err(StoreError::sql("deleting runs"))?;
+            let mut hook = tx
+                .prepare_cached("DELETE FROM webhook_deliveries WHERE run_id = ?1")
+                .map_err(StoreError::sql("deleting runs"))?;
             for id in ids {
-                deleted += stmt
+                let gone = stmt
                     .execute([id])
                     .map_err(StoreError::sql("deleting runs"))?;
+                if gone > 0 {
+                    hook.execute([id])
+                        .map_err(StoreError::sql("deleting runs"))?;
+                }
+                deleted += gone;
             }
         }
         tx.commit().map_err(StoreError::sql("deleting runs"))?;
@@ -478,6 +553,55 @@ impl Store {
 }
 
 impl Store {
+    /// The webhook delivery that started run `id`, if one did.
+    pub fn webhook_of(&self, id: &RunId) -> Result<Option<WebhookDelivery>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT provider, event, delivery, git_ref, branch, sha, repo \
+                 FROM webhook_deliveries WHERE run_id = ?1",
+            )
+            .map_err(StoreError::sql("reading a webhook delivery"))?;
+        let found = stmt.query_row([id.to_string()], |r| {
+            Ok(WebhookDelivery {
+                provider: r.get(0)?,
+                event: r.get(1)?,
+                delivery: r.get(2)?,
+                git_ref: r.get(3)?,
+                branch: r.get(4)?,
+                sha: r.get(5)?,
+                repo: r.get(6)?,
+            })
+        });
+        match found {
+            Ok(d) => Ok(Some(d)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            // A history from before webhooks (read by an older daemon's side) has no table.
+            Err(e) if e.to_string().contains("no such table") => Ok(None),
+            Err(e) => Err(StoreError::sql("reading a webhook delivery")(e)),
+        }
+    }
+
+    /// The run a delivery id of `task` started within [`DELIVERY_MEMORY_MS`] of `now`.
+    pub fn run_of_delivery(&self, task: &str, delivery: &str, now: i64) -> Result<Option<RunId>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT run_id FROM webhook_deliveries \
+                 WHERE task_name = ?1 AND delivery = ?2 AND received_at >= ?3",
+            )
+            .map_err(StoreError::sql("reading a webhook delivery"))?;
+        let found: rusqlite::Result<String> = stmt
+            .query_row(params![task, delivery, now - DELIVERY_MEMORY_MS], |r| {
+                r.get(0)
+            });
+        match found {
+            Ok(id) => Ok(RunId::parse(&id).ok()),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(StoreError::sql("reading a webhook delivery")(e)),
+        }
+    }
+
     /// A filtered page of runs, newest first (see [`RunQuery`](crate::engine::history::RunQuery)).
     /// Only the filters given appear in the SQL, so the `(task_name, id)` index serves a task.
     pub fn query_runs(&self, q: &crate::engine::history::RunQuery) -> Result<Vec<Run>> {

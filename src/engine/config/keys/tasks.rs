@@ -169,6 +169,43 @@ pub(crate) const RESTART_KEY: Key = Key::new(
     "\"on_failure\" runs the task again when it fails (not together with retry_attempts); \"always\" is for services (default \"never\").",
 );
 
+pub(crate) const HOOK_SECRET: Key = Key::new(
+    "secret",
+    Kind::Text,
+    "The shared secret (at least 16 bytes); or secret_env / secret_file: exactly one.",
+);
+
+/// `[tasks.NAME.webhook]`: a signed `POST /hooks/NAME` starts the task.
+pub(crate) const HOOK: &[Key] = &[
+    Key::new(
+        "provider",
+        Kind::Choice(|| vec!["github", "gitlab", "generic"]),
+        "Who signs the deliveries: github (X-Hub-Signature-256), gitlab (X-Gitlab-Token) or generic (X-Signature-256).",
+    )
+    .required(),
+    HOOK_SECRET,
+    Key::new(
+        "secret_env",
+        Kind::Text,
+        "The environment variable holding the secret.",
+    ),
+    Key::new(
+        "secret_file",
+        Kind::Text,
+        "The file holding the secret (relative to the configuration file).",
+    ),
+    Key::new(
+        "events",
+        Kind::List { non_empty: true },
+        "The events that start a run (default [\"push\"]; generic ignores it).",
+    ),
+    Key::new(
+        "branches",
+        Kind::List { non_empty: true },
+        "Globs on the pushed branch, like \"main\" or \"release/*\" (default: any branch; tags never match).",
+    ),
+];
+
 /// The keys only tasks take.
 pub(crate) const TASK: &[Key] = &[
     Key::new(
@@ -187,6 +224,11 @@ pub(crate) const TASK: &[Key] = &[
     RETRY_BACKOFF,
     RESTART_KEY,
     TIMEOUT,
+    Key::new(
+        "webhook",
+        Kind::Table(HOOK),
+        "A signed webhook (POST /hooks/NAME) from GitHub, GitLab or anything that signs like them.",
+    ),
 ];
 
 // Services.

@@ -16,7 +16,7 @@ use super::sections::INAPP;
 use super::{EmailTls, Notifier, NotifierKind};
 use crate::engine::model::truncate_for_message;
 use checks::{is_address, is_loopback};
-use table::Table;
+pub(super) use table::Table;
 
 pub(super) use checks::is_http_url;
 

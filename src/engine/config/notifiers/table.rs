@@ -13,23 +13,23 @@ use crate::engine::config::SecretValue;
 use crate::engine::model::truncate_for_message;
 
 /// A secret with where it came from, so a later check can point at it without showing it.
-pub(super) struct Secret {
-    pub(super) value: SecretValue,
+pub(in crate::engine::config) struct Secret {
+    pub(in crate::engine::config) value: SecretValue,
     /// `url`, `url_env` or `url_file`: the key that supplied it.
-    pub(super) key: String,
-    pub(super) span: Range<usize>,
+    pub(in crate::engine::config) key: String,
+    pub(in crate::engine::config) span: Range<usize>,
 }
 
 /// One `[[notifier]]` table being read; the errors of its rules name the notifier.
-pub(super) struct Table<'f, 'a, 'i> {
-    pub(super) f: &'f Fields<'a, 'i>,
+pub(in crate::engine::config) struct Table<'f, 'a, 'i> {
+    pub(in crate::engine::config) f: &'f Fields<'a, 'i>,
     /// `notifier "slack-ops": `, or empty when the table has no id.
-    pub(super) who: String,
-    pub(super) dir: &'f Path,
+    pub(in crate::engine::config) who: String,
+    pub(in crate::engine::config) dir: &'f Path,
 }
 
 impl Table<'_, '_, '_> {
-    pub(super) fn error_at(
+    pub(in crate::engine::config) fn error_at(
         &self,
         ctx: &mut Ctx<'_>,
         span: Range<usize>,
@@ -39,12 +39,18 @@ impl Table<'_, '_, '_> {
         ctx.error(span, path, format!("{}{message}", self.who));
     }
 
-    pub(super) fn error(&self, ctx: &mut Ctx<'_>, span: Range<usize>, key: &str, message: &str) {
+    pub(in crate::engine::config) fn error(
+        &self,
+        ctx: &mut Ctx<'_>,
+        span: Range<usize>,
+        key: &str,
+        message: &str,
+    ) {
         self.error_at(ctx, span, &self.f.key_path(key), message);
     }
 
     /// A required key is absent: reported at the `[[notifier]]` header.
-    pub(super) fn missing(&self, ctx: &mut Ctx<'_>, what: &str) {
+    pub(in crate::engine::config) fn missing(&self, ctx: &mut Ctx<'_>, what: &str) {
         self.error_at(
             ctx,
             self.f.span.clone(),
@@ -53,12 +59,16 @@ impl Table<'_, '_, '_> {
         );
     }
 
-    pub(super) fn key_span_or_table(&self, key: &str) -> Range<usize> {
+    pub(in crate::engine::config) fn key_span_or_table(&self, key: &str) -> Range<usize> {
         self.f.key_span(key).unwrap_or(self.f.span.clone())
     }
 
     /// An optional string that, when written, is not blank.
-    pub(super) fn optional(&self, ctx: &mut Ctx<'_>, key: &str) -> Option<(String, Range<usize>)> {
+    pub(in crate::engine::config) fn optional(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+    ) -> Option<(String, Range<usize>)> {
         let (s, span) = self.f.string(ctx, key)?;
         if s.trim().is_empty() {
             self.error(ctx, span, key, &format!("`{key}` cannot be empty"));
@@ -68,7 +78,7 @@ impl Table<'_, '_, '_> {
     }
 
     /// A required string, not blank.
-    pub(super) fn required(
+    pub(in crate::engine::config) fn required(
         &self,
         ctx: &mut Ctx<'_>,
         key: &str,
@@ -83,7 +93,7 @@ impl Table<'_, '_, '_> {
 
     /// Secret `key`, from exactly one of `key`, `key_env` and `key_file`; a missing one is an
     /// error when its table entry says it is required.
-    pub(super) fn secret(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<Secret> {
+    pub(in crate::engine::config) fn secret(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<Secret> {
         let (key, required) = (key.name, key.required);
         let env_key = format!("{key}_env");
         let file_key = format!("{key}_file");
@@ -153,7 +163,11 @@ impl Table<'_, '_, '_> {
     }
 
     /// A required secret that is an http(s) URL (a webhook URL carries its token).
-    pub(super) fn url_secret(&self, ctx: &mut Ctx<'_>, key: &Key) -> Option<SecretValue> {
+    pub(in crate::engine::config) fn url_secret(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &Key,
+    ) -> Option<SecretValue> {
         debug_assert!(key.required, "{}", key.name);
         let secret = self.secret(ctx, key)?;
         let key = key.name;
@@ -168,7 +182,12 @@ impl Table<'_, '_, '_> {
     }
 
     /// A list of mail addresses; `required` also rejects an absent or empty list.
-    pub(super) fn addresses(&self, ctx: &mut Ctx<'_>, key: &str, required: bool) -> Vec<String> {
+    pub(in crate::engine::config) fn addresses(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+        required: bool,
+    ) -> Vec<String> {
         let Some(list) = self.f.string_list(ctx, key) else {
             if required && self.f.get(key).is_none() {
                 self.missing(ctx, &format!("`{key}` (a list of recipient addresses)"));
