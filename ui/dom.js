@@ -31,6 +31,12 @@ function setAttrs(el, attrs) {
   }
 }
 
+// Replaces what `el` holds with `children` (nested arrays, and null for nothing, allowed).
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
 function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;

@@ -3,7 +3,7 @@
 // lines the page keeps), then followed until the run ends. After a lost connection the log
 // resumes after the last line it showed.
 
-import { h, dl, badge, timeEl, duration, taskLink, errorText, runLink } from './dom.js';
+import { h, fill, dl, badge, timeEl, duration, taskLink, errorText, runLink } from './dom.js';
 import { api, post } from './api.js';
 import { Stream } from './live.js';
 import { LogView } from './log.js';
@@ -40,7 +40,7 @@ export function mount(main, [id]) {
     run = r;
     document.title = `${r.task_name} · run ${r.id.slice(-8)} · runwisp`;
     const ended = r.status === 'ended';
-    head.replaceChildren(
+    fill(head,
       h('div', { class: 'title-row' },
         h('h1', {}, h('span', { class: 'muted' }, 'Run of '), taskLink(r.task_name)),
         badge(r),

@@ -3,7 +3,7 @@
 // confirming "Run now" opens the new run's page. A duration chart of its recent runs, its
 // history, and for a service each replica.
 
-import { h, svg, dl, badge, timeEl, ago, duration, outcome, errorText, runLink } from './dom.js';
+import { h, fill, svg, dl, badge, timeEl, ago, duration, outcome, errorText, runLink } from './dom.js';
 import { api, post } from './api.js';
 import { navigate, confirmAction, onRunChange } from './app.js';
 import { runRow } from './runs.js';
@@ -91,7 +91,7 @@ export function mount(main, [name]) {
         : h('button', { type: 'button', class: 'primary', id: 'run-now', onclick: () => act('run') }, 'Run now'),
       h('button', { type: 'button', class: 'danger', id: 'stop', onclick: () => act('stop') }, 'Stop'));
     const zone = t.timezone ? ` (${t.timezone})` : '';
-    head.replaceChildren(
+    fill(head,
       h('div', { class: 'title-row' }, h('h1', {}, t.name), h('span', { class: 'kind' }, t.kind),
         h('span', { class: 'spacer' }), actions),
       t.description ? h('p', {}, t.description) : null,
