@@ -254,6 +254,7 @@ fn the_web_ui_end_to_end_in_chromium() {
         "run_now_from_the_task_page_shows_the_log_live",
         "a_deep_link_loads_directly",
         "a_failure_raises_the_bell_count",
+        "the_runs_page_is_live_and_keyboard_usable_at_360px",
         "filtered_runs_are_a_link",
         "a_refusal_is_one_sentence",
         "stop_a_running_run",

@@ -153,6 +153,37 @@ class Check:
         expect(self.page).to_have_url(re.compile(r"/runs/[0-9A-Z]{26}$"))
         expect(self.page.locator(".badge-o").first).to_contain_text("failed")
 
+    def the_runs_page_is_live_and_keyboard_usable_at_360px(self):
+        self.go("/runs")
+        rows = self.page.locator("#runs tbody tr")
+        expect(rows).not_to_have_count(0)
+        run = self.api("POST", "/api/tasks/fails/run", {"triggered_by": "web"})
+        assert run["status"] == 201, run
+        # A new run appears at the top without a reload.
+        expect(rows.first).to_have_attribute("data-run", run["body"]["id"])
+        self.page.keyboard.press("?")
+        expect(self.page.locator("#help")).to_be_visible()
+        self.page.keyboard.press("Escape")
+        expect(self.page.locator("#help")).to_be_hidden()
+        # Tab reaches the controls, each with a visible focus ring.
+        self.page.locator("body").focus()
+        for _ in range(3):
+            self.page.keyboard.press("Tab")
+            ring = self.page.evaluate(
+                "() => { const s = getComputedStyle(document.activeElement); return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; }"
+            )
+            assert ring[1] != "none" and ring[2] != "0px", f"no focus ring on {ring}"
+        # Usable at 360 px: nothing wider than the screen but the tables' own scrollers.
+        self.page.set_viewport_size({"width": 360, "height": 740})
+        try:
+            for path, ready in [("/", "table.tasks"), ("/runs", "#runs tbody tr"), ("/tasks/hello", "#run-now")]:
+                self.go(path)
+                expect(self.page.locator(ready).first).to_be_visible()
+                width = self.page.evaluate("() => document.documentElement.scrollWidth")
+                assert width <= 360, f"{path} is {width} px wide at 360 px"
+        finally:
+            self.page.set_viewport_size({"width": 1280, "height": 800})
+
     def filtered_runs_are_a_link(self):
         self.go("/runs?task=fails&status=failed")
         rows = self.page.locator("#runs tbody tr")
@@ -240,6 +271,7 @@ CHECKS = [
     "run_now_from_the_task_page_shows_the_log_live",
     "a_deep_link_loads_directly",
     "a_failure_raises_the_bell_count",
+    "the_runs_page_is_live_and_keyboard_usable_at_360px",
     "filtered_runs_are_a_link",
     "a_refusal_is_one_sentence",
     "stop_a_running_run",
