@@ -23,6 +23,8 @@ export function mount(main, _params, query) {
     h('h1', { id: 'login-title' }, 'runwisp'),
     h('p', { class: 'muted' }, 'Enter the daemon’s password (in DATA/password on its host).'),
     insecure() ? h('p', { class: 'banner warn' }, 'This connection is not encrypted (plain HTTP). The password is not sent, but the session is visible to the network.') : null,
+    // One password per daemon; the user name only helps password managers tell daemons apart.
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: `runwisp@${location.host}`, hidden: true }),
     h('label', { for: 'password' }, 'Password'),
     password,
     submit,
