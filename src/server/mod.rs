@@ -22,6 +22,7 @@ pub mod routes;
 mod runs;
 mod streams;
 mod tasks;
+pub mod ui;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -47,6 +47,13 @@ fn parameters(route: &Route) -> Vec<Value> {
         out.push(json!({ "name": "id", "in": "path", "required": true,
             "schema": { "type": "string", "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$" } }));
     }
+    if route.content == Content::Asset {
+        // `/ui/{version}/{file}`: this build's version, and a file's name.
+        for name in ["version", "file"] {
+            out.push(json!({ "name": name, "in": "path", "required": true,
+                "schema": { "type": "string" } }));
+        }
+    }
     let query = |name: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "schema": schema });
     if route.path == "/api/runs" || route.path == "/api/tasks/{name}/runs" {
         if route.path == "/api/runs" {
@@ -110,6 +117,9 @@ fn responses(route: &Route) -> Value {
     let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
     let run = schema("RunObject");
     let mut r = Map::new();
+    if matches!(route.content, Content::Page | Content::Asset) {
+        return web_ui_responses(route);
+    }
     let success = match (route.method.as_str(), route.path) {
         ("GET", "/api/notifications") => Some(ok(schema("NotificationPage"))),
         ("GET", "/api/notifications/unread-count") => Some(ok(schema("UnreadCount"))),
@@ -201,15 +211,7 @@ fn responses(route: &Route) -> Value {
             json!({ "description": "The log as text", "content": { "text/plain": { "schema": { "type": "string" } } } }),
         ),
         ("GET", p) if p.ends_with("/runs") => Some(ok(schema("RunPage"))),
-        _ => Some(match route.content {
-            Content::Page => {
-                json!({ "description": "A page of the web UI", "content": { "text/html": { "schema": { "type": "string" } } } })
-            }
-            Content::Asset => {
-                json!({ "description": "A static file of the web UI", "content": { "application/octet-stream": { "schema": { "type": "string" } } } })
-            }
-            _ => ok(json!({ "type": "object" })),
-        }),
+        _ => Some(ok(json!({ "type": "object" }))),
     };
     if let Some(success) = success {
         r.insert("200".into(), success);
@@ -253,6 +255,28 @@ fn responses(route: &Route) -> Value {
             );
             r.insert("413".into(), problem("The body is larger than 1 MiB"));
         }
+    }
+    Value::Object(r)
+}
+
+/// What a page or a file of the web UI answers: HTML, or the file; a file of another build
+/// (or none) is 404.
+fn web_ui_responses(route: &Route) -> Value {
+    let mut r = Map::new();
+    if route.content == Content::Asset {
+        r.insert(
+            "200".into(),
+            json!({ "description": "A static file of the web UI", "content": { "application/octet-stream": { "schema": { "type": "string" } } } }),
+        );
+        r.insert(
+            "404".into(),
+            problem("No such file in this version of the web UI"),
+        );
+    } else {
+        r.insert(
+            "200".into(),
+            json!({ "description": "A page of the web UI", "content": { "text/html": { "schema": { "type": "string" } } } }),
+        );
     }
     Value::Object(r)
 }

@@ -14,7 +14,7 @@ use axum::routing::{get, post, MethodRouter};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{auth, info, logs, notifications, openapi, runs, streams, tasks, AppState};
+use super::{auth, info, logs, notifications, openapi, runs, streams, tasks, ui, AppState};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,7 +198,7 @@ fn route(
 /// Every route the daemon serves.
 pub fn table() -> Vec<Route> {
     let (g, p) = (Method::GET, Method::POST);
-    vec![
+    let mut table = vec![
         route(
             g.clone(),
             "/health",
@@ -422,6 +422,38 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Send a test message through one notifier now",
             post(notifications::test),
+        ),
+    ];
+    table.extend(ui_routes());
+    table
+}
+
+/// The web UI (`interfaces.md` §2): every page answers the same shell (so deep links load
+/// directly), and its files are fingerprinted assets.
+fn ui_routes() -> Vec<Route> {
+    let page = |path, summary| {
+        route(
+            Method::GET,
+            path,
+            Access::Public,
+            Content::Page,
+            summary,
+            get(ui::page),
+        )
+    };
+    vec![
+        page("/", "The web UI: overview"),
+        page("/login", "The web UI: log in"),
+        page("/runs", "The web UI: runs, filtered by the query"),
+        page("/runs/{id}", "The web UI: one run and its live log"),
+        page("/tasks/{name}", "The web UI: one task or service"),
+        route(
+            Method::GET,
+            "/ui/{version}/{file}",
+            Access::Public,
+            Content::Asset,
+            "A file of the web UI (its URL changes with its content)",
+            get(ui::asset),
         ),
     ]
 }

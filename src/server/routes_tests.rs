@@ -17,8 +17,8 @@ use crate::engine::Engine;
 use crate::server::errors::ApiError;
 
 /// The spec's public routes are exactly the public ones, what streams is declared a stream (so
-/// it gets no request timeout), and every route of the API answers `no-store`. There are no
-/// signed routes, pages or assets yet.
+/// it gets no request timeout), every route of the API answers `no-store`, and the web UI's
+/// pages and files are pages and assets outside `/api`. There are no signed routes yet.
 #[test]
 fn the_table_declares_access_and_content() {
     let table = table();
@@ -31,14 +31,37 @@ fn the_table_declares_access_and_content() {
     assert_eq!(
         public,
         [
+            "GET /",
             "GET /api/auth/challenge",
             "GET /api/auth/status",
             "GET /api/openapi.json",
             "GET /health",
+            "GET /login",
+            "GET /runs",
+            "GET /runs/{id}",
+            "GET /tasks/{name}",
+            "GET /ui/{version}/{file}",
             "POST /api/auth",
         ]
     );
     for route in &table {
+        let web_ui = matches!(route.content, Content::Page | Content::Asset);
+        assert_eq!(
+            web_ui,
+            !route.path.starts_with("/api") && route.path != "/health" && route.path != "/metrics",
+            "{}",
+            route.path
+        );
+        if web_ui {
+            assert_eq!(route.access, Access::Public, "{}", route.path);
+            assert_eq!(
+                route.content == Content::Asset,
+                route.path.starts_with("/ui/"),
+                "{}",
+                route.path
+            );
+            continue;
+        }
         let streams = route.path.ends_with("/stream");
         assert_eq!(route.content == Content::Stream, streams, "{}", route.path);
         assert_eq!(route.content.timeout().is_none(), streams, "{}", route.path);

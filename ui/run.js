@@ -1,0 +1,99 @@
+// One run: its header (task, state, trigger, times, duration, exit code, end reason, message,
+// retry chain), "Stop" while it runs, and its log, live: replayed from the start (the last
+// lines the page keeps), then followed until the run ends. After a lost connection the log
+// resumes after the last line it showed.
+
+import { h, fill, dl, badge, timeEl, duration, taskLink, errorText, runLink } from './dom.js';
+import { api, post } from './api.js';
+import { Stream } from './live.js';
+import { LogView } from './log.js';
+import { confirmAction, onRunChange } from './app.js';
+
+// The most lines replayed when the page opens (older ones are in the raw log).
+const REPLAY = 200000;
+
+export function mount(main, [id]) {
+  document.title = `Run ${id.slice(-8)} · runwisp`;
+  const head = h('div', { class: 'run-head' }, h('p', { class: 'muted' }, 'Loading…'));
+  const error = h('p', { class: 'error', role: 'alert', id: 'action-error' });
+  const log = new LogView({
+    rawUrl: `/api/runs/${encodeURIComponent(id)}/log/raw`,
+    fileName: `${id}.log`,
+  });
+  main.append(head, error, log.el);
+  log.attached();
+  let run = null;
+  let stream = null;
+
+  const stop = async () => {
+    if (!run || run.status === 'ended') return;
+    if (!(await confirmAction('Stop this run?', `Stop run ${run.id} of ${run.task_name}? Its process group is signalled.`, 'Stop'))) return;
+    error.textContent = '';
+    try {
+      await post(`/api/runs/${encodeURIComponent(run.id)}/stop`);
+    } catch (e) {
+      error.textContent = errorText(e);
+    }
+  };
+
+  const show = (r) => {
+    run = r;
+    document.title = `${r.task_name} · run ${r.id.slice(-8)} · runwisp`;
+    const ended = r.status === 'ended';
+    fill(head,
+      h('div', { class: 'title-row' },
+        h('h1', {}, h('span', { class: 'muted' }, 'Run of '), taskLink(r.task_name)),
+        badge(r),
+        h('span', { class: 'spacer' }),
+        ended ? null : h('button', { type: 'button', class: 'danger', id: 'stop', onclick: stop }, 'Stop')),
+      dl([
+        ['Run', h('span', { class: 'mono', id: 'run-id' }, r.id)],
+        ['Triggered by', h('span', { id: 'run-trigger' }, r.triggered_by)],
+        r.scheduled_for ? ['Scheduled for', timeEl(r.scheduled_for)] : null,
+        ['Created', timeEl(r.created_at)],
+        ['Started', timeEl(r.start_at)],
+        ['Ended', timeEl(r.end_at)],
+        ['Duration', duration(r.duration_ms)],
+        ['Exit code', r.exit_code === null ? '—' : String(r.exit_code)],
+        ['End reason', r.end_reason || '—'],
+        r.replica_index !== null && r.replica_index !== undefined ? ['Replica', String(r.replica_index)] : null,
+        r.retry_attempt ? ['Retry', `attempt ${r.retry_attempt}`] : null,
+        r.retry_of_run_id ? ['Retry of', runLink({ id: r.retry_of_run_id })] : null,
+        r.message ? ['Message', r.message] : null,
+      ]));
+  };
+
+  const load = async () => {
+    try {
+      show(await api(`/api/runs/${encodeURIComponent(id)}`));
+    } catch (e) {
+      head.replaceChildren(h('h1', {}, 'Run'), h('p', { class: 'error', role: 'alert' }, errorText(e)));
+      return false;
+    }
+    return true;
+  };
+
+  const follow = () => {
+    stream = new Stream(
+      () => `/api/runs/${encodeURIComponent(id)}/log/stream?from=${log.lastN ? log.lastN + 1 : -REPLAY}`,
+      {
+        line: (line) => log.push([line]),
+        done: (r) => { show(r); stream.close(); },
+      },
+    );
+  };
+
+  load().then((found) => { if (found) follow(); });
+  const off = onRunChange((_kind, r) => { if (r.id === id) show(r); });
+
+  return {
+    destroy() { off(); if (stream) stream.close(); log.destroy(); },
+    refresh() { load(); },
+    keys: {
+      s: stop,
+      g: () => log.top(),
+      G: () => log.setFollow(true),
+      '/': () => log.focusSearch(),
+    },
+  };
+}
