@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds runwisp's Debian package with cargo-deb and prints the path of the .deb.
 #
-#   scripts/package-deb.sh            build the release binary and the package
-#   scripts/package-deb.sh --smoke    then install it into a scratch root and check it
+#   scripts/package-deb.sh                 build the release binary and the package
+#   scripts/package-deb.sh --smoke         then install it into a scratch root and check it
+#   scripts/package-deb.sh --profile dev   package the debug build instead (for CI, which has
+#                                          built it for the tests already; not for release)
 #
 # The package holds the binary, a systemd unit, the manual page and the bash, zsh and fish
 # completions. The last four are written by the binary just built (`runwisp service install
 # --dry-run`, `runwisp man`, `runwisp completions SHELL`), so they match it, into
-# TARGET/release/package/, where the assets of [package.metadata.deb] in Cargo.toml take them.
+# TARGET/PROFILE/package/, where the assets of [package.metadata.deb] in Cargo.toml take them.
 # CARGO_TARGET_DIR is respected.
 #
 # The smoke test never touches the host's system: it installs the package with
@@ -32,17 +34,31 @@ say() {
     echo "package-deb: $*" >&2
 }
 
+usage="usage: scripts/package-deb.sh [--smoke] [--profile release|dev]"
 smoke=false
-for arg in "$@"; do
-    case "$arg" in
+profile=release
+while (($#)); do
+    case "$1" in
         --smoke) smoke=true ;;
+        --profile)
+            (($# >= 2)) || fail "--profile needs a value ($usage)."
+            profile=$2
+            shift
+            ;;
         -h | --help)
-            sed -n '2,17s/^# \{0,1\}//p' "$0"
+            sed -n '2,19s/^# \{0,1\}//p' "$0"
             exit 0
             ;;
-        *) fail "unknown argument $arg (usage: scripts/package-deb.sh [--smoke])." ;;
+        *) fail "unknown argument $1 ($usage)." ;;
     esac
+    shift
 done
+# Cargo's folder for the profile; cargo-deb reads the assets' `target/release/` as that folder.
+case "$profile" in
+    release) profile_dir=release ;;
+    dev | debug) profile=dev profile_dir=debug ;;
+    *) fail "the profile must be release or dev, not $profile ($usage)." ;;
+esac
 
 # A relative CARGO_TARGET_DIR means the caller's working directory, not the repository's.
 if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
@@ -69,14 +85,14 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/runwisp-deb.XXXXXX") || fail "cannot create
 scratch=$(cd "$scratch" && pwd -P)
 trap 'rm -rf "$scratch"' EXIT
 
-# --- the release binary -------------------------------------------------------------------
-say "building the release binary (cargo build --release --locked)"
-cargo build --release --locked || fail "the release build failed (cargo's errors are above)."
-bin="$target_dir/release/runwisp"
-[[ -x "$bin" ]] || fail "the release build left no binary at $bin."
+# --- the binary ---------------------------------------------------------------------------
+say "building the binary (cargo build --profile $profile --locked)"
+cargo build --profile "$profile" --locked || fail "the $profile build failed (cargo's errors are above)."
+bin="$target_dir/$profile_dir/runwisp"
+[[ -x "$bin" ]] || fail "the $profile build left no binary at $bin."
 
 # --- what the binary writes: the unit, the manual page, the completions ---------------------
-out="$target_dir/release/package"
+out="$target_dir/$profile_dir/package"
 rm -rf "$out"
 mkdir -p "$out"
 "$bin" man >"$out/runwisp.1" || fail "runwisp man failed."
@@ -126,8 +142,11 @@ have=$(cargo deb --version 2>/dev/null | head -n 1)
 [[ "$have" == *" $CARGO_DEB_VERSION"* ]] ||
     say "note: using the installed $have; this script is checked with cargo-deb $CARGO_DEB_VERSION"
 
-say "packaging (cargo deb --no-build)"
-deb=$(cargo deb --no-build --locked) || fail "cargo deb failed (its errors are above)."
+deb_args=(--no-build --locked --profile "$profile")
+# A debug build's package only feeds the smoke test: the quick compression is enough.
+[[ "$profile" == release ]] || deb_args+=(--fast)
+say "packaging (cargo deb ${deb_args[*]})"
+deb=$(cargo deb "${deb_args[@]}") || fail "cargo deb failed (its errors are above)."
 deb=$(tail -n 1 <<<"$deb")
 [[ -f "$deb" ]] || fail "cargo deb did not print the path of a .deb (it printed '$deb')."
 

@@ -273,6 +273,7 @@ fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
                 retry_of_run_id: None,
                 replica_index: None,
                 parent: None,
+                webhook: None,
             })
             .unwrap();
     }

@@ -195,6 +195,7 @@ fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
         retry_of_run_id: None,
         replica_index: None,
         parent: None,
+        webhook: None,
     };
     store.insert_run(&run).unwrap();
     store

@@ -46,6 +46,7 @@ fn event(kind: NotifyKind) -> NotifyEvent {
         retry_of_run_id: None,
         replica_index: None,
         message: None,
+        webhook: None,
     };
     NotifyEvent {
         kind,

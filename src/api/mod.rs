@@ -5,6 +5,7 @@
 //! log lines.
 
 pub mod daemon;
+pub mod hooks;
 pub mod logs;
 pub mod notifications;
 pub mod notify_event;
@@ -15,6 +16,7 @@ pub use daemon::{
     AuthStatus, Challenge, ConfigProblem, Health, Info, Login, Reloaded, Restarted, StoppedRuns,
     Stopping, Token,
 };
+pub use hooks::{HookAccepted, HookDuplicate, HookIgnored, HookPong, WebhookInfo};
 pub use logs::{LogLine, LogStream, LogWindow, LogWindowHead};
 pub use notifications::{
     MarkedRead, NotificationObject, NotificationPage, NotifierTest, TestOutcome, UnreadCount,

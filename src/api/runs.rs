@@ -30,6 +30,10 @@ pub struct RunObject {
     pub replica_index: Option<u32>,
     /// Why it ended as it did, when runwisp has something to say.
     pub message: Option<String>,
+    /// For a run a webhook started: what the delivery said (given by `GET /api/runs/{id}`;
+    /// null in lists and stream events).
+    #[serde(default)]
+    pub webhook: Option<crate::api::WebhookInfo>,
 }
 
 impl RunObject {
@@ -59,6 +63,7 @@ impl From<&Run> for RunObject {
             retry_of_run_id: run.retry_of_run_id.map(|id| id.to_string()),
             replica_index: run.replica_index,
             message: run.message.clone(),
+            webhook: None,
         }
     }
 }

@@ -103,6 +103,14 @@ impl DataDir {
             .join(format!("{run}.log"))
     }
 
+    /// Where a webhook delivery's body is kept for the run it started (0600, beside its log,
+    /// deleted with the run).
+    pub fn run_payload_path(&self, task: &TaskName, run: &RunId) -> PathBuf {
+        self.logs_dir()
+            .join(task.as_str())
+            .join(format!("{run}.payload"))
+    }
+
     /// The kept log files of a run, oldest first: the rotated `.prev` generation, then the
     /// current file. `None` when a stored name or id does not validate.
     pub fn run_log_files(&self, task: &TaskName, id: &RunId) -> [PathBuf; 2] {

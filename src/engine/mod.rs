@@ -32,6 +32,7 @@ pub mod store;
 mod supervisor;
 mod tasks;
 mod trigger;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::Arc;

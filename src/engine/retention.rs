@@ -75,10 +75,12 @@ fn delete(
     Ok(())
 }
 
-/// The log files of a row as stored (a hand-edited row with an invalid name has none).
-fn stored_log_files(dir: &DataDir, task: &str, id: &str) -> Option<[std::path::PathBuf; 2]> {
+/// The files of a row as stored: its log generations and a webhook's payload (a hand-edited
+/// row with an invalid name has none).
+fn stored_log_files(dir: &DataDir, task: &str, id: &str) -> Option<[std::path::PathBuf; 3]> {
     let (task, id) = (TaskName::parse(task).ok()?, RunId::parse(id).ok()?);
-    Some(dir.run_log_files(&task, &id))
+    let [prev, log] = dir.run_log_files(&task, &id);
+    Some([prev, log, dir.run_payload_path(&task, &id)])
 }
 
 /// One sweep over every configured task and service, then the storage cap.

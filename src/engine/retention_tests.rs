@@ -46,6 +46,7 @@ fn seed(store: &Store, dir: &DataDir, task: &TaskName, size: usize) -> Vec<RunId
             retry_of_run_id: None,
             replica_index: None,
             parent: None,
+            webhook: None,
         };
         store.insert_run(&run).unwrap();
         if i < 5 {
@@ -159,6 +160,7 @@ fn ended_run(store: &Store, dir: &DataDir, task: &TaskName, at: i64) -> RunId {
             retry_of_run_id: None,
             replica_index: None,
             parent: None,
+            webhook: None,
         })
         .unwrap();
     store

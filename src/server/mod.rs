@@ -12,6 +12,7 @@
 mod auth;
 mod errors;
 mod extract;
+mod hooks;
 mod info;
 pub mod local;
 mod logs;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub tests: notifications::TestsInFlight,
     /// The address the daemon listens on, as shown by `/api/info`.
     pub listen: String,
+    /// Rejected webhook signatures by address.
+    pub hooks: hooks::Throttle,
 }
 
 /// The whole application: the route table behind its layers.
@@ -145,6 +148,7 @@ pub async fn serve(
         streams: streams::Slots::default(),
         tests: notifications::TestsInFlight::default(),
         listen,
+        hooks: hooks::Throttle::default(),
     });
     let mut connections = tokio::task::JoinSet::new();
     let cap = connection_cap();

@@ -128,6 +128,21 @@ fn responses(route: &Route) -> Value {
         }
         ("POST", "/api/notifications/read") => Some(ok(schema("MarkedRead"))),
         ("POST", "/api/notifications/{id}/read") => Some(ok(schema("NotificationObject"))),
+        ("POST", "/hooks/{name}") => {
+            r.insert("202".into(), json!({ "description": "A run started (`run_id`), or the delivery was ignored (`ignored`: why)", "content": { "application/json": { "schema": { "oneOf": [schema("HookAccepted"), schema("HookIgnored")] } } } }));
+            r.insert(
+                "401".into(),
+                problem("Invalid signature (also for an unknown name or a task without a webhook)"),
+            );
+            r.insert("413".into(), problem("The body is larger than 1 MiB"));
+            r.insert(
+                "429".into(),
+                problem("Too many invalid signatures from this address"),
+            );
+            Some(
+                json!({ "description": "A GitHub ping (`pong`), or a delivery id seen within 72 hours (`duplicate`)", "content": { "application/json": { "schema": { "oneOf": [schema("HookPong"), schema("HookDuplicate")] } } } }),
+            )
+        }
         ("POST", "/api/reload") => {
             r.insert(
                 "422".into(),
@@ -374,6 +389,10 @@ fn wire_schemas() -> Map<String, Value> {
     generator.subschema_for::<api::MarkedRead>();
     generator.subschema_for::<api::NotifierTest>();
     generator.subschema_for::<api::Reloaded>();
+    generator.subschema_for::<api::HookPong>();
+    generator.subschema_for::<api::HookIgnored>();
+    generator.subschema_for::<api::HookDuplicate>();
+    generator.subschema_for::<api::HookAccepted>();
     generator.subschema_for::<api::ConfigProblem>();
     generator.take_definitions(true)
 }

@@ -14,7 +14,7 @@ use axum::routing::{get, post, MethodRouter};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{auth, info, logs, notifications, openapi, runs, streams, tasks, ui, AppState};
+use super::{auth, hooks, info, logs, notifications, openapi, runs, streams, tasks, ui, AppState};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,6 +406,14 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Mark one in-app notification read",
             post(notifications::mark_read),
+        ),
+        route(
+            p.clone(),
+            "/hooks/{name}",
+            Access::Signature,
+            Content::Json,
+            "Start a task from a signed webhook delivery (GitHub, GitLab or generic)",
+            post(hooks::deliver),
         ),
         route(
             p.clone(),

@@ -96,7 +96,10 @@ pub async fn one(
 ) -> Result<Response, ApiError> {
     let resolved = app.engine.resolve_run(wanted.clone()).await?;
     let run = errors::one_run(resolved, &wanted)?;
-    Ok(axum::Json(RunObject::from(run)).into_response())
+    let webhook = app.engine.webhook_of(&run).await?;
+    let mut object = RunObject::from(run);
+    object.webhook = webhook.map(Into::into);
+    Ok(axum::Json(object).into_response())
 }
 
 pub async fn stop(

@@ -305,6 +305,7 @@ mod tests {
             retry_of_run_id: None,
             replica_index: None,
             parent: None,
+            webhook: None,
         }));
         assert_eq!(synchronous_for(&[start(), start()]), "NORMAL");
         assert_eq!(synchronous_for(&[start(), finish]), "FULL");

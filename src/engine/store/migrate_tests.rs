@@ -255,6 +255,7 @@ fn opening_a_version_2_file_migrates_it_and_keeps_every_row() {
         retry_of_run_id: None,
         replica_index: None,
         parent: None,
+        webhook: None,
     };
     let err = store.insert_run(&again).unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");

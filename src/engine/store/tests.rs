@@ -13,6 +13,7 @@ fn new_run(task: &str, scheduled_for: Option<i64>) -> NewRun {
         retry_of_run_id: None,
         replica_index: None,
         parent: None,
+        webhook: None,
     }
 }
 

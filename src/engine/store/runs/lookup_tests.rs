@@ -28,6 +28,7 @@ fn add(store: &Store, id: &str, task: &str, start_at: Option<i64>) {
             retry_of_run_id: None,
             replica_index: None,
             parent: None,
+            webhook: None,
         })
         .expect("insert");
     if let Some(start) = start_at {
