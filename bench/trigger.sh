@@ -10,10 +10,20 @@
 # runwisp every line is a run id, so each acknowledged run (a 201 whose run object is not
 # `queue_full`/`skipped`) is checked for a row, a `success` end and exactly one execution.
 #
-# Prints a markdown section and appends it to bench/RESULTS.md with the date and the machine.
-# Tools: wrk, webhook, sqlite3, curl, jq (installed with apt-get if missing), coreutils.
+# MODE=hooks measures signed webhook deliveries instead: runwisp's task gets a `[tasks.hit.webhook]`
+# table (provider "generic") and wrk POSTs a fixed JSON body with its `X-Signature-256:
+# sha256=HMAC` to `/hooks/hit` (no token; acknowledged = 202 with a `run_id`); webhook's hook
+# gets a `payload-hmac-sha256` trigger rule on the same header and the same secret, and the same
+# request. The first request to each server checks that a wrong signature starts nothing and
+# that the signed one starts exactly one run.
 #
-# Knobs (environment): DURATION (seconds of load a round, default 10), CONNECTIONS (the rounds'
+# Prints a markdown section and appends it to bench/RESULTS.md with the date and the machine.
+# Tools: wrk, webhook, sqlite3, curl, jq (installed with apt-get if missing), coreutils, and
+# python3 (standard library, MODE=hooks: the signature).
+#
+# Knobs (environment): MODE (`trigger`, the default: `POST /api/tasks/hit/run` with a bearer
+# token; `hooks`: signed `POST /hooks/hit`), QUICK (set: DURATION=2, CONNECTIONS=4, RESULTS=-
+# unless given), DURATION (seconds of load a round, default 10), CONNECTIONS (the rounds'
 # connection counts, default "4 64"), THREADS (wrk threads, default 2), MAX_CONCURRENT (runwisp
 # task, default 4), QUEUE_MAX (default 10000), DRAIN_TIMEOUT (seconds to wait for the backlog
 # after the load, default 300), STALL_TIMEOUT (seconds without progress after which a backlog
@@ -28,6 +38,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+MODE=${MODE:-trigger}
+case $MODE in trigger | hooks) ;; *) say "MODE is trigger or hooks, not $MODE"; exit 1 ;; esac
+if [ -n "${QUICK:-}" ]; then
+    DURATION=${DURATION:-2}
+    CONNECTIONS=${CONNECTIONS:-4}
+    RESULTS=${RESULTS:--}
+fi
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-4 64}
 THREADS=${THREADS:-2}
@@ -42,11 +59,25 @@ LUA=$ROOT/bench/trigger.lua
 PASSWORD=bench-$$-$RANDOM$RANDOM
 # Literally the same command for both; webhook has no RUNWISP_RUN_ID, so its lines are empty.
 CMD='echo "$RUNWISP_RUN_ID" >> executed.log'
+# MODE=hooks: one secret for both servers, and one body (a push-like JSON payload) with its
+# signature, precomputed, sent with every request.
+HOOK_SECRET=bench-hook-secret-$$-$RANDOM$RANDOM
+HOOK_BODY='{"ref":"refs/heads/main","after":"0123456789abcdef0123456789abcdef01234567","repository":{"full_name":"acme/app"},"pusher":{"name":"bench"}}'
+HOOK_SIGNATURE=""
 
 # --- tools -------------------------------------------------------------------------------------
 for tool in wrk webhook sqlite3 curl jq; do
     need "$tool" "$tool"
 done
+
+[ "$MODE" = hooks ] && need python3 python3
+# sign BODY: X-Signature-256's value for BODY under HOOK_SECRET.
+sign() {
+    python3 -c 'import hashlib, hmac, sys
+print("sha256=" + hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())' \
+        "$HOOK_SECRET" "$1"
+}
+[ "$MODE" = hooks ] && HOOK_SIGNATURE=$(sign "$HOOK_BODY")
 
 runwisp_bin
 
@@ -95,7 +126,7 @@ cpu_children() { awk '{ print $16 + $17 }' "/proc/$SERVER_PID/stat"; }
 per_run_ms() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.2f", t * 1000 / hz / n; else print "n/a" }'; }
 
 run_wrk() { # dir conns url [token]
-    BENCH_TOKEN=${4:-} BENCH_IDS="$1/acked.ids" \
+    BENCH_TOKEN=${4:-} BENCH_IDS="$1/acked.ids" BENCH_BODY=${HOOK_SIGNATURE:+$HOOK_BODY} BENCH_SIGNATURE=$HOOK_SIGNATURE \
         wrk -t "$THREADS" -c "$2" -d "${DURATION}s" --timeout 10s -s "$LUA" "$3" > "$1/wrk.out"
 }
 
@@ -112,6 +143,14 @@ max_concurrent = $MAX_CONCURRENT
 on_overlap = "queue"
 queue_max = $QUEUE_MAX
 EOF
+    if [ "$MODE" = hooks ]; then
+        cat >> "$dir/runwisp.toml" <<EOF
+
+[tasks.hit.webhook]
+provider = "generic"
+secret = "$HOOK_SECRET"
+EOF
+    fi
     RUNWISP_PASSWORD=$PASSWORD "$BIN" --config "$dir/runwisp.toml" --data "$dir/data" \
         --headless --port "$RW_PORT" > "$dir/daemon.out" 2>&1 &
     SERVER_PID=$!
@@ -121,20 +160,37 @@ EOF
         sleep 0.1
     done
     curl -sf "$base/health" >/dev/null || { cat "$dir/daemon.out" >&2; say "runwisp did not start"; exit 1; }
-    local nonce response token
-    nonce=$(curl -sf "$base/api/auth/challenge" | jq -r .nonce)
-    response=$(printf '%s' "$PASSWORD:$nonce" | sha256sum | cut -d' ' -f1)
-    token=$(curl -sf -H 'Content-Type: application/json' \
-        -d "{\"nonce\":\"$nonce\",\"response\":\"$response\"}" "$base/api/auth" | jq -r .token)
-    [ -n "$token" ] && [ "$token" != null ] || { say "runwisp login failed"; exit 1; }
-    local code
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" \
-        "$base/api/tasks/hit/run")
-    [ "$code" = 201 ] || { say "runwisp trigger answered $code, not 201"; exit 1; }
+    local token="" url=$base/api/tasks/hit/run code first=""
+    if [ "$MODE" = hooks ]; then
+        url=$base/hooks/hit
+        # A wrong signature starts nothing; the signed delivery starts one run.
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+            -H "X-Signature-256: $(sign "$HOOK_BODY x")" --data-binary "$HOOK_BODY" "$url")
+        [ "$code" = 401 ] || { say "runwisp answered $code to a wrong signature, not 401"; exit 1; }
+        code=$(curl -s -o "$dir/first.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+            -H "X-Signature-256: $HOOK_SIGNATURE" --data-binary "$HOOK_BODY" "$url")
+        [ "$code" = 202 ] || { cat "$dir/first.json" >&2; say "runwisp answered $code to the signed delivery, not 202"; exit 1; }
+        first=$(jq -r .run_id "$dir/first.json")
+    else
+        local nonce response
+        nonce=$(curl -sf "$base/api/auth/challenge" | jq -r .nonce)
+        response=$(printf '%s' "$PASSWORD:$nonce" | sha256sum | cut -d' ' -f1)
+        token=$(curl -sf -H 'Content-Type: application/json' \
+            -d "{\"nonce\":\"$nonce\",\"response\":\"$response\"}" "$base/api/auth" | jq -r .token)
+        [ -n "$token" ] && [ "$token" != null ] || { say "runwisp login failed"; exit 1; }
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" "$url")
+        [ "$code" = 201 ] || { say "runwisp trigger answered $code, not 201"; exit 1; }
+    fi
     for i in $(seq 100); do
         [ "$(sql "$dir" "SELECT COUNT(*) FROM runs WHERE status <> 'ended'")" = 0 ] && break
         sleep 0.1
     done
+    if [ "$MODE" = hooks ]; then
+        [ "$(sql "$dir" "SELECT COUNT(*) FROM runs")" = 1 ] \
+            && [ "$(grep -cx "$first" "$dir/executed.log" 2>/dev/null)" = 1 ] \
+            && [ "$(lines "$dir/executed.log")" = 1 ] \
+            || { say "runwisp: the signed delivery did not start exactly one run ($first)"; exit 1; }
+    fi
     local base_lines base_rows
     base_lines=$(lines "$dir/executed.log")
     base_rows=$(sql "$dir" "SELECT COUNT(*) FROM runs")
@@ -143,7 +199,7 @@ EOF
     local t0 t1 t2 pending=0 drained=yes own0 kids0
     own0=$(cpu_own) kids0=$(cpu_children)
     t0=$(now)
-    run_wrk "$dir" "$c" "$base/api/tasks/hit/run" "$token"
+    run_wrk "$dir" "$c" "$url" "$token"
     t1=$(now)
     # Until every row has ended; a backlog that stops shrinking for STALL_TIMEOUT is stuck.
     local seen=-1 moved=$t1
@@ -170,6 +226,13 @@ EOF
     refused=$(wrk_field "$dir/wrk.out" REFUSED)
     # Each acknowledged (not refused) run id: a row, a success end, exactly one execution.
     sort "$dir/acked.ids" > "$dir/acked.sorted"
+    if [ "$MODE" = hooks ]; then
+        # A 202 carries only the run id: the refused ones are found by their rows.
+        sql "$dir" "SELECT id FROM runs WHERE end_reason IN ('queue_full', 'skipped')" | sort > "$dir/refused.sorted"
+        refused=$(comm -12 "$dir/acked.sorted" "$dir/refused.sorted" | wc -l)
+        comm -23 "$dir/acked.sorted" "$dir/refused.sorted" > "$dir/kept.sorted"
+        mv "$dir/kept.sorted" "$dir/acked.sorted"
+    fi
     sql "$dir" "SELECT id FROM runs" | sort > "$dir/rows.sorted"
     sql "$dir" "SELECT id FROM runs WHERE end_reason = 'success'" | sort > "$dir/success.sorted"
     sort "$dir/executed.log" > "$dir/executed.sorted"
@@ -189,7 +252,7 @@ EOF
     EXEC_RW=$(rate "$executed" "$total_s")
     LOST_RW=$no_exec
     STUCK_RW=$pending
-    DETAIL_RW="- $c connections: $(wrk_field "$dir/wrk.out" REQUESTS) requests; $acked answered 201, of which $refused carried a refused run (\`queue_full\`/\`skipped\`); $rows new rows in \`runs\` (by end reason, with the sanity trigger: $reasons); queue drained: $drained; waited $(sub "$t2" "$t1") s after the load. Acknowledged runs without a row: **$no_row**, without a \`success\` end: **$no_success**, never executed: **$no_exec**; executed twice: $twice."
+    DETAIL_RW="- $c connections: $(wrk_field "$dir/wrk.out" REQUESTS) requests; $acked answered $([ "$MODE" = hooks ] && echo 202 || echo 201), of which $refused carried a refused run (\`queue_full\`/\`skipped\`); $rows new rows in \`runs\` (by end reason, with the sanity trigger: $reasons); queue drained: $drained; waited $(sub "$t2" "$t1") s after the load. Acknowledged runs without a row: **$no_row**, without a \`success\` end: **$no_success**, never executed: **$no_exec**; executed twice: $twice."
 }
 
 # --- webhook -----------------------------------------------------------------------------------
@@ -200,6 +263,16 @@ round_webhook() { # conns
         "id": "hit", "execute-command": "/bin/sh", "command-working-directory": $dir,
         "pass-arguments-to-command": [{"source": "string", "name": "-c"}, {"source": "string", "name": $cmd}]
     }]' > "$dir/hooks.json"
+    if [ "$MODE" = hooks ]; then
+        # The signature checked over the raw body; a mismatch answers 401 instead of webhook's
+        # default 200, so it cannot pass for an acknowledgement.
+        jq --arg secret "$HOOK_SECRET" '.[0] += {
+            "trigger-rule": {"match": {"type": "payload-hmac-sha256", "secret": $secret,
+                "parameter": {"source": "header", "name": "X-Signature-256"}}},
+            "trigger-rule-mismatch-http-response-code": 401
+        }' "$dir/hooks.json" > "$dir/hooks.signed.json"
+        mv "$dir/hooks.signed.json" "$dir/hooks.json"
+    fi
     webhook -hooks "$dir/hooks.json" -ip 127.0.0.1 -port "$WH_PORT" ${WEBHOOK_VERBOSE:+-verbose} > "$dir/webhook.out" 2>&1 &
     SERVER_PID=$!
     local url=http://127.0.0.1:$WH_PORT/hooks/hit i
@@ -208,12 +281,27 @@ round_webhook() { # conns
         sleep 0.1
     done
     local code
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")
+    if [ "$MODE" = hooks ]; then
+        # A wrong signature starts nothing (webhook answers 500 "Error occurred while
+        # evaluating hook rules"); the signed delivery starts one run.
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+            -H "X-Signature-256: $(sign "$HOOK_BODY x")" --data-binary "$HOOK_BODY" "$url")
+        case $code in 2*) cat "$dir/webhook.out" >&2; say "webhook answered $code to a wrong signature"; exit 1 ;; esac
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+            -H "X-Signature-256: $HOOK_SIGNATURE" --data-binary "$HOOK_BODY" "$url")
+    else
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")
+    fi
     [ "$code" = 200 ] || { cat "$dir/webhook.out" >&2; say "webhook answered $code, not 200"; exit 1; }
     for i in $(seq 100); do
         [ "$(lines "$dir/executed.log")" -ge 1 ] && break
         sleep 0.1
     done
+    if [ "$MODE" = hooks ]; then
+        sleep 0.5 # a second line, if the wrong signature had started one after all
+        [ "$(lines "$dir/executed.log")" = 1 ] \
+            || { say "webhook: the signed delivery did not start exactly one run"; exit 1; }
+    fi
     local base_lines
     base_lines=$(lines "$dir/executed.log")
 

@@ -95,7 +95,10 @@ bin="$target_dir/$profile_dir/runwisp"
 out="$target_dir/$profile_dir/package"
 rm -rf "$out"
 mkdir -p "$out"
+# Compressed here, as Debian wants man pages: cargo-deb leaves files from the target folder as
+# they are.
 "$bin" man >"$out/runwisp.1" || fail "runwisp man failed."
+gzip -9n "$out/runwisp.1" || fail "cannot compress the man page."
 "$bin" completions bash >"$out/runwisp.bash" || fail "runwisp completions bash failed."
 "$bin" completions zsh >"$out/_runwisp" || fail "runwisp completions zsh failed."
 "$bin" completions fish >"$out/runwisp.fish" || fail "runwisp completions fish failed."

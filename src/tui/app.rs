@@ -98,6 +98,11 @@ pub enum Msg {
     LogDone {
         run: RunRow,
     },
+    /// What webhook delivery started a run (shown in its header).
+    RunWebhook {
+        run: String,
+        summary: String,
+    },
     Triggered(RunRow),
     Notice(String),
     /// The first page of notifications (newest first) and how many are unread.

@@ -393,6 +393,25 @@ fn watch_runs(client: &Client, work: Sender<Work>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A webhook delivery in a few words: `webhook push main@0123456 acme/app`.
+fn webhook_summary(w: &api::WebhookInfo) -> String {
+    let mut parts = vec![format!("{} webhook", w.provider)];
+    if let Some(event) = &w.event {
+        parts.push(event.clone());
+    }
+    let at = w.branch.clone().or_else(|| w.git_ref.clone());
+    match (at, &w.sha) {
+        (Some(at), Some(sha)) => parts.push(format!("{at}@{}", &sha[..sha.len().min(7)])),
+        (Some(at), None) => parts.push(at),
+        (None, Some(sha)) => parts.push(sha[..sha.len().min(7)].to_string()),
+        (None, None) => {}
+    }
+    if let Some(repo) = &w.repo {
+        parts.push(repo.clone());
+    }
+    parts.join(" ")
+}
+
 /// Follows a run's log in its own thread; a newer follow ends an older one.
 fn follow(
     client: Client,
@@ -405,6 +424,18 @@ fn follow(
         .name("runwisp-tui-log".into())
         .spawn(move || {
             let current = || generation.load(Ordering::SeqCst) == mine;
+            // A webhook's run says in its header which delivery started it.
+            if let Some(summary) = client
+                .run(&id)
+                .ok()
+                .and_then(|run| run.webhook)
+                .map(|w| webhook_summary(&w))
+            {
+                let _ = ui.send(UiEvent::Data(Box::new(Msg::RunWebhook {
+                    run: id.clone(),
+                    summary,
+                })));
+            }
             let ended = client.follow_log(&id, -(super::app::MAX_LOG_LINES as i64), |event| {
                 if !current() || event.name != "line" {
                     return;

@@ -123,6 +123,8 @@ pub struct LogState {
     /// Index (into `lines`) of the first line shown when not following.
     pub top: usize,
     pub finished: bool,
+    /// For a run a webhook started: what the delivery was (`push main@0123456 acme/app`).
+    pub webhook: Option<String>,
 }
 
 /// The last four characters of a run id, as the UIs show it (whole when shorter).

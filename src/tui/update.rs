@@ -71,6 +71,11 @@ impl App {
                     self.log.run = Some(run);
                 }
             }
+            Msg::RunWebhook { run, summary } => {
+                if self.log.run.as_ref().is_some_and(|r| r.id == run) {
+                    self.log.webhook = Some(summary);
+                }
+            }
             Msg::Triggered(run) => {
                 self.say(format!(
                     "started run {} of {}",

@@ -53,6 +53,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.style("muted"),
         ),
     ];
+    if let Some(webhook) = &app.log.webhook {
+        title.push(Span::styled(format!(" · {webhook}"), theme.style("muted")));
+    }
     if let Some(follow) = follow {
         title.push(Span::styled(format!("  [{follow}]"), theme.style("accent")));
     }
