@@ -1,7 +1,10 @@
 -- wrk script for bench/trigger.sh: POSTs to the URL given on the command line, with
 -- `Authorization: Bearer $BENCH_TOKEN` when that variable is set (runwisp) and none otherwise
--- (webhook). It counts responses by status and, for 2xx answers carrying a runwisp run object,
--- the run ids and the runs acknowledged but refused (`queue_full`, `skipped`). At the end it
+-- (webhook). With $BENCH_SIGNATURE set (MODE=hooks) every request carries the body
+-- $BENCH_BODY, `Content-Type: application/json` and `X-Signature-256: $BENCH_SIGNATURE`.
+-- It counts responses by status and, for 2xx answers carrying a runwisp run object (`"id"`)
+-- or a webhook delivery's `{"run_id": …}`, the run ids and the runs acknowledged but refused
+-- (`queue_full`, `skipped`; a delivery's answer does not say, trigger.sh asks the database). At the end it
 -- prints `STATUS <code> <n>`, `REFUSED <n>`, `REQUESTS`, `DURATION_US`, `ERRORS` lines and
 -- writes the acknowledged run ids, one a line, to $BENCH_IDS when that variable is set.
 
@@ -10,6 +13,12 @@ wrk.body = ""
 local token = os.getenv("BENCH_TOKEN")
 if token ~= nil and token ~= "" then
     wrk.headers["Authorization"] = "Bearer " .. token
+end
+local signature = os.getenv("BENCH_SIGNATURE")
+if signature ~= nil and signature ~= "" then
+    wrk.body = os.getenv("BENCH_BODY") or ""
+    wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["X-Signature-256"] = signature
 end
 
 local threads = {}
@@ -28,6 +37,7 @@ function response(status, headers, body)
     counts[status] = (counts[status] or 0) + 1
     if status >= 200 and status < 300 and body ~= nil then
         local id = string.match(body, '"id"%s*:%s*"(%w+)"')
+            or string.match(body, '"run_id"%s*:%s*"(%w+)"')
         if id ~= nil then
             if string.find(body, '"queue_full"', 1, true) or string.find(body, '"skipped"', 1, true) then
                 refused = refused + 1

@@ -29,12 +29,15 @@ pub struct Info {
     pub tasks: usize,
     pub services: usize,
     pub active_runs: usize,
-    /// The configuration file the daemon runs.
+    /// The configuration file the daemon runs (empty from a daemon older than reload).
+    #[serde(default)]
     pub config_path: String,
     /// `same`, `differs` (edited since it was loaded: `runwisp reload` applies it) or
     /// `unreadable`.
+    #[serde(default)]
     pub config_on_disk: String,
     /// Settings changed in the file that keep their old value until the daemon restarts.
+    #[serde(default)]
     pub needs_restart: Vec<String>,
 }
 
