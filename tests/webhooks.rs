@@ -152,6 +152,25 @@ fn a_signed_push_starts_a_run_that_sees_its_delivery_and_a_replay_does_not() {
     assert_eq!(release.status, 202, "{}", release.text);
     assert!(release.json()["run_id"].is_string());
     assert_eq!(d.project.runs("deploy").len(), 2);
+
+    // Counted by result, under the configured name only.
+    let wrong = hook(&d, "deploy", &[("X-Hub-Signature-256", "sha256=00")], b"{}");
+    assert_eq!(wrong.status, 401);
+    let metrics = d.get("/metrics").text;
+    for (result, n) in [
+        ("accepted", 2),
+        ("ignored", 2),
+        ("duplicate", 1),
+        ("rejected", 1),
+    ] {
+        let line =
+            format!("runwisp_webhook_deliveries_total{{name=\"deploy\",result=\"{result}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} in:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("name=\"plain\""),
+        "only tasks with a webhook have series"
+    );
 }
 
 #[test]

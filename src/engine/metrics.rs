@@ -145,6 +145,7 @@ impl Default for Runs {
 type Series<K, V> = RwLock<BTreeMap<K, Arc<V>>>;
 
 pub(crate) struct Metrics {
+    webhooks: Series<TaskName, [AtomicU64; 4]>,
     runs: Series<TaskName, Mutex<Runs>>,
     log_bytes: Series<TaskName, AtomicU64>,
     restarts: Series<TaskName, AtomicU64>,
@@ -180,6 +181,7 @@ impl Metrics {
     /// Every series the configuration names, at zero.
     pub(crate) fn new(config: &Config) -> Self {
         let metrics = Self {
+            webhooks: RwLock::default(),
             runs: RwLock::default(),
             log_bytes: RwLock::default(),
             restarts: RwLock::default(),
@@ -200,6 +202,16 @@ impl Metrics {
             &self.notifications,
             config.notifiers.iter().map(|n| n.id.clone()),
         );
+        let hooks = config.tasks.iter().filter(|(_, t)| t.webhook.is_some());
+        add(&self.webhooks, hooks.map(|(name, _)| name.clone()));
+    }
+
+    /// What became of a delivery to the webhook of `task` (a configured one: names from
+    /// requests never make a series).
+    pub(crate) fn webhook(&self, task: &TaskName, result: HookResult) {
+        if let Some(counts) = get(&self.webhooks, task) {
+            counts[result as usize].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A run of `task` ended `reason` at `end_at` (Unix ms); `started_at` when its process
@@ -251,6 +263,40 @@ impl Metrics {
     }
 }
 
+/// What became of a webhook delivery (`runwisp_webhook_deliveries_total`'s `result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookResult {
+    Accepted = 0,
+    Ignored = 1,
+    Duplicate = 2,
+    Rejected = 3,
+}
+
+impl HookResult {
+    pub const ALL: [HookResult; 4] = [
+        HookResult::Accepted,
+        HookResult::Ignored,
+        HookResult::Duplicate,
+        HookResult::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookResult::Accepted => "accepted",
+            HookResult::Ignored => "ignored",
+            HookResult::Duplicate => "duplicate",
+            HookResult::Rejected => "rejected",
+        }
+    }
+}
+
+/// One task's webhook deliveries.
+#[derive(Debug, Clone)]
+pub struct WebhookMetrics {
+    pub name: TaskName,
+    pub results: Vec<(HookResult, u64)>,
+}
+
 /// Everything `GET /metrics` shows, at one moment.
 #[derive(Debug, Clone)]
 pub struct MetricsSnapshot {
@@ -260,6 +306,7 @@ pub struct MetricsSnapshot {
     /// How late cron firings started.
     pub skew: Histogram,
     pub notifications: Vec<NotifierMetrics>,
+    pub webhooks: Vec<WebhookMetrics>,
 }
 
 /// One task or service.
@@ -296,6 +343,11 @@ pub struct NotifierMetrics {
 }
 
 impl Engine {
+    /// Counts a delivery to the webhook of `task` (see [`HookResult`]).
+    pub fn count_webhook(&self, task: &TaskName, result: HookResult) {
+        self.inner.metrics.webhook(task, result);
+    }
+
     /// The counters and the live state, for `GET /metrics`.
     pub async fn metrics_snapshot(&self) -> MetricsSnapshot {
         let metrics = &self.inner.metrics;
@@ -353,11 +405,28 @@ impl Engine {
                     .collect(),
             })
             .collect();
+        // The webhooks of the configuration in force.
+        let webhooks = self
+            .inner
+            .defs()
+            .tasks
+            .iter()
+            .filter(|(_, def)| def.spec.webhook.is_some())
+            .filter_map(|(name, _)| Some((name.clone(), get(&metrics.webhooks, name)?)))
+            .map(|(name, counts)| WebhookMetrics {
+                name,
+                results: HookResult::ALL
+                    .iter()
+                    .map(|r| (*r, counts[*r as usize].load(Ordering::Relaxed)))
+                    .collect(),
+            })
+            .collect();
         MetricsSnapshot {
             tasks,
             services,
             skew: lock(&metrics.skew).clone(),
             notifications,
+            webhooks,
         }
     }
 }

@@ -222,7 +222,9 @@ fn environment(facts: &WebhookDelivery, payload: &std::path::Path) -> BTreeMap<S
     env
 }
 
-/// Writes the body as a 0600 file (replacing nothing: the name is the new run's own).
+/// Writes the body as a 0600 file (replacing nothing: the name is the new run's own). It is
+/// not synced: a daemon that dies keeps it (the page cache), and after a power loss the run
+/// it was for is recorded `crashed` anyway; the row, which is synced, is what must survive.
 fn save_payload(path: &std::path::Path, body: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
@@ -233,8 +235,7 @@ fn save_payload(path: &std::path::Path, body: &[u8]) -> std::io::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(body)?;
-    file.sync_all()
+    file.write_all(body)
 }
 
 impl Engine {

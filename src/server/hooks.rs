@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use super::errors::ApiError;
 use super::AppState;
 use crate::api::{HookAccepted, HookDuplicate, HookIgnored, HookPong};
+use crate::engine::metrics::HookResult;
 use crate::engine::model::TaskName;
 use crate::engine::webhook::{verify, Incoming, Outcome};
 
@@ -104,9 +105,16 @@ pub async fn deliver(
     };
     if !verify(hook.provider, hook.secret.expose(), &incoming) {
         app.hooks.fail(peer.ip(), now);
+        app.engine.count_webhook(&task, HookResult::Rejected);
         return Err(refused());
     }
     let outcome = app.engine.deliver_webhook(&task, &hook, &incoming).await?;
+    let result = match outcome {
+        Outcome::Pong | Outcome::Ignored(_) => HookResult::Ignored,
+        Outcome::Duplicate(_) => HookResult::Duplicate,
+        Outcome::Started(_) => HookResult::Accepted,
+    };
+    app.engine.count_webhook(&task, result);
     Ok(match outcome {
         Outcome::Pong => axum::Json(HookPong { pong: true }).into_response(),
         Outcome::Ignored(ignored) => {

@@ -223,6 +223,24 @@ fn register_engine(r: &mut Registry, s: MetricsSnapshot) {
                 .collect(),
         ),
     );
+    r.register(
+        "webhook_deliveries",
+        "Deliveries to each task's webhook, by result",
+        Counters(
+            s.webhooks
+                .iter()
+                .flat_map(|w| {
+                    w.results.iter().map(|(result, count)| {
+                        let labels = vec![
+                            ("name", w.name.to_string()),
+                            ("result", result.as_str().to_string()),
+                        ];
+                        (labels, *count)
+                    })
+                })
+                .collect(),
+        ),
+    );
     r.register_with_unit(
         "log",
         "Output captured from runs, before log_max_size applies",
