@@ -85,33 +85,63 @@ fn private_key(path: &Path) -> Result<PrivateKey<'static>, String> {
     })
 }
 
+/// What a connection failure says (lower case) → what the user should read, first match wins.
+const HINTS: &[(&[&str], &str)] = &[
+    (
+        &["certificaterequired"],
+        "the daemon asks for a client certificate: give --client-cert and --client-key",
+    ),
+    (
+        &["unknownissuer", "unknown issuer"],
+        "the daemon's certificate is not signed by a CA runwisp trusts: give --ca with the CA's certificate",
+    ),
+    (
+        &["badcertificate", "unknownca", "decrypterror", "unsupportedcertificate"],
+        "the daemon refused this client certificate: it is not signed by the daemon's client_ca",
+    ),
+    (
+        &["notvalidforname", "not valid for name"],
+        "the daemon's certificate is not valid for this host name",
+    ),
+    (
+        &["invalidcontenttype", "invalid content type", "corrupt message"],
+        "the daemon does not speak TLS on this port: use an http:// URL",
+    ),
+    (
+        &["http parse fail"],
+        "the answer is not HTTP (a daemon with tls_cert answers only https:// URLs)",
+    ),
+    (
+        &["tls", "alert", "certificate"],
+        "the TLS handshake failed",
+    ),
+];
+
 /// A TLS failure of a connection as a user should read it, with what to do about it; `None`
 /// when `reason` is not about TLS.
 pub(super) fn explain(reason: &str) -> Option<String> {
     let lower = reason.to_ascii_lowercase();
-    let no_client_cert = TLS.get().is_none_or(|t| t.client_cert().is_none());
-    let hint = if lower.contains("certificaterequired")
-        || (lower.contains("handshakefailure") && no_client_cert)
-    {
-        "the daemon asks for a client certificate: give --client-cert and --client-key"
-    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        "the daemon's certificate is not signed by a CA runwisp trusts: give --ca with the CA's certificate"
-    } else if lower.contains("badcertificate")
-        || lower.contains("unknownca")
-        || lower.contains("decrypterror")
-    {
-        "the daemon refused this client certificate: it is not signed by the daemon's client_ca"
-    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        "the daemon's certificate is not valid for this host name"
-    } else if lower.contains("invalidcontenttype")
-        || lower.contains("corrupt message")
-        || lower.contains("invalid content type")
-    {
-        "the daemon does not speak TLS on this port: use an http:// URL"
-    } else if lower.contains("tls") || lower.contains("alert") || lower.contains("certificate") {
-        "the TLS handshake failed"
-    } else {
-        return None;
-    };
+    let (_, hint) = HINTS
+        .iter()
+        .find(|(marks, _)| marks.iter().any(|mark| lower.contains(mark)))?;
     Some(format!("{hint} ({reason})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+
+    #[test]
+    fn tls_failures_say_what_to_do() {
+        let said = explain("io: invalid peer certificate: UnknownIssuer").unwrap();
+        assert!(
+            said.starts_with("the daemon's certificate is not signed"),
+            "{said}"
+        );
+        let said = explain("io: received fatal alert: CertificateRequired").unwrap();
+        assert!(said.contains("--client-cert"), "{said}");
+        let said = explain("protocol: http parse fail: invalid HTTP version").unwrap();
+        assert!(said.contains("https://"), "{said}");
+        assert_eq!(explain("io: Connection refused (os error 111)"), None);
+    }
 }
