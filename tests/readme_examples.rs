@@ -17,6 +17,7 @@ fn set_env_named_in(text: &str) {
         if !key.ends_with("_env") {
             continue;
         }
+        let value = value.split('#').next().unwrap_or_default();
         let name = value.trim().trim_matches('"');
         let fake = if key.contains("url") {
             "https://hooks.example.com/services/T000/B000/readme"
