@@ -17,6 +17,7 @@ fn set_env_named_in(text: &str) {
         if !key.ends_with("_env") {
             continue;
         }
+        let value = value.split('#').next().unwrap_or_default();
         let name = value.trim().trim_matches('"');
         let fake = if key.contains("url") {
             "https://hooks.example.com/services/T000/B000/readme"
@@ -48,13 +49,28 @@ fn toml_blocks(markdown: &str) -> Vec<String> {
     blocks
 }
 
+/// A folder with `cert.pem`, `key.pem` (for 127.0.0.1) and `ca.pem`, as the TLS example names.
+fn tls_files() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), cert.pem()).unwrap();
+    dir
+}
+
 #[test]
 fn every_toml_block_of_the_readme_loads() {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let blocks = toml_blocks(&readme);
     assert!(blocks.len() >= 3, "the README's examples: {}", blocks.len());
+    let tls = tls_files();
     for block in blocks {
+        // The TLS example's files exist: the ones made here.
+        let block = block.replace("/etc/runwisp/tls/", &format!("{}/", tls.path().display()));
         set_env_named_in(&block);
         if let Err(e) = load_str("README.md", &block, Path::new("runwisp.toml")) {
             panic!("a README example does not load:\n{block}\n{e}");

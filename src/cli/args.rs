@@ -61,6 +61,13 @@ pub struct Cli {
     pub url: Option<String>,
     #[arg(skip)]
     pub password: Option<String>,
+    /// `--ca`, `--client-cert` and `--client-key` in force.
+    #[arg(skip)]
+    pub ca: Option<PathBuf>,
+    #[arg(skip)]
+    pub client_cert: Option<PathBuf>,
+    #[arg(skip)]
+    pub client_key: Option<PathBuf>,
     #[arg(skip)]
     pub theme: String,
     #[arg(skip)]
@@ -336,16 +343,22 @@ impl Cli {
         };
         let (listen, remote, look) = takes(self.command.as_ref());
         let groups = [
-            (listen, ["host", "port"]),
-            (remote, ["url", "password"]),
-            (look, ["theme", "keymap"]),
+            (listen, &["host", "port"][..]),
+            (
+                remote,
+                &["url", "password", "ca", "client_cert", "client_key"][..],
+            ),
+            (look, &["theme", "keymap"]),
         ];
         for (taken, ids) in groups {
-            for id in ids {
+            for &id in ids {
                 if !taken && matches.value_source(id) == Some(ValueSource::CommandLine) {
                     return Err(clap::Error::raw(
                         clap::error::ErrorKind::ArgumentConflict,
-                        format!("--{id} does not apply to `runwisp {name}`; see `runwisp {name} --help`"),
+                        format!(
+                            "--{} does not apply to `runwisp {name}`; see `runwisp {name} --help`",
+                            id.replace('_', "-")
+                        ),
                     ));
                 }
             }
@@ -370,6 +383,15 @@ impl Cli {
         self.password = pick(
             remote.and_then(|r| r.password.as_ref()),
             &self.top_remote.password,
+        );
+        self.ca = pick(remote.and_then(|r| r.ca.as_ref()), &self.top_remote.ca);
+        self.client_cert = pick(
+            remote.and_then(|r| r.client_cert.as_ref()),
+            &self.top_remote.client_cert,
+        );
+        self.client_key = pick(
+            remote.and_then(|r| r.client_key.as_ref()),
+            &self.top_remote.client_key,
         );
         self.theme = pick(look.and_then(|l| l.theme.as_ref()), &self.top_look.theme)
             .unwrap_or_else(|| DEFAULT_THEME.to_string());

@@ -49,7 +49,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let reachable = listen
         .replacen("0.0.0.0:", "127.0.0.1:", 1)
         .replacen("[::]:", "[::1]:", 1);
-    lock.announce(&format!("http://{reachable}"))
+    let scheme = if config.daemon.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    lock.announce(&format!("{scheme}://{reachable}"))
         .context("cannot write the daemon's address to daemon.lock")?;
     let _log_guard =
         super::daemon_log::init(dir.root(), config.daemon.log_format, config.daemon.log)
@@ -65,6 +70,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let result = runtime.block_on(async move {
         let (tasks, services) = (config.tasks.len(), config.services.len());
         let zone = config.scheduler.timezone_name.clone();
+        let over_tls = config.daemon.tls.is_some();
         // Listening before daemon.pid exists: a SIGTERM sent as soon as it appears must stop
         // the daemon cleanly (removing the file), not kill it by the default action.
         let mut signals = Signals::listen()?;
@@ -78,7 +84,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             local_socket: true,
         })
         .await?;
-        if !crate::server::is_loopback(&host) {
+        if !crate::server::is_loopback(&host) && !over_tls {
             tracing::warn!("listening on {host}, which is reachable from other machines; put TLS in front (a reverse proxy) or reach it through an SSH tunnel");
         }
         write_pid(&dir)?;

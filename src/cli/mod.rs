@@ -111,6 +111,12 @@ fn restore_sigpipe() {
 }
 
 fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
+    crate::client::tls::configure(&crate::client::tls::Options {
+        ca: cli.ca.as_deref(),
+        client_cert: cli.client_cert.as_deref(),
+        client_key: cli.client_key.as_deref(),
+    })
+    .map_err(anyhow::Error::msg)?;
     match &cli.command {
         None if cli.headless => daemon::run(cli),
         None => start::run(cli),

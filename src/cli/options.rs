@@ -2,6 +2,8 @@
 //! applies to (and into bare `runwisp`, which starts the terminal UI and perhaps a daemon): where
 //! the daemon listens, which daemon to talk to, and how the terminal UI looks.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 /// Where the daemon listens (bare `runwisp`, `--headless`, `daemon`).
@@ -18,12 +20,21 @@ pub struct ListenArgs {
 /// A daemon to talk to instead of the one of this data directory.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RemoteArgs {
-    /// A remote daemon to talk to (http://host:port).
+    /// A remote daemon to talk to (http://host:port, or https://host:port when it has TLS).
     #[arg(long, env = "RUNWISP_URL")]
     pub url: Option<String>,
     /// The daemon's password (for --url; a local daemon's is read from the data directory).
     #[arg(long, env = "RUNWISP_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// Trust daemon certificates signed by this CA (a PEM file) instead of the public roots.
+    #[arg(long, env = "RUNWISP_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Present this client certificate (a PEM file) to a daemon that asks for one.
+    #[arg(long, env = "RUNWISP_CLIENT_CERT", value_name = "FILE")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key (a PEM file) of --client-cert.
+    #[arg(long, env = "RUNWISP_CLIENT_KEY", value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
 }
 
 /// How the terminal UI looks and which keys it takes.

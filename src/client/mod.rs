@@ -7,6 +7,7 @@
 mod notifications;
 mod sse;
 mod tasks;
+pub mod tls;
 mod unix;
 
 use std::time::Duration;
@@ -60,6 +61,7 @@ fn config(timeout: Option<Duration>) -> ureq::config::Config {
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(5)))
         .timeout_global(timeout)
+        .tls_config(tls::config())
         .build()
 }
 
@@ -120,6 +122,7 @@ impl Client {
             ureq::Error::Timeout(_) => "it did not answer in time".into(),
             other => other.to_string(),
         };
+        let reason = tls::explain(&reason).unwrap_or(reason);
         ClientError::Unreachable {
             url: self.shown.clone(),
             reason,
@@ -308,7 +311,10 @@ pub fn health(url: &str) -> Result<api::Health, ClientError> {
     let mut response = agent(Some(Duration::from_secs(5)))
         .get(&format!("{base}/health"))
         .call()
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| {
+            let reason = e.to_string();
+            unreachable(tls::explain(&reason).unwrap_or(reason))
+        })?;
     if response.status().as_u16() != 200 {
         return Err(unreachable(format!(
             "it answered HTTP {}",

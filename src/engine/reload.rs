@@ -308,6 +308,11 @@ fn keep_restart_settings(old: &Config, new: &mut Config) -> Vec<String> {
         kept.push("[daemon] log");
         now.log = was.log;
     }
+    // The files' contents are reloaded by the listener itself; which files, at a restart.
+    if was.tls != now.tls {
+        kept.push("[daemon] tls_cert, tls_key and client_ca");
+        now.tls.clone_from(&was.tls);
+    }
     if was.metrics_public != now.metrics_public {
         kept.push("[daemon] metrics_public");
         now.metrics_public = was.metrics_public;

@@ -93,6 +93,7 @@ pub async fn challenge(State(app): State<AppState>) -> Result<Response, ApiError
 pub async fn login(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    over_tls: Option<axum::Extension<super::tls::OverTls>>,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
     let refused = match app
@@ -101,8 +102,9 @@ pub async fn login(
         .login(&body.nonce, &body.response, peer.ip())
     {
         Ok(token) => {
+            let secure = if over_tls.is_some() { "; Secure" } else { "" };
             let cookie = format!(
-                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
                 TOKEN_TTL.as_secs()
             );
             let mut response = axum::Json(Token { token }).into_response();

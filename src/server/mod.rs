@@ -7,7 +7,8 @@
 //! Connections are served by hyper directly so a client that trickles its request headers is
 //! cut off after [`HEADER_TIMEOUT`] (slowloris) and request heads over 64 KiB get 431. The
 //! same router also answers on the local socket (`DATA/daemon.sock`, see [`local`]) without a
-//! login; connections of both count against one cap.
+//! login; connections of both count against one cap. With `[daemon] tls_cert` the TCP listener
+//! speaks TLS only (see [`tls`]).
 
 mod auth;
 mod errors;
@@ -23,6 +24,7 @@ pub mod routes;
 mod runs;
 mod streams;
 mod tasks;
+pub mod tls;
 pub mod ui;
 
 use std::convert::Infallible;
@@ -143,6 +145,11 @@ pub async fn serve(
         }
         None => None,
     };
+    // The files were checked when the configuration was loaded; failing now is a race.
+    let tls = match engine.config().daemon.tls.clone() {
+        Some(files) => Some(tls::Listener::start(files).map_err(std::io::Error::other)?),
+        None => None,
+    };
     let router = app(AppState {
         engine,
         streams: streams::Slots::default(),
@@ -186,12 +193,28 @@ pub async fn serve(
         match accepted {
             Accepted::Tcp(socket, peer) => {
                 let _ = socket.set_nodelay(true);
-                connections.spawn(serve_connection(socket, peer, None, router));
+                match &tls {
+                    None => connections.spawn(serve_connection(socket, peer, None, router, false)),
+                    Some((tls, _)) => {
+                        let tls = tls.clone();
+                        connections.spawn(async move {
+                            if let Some(stream) = tls.handshake(socket, peer).await {
+                                serve_connection(stream, peer, None, router, true).await;
+                            }
+                        })
+                    }
+                };
             }
             Accepted::Local(socket) => {
                 // Refused peers are closed here, and logged by `admit`.
                 if let Some(who) = local::admit(&socket) {
-                    connections.spawn(serve_connection(socket, LOCAL_PEER_ADDR, Some(who), router));
+                    connections.spawn(serve_connection(
+                        socket,
+                        LOCAL_PEER_ADDR,
+                        Some(who),
+                        router,
+                        false,
+                    ));
                 }
             }
         }
@@ -220,6 +243,7 @@ async fn serve_connection<S>(
     peer: SocketAddr,
     local: Option<local::LocalPeer>,
     router: Router,
+    over_tls: bool,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -228,6 +252,9 @@ async fn serve_connection<S>(
             req.extensions_mut().insert(ConnectInfo(peer));
             if let Some(who) = local {
                 req.extensions_mut().insert(who);
+            }
+            if over_tls {
+                req.extensions_mut().insert(tls::OverTls);
             }
             let router = router.clone();
             async move {

@@ -62,7 +62,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let defaults = sections::defaults(&mut ctx, &root);
     let scheduler = sections::scheduler(&mut ctx, &root);
-    let daemon = sections::daemon(&mut ctx, &root);
+    let daemon = sections::daemon(&mut ctx, &root, &dir);
     let storage = sections::storage(&mut ctx, &root);
     let notify = sections::notify(&mut ctx, &root);
     let notifiers = notifiers::notifiers(&mut ctx, &root, &dir);
@@ -130,6 +130,20 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
                 c.name.as_str(),
                 super::units::format_duration(c.graceful_stop),
                 super::units::format_duration(daemon.shutdown_timeout)
+            ));
+        }
+    }
+
+    if daemon.tls.as_ref().is_some_and(|t| t.client_ca.is_some()) {
+        let hooked: Vec<&str> = tasks
+            .iter()
+            .filter(|(_, t)| t.webhook.is_some())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !hooked.is_empty() {
+            warnings.push(format!(
+                "[daemon] client_ca is set, so every connection needs a client certificate, but code hosts present none: the webhooks of {} will be refused in the TLS handshake",
+                hooked.join(", ")
             ));
         }
     }

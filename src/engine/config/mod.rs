@@ -12,6 +12,7 @@ mod notifiers;
 mod notify;
 mod schema;
 mod sections;
+mod tls;
 pub mod units;
 mod webhook;
 
@@ -26,6 +27,7 @@ pub use load::{digest, load_file, load_str};
 pub use notify::{EmailTls, Glob, Notifier, NotifierKind, Notify, Route, SecretValue};
 pub use schema::json_schema;
 pub use sections::{host_zone, INAPP};
+pub use tls::{provider as tls_provider, server_config as tls_server_config, Tls, TlsError};
 pub use webhook::{Provider, Webhook, MIN_SECRET};
 
 use crate::engine::model::TaskName;
@@ -206,6 +208,8 @@ pub struct Daemon {
     pub log_format: LogFormat,
     /// Where the daemon's own log goes (`log`).
     pub log: LogDestination,
+    /// `tls_cert`, `tls_key`, `client_ca`: the listener speaks TLS only when set.
+    pub tls: Option<Tls>,
 }
 
 /// `[daemon] log_format`: plain text lines, or one JSON object a line for log shippers.

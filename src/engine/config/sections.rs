@@ -70,7 +70,7 @@ pub(super) fn scheduler(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Scheduler {
     }
 }
 
-pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
+pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>, dir: &std::path::Path) -> Daemon {
     let mut daemon = Daemon {
         host: defaults::LISTEN_HOST.to_string(),
         port: defaults::LISTEN_PORT,
@@ -79,6 +79,7 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
         metrics_public: false,
         log_format: LogFormat::Text,
         log: LogDestination::File,
+        tls: None,
     };
     let Some(f) = root.table_of(ctx, "daemon") else {
         return daemon;
@@ -118,6 +119,7 @@ pub(super) fn daemon(ctx: &mut Ctx<'_>, root: &Fields<'_, '_>) -> Daemon {
     if let Some(log) = f.key_choice(ctx, &keys::LOG_DESTINATION, keys::LOG_DESTINATIONS) {
         daemon.log = log;
     }
+    daemon.tls = super::tls::tls(ctx, &f, dir);
     daemon
 }
 

@@ -131,6 +131,7 @@ fn every_value_of_the_maximal_file_arrives() {
             metrics_public: false,
             log_format: LogFormat::Text,
             log: LogDestination::File,
+            tls: None,
         }
     );
     assert_eq!(

@@ -41,6 +41,22 @@ pub(crate) const LOG_DESTINATION: Key = Key::new(
     "Where the daemon's own log goes: data/daemon.log, or systemd's journal (default \"file\").",
 );
 
+pub(crate) const TLS_CERT: Key = Key::new(
+    "tls_cert",
+    Kind::Text,
+    "PEM certificate chain; with tls_key the listener speaks TLS only (reloaded when the file changes).",
+);
+pub(crate) const TLS_KEY: Key = Key::new(
+    "tls_key",
+    Kind::Text,
+    "PEM private key of tls_cert (reloaded when the file changes).",
+);
+pub(crate) const CLIENT_CA: Key = Key::new(
+    "client_ca",
+    Kind::Text,
+    "PEM CA certificate: every connection must present a client certificate it signed (needs tls_cert).",
+);
+
 /// `[daemon]`.
 pub(crate) const DAEMON: &[Key] = &[
     Key::new(
@@ -57,6 +73,9 @@ pub(crate) const DAEMON: &[Key] = &[
     METRICS_PUBLIC,
     LOG_FORMAT,
     LOG_DESTINATION,
+    TLS_CERT,
+    TLS_KEY,
+    CLIENT_CA,
 ];
 
 pub(crate) const MAX_SIZE_KEY: Key = Key::new(
