@@ -292,6 +292,27 @@ fn the_daemon_tells_systemd_it_is_ready_and_then_stopping() {
     assert!(p.data().join("daemon.pid").exists());
     std::net::TcpStream::connect(("127.0.0.1", port)).expect("listening once READY=1");
 
+    // SIGHUP reloads: RELOADING=1 (with the monotonic time systemd asks for), then READY=1
+    // with the counts of the new file.
+    std::fs::write(
+        p.path().join("runwisp.toml"),
+        format!("{CONFIG}\n[tasks.added_on_reload]\nrun = \"true\"\n"),
+    )
+    .unwrap();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
+    let (reloading, _) = notify.until("RELOADING=1", &mut child, Duration::from_secs(20));
+    assert!(
+        reloading.lines().any(|l| l.starts_with("MONOTONIC_USEC=")),
+        "{reloading}"
+    );
+    let (ready, _) = notify.until("READY=1", &mut child, Duration::from_secs(20));
+    assert!(
+        ready
+            .lines()
+            .any(|l| l == format!("STATUS=2 tasks, 0 services, listening on 127.0.0.1:{port}")),
+        "{ready}"
+    );
+
     sigterm(&child);
     let (stopping, _) = notify.until("STOPPING=1", &mut child, Duration::from_secs(20));
     assert!(
