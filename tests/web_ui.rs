@@ -37,6 +37,13 @@ run = "seq 1 100000"
 run = "true"
 cron = "0 4 * * *"
 api_trigger = false
+
+[tasks.hooked]
+run = "echo deployed"
+
+[tasks.hooked.webhook]
+provider = "github"
+secret = "a-webhook-secret-for-the-web-ui"
 "#;
 
 /// A response's status, the headers named, and its body.
@@ -253,6 +260,7 @@ fn the_web_ui_end_to_end_in_chromium() {
         "overview_lists_the_tasks",
         "run_now_from_the_task_page_shows_the_log_live",
         "a_deep_link_loads_directly",
+        "a_webhook_run_names_its_delivery",
         "a_failure_raises_the_bell_count",
         "the_runs_page_is_live_and_keyboard_usable_at_360px",
         "filtered_runs_are_a_link",

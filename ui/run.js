@@ -37,7 +37,10 @@ export function mount(main, [id]) {
   };
 
   const show = (r) => {
+    // Stream events carry no delivery: keep the one the run's own page said.
+    if (!r.webhook && run && run.id === r.id && run.webhook) r = { ...r, webhook: run.webhook };
     run = r;
+    const hook = r.webhook;
     document.title = `${r.task_name} · run ${r.id.slice(-8)} · runwisp`;
     const ended = r.status === 'ended';
     fill(head,
@@ -59,6 +62,11 @@ export function mount(main, [id]) {
         r.replica_index !== null && r.replica_index !== undefined ? ['Replica', String(r.replica_index)] : null,
         r.retry_attempt ? ['Retry', `attempt ${r.retry_attempt}`] : null,
         r.retry_of_run_id ? ['Retry of', runLink({ id: r.retry_of_run_id })] : null,
+        hook ? ['Webhook', h('span', { id: 'run-webhook' }, [hook.provider, hook.event].filter(Boolean).join(' '))] : null,
+        hook && (hook.branch || hook.ref) ? ['Branch', hook.branch || hook.ref] : null,
+        hook && hook.sha ? ['Commit', h('span', { class: 'mono', title: hook.sha }, hook.sha.slice(0, 12))] : null,
+        hook && hook.repo ? ['Repository', hook.repo] : null,
+        hook && hook.delivery ? ['Delivery', h('span', { class: 'mono' }, hook.delivery)] : null,
         r.message ? ['Message', r.message] : null,
       ]));
   };

@@ -11,6 +11,9 @@ test restarts the daemon meanwhile).
 
 import argparse
 import hashlib
+import hmac
+import json
+import urllib.request
 import os
 import re
 import sys
@@ -85,10 +88,10 @@ class Check:
 
     def overview_lists_the_tasks(self):
         self.go("/")
-        for name in ["hello", "fails", "sleeper", "many", "noapi"]:
+        for name in ["hello", "fails", "sleeper", "many", "noapi", "hooked"]:
             expect(self.page.locator(f'table.tasks tr[data-task="{name}"]')).to_be_visible()
         expect(self.page.locator('tr[data-task="hello"]')).to_contain_text("says hello")
-        expect(self.page.locator("#timeline .tl-row")).to_have_count(5)
+        expect(self.page.locator("#timeline .tl-row")).to_have_count(6)
         expect(self.page.locator("#conn")).to_have_text("live")
 
     def run_now_from_the_task_page_shows_the_log_live(self):
@@ -134,6 +137,28 @@ class Check:
             expect(fresh.locator("#run-id")).to_have_text(run_id)
         finally:
             fresh.close()
+
+    def a_webhook_run_names_its_delivery(self):
+        body = json.dumps({
+            "ref": "refs/heads/main",
+            "after": "0123456789abcdef0123456789abcdef01234567",
+            "repository": {"full_name": "acme/app"},
+        }).encode()
+        signature = "sha256=" + hmac.new(b"a-webhook-secret-for-the-web-ui", body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            self.url + "/hooks/hooked", data=body, method="POST",
+            headers={"X-Hub-Signature-256": signature, "X-GitHub-Event": "push",
+                     "X-GitHub-Delivery": "web-ui-delivery-1", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            run_id = json.loads(answer.read())["run_id"]
+        self.go(f"/runs/{run_id}")
+        expect(self.page.locator("#run-trigger")).to_have_text("webhook")
+        expect(self.page.locator("#run-webhook")).to_have_text("github push")
+        expect(self.page.locator("dd", has_text="acme/app")).to_be_visible()
+        expect(self.page.locator("dd", has_text="web-ui-delivery-1")).to_be_visible()
+        # Still there once the run's end arrives through the live stream.
+        self.wait_ended(run_id)
+        expect(self.page.locator("#run-webhook")).to_have_text("github push")
 
     def a_failure_raises_the_bell_count(self):
         self.go("/")
@@ -274,6 +299,7 @@ CHECKS = [
     "overview_lists_the_tasks",
     "run_now_from_the_task_page_shows_the_log_live",
     "a_deep_link_loads_directly",
+    "a_webhook_run_names_its_delivery",
     "a_failure_raises_the_bell_count",
     "the_runs_page_is_live_and_keyboard_usable_at_360px",
     "filtered_runs_are_a_link",
