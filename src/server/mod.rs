@@ -20,8 +20,10 @@ mod notifications;
 pub mod openapi;
 pub mod routes;
 mod runs;
+pub mod scope;
 mod streams;
 mod tasks;
+mod tokens;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

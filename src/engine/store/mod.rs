@@ -13,6 +13,7 @@ mod notices;
 mod outbox;
 mod runs;
 mod services;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -24,6 +25,7 @@ pub use group::Pending;
 pub use notices::{Delivery, NoticeBatch, NoticeRow, NoticeWrite, PayloadFn, Streak};
 pub use outbox::OutboxRow;
 pub use runs::NewRun;
+pub use tokens::TokenRow;
 
 /// The migrations, in order. `user_version` records how many have been applied.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -48,6 +50,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_notifications",
         include_str!("migrations/0006_notifications.sql"),
     ),
+    // 0007 is taken by webhook deliveries.
+    ("0008_tokens", include_str!("migrations/0008_tokens.sql")),
 ];
 
 /// The oldest schema [`Store::open_read_only`] reads: the run queries of `runs.rs` select only
