@@ -67,7 +67,7 @@ pub fn find(cli: &Cli) -> anyhow::Result<Option<Target>> {
             }));
         }
         let Some(password) = cli.password.clone() else {
-            bail!("--url needs the daemon's password (give --password or set RUNWISP_PASSWORD) or a token made by `runwisp token create` in RUNWISP_TOKEN");
+            bail!("--url needs the daemon's password: give --password or set RUNWISP_PASSWORD (or set RUNWISP_TOKEN to a token made by `runwisp token create`)");
         };
         return Ok(Some(Target {
             url: url.clone(),
