@@ -606,3 +606,45 @@ fn runwisp_token_replaces_the_password_for_url_clients() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("RUNWISP_TOKEN"), "{}", stderr(&out));
 }
+
+#[test]
+fn ctrl_c_on_exec_with_a_token_leaves_the_run_running() {
+    let d = Daemon::start(&format!(
+        "{CONFIG}\n[tasks.slow]\nrun = \"echo started; sleep 60\"\n"
+    ));
+    let token = create(&d.project, &["ci", "--task", "slow"]);
+    let mut cmd = d.project.command(&["exec", "slow", "--url", &d.url("")]);
+    cmd.env("RUNWISP_TOKEN", &token)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let mut running = None;
+    common::wait_for("the run to start", Duration::from_secs(20), || {
+        let runs = d.get("/api/runs?task=slow").json();
+        running = runs["runs"][0]["id"].as_str().map(str::to_string);
+        runs["runs"][0]["status"] == "running"
+    });
+    let run = running.unwrap();
+    // Its first line is out, so exec is following the log.
+    common::wait_for("the log", Duration::from_secs(20), || {
+        d.get(&format!("/api/runs/{run}/log/raw")).text == "started\n"
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("token \"ci\" may not do this")
+            && stderr(&out).contains(&format!("run {run} keeps running")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        d.get(&format!("/api/runs/{run}")).json()["status"],
+        "running"
+    );
+    assert_eq!(d.post(&format!("/api/runs/{run}/stop")).status, 202);
+}
