@@ -34,7 +34,7 @@ pub enum TokenAction {
         /// It may read /metrics.
         #[arg(long)]
         metrics: bool,
-        /// It expires after this long (90d, 12h, 1w…) [default: never].
+        /// It expires after this long (90d, 12h, 1w) [default: never].
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
         /// Print the token and what was stored as JSON.
