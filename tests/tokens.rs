@@ -1,8 +1,8 @@
 //! Scoped tokens (`webhooks.md` §2) against the real daemon over real HTTP: what `runwisp token
 //! create` prints and what the history keeps (the hash only), a walk over the whole route table
 //! with a token scoped to one task, `--read` and `--metrics`, revoked, expired and wrong
-//! tokens, `X-API-Key`, `/api/tokens` itself, and `RUNWISP_TOKEN` for `run-task`, `exec` and
-//! `logs -f` against `--url`.
+//! tokens, `X-API-Key`, `/api/tokens` itself, `RUNWISP_TOKEN` for `run-task`, `exec` and
+//! `logs -f` against `--url`, and the README's CI example run by `curl`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test, with its reason
 
 mod common;
@@ -647,4 +647,46 @@ fn ctrl_c_on_exec_with_a_token_leaves_the_run_running() {
         "running"
     );
     assert_eq!(d.post(&format!("/api/runs/{run}/stop")).status, 202);
+}
+
+#[test]
+fn the_readme_ci_example_is_one_curl() {
+    // The README's line, as a CI job would run it, against this daemon.
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = readme
+        .split("## Trigger from CI")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the README's CI section");
+    let line = section
+        .lines()
+        .find(|l| l.starts_with("curl "))
+        .expect("a curl line");
+    assert!(line.contains("$RUNWISP_TOKEN"), "{line}");
+    let d = Daemon::start(CONFIG);
+    let token = create(&d.project, &["ci-deploy", "--task", "deploy"]);
+    let script = line.replace("https://runwisp.example.com", &d.url(""));
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env("RUNWISP_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}: {}", stderr(&out));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["task_name"], "deploy");
+    wait_ended(&d, run["id"].as_str().unwrap(), &token);
+    // The same line for another task is refused, naming the token.
+    let other = script.replace("/api/tasks/deploy/run", "/api/tasks/other/run");
+    let refused = std::process::Command::new("sh")
+        .args(["-c", &other.replace("curl -sSf", "curl -sS")])
+        .env("RUNWISP_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&refused).contains(r#"token \"ci-deploy\" may not do this"#),
+        "{}",
+        stdout(&refused)
+    );
 }
