@@ -1,5 +1,6 @@
 //! The one route table: every route with its method, path, who may call it ([`Access`]), what
-//! it answers ([`Content`]), what a scoped token may do there ([`Scope`]), and what it does. The kinds decide what stands in front of the
+//! it answers ([`Content`]), and what it does; and what a scoped token may do there ([`Scope`],
+//! checked by `scope.rs`). The kinds decide what stands in front of the
 //! handler ([`Route::endpoint`]): the token check or the body limit of a signed request, the
 //! request timeout, and the header policy of every answer (caching, nosniff, and for pages the
 //! CSP and framing headers), errors included. The router and the OpenAPI document are both
@@ -406,7 +407,7 @@ pub fn table() -> Vec<Route> {
             get(notifications::unread_count),
         ),
         route(
-            g.clone(),
+            g,
             "/api/notifications/stream",
             Access::Token,
             Content::Stream,
@@ -438,7 +439,7 @@ pub fn table() -> Vec<Route> {
             post(info::reload),
         ),
         route(
-            g,
+            Method::GET,
             "/api/tokens",
             Access::Token,
             Content::Json,
