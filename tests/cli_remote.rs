@@ -123,7 +123,7 @@ fn connection_problems_are_one_sentence() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        "runwisp: --url needs the daemon's password: give --password or set RUNWISP_PASSWORD\n"
+        "runwisp: --url needs the daemon's password: give --password or set RUNWISP_PASSWORD (or set RUNWISP_TOKEN to a token made by `runwisp token create`)\n"
     );
     let out = p.run(&[
         "run-task",

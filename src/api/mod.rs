@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod notify_event;
 pub mod runs;
 pub mod tasks;
+pub mod tokens;
 
 pub use daemon::{
     AuthStatus, Challenge, ConfigProblem, Health, Info, Login, Reloaded, Restarted, StoppedRuns,
@@ -24,3 +25,4 @@ pub use notifications::{
 pub use notify_event::NotifyEvent;
 pub use runs::{RunObject, RunPage};
 pub use tasks::{LastRun, Replica, ServiceState, TaskList, TaskObject};
+pub use tokens::{CreateToken, CreatedToken, Revoked, TokenList, TokenObject};

@@ -230,6 +230,11 @@ pub enum Command {
         #[command(subcommand)]
         action: super::service::ServiceAction,
     },
+    /// Scoped tokens for CI: create (printed once), list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: super::token::TokenAction,
+    },
     /// Write the starter runwisp.toml.
     Init {
         /// Overwrite an existing file.
@@ -285,6 +290,7 @@ impl Command {
             | Command::Notify {
                 action: NotifyAction::Test { remote, .. },
             } => Some(remote),
+            Command::Token { action } => Some(action.remote()),
             _ => None,
         }
     }
@@ -307,7 +313,8 @@ fn takes(command: Option<&Command>) -> (bool, bool, bool) {
             | Command::Runs { .. }
             | Command::Logs { .. }
             | Command::Notifications { .. }
-            | Command::Notify { .. },
+            | Command::Notify { .. }
+            | Command::Token { .. },
         ) => (false, true, false),
         Some(_) => (false, false, false),
     }

@@ -62,8 +62,15 @@ fn stop_on_signal(client: &Client, run_id: &str) {
             });
             if !asked.swap(true, Ordering::SeqCst) {
                 say!("runwisp: stopping run {run_id}");
-                if let Err(e) = client.stop_run(&run_id) {
-                    say!("runwisp: {e}");
+                match client.stop_run(&run_id) {
+                    // A scoped token may start a run but not stop it: leave it running and go,
+                    // rather than follow a run Ctrl-C can no longer end.
+                    Err(e) if e.status() == Some(403) => {
+                        say!("runwisp: {e}; run {run_id} keeps running");
+                        std::process::exit(130);
+                    }
+                    Err(e) => say!("runwisp: {e}"),
+                    Ok(()) => {}
                 }
             }
         });

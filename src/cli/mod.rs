@@ -37,6 +37,7 @@ mod start;
 mod status;
 mod stop;
 mod table;
+mod token;
 mod tui;
 mod validate;
 
@@ -76,6 +77,7 @@ pub fn run() -> i32 {
                 | Command::Password
                 | Command::Status { .. }
                 | Command::Service { .. }
+                | Command::Token { .. }
         )
     );
     if printing {
@@ -161,6 +163,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Some(Command::Validate) => validate::run(cli),
         Some(Command::Init { force }) => init::run(cli, *force),
         Some(Command::Service { action }) => service::run(cli, action),
+        Some(Command::Token { action }) => token::run(cli, action),
         Some(Command::Cron {
             expr,
             tz,

@@ -1,4 +1,5 @@
-//! Finding the daemon a command should talk to: `--url` (with `--password`), always over TCP,
+//! Finding the daemon a command should talk to: `--url` (with `--password`, or a scoped token
+//! in `RUNWISP_TOKEN`, which is used instead of logging in), always over TCP,
 //! or the daemon holding this data directory, reached through its socket `data/daemon.sock`
 //! without a login when the socket is there and admits this user, else at the address in
 //! `daemon.lock` with the password in `data/password` (or `RUNWISP_PASSWORD`). Looking for a
@@ -32,6 +33,19 @@ pub struct Target {
     pub password: String,
     /// The local daemon's socket, when it exists (never for `--url`).
     pub socket: Option<PathBuf>,
+    /// A scoped token from `RUNWISP_TOKEN` (only with `--url`): presented instead of logging in.
+    pub token: Option<String>,
+}
+
+/// The environment variable a scoped token is read from.
+pub const TOKEN_ENV: &str = "RUNWISP_TOKEN";
+
+/// The scoped token in `RUNWISP_TOKEN`, when one is set.
+fn env_token() -> Option<String> {
+    std::env::var(TOKEN_ENV)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 fn local_password(dir: &DataDir) -> anyhow::Result<String> {
@@ -44,13 +58,22 @@ fn local_password(dir: &DataDir) -> anyhow::Result<String> {
 /// The daemon to use: `Some` for `--url` or a running local daemon, `None` when there is none.
 pub fn find(cli: &Cli) -> anyhow::Result<Option<Target>> {
     if let Some(url) = &cli.url {
+        if let Some(token) = env_token() {
+            return Ok(Some(Target {
+                url: url.clone(),
+                password: String::new(),
+                socket: None,
+                token: Some(token),
+            }));
+        }
         let Some(password) = cli.password.clone() else {
-            bail!("--url needs the daemon's password: give --password or set RUNWISP_PASSWORD");
+            bail!("--url needs the daemon's password: give --password or set RUNWISP_PASSWORD (or set RUNWISP_TOKEN to a token made by `runwisp token create`)");
         };
         return Ok(Some(Target {
             url: url.clone(),
             password,
             socket: None,
+            token: None,
         }));
     }
     let Some(dir) = existing_data_dir(cli)? else {
@@ -79,6 +102,7 @@ pub fn find(cli: &Cli) -> anyhow::Result<Option<Target>> {
         url,
         password,
         socket,
+        token: None,
     }))
 }
 
@@ -96,6 +120,9 @@ pub fn require(cli: &Cli) -> anyhow::Result<Target> {
 /// Connects to the target: through the local socket when there is one and it admits this
 /// user, else by logging in over TCP.
 pub fn connect(target: &Target) -> anyhow::Result<Client> {
+    if let Some(token) = &target.token {
+        return Ok(Client::with_token(&target.url, token));
+    }
     let Some(socket) = &target.socket else {
         return Ok(Client::login(&target.url, &target.password)?);
     };

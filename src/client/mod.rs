@@ -1,6 +1,7 @@
 //! The blocking client of a runwisp daemon's REST API, shared by the CLI and the TUI: login by
-//! challenge-response over TCP, or no login at all over the local daemon's socket
-//! (`DATA/daemon.sock`, see [`Client::local`]); calls, and a reader of server-sent events.
+//! challenge-response over TCP, a scoped token presented as it is ([`Client::with_token`]), or
+//! no login at all over the local daemon's socket (`DATA/daemon.sock`, see [`Client::local`]);
+//! calls, and a reader of server-sent events.
 //! Every failure is one sentence (`cannot reach the runwisp daemon at …`, the daemon's own
 //! problem detail, …).
 
@@ -8,6 +9,7 @@ mod notifications;
 mod sse;
 mod tasks;
 pub mod tls;
+mod tokens;
 mod unix;
 
 use std::time::Duration;
@@ -115,6 +117,20 @@ impl Client {
         Ok(client)
     }
 
+    /// Talks to the daemon at `url` with a scoped token (`rw_…`, `runwisp token create`): no
+    /// login, the token goes as the bearer of every request, and the daemon answers 403 for
+    /// what it does not cover.
+    pub fn with_token(url: &str, token: &str) -> Client {
+        let base = url.trim_end_matches('/').to_string();
+        Client {
+            shown: base.clone(),
+            base,
+            agent: agent(Some(Duration::from_secs(30))),
+            streaming: agent(None),
+            token: token.trim().to_string(),
+        }
+    }
+
     fn unreachable(&self, e: ureq::Error) -> ClientError {
         let reason = match &e {
             ureq::Error::Io(io) => io.to_string(),
@@ -147,6 +163,7 @@ impl Client {
         let result = match (method, body) {
             ("POST", Some(body)) => authorized(agent.post(&url), &auth).send_json(body),
             ("POST", None) => authorized(agent.post(&url), &auth).send_empty(),
+            ("DELETE", _) => authorized(agent.delete(&url), &auth).call(),
             (_, _) => authorized(agent.get(&url), &auth).call(),
         };
         let mut response = result.map_err(|e| self.unreachable(e))?;

@@ -1,15 +1,14 @@
-//! Login routes and the token check every non-public route sits behind. A token comes from
-//! `Authorization: Bearer …`, or, for GET only, from the `runwisp_jwt` cookie (so a browser's
-//! EventSource works while no cross-site form can start a run). A request that came over the
-//! local socket from an admitted peer (marked [`LocalPeer`] by the connection server) needs no
-//! token: the kernel vouched for its user.
+//! Login routes, and where a login's token is read from for the gate every non-public route
+//! sits behind (`scope.rs`). A token comes from `Authorization: Bearer …`, or, for GET only,
+//! from the `runwisp_jwt` cookie (so a browser's EventSource works while no cross-site form can
+//! start a run). A request that came over the local socket from an admitted peer (marked
+//! [`LocalPeer`] by the connection server) needs no token: the kernel vouched for its user.
 
 use std::net::SocketAddr;
 
 use crate::api::{AuthStatus, Challenge, Login, Token};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::errors::ApiError;
@@ -20,7 +19,7 @@ use crate::engine::auth::{AuthError, TOKEN_TTL};
 
 pub const COOKIE: &str = "runwisp_jwt";
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -38,7 +37,10 @@ fn cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The token a request carries, if it is allowed to carry one that way.
-fn token<'h>(method: &Method, headers: &'h HeaderMap) -> Result<Option<&'h str>, ApiError> {
+pub(super) fn token<'h>(
+    method: &Method,
+    headers: &'h HeaderMap,
+) -> Result<Option<&'h str>, ApiError> {
     if let Some(t) = bearer(headers) {
         return Ok(Some(t));
     }
@@ -48,25 +50,6 @@ fn token<'h>(method: &Method, headers: &'h HeaderMap) -> Result<Option<&'h str>,
             "a request that changes something must carry its token in the Authorization header; the cookie only authenticates GET",
         )),
         None => Ok(None),
-    }
-}
-
-/// Middleware of the protected routes: 401 without a valid token, unless the request came
-/// over the local socket.
-pub async fn require_token(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    if req.extensions().get::<LocalPeer>().is_some() {
-        return next.run(req).await;
-    }
-    match token(req.method(), req.headers()) {
-        Ok(Some(t)) if app.engine.auth().verify(t).is_ok() => next.run(req).await,
-        Ok(Some(_)) => {
-            ApiError::unauthorized("the token is invalid or expired; log in again").into_response()
-        }
-        Ok(None) => {
-            ApiError::unauthorized("log in first: GET /api/auth/challenge, then POST /api/auth")
-                .into_response()
-        }
-        Err(p) => p.into_response(),
     }
 }
 

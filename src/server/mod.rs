@@ -22,9 +22,11 @@ mod notifications;
 pub mod openapi;
 pub mod routes;
 mod runs;
+pub mod scope;
 mod streams;
 mod tasks;
 pub mod tls;
+mod tokens;
 pub mod ui;
 
 use std::convert::Infallible;

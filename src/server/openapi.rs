@@ -4,7 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use super::routes::{table, Access, Content, Route};
+use super::routes::{table, Access, Content, Route, Scope};
 use crate::api;
 use crate::engine::model::{EndReason, RunStatus, TriggeredBy};
 
@@ -31,7 +31,10 @@ fn sse(events: &[&str]) -> Value {
 
 fn parameters(route: &Route) -> Vec<Value> {
     let mut out = Vec::new();
-    if route.path.contains("{name}") {
+    if route.path == "/api/tokens/{name}" {
+        out.push(json!({ "name": "name", "in": "path", "required": true,
+            "schema": { "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" } }));
+    } else if route.path.contains("{name}") {
         out.push(json!({ "name": "name", "in": "path", "required": true,
             "schema": { "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$" } }));
     }
@@ -127,6 +130,22 @@ fn responses(route: &Route) -> Value {
             Some(sse(&["notification", "read_all", "lagged", "ping"]))
         }
         ("POST", "/api/notifications/read") => Some(ok(schema("MarkedRead"))),
+        ("GET", "/api/tokens") => Some(ok(schema("TokenList"))),
+        ("POST", "/api/tokens") => {
+            r.insert("201".into(), json!({ "description": "The token (its text in this answer only) and what was stored", "content": { "application/json": { "schema": schema("CreatedToken") } } }));
+            r.insert(
+                "400".into(),
+                problem("A malformed name, no scope, an unknown task or an expiry out of range"),
+            );
+            r.insert("409".into(), problem("A token of this name exists"));
+            r.insert("415".into(), problem("The body is not JSON"));
+            None
+        }
+        ("DELETE", "/api/tokens/{name}") => {
+            r.insert("400".into(), problem("A malformed token name"));
+            r.insert("404".into(), problem("No such token"));
+            Some(ok(schema("Revoked")))
+        }
         ("POST", "/api/notifications/{id}/read") => Some(ok(schema("NotificationObject"))),
         ("POST", "/hooks/{name}") => {
             r.insert("202".into(), json!({ "description": "A run started (`run_id`), or the delivery was ignored (`ignored`: why)", "content": { "application/json": { "schema": { "oneOf": [schema("HookAccepted"), schema("HookIgnored")] } } } }));
@@ -240,7 +259,7 @@ fn responses(route: &Route) -> Value {
     } else if route.path.starts_with("/api/notifications/{id}") {
         r.insert("400".into(), problem("A malformed notification id"));
         r.insert("404".into(), problem("No such notification"));
-    } else if route.path.contains('{') {
+    } else if route.path.contains('{') && !route.path.starts_with("/api/tokens") {
         r.insert(
             "400".into(),
             problem("A malformed name, id or query parameter"),
@@ -252,16 +271,26 @@ fn responses(route: &Route) -> Value {
     if route.path.ends_with("/stream") {
         r.insert("503".into(), problem("Too many open streams"));
     }
+    let scoped = "A scoped token whose scope does not cover this: `token \"NAME\" may not do this`";
     match route.access {
         Access::Public => {}
         Access::Token => {
-            r.insert("401".into(), problem("Missing or invalid token"));
+            r.insert(
+                "401".into(),
+                problem("Missing or invalid token, or a scoped token expired or revoked"),
+            );
+            let forbidden = match r.get("403").and_then(|p| p["description"].as_str()) {
+                Some(already) => format!("{already}; or {}", scoped.to_lowercase()),
+                None => scoped.to_string(),
+            };
+            r.insert("403".into(), problem(&forbidden));
         }
         Access::Metrics => {
             r.insert(
                 "401".into(),
                 problem("Missing or invalid token (unless [daemon] metrics_public = true)"),
             );
+            r.insert("403".into(), problem(scoped));
         }
         Access::Signature => {
             r.insert(
@@ -318,6 +347,8 @@ fn build_for(routes: &[Route]) -> Value {
             // A signed route is public to the document: its handler checks the signature.
             if route.is_public() {
                 json!([])
+            } else if route.scope != Scope::Never {
+                json!([{ "bearer": [] }, { "apiKey": [] }])
             } else {
                 json!([{ "bearer": [] }])
             },
@@ -326,6 +357,13 @@ fn build_for(routes: &[Route]) -> Value {
             op.insert("requestBody".into(), json!({ "required": false, "content": { "application/json": { "schema": {
                 "type": "object", "additionalProperties": false,
                 "properties": { "triggered_by": { "type": "string", "enum": spellings(TriggeredBy::INTERFACES, TriggeredBy::as_str) } } } } } }));
+        }
+        if route.path == "/api/tokens" && route.method == axum::http::Method::POST {
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/CreateToken" } } } }),
+            );
         }
         if route.path == "/api/auth" {
             op.insert(
@@ -356,7 +394,12 @@ fn build_for(routes: &[Route]) -> Value {
                   "description": "Trigger, watch and stop tasks and services of a runwisp daemon." },
         "paths": paths,
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer",
+                    "description": "A login's JWT (POST /api/auth), or a scoped token `rw_…` on the routes it may call" },
+                "apiKey": { "type": "apiKey", "in": "header", "name": "X-API-Key",
+                    "description": "A scoped token `rw_…`" }
+            },
             "schemas": schemas,
         }
     })
@@ -394,6 +437,10 @@ fn wire_schemas() -> Map<String, Value> {
     generator.subschema_for::<api::HookDuplicate>();
     generator.subschema_for::<api::HookAccepted>();
     generator.subschema_for::<api::ConfigProblem>();
+    generator.subschema_for::<api::CreateToken>();
+    generator.subschema_for::<api::CreatedToken>();
+    generator.subschema_for::<api::TokenList>();
+    generator.subschema_for::<api::Revoked>();
     generator.take_definitions(true)
 }
 
@@ -483,6 +530,7 @@ mod tests {
             content,
             summary: "test",
             handler: axum::routing::any(|| async {}),
+            scope: Scope::Never,
         };
         let doc = build_for(&[
             route(

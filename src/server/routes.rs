@@ -1,5 +1,6 @@
 //! The one route table: every route with its method, path, who may call it ([`Access`]), what
-//! it answers ([`Content`]), and what it does. The kinds decide what stands in front of the
+//! it answers ([`Content`]), and what it does; and what a scoped token may do there ([`Scope`],
+//! checked by `scope.rs`). The kinds decide what stands in front of the
 //! handler ([`Route::endpoint`]): the token check or the body limit of a signed request, the
 //! request timeout, and the header policy of every answer (caching, nosniff, and for pages the
 //! CSP and framing headers), errors included. The router and the OpenAPI document are both
@@ -10,27 +11,32 @@ use std::time::Duration;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{auth, hooks, info, logs, notifications, openapi, runs, streams, tasks, ui, AppState};
+use super::scope::{self, Gate};
+use super::{
+    auth, hooks, info, logs, notifications, openapi, runs, streams, tasks, tokens, ui, AppState,
+};
+
+pub use super::scope::Scope;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Anyone (health, login, the challenge, the web UI's files).
     Public,
-    /// A valid token, or a local client on the daemon's Unix socket; checked in front of the
-    /// handler.
+    /// A full login, or a local client on the daemon's Unix socket; a scoped token as far as
+    /// the route's [`Scope`] allows. Checked in front of the handler (`scope.rs`).
     Token,
     /// A request signed over its body (`POST /hooks/{name}`): no token is asked for, the body
     /// is cut at [`SIGNED_BODY_MAX`] (413), and the handler verifies the signature before it
     /// looks at anything else.
     Signature,
-    /// `GET /metrics`: like [`Access::Token`] (a full login, or the local socket; a token
-    /// scoped to metrics comes with scoped tokens), or anyone when `[daemon] metrics_public =
-    /// true` (for a scraper on loopback). A method the route does not take is 405 for anyone.
+    /// `GET /metrics`: like [`Access::Token`] (a full login, the local socket, or a token
+    /// made with `--metrics`), or anyone when `[daemon] metrics_public = true` (for a scraper
+    /// on loopback). A method the route does not take is 405 for anyone.
     Metrics,
 }
 
@@ -133,9 +139,17 @@ pub struct Route {
     pub content: Content,
     pub summary: &'static str,
     pub handler: MethodRouter<AppState>,
+    /// What a scoped token may do here ([`Scope::Never`] unless the table says otherwise).
+    pub scope: Scope,
 }
 
 impl Route {
+    /// The route with what a scoped token may do on it.
+    pub fn scoped(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
     /// Whether anyone may call it without a token (a signed route is public too: its
     /// signature is checked by its handler). `/metrics` is not: it is public only when the
     /// configuration opens it.
@@ -148,6 +162,10 @@ impl Route {
     /// of the route (401, 405, 408 and 413 included).
     pub fn endpoint(self, state: &AppState) -> MethodRouter<AppState> {
         let content = self.content;
+        let gate = Gate {
+            app: state.clone(),
+            scope: self.scope,
+        };
         let mut handler = self.handler;
         if let Some(limit) = content.timeout() {
             handler = handler.layer(TimeoutLayer::with_status_code(
@@ -157,16 +175,12 @@ impl Route {
         }
         handler = match self.access {
             Access::Public => handler,
-            Access::Token => handler.layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            )),
+            Access::Token => handler.layer(middleware::from_fn_with_state(gate, scope::require)),
             Access::Signature => handler.layer(RequestBodyLimitLayer::new(SIGNED_BODY_MAX)),
             Access::Metrics if state.engine.config().daemon.metrics_public => handler,
-            Access::Metrics => handler.route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            )),
+            Access::Metrics => {
+                handler.route_layer(middleware::from_fn_with_state(gate, scope::require))
+            }
         };
         handler.layer(middleware::map_response(
             move |mut response: Response| async move {
@@ -192,6 +206,7 @@ fn route(
         content,
         summary,
         handler,
+        scope: Scope::Never,
     }
 }
 
@@ -214,7 +229,8 @@ pub fn table() -> Vec<Route> {
             Content::Text,
             "Metrics in the OpenMetrics text format, for Prometheus",
             get(super::metrics::scrape),
-        ),
+        )
+        .scoped(Scope::Metrics),
         route(
             g.clone(),
             "/api/auth/status",
@@ -270,7 +286,8 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "One task or service",
             get(tasks::one),
-        ),
+        )
+        .scoped(Scope::ReadTask),
         route(
             p.clone(),
             "/api/tasks/{name}/run",
@@ -278,7 +295,8 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Start a task now",
             post(tasks::run),
-        ),
+        )
+        .scoped(Scope::TriggerTask),
         route(
             p.clone(),
             "/api/tasks/{name}/trigger",
@@ -286,7 +304,8 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Start a task now (alias of /run)",
             post(tasks::run),
-        ),
+        )
+        .scoped(Scope::TriggerTask),
         route(
             p.clone(),
             "/api/tasks/{name}/restart",
@@ -310,7 +329,8 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Run history of one task, newest first",
             get(runs::of_task),
-        ),
+        )
+        .scoped(Scope::ReadTask),
         route(
             g.clone(),
             "/api/runs",
@@ -318,7 +338,8 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Run history, newest first",
             get(runs::list),
-        ),
+        )
+        .scoped(Scope::ReadRunsOfQueriedTask),
         route(
             g.clone(),
             "/api/runs/stream",
@@ -334,7 +355,8 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "One run",
             get(runs::one),
-        ),
+        )
+        .scoped(Scope::ReadRun),
         route(
             p.clone(),
             "/api/runs/{id}/stop",
@@ -350,7 +372,8 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "A window of a run's log as numbered lines",
             get(logs::lines),
-        ),
+        )
+        .scoped(Scope::ReadRun),
         route(
             g.clone(),
             "/api/runs/{id}/log/raw",
@@ -358,7 +381,8 @@ pub fn table() -> Vec<Route> {
             Content::Text,
             "A run's whole log as text",
             get(logs::raw),
-        ),
+        )
+        .scoped(Scope::ReadRun),
         route(
             g.clone(),
             "/api/runs/{id}/log/stream",
@@ -366,7 +390,8 @@ pub fn table() -> Vec<Route> {
             Content::Stream,
             "Server-sent events of a run's log, replayed then live",
             get(logs::stream::follow),
-        ),
+        )
+        .scoped(Scope::ReadRun),
         route(
             g.clone(),
             "/api/notifications",
@@ -422,6 +447,30 @@ pub fn table() -> Vec<Route> {
             Content::Json,
             "Read runwisp.toml again and put it in force",
             post(info::reload),
+        ),
+        route(
+            Method::GET,
+            "/api/tokens",
+            Access::Token,
+            Content::Json,
+            "Scoped tokens, by name (never their text)",
+            get(tokens::list),
+        ),
+        route(
+            p.clone(),
+            "/api/tokens",
+            Access::Token,
+            Content::Json,
+            "Create a scoped token; its text is in this answer only",
+            post(tokens::create),
+        ),
+        route(
+            Method::DELETE,
+            "/api/tokens/{name}",
+            Access::Token,
+            Content::Json,
+            "Revoke a scoped token",
+            delete(tokens::revoke),
         ),
         route(
             p,

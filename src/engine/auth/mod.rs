@@ -1,9 +1,11 @@
 //! Authentication (`api.md` §1): challenge-response login (the password never crosses the
-//! wire), single-use nonces, HS256 JWTs signed with a random secret kept in SQLite, and login
-//! throttling. Every comparison of secret material is constant-time; nothing here logs a secret.
+//! wire), single-use nonces, HS256 JWTs signed with a random secret kept in SQLite, login
+//! throttling, and scoped API tokens ([`tokens`]). Every comparison of secret material is
+//! constant-time; nothing here logs a secret.
 
 mod nonces;
 mod throttle;
+pub mod tokens;
 
 use std::net::IpAddr;
 use std::sync::Mutex;

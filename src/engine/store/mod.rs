@@ -13,6 +13,7 @@ mod notices;
 mod outbox;
 mod runs;
 mod services;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -24,6 +25,7 @@ pub use group::Pending;
 pub use notices::{Delivery, NoticeBatch, NoticeRow, NoticeWrite, PayloadFn, Streak};
 pub use outbox::OutboxRow;
 pub use runs::{NewRun, WebhookDelivery, DELIVERY_MEMORY_MS};
+pub use tokens::TokenRow;
 
 /// The migrations, in order. `user_version` records how many have been applied.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -52,6 +54,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_webhook_deliveries",
         include_str!("migrations/0007_webhook_deliveries.sql"),
     ),
+    ("0008_tokens", include_str!("migrations/0008_tokens.sql")),
 ];
 
 /// The oldest schema [`Store::open_read_only`] reads: the run queries of `runs.rs` select only
