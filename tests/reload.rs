@@ -386,3 +386,47 @@ fn a_changed_schedule_plans_from_its_new_instant() {
             >= 2
     });
 }
+
+#[test]
+fn an_index_that_comes_back_while_its_old_replica_stops_gets_one_process() {
+    // Replica 2 takes about a second to stop; it is removed and asked for again meanwhile.
+    let config = |instances: u32| {
+        format!(
+            "[services.slow]\nrun = \"trap 'sleep 1; exit 0' TERM; while :; do sleep 0.1; done\"\ninstances = {instances}\ngraceful_stop = \"5s\"\n"
+        )
+    };
+    let d = Daemon::start(&config(3));
+    wait_for("three replicas", Duration::from_secs(20), || {
+        replica_runs(&d, "slow")
+            .iter()
+            .filter(|r| r.2 < i64::MAX)
+            .count()
+            == 3
+    });
+    write(&d, &config(2));
+    reload(&d);
+    write(&d, &config(3));
+    reload(&d);
+    wait_for("replica 2 back", Duration::from_secs(20), || {
+        let runs = replica_runs(&d, "slow");
+        runs.iter().filter(|r| r.0 == 2).count() == 2
+            && runs
+                .iter()
+                .filter(|r| r.3.is_none() && r.2 < i64::MAX)
+                .count()
+                == 3
+    });
+    // Settled: one live process per index, and the new replica 2 started after the old one
+    // ended.
+    std::thread::sleep(Duration::from_millis(1500));
+    let runs = replica_runs(&d, "slow");
+    for index in 0..3 {
+        let live = runs
+            .iter()
+            .filter(|r| r.0 == index && r.3.is_none())
+            .count();
+        assert_eq!(live, 1, "replica {index}: {runs:?}");
+    }
+    let twos: Vec<_> = runs.iter().filter(|r| r.0 == 2).collect();
+    assert!(twos[1].2 >= twos[0].3.unwrap(), "{runs:?}");
+}

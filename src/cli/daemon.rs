@@ -104,11 +104,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             match signals.recv().await {
                 Got::Stop(signal) => break signal,
                 Got::Reload => {
-                    reload(daemon.engine()).await;
-                    let engine = daemon.engine();
-                    let config = engine.config();
-                    let status = ready_status(config.tasks.len(), config.services.len(), &listen);
-                    tell_systemd(&[NotifyState::Ready, NotifyState::Status(&status)]);
+                    // In the background: a stop signal is heard while a reload works.
+                    let (engine, listen) = (daemon.engine().clone(), listen.clone());
+                    tokio::spawn(async move {
+                        reload(&engine).await;
+                        let config = engine.config();
+                        let status =
+                            ready_status(config.tasks.len(), config.services.len(), &listen);
+                        tell_systemd(&[NotifyState::Ready, NotifyState::Status(&status)]);
+                    });
                 }
             }
         };

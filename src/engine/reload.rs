@@ -134,6 +134,15 @@ impl Engine {
     /// Reads `runwisp.toml` again and puts it in force (see the module's rules). One reload
     /// at a time; the file is validated whole before anything changes.
     pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
+        // Its own task: a caller that gives up (an HTTP client hanging up, a timeout) must not
+        // cut a reload between the swap and what follows from it.
+        let engine = self.clone();
+        tokio::spawn(async move { engine.reload_now().await })
+            .await
+            .unwrap_or(Err(ReloadError::ShuttingDown))
+    }
+
+    async fn reload_now(&self) -> Result<Reloaded, ReloadError> {
         let _one_at_a_time = self.inner.reloading.lock().await;
         if self.inner.is_stopping() {
             return Err(ReloadError::ShuttingDown);
@@ -278,12 +287,13 @@ pub(crate) async fn apply(inner: &Arc<Inner>, mut new: Config) -> Reloaded {
     for (name, slot) in removed_services {
         supervisor::retire(inner, &name, &slot).await;
     }
+    // In reload order, under the reload lock: a later reload's retire or rollout comes after.
     for (name, def) in starts {
-        let inner = inner.clone();
-        tokio::spawn(async move { supervisor::start(&inner, &name, &def, false).await });
+        supervisor::start(inner, &name, &def, false).await;
     }
     for (name, def, old) in rollouts {
-        tokio::spawn(supervisor::roll_out(inner.clone(), name, def, old));
+        let rollout = supervisor::begin_rollout(&def.slot);
+        tokio::spawn(supervisor::roll_out(inner.clone(), name, def, old, rollout));
     }
     tracing::info!("{reloaded}");
     inner.emit(Event::ConfigReloaded);

@@ -132,6 +132,10 @@ pub fn sweep<'a>(
         tracing::warn!("retention cannot tell which log folders are in use: {e}");
         0
     });
+    // Webhook deliveries past the replay window whose run is gone.
+    if let Err(e) = store.prune_deliveries(now_ms) {
+        tracing::warn!("retention cannot forget old webhook deliveries: {e}");
+    }
     Ok(swept)
 }
 

@@ -106,9 +106,9 @@ fn heap_of(scheduled: &[Scheduled]) -> BinaryHeap<Reverse<(Timestamp, usize)>> {
         .collect()
 }
 
-/// A reload put new definitions in force: a task that stays unchanged keeps what it handled;
-/// an added or changed task plans from now (no catch-up for the time before it existed, and a
-/// changed `cron` or `timezone` starts from its new next instant); a removed task is dropped.
+/// A reload put new definitions in force: a task whose `cron` and `timezone` stay keeps what it
+/// handled; an added task, or one whose `cron` or `timezone` changed, plans from now (no
+/// catch-up for the time before it existed); a removed task is dropped.
 fn replan(inner: &Inner, scheduled: Vec<Scheduled>, now: Timestamp) -> Vec<Scheduled> {
     let mut before: std::collections::HashMap<TaskName, Scheduled> =
         scheduled.into_iter().map(|s| (s.name.clone(), s)).collect();
@@ -119,7 +119,10 @@ fn replan(inner: &Inner, scheduled: Vec<Scheduled>, now: Timestamp) -> Vec<Sched
         .filter(|(_, def)| def.spec.cron.is_some())
         .map(|(name, def)| {
             let handled = match before.remove(name) {
-                Some(s) if Arc::ptr_eq(&s.task, &def.spec) || *s.task == *def.spec => s.handled,
+                // Only what decides the instants (`cron`, `timezone`) re-plans from now.
+                Some(s) if s.task.cron == def.spec.cron && s.task.timezone == def.spec.timezone => {
+                    s.handled
+                }
                 _ => now,
             };
             Scheduled {

@@ -51,9 +51,14 @@ struct ServiceState {
     generation: u64,
     stopped: bool,
     replicas: Vec<Option<JoinHandle<()>>>,
-    /// Per index, bumped when that one replica is replaced (a reload) or removed (fewer
-    /// `instances`); a replica loop of an older epoch ends.
+    /// Per index, a fresh value whenever that one replica is replaced (a reload) or removed
+    /// (fewer `instances`); a replica loop of an older epoch ends. Values come from
+    /// `next_epoch` and are never reused, so an index that comes back is never the old one.
     epochs: Vec<u64>,
+    next_epoch: u64,
+    /// Loops of indexes removed by fewer `instances`, still stopping: an index that comes back
+    /// starts once its old loop has ended (one process per index).
+    retired: std::collections::HashMap<usize, JoinHandle<()>>,
     /// What each replica (by index) is doing now.
     doing: Vec<ReplicaState>,
 }
@@ -70,6 +75,17 @@ impl ServiceState {
         self.generation == me.generation
             && self.epochs.get(index as usize) == Some(&me.epoch)
             && !self.stopped
+    }
+
+    fn fresh_epoch(&mut self) -> u64 {
+        self.next_epoch += 1;
+        self.next_epoch
+    }
+
+    /// The loop that ran at `index` before, if one may still be stopping.
+    fn predecessor(&mut self, index: usize) -> Option<JoinHandle<()>> {
+        let kept = self.replicas.get_mut(index).and_then(Option::take);
+        kept.or_else(|| self.retired.remove(&index))
     }
 
     fn incarnation(&self, index: usize) -> Incarnation {
@@ -212,10 +228,16 @@ pub(crate) async fn start(
     stop_replicas(inner, name, None);
     let instances = spec.instances as usize;
     state.doing = vec![ReplicaState::Starting; instances];
-    state.epochs.resize(instances, 0);
-    let mut previous = std::mem::take(&mut state.replicas);
-    previous.resize_with(instances, || None);
-    for (index, before) in previous.into_iter().enumerate() {
+    let mut handles = Vec::with_capacity(instances);
+    let mut epochs = Vec::with_capacity(instances);
+    for index in 0..instances {
+        let before = state.predecessor(index);
+        epochs.push(state.fresh_epoch());
+        handles.push(before);
+    }
+    state.epochs = epochs;
+    state.replicas.clear();
+    for (index, before) in handles.into_iter().enumerate() {
         let me = state.incarnation(index);
         let handle = spawn_replica(inner, name, slot, spec, index as u32, me, before);
         state.replicas.push(Some(handle));
@@ -341,15 +363,22 @@ const ROLLOUT_WAIT: Duration = Duration::from_secs(30);
 /// `instances` stop the highest indexes first, more start the new indexes at the end. A stopped
 /// service only takes the new definition (it starts with it when restarted). A newer reload, a
 /// restart or a stop ends this replacement where it is.
+/// Marks a new rollout of `slot` (in reload order): any older one stops where it is.
+pub(crate) fn begin_rollout(slot: &ServiceSlot) -> u64 {
+    slot.rollout
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1
+}
+
 pub(crate) async fn roll_out(
     inner: Arc<Inner>,
     name: TaskName,
     def: Def<Service, ServiceSlot>,
     old: Arc<Service>,
+    rollout: u64,
 ) {
     use std::sync::atomic::Ordering;
     let Def { spec, slot } = &def;
-    let rollout = slot.rollout.fetch_add(1, Ordering::SeqCst) + 1;
     let instances = spec.instances as usize;
     let (generation, kept, gone) = {
         let mut state = slot.state.lock().await;
@@ -358,11 +387,17 @@ pub(crate) async fn roll_out(
             return;
         }
         let before = state.epochs.len();
-        // Fewer instances: the highest indexes are no longer current, and stop.
+        // Fewer instances: the highest indexes are no longer current, and stop; their loops
+        // are kept so that an index that comes back waits for its old one.
         state.epochs.truncate(instances);
         state.doing.truncate(instances);
-        // Their loops end on their own once their runs stop (no one waits for them here).
+        for index in instances..state.replicas.len() {
+            if let Some(handle) = state.replicas.get_mut(index).and_then(Option::take) {
+                state.retired.insert(index, handle);
+            }
+        }
         state.replicas.truncate(instances);
+        state.retired.retain(|_, h| !h.is_finished());
         slot.bump();
         (
             state.generation,
@@ -396,10 +431,12 @@ pub(crate) async fn roll_out(
     // More instances: the new indexes start now.
     let mut state = slot.state.lock().await;
     for index in state.epochs.len()..instances {
-        state.epochs.push(0);
+        let epoch = state.fresh_epoch();
+        state.epochs.push(epoch);
         state.doing.push(ReplicaState::Starting);
+        let before = state.predecessor(index);
         let me = state.incarnation(index);
-        let handle = spawn_replica(&inner, &name, slot, spec, index as u32, me, None);
+        let handle = spawn_replica(&inner, &name, slot, spec, index as u32, me, before);
         state.replicas.push(Some(handle));
     }
 }
@@ -413,13 +450,14 @@ async fn replace_one(
     index: usize,
 ) {
     let mut state = slot.state.lock().await;
-    let Some(epoch) = state.epochs.get_mut(index) else {
+    if index >= state.epochs.len() {
         return;
-    };
-    *epoch += 1;
+    }
+    let epoch = state.fresh_epoch();
+    state.epochs[index] = epoch;
     slot.bump();
     stop_replicas(inner, name, Some(index as u32));
-    let before = state.replicas.get_mut(index).and_then(Option::take);
+    let before = state.predecessor(index);
     let me = state.incarnation(index);
     if let Some(doing) = state.doing.get_mut(index) {
         *doing = ReplicaState::Starting;

@@ -316,12 +316,12 @@ async fn run_task(inner: Arc<Inner>, run: Started, stop: StopHandle) {
         if counted {
             state.counted.retain(|r| *r != new.id);
         }
-        // The task's limit now (a reload may have changed it since this run was fired).
+        // The task's limit now (a reload may have changed it since this run was fired); none
+        // for a task a reload removed, whose queue that reload is ending.
         let limit = inner
             .task_def(&name)
             .filter(|now| Arc::ptr_eq(&now.slot, &slot))
-            .map_or(spec.max_concurrent, |now| now.spec.max_concurrent)
-            as usize;
+            .map_or(0, |now| now.spec.max_concurrent) as usize;
         while state.counted.len() < limit && !inner.is_stopping() {
             let Some(next) = state.queue.pop_front() else {
                 break;

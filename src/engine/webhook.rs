@@ -11,7 +11,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::engine::config::{Provider, Webhook};
@@ -50,9 +50,10 @@ pub enum Outcome {
 /// Whether `incoming` is signed with `secret` as `provider` signs (constant time).
 pub fn verify(provider: Provider, secret: &str, incoming: &Incoming<'_>) -> bool {
     match provider {
-        Provider::Gitlab => incoming
-            .token
-            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(secret.as_bytes()))),
+        // Digests of both, so the comparison does not end early on a length difference.
+        Provider::Gitlab => incoming.token.is_some_and(|t| {
+            bool::from(Sha256::digest(t.as_bytes()).ct_eq(&Sha256::digest(secret.as_bytes())))
+        }),
         Provider::Github | Provider::Generic => {
             let Some(hex_sig) = incoming
                 .signature
@@ -228,7 +229,12 @@ fn environment(facts: &WebhookDelivery, payload: &std::path::Path) -> BTreeMap<S
 fn save_payload(path: &std::path::Path, body: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        // As the run's log folder is made: private to the daemon's user.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -260,9 +266,24 @@ impl Engine {
         if let Some(why) = ignored(hook, &facts) {
             return Ok(Outcome::Ignored(why));
         }
+        // The payload, the firing and the cleanup run as one task of their own: a caller that
+        // hangs up cannot leave a payload file without its run.
+        let engine = self.clone();
+        let (task, body) = (task.clone(), incoming.body.to_vec());
+        tokio::spawn(async move { engine.start_from_webhook(task, facts, body).await })
+            .await
+            .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))))
+    }
+
+    async fn start_from_webhook(
+        &self,
+        task: TaskName,
+        facts: WebhookDelivery,
+        body: Vec<u8>,
+    ) -> Result<Outcome, TriggerError> {
         let id = RunId::new();
-        let payload = self.inner.dir.run_payload_path(task, &id);
-        let (path, body) = (payload.clone(), incoming.body.to_vec());
+        let payload = self.inner.dir.run_payload_path(&task, &id);
+        let path = payload.clone();
         tokio::task::spawn_blocking(move || save_payload(&path, &body))
             .await
             .map_err(|e| StoreError::Worker(e.to_string()))?
@@ -280,13 +301,7 @@ impl Engine {
             scheduled_for: None,
             retry_of: None,
         };
-        let inner = self.inner.clone();
-        let name = task.clone();
-        // Its own task, as a manual trigger's: a caller that hangs up cannot cancel it halfway.
-        let fired = tokio::spawn(async move { fire(&inner, &name, firing).await })
-            .await
-            .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))));
-        match fired {
+        match fire(&self.inner, &task, firing).await {
             Ok(id) => Ok(Outcome::Started(id)),
             Err(TriggerError::Store(StoreError::DuplicateDelivery { .. })) => {
                 let _ = std::fs::remove_file(&payload);

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use super::errors::ApiError;
 use super::AppState;
 use crate::api::{HookAccepted, HookDuplicate, HookIgnored, HookPong};
+use crate::engine::config::Provider;
 use crate::engine::metrics::HookResult;
 use crate::engine::model::TaskName;
 use crate::engine::webhook::{verify, Incoming, Outcome};
@@ -53,6 +54,11 @@ impl Throttle {
         let mut peers = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if peers.len() >= MAX_PEERS && !peers.contains_key(&peer) {
             peers.retain(|_, f| f.back().is_some_and(|t| now.duration_since(*t) <= WINDOW));
+            if peers.len() >= MAX_PEERS {
+                // Still full of recent failures: memory stays bounded; this address is not
+                // remembered (every delivery is still verified).
+                return;
+            }
         }
         let failures = peers.entry(peer).or_default();
         failures.push_back(now);
@@ -61,6 +67,10 @@ impl Throttle {
         }
     }
 }
+
+/// What a delivery for a name without a webhook is checked against (it never matches: no
+/// signature is computed with it).
+const UNKNOWN_NAME_KEY: &str = "runwisp: no webhook has this name";
 
 /// The one answer to every delivery that does not verify.
 fn refused() -> ApiError {
@@ -100,6 +110,8 @@ pub async fn deliver(
     let task = TaskName::parse(&name).ok();
     let hook = task.as_ref().and_then(|t| app.engine.webhook(t));
     let (Some(task), Some(hook)) = (task, hook) else {
+        // The same work as a wrong signature, so timing cannot tell which names exist.
+        let _ = verify(Provider::Github, UNKNOWN_NAME_KEY, &incoming);
         app.hooks.fail(peer.ip(), now);
         return Err(refused());
     };

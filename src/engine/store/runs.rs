@@ -533,18 +533,10 @@ impl Store {
             let mut stmt = tx
                 .prepare_cached("DELETE FROM runs WHERE id = ?1 AND status = 'ended'")
                 .map_err(StoreError::sql("deleting runs"))?;
-            let mut hook = tx
-                .prepare_cached("DELETE FROM webhook_deliveries WHERE run_id = ?1")
-                .map_err(StoreError::sql("deleting runs"))?;
             for id in ids {
-                let gone = stmt
+                deleted += stmt
                     .execute([id])
                     .map_err(StoreError::sql("deleting runs"))?;
-                if gone > 0 {
-                    hook.execute([id])
-                        .map_err(StoreError::sql("deleting runs"))?;
-                }
-                deleted += gone;
             }
         }
         tx.commit().map_err(StoreError::sql("deleting runs"))?;
@@ -553,6 +545,18 @@ impl Store {
 }
 
 impl Store {
+    /// Forgets the deliveries older than the replay window whose run is gone (a delivery row
+    /// outlives its run until then, so retention cannot reopen the window); returns how many.
+    pub fn prune_deliveries(&self, now: i64) -> Result<usize> {
+        self.conn()
+            .execute(
+                "DELETE FROM webhook_deliveries WHERE received_at < ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = webhook_deliveries.run_id)",
+                [now - DELIVERY_MEMORY_MS],
+            )
+            .map_err(StoreError::sql("forgetting old webhook deliveries"))
+    }
+
     /// The webhook delivery that started run `id`, if one did.
     pub fn webhook_of(&self, id: &RunId) -> Result<Option<WebhookDelivery>> {
         let conn = self.conn();
