@@ -190,7 +190,7 @@ fn browser_ready() -> bool {
 }
 
 /// Restarts the daemon on the same port and data directory.
-fn restart(d: &mut Daemon) {
+fn stop(d: &mut Daemon) {
     let mut old = d.child.take().expect("a running daemon");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(old.id() as i32),
@@ -198,6 +198,9 @@ fn restart(d: &mut Daemon) {
     )
     .unwrap();
     old.wait().unwrap();
+}
+
+fn start_again(d: &mut Daemon) {
     let mut child = d
         .project
         .command(&["--headless", "--port", &d.port.to_string()])
@@ -239,8 +242,12 @@ fn the_web_ui_end_to_end_in_chromium() {
         let line = line.unwrap();
         eprintln!("e2e: {line}");
         if line == "pause" {
-            // The page is open on a task: take the daemon away, bring it back, start a run.
-            restart(&mut d);
+            // The page is open on a task: take the daemon away until the page says so...
+            stop(&mut d);
+        }
+        if line == "down" {
+            // ...then bring it back and start a run while the page reconnects.
+            start_again(&mut d);
             d.trigger("hello");
             std::fs::write(&resume, "").unwrap();
         }

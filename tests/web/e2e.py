@@ -284,6 +284,7 @@ class Check:
         self.page.evaluate("window.runwispNotReloaded = true")
         print("pause", flush=True)
         expect(self.page.locator("#down")).to_be_visible(timeout=30_000)
+        print("down", flush=True)
         deadline = time.time() + 60
         while not os.path.exists(self.opts.pause) and time.time() < deadline:
             time.sleep(0.1)
