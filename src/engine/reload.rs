@@ -137,9 +137,15 @@ impl Engine {
         // Its own task: a caller that gives up (an HTTP client hanging up, a timeout) must not
         // cut a reload between the swap and what follows from it.
         let engine = self.clone();
+        let path = self.inner.config().path.display().to_string();
         tokio::spawn(async move { engine.reload_now().await })
             .await
-            .unwrap_or(Err(ReloadError::ShuttingDown))
+            .unwrap_or_else(|e| {
+                Err(ReloadError::Read {
+                    path,
+                    reason: format!("the reload stopped unexpectedly ({e})"),
+                })
+            })
     }
 
     async fn reload_now(&self) -> Result<Reloaded, ReloadError> {
