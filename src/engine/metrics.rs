@@ -24,7 +24,7 @@
 //!   and a duration would cost a read of the run.
 //! - scheduling skew: `launch.rs`, when the start of a `cron` firing is recorded (how late it
 //!   started against its scheduled instant; catch-up runs, late on purpose, are left out).
-//! - service restarts: `supervisor.rs`, when a replica that exited is to be started again.
+//! - service restarts: `supervisor/mod.rs`, when a replica that exited is to be started again.
 //! - notifications: `Engine::delivery_done` (delivered, retried, or failed for good).
 //! - log bytes: the capture's echo in `launch.rs`, per chunk (output as produced, before
 //!   `log_max_size` applies).
