@@ -3,7 +3,7 @@
 //! replay window, read for the run's details, and forgotten once the window has passed and
 //! its run is gone.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::NewRun;
 use crate::engine::model::RunId;
@@ -95,7 +95,7 @@ impl Store {
                  FROM webhook_deliveries WHERE run_id = ?1",
             )
             .map_err(StoreError::sql("reading a webhook delivery"))?;
-        let found = stmt.query_row([id.to_string()], |r| {
+        stmt.query_row([id.to_string()], |r| {
             Ok(WebhookDelivery {
                 provider: r.get(0)?,
                 event: r.get(1)?,
@@ -105,14 +105,9 @@ impl Store {
                 sha: r.get(5)?,
                 repo: r.get(6)?,
             })
-        });
-        match found {
-            Ok(d) => Ok(Some(d)),
-            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-            // A history from before webhooks (read by an older daemon's side) has no table.
-            Err(e) if e.to_string().contains("no such table") => Ok(None),
-            Err(e) => Err(StoreError::sql("reading a webhook delivery")(e)),
-        }
+        })
+        .optional()
+        .map_err(StoreError::sql("reading a webhook delivery"))
     }
 
     /// The run a delivery id of `task` started within [`DELIVERY_MEMORY_MS`] of `now`.
@@ -124,14 +119,12 @@ impl Store {
                  WHERE task_name = ?1 AND delivery = ?2 AND received_at >= ?3",
             )
             .map_err(StoreError::sql("reading a webhook delivery"))?;
-        let found: rusqlite::Result<String> = stmt
+        let found: Option<String> = stmt
             .query_row(params![task, delivery, now - DELIVERY_MEMORY_MS], |r| {
                 r.get(0)
-            });
-        match found {
-            Ok(id) => Ok(RunId::parse(&id).ok()),
-            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-            Err(e) => Err(StoreError::sql("reading a webhook delivery")(e)),
-        }
+            })
+            .optional()
+            .map_err(StoreError::sql("reading a webhook delivery"))?;
+        Ok(found.and_then(|id| RunId::parse(&id).ok()))
     }
 }
