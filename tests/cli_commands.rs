@@ -274,6 +274,7 @@ fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
                 replica_index: None,
                 parent: None,
                 webhook: None,
+                resume_of: None,
             })
             .unwrap();
     }

@@ -217,7 +217,7 @@ const REJECTED: &[(&str, &str)] = &[
     ("unknown_key_suggestion.toml", "retry_dealy"),
     ("unknown_key_no_suggestion.toml", "colour"),
     ("unknown_table.toml", "logging"),
-    ("pipelines.toml", "pipelines"),
+    ("pipeline_errors.toml", "steps"),
     ("notify_after_in_defaults.toml", "notify_after_failures"),
     ("task_with_instances.toml", "instances"),
     ("service_with_task_keys.toml", "cron"),

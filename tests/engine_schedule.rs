@@ -196,6 +196,7 @@ fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
         replica_index: None,
         parent: None,
         webhook: None,
+        resume_of: None,
     };
     store.insert_run(&run).unwrap();
     store

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod logs;
 pub mod notifications;
 pub mod notify_event;
+pub mod pipelines;
 pub mod runs;
 pub mod tasks;
 pub mod tokens;
@@ -23,6 +24,7 @@ pub use notifications::{
     MarkedRead, NotificationObject, NotificationPage, NotifierTest, TestOutcome, UnreadCount,
 };
 pub use notify_event::NotifyEvent;
+pub use pipelines::{PipelineStep, RunTree, StepNode};
 pub use runs::{RunObject, RunPage};
 pub use tasks::{LastRun, Replica, ServiceState, TaskList, TaskObject};
 pub use tokens::{CreateToken, CreatedToken, Revoked, TokenList, TokenObject};

@@ -34,6 +34,14 @@ pub struct RunObject {
     /// null in lists and stream events).
     #[serde(default)]
     pub webhook: Option<crate::api::WebhookInfo>,
+    /// For a step of a pipeline: the pipeline's run and the step's position (`"3"`, `"4.2"`).
+    #[serde(default)]
+    pub parent_run_id: Option<String>,
+    #[serde(default)]
+    pub step: Option<String>,
+    /// For a pipeline run that resumes another: that run.
+    #[serde(default)]
+    pub resume_of_run_id: Option<String>,
 }
 
 impl RunObject {
@@ -64,6 +72,9 @@ impl From<&Run> for RunObject {
             replica_index: run.replica_index,
             message: run.message.clone(),
             webhook: None,
+            parent_run_id: run.parent_run_id.map(|id| id.to_string()),
+            step: run.step.clone(),
+            resume_of_run_id: run.resume_of_run_id.map(|id| id.to_string()),
         }
     }
 }

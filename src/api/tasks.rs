@@ -103,6 +103,9 @@ pub struct TaskObject {
     /// Services: each replica.
     #[serde(default)]
     pub replicas: Option<Vec<Replica>>,
+    /// Pipelines: each step, parallel members included, in order.
+    #[serde(default)]
+    pub steps: Option<Vec<crate::api::PipelineStep>>,
 }
 
 /// `GET /api/tasks`.

@@ -63,9 +63,9 @@ fn stop_task(client: &Client, task: &TaskObject, json: bool) -> anyhow::Result<i
         (RunKind::Service, _) => {
             println!("{name} stopped; it stays stopped until `runwisp restart {name}`")
         }
-        (RunKind::Task, 0) => println!("{name} had no active or queued run; nothing to stop"),
-        (RunKind::Task, 1) => println!("stopped 1 run of {name}"),
-        (RunKind::Task, n) => println!("stopped {n} runs of {name}"),
+        (_, 0) => println!("{name} had no active or queued run; nothing to stop"),
+        (_, 1) => println!("stopped 1 run of {name}"),
+        (_, n) => println!("stopped {n} runs of {name}"),
     }
     Ok(0)
 }

@@ -111,6 +111,19 @@ impl DataDir {
             .join(format!("{run}.payload"))
     }
 
+    /// A pipeline run's folder (`RUNWISP_PIPELINE_DIR`), shared by its steps and
+    /// sub-pipelines, and handed on to the run that resumes it; deleted with the run.
+    pub fn pipeline_dir(&self, task: &TaskName, run: &RunId) -> PathBuf {
+        self.logs_dir().join(task.as_str()).join(format!("{run}.d"))
+    }
+
+    /// The environment a pipeline run was triggered with (0600), for the run that resumes it.
+    pub fn pipeline_env_path(&self, task: &TaskName, run: &RunId) -> PathBuf {
+        self.logs_dir()
+            .join(task.as_str())
+            .join(format!("{run}.env"))
+    }
+
     /// The kept log files of a run, oldest first: the rotated `.prev` generation, then the
     /// current file. `None` when a stored name or id does not validate.
     pub fn run_log_files(&self, task: &TaskName, id: &RunId) -> [PathBuf; 2] {

@@ -84,7 +84,7 @@ impl Ending {
 
     /// [`Ending::submit`] for a run whose process started at `started_at` (Unix ms), and
     /// whose start is still being recorded by `marking`.
-    fn after_start(
+    pub(crate) fn after_start(
         inner: &Inner,
         id: RunId,
         task: &TaskName,

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod password;
+pub mod pipeline;
 mod recovery;
 pub mod reload;
 pub mod retention;
@@ -212,6 +213,7 @@ impl Engine {
         notify::spawn(engine.inner.clone());
         supervisor::start_all(&engine.inner).await;
         tasks::retry_crashed(&engine.inner, &crashed).await;
+        pipeline::resume_on_boot(&engine.inner).await;
         metrics::seed_last_success(&engine.inner);
         Ok(engine)
     }

@@ -159,8 +159,8 @@ macro_rules! string_enum {
 }
 
 string_enum!(
-    /// Whether a run belongs to a task or to a service replica.
-    RunKind { Task => "task", Service => "service" }
+    /// Whether a run belongs to a task, a service replica or a pipeline.
+    RunKind { Task => "task", Service => "service", Pipeline => "pipeline" }
 );
 
 string_enum!(
@@ -169,7 +169,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// How a run ended.
+    /// How a run ended (`interrupted`: a pipeline the daemon's shutdown stopped part-way).
     EndReason {
         Success => "success",
         Failed => "failed",
@@ -179,11 +179,13 @@ string_enum!(
         Skipped => "skipped",
         QueueFull => "queue_full",
         LogOverflow => "log_overflow",
+        Interrupted => "interrupted",
     }
 );
 
 string_enum!(
-    /// What started a run.
+    /// What started a run (`pipeline`: a step of a pipeline run; `resume`: a pipeline run
+    /// resuming an earlier one).
     TriggeredBy {
         Cron => "cron",
         CatchUp => "catch_up",
@@ -195,8 +197,67 @@ string_enum!(
         Restart => "restart",
         Service => "service",
         Webhook => "webhook",
+        Pipeline => "pipeline",
+        Resume => "resume",
     }
 );
+
+string_enum!(
+    /// What a pipeline step runs.
+    StepKind { Task => "task", Pipeline => "pipeline", Parallel => "parallel" }
+);
+
+string_enum!(
+    /// Where a pipeline step is (`pipelines.md` §4): its latest run's state, or
+    /// `not_started`, or `skipped_by_resume` for a step a resume did not run again.
+    StepState {
+        NotStarted => "not_started",
+        Pending => "pending",
+        Running => "running",
+        Success => "success",
+        Failed => "failed",
+        Timeout => "timeout",
+        Stopped => "stopped",
+        Crashed => "crashed",
+        Skipped => "skipped",
+        QueueFull => "queue_full",
+        LogOverflow => "log_overflow",
+        Interrupted => "interrupted",
+        SkippedByResume => "skipped_by_resume",
+    }
+);
+
+impl StepState {
+    /// The state a step's latest run shows.
+    pub fn of(run: &Run) -> Self {
+        match (run.status, run.end_reason) {
+            (RunStatus::Pending, _) => Self::Pending,
+            (RunStatus::Running, _) => Self::Running,
+            (RunStatus::Ended, None) => Self::Failed,
+            (RunStatus::Ended, Some(reason)) => match reason {
+                EndReason::Success => Self::Success,
+                EndReason::Failed => Self::Failed,
+                EndReason::Timeout => Self::Timeout,
+                EndReason::Stopped => Self::Stopped,
+                EndReason::Crashed => Self::Crashed,
+                EndReason::Skipped => Self::Skipped,
+                EndReason::QueueFull => Self::QueueFull,
+                EndReason::LogOverflow => Self::LogOverflow,
+                EndReason::Interrupted => Self::Interrupted,
+            },
+        }
+    }
+
+    /// Done for the pipeline's purpose: succeeded, or skipped by a resume.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Success | Self::SkippedByResume)
+    }
+
+    /// Still going.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Pending | Self::Running)
+    }
+}
 
 string_enum!(
     /// What a notification is about (`notifications.md` §1).

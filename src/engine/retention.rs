@@ -70,6 +70,7 @@ fn delete(
                 ),
             }
         }
+        remove_pipeline_dir(dir, task, id);
     }
     swept.runs += runs.len();
     Ok(())
@@ -77,10 +78,31 @@ fn delete(
 
 /// The files of a row as stored: its log generations and a webhook's payload (a hand-edited
 /// row with an invalid name has none).
-fn stored_log_files(dir: &DataDir, task: &str, id: &str) -> Option<[std::path::PathBuf; 3]> {
+fn stored_log_files(dir: &DataDir, task: &str, id: &str) -> Option<[std::path::PathBuf; 4]> {
     let (task, id) = (TaskName::parse(task).ok()?, RunId::parse(id).ok()?);
     let [prev, log] = dir.run_log_files(&task, &id);
-    Some([prev, log, dir.run_payload_path(&task, &id)])
+    Some([
+        prev,
+        log,
+        dir.run_payload_path(&task, &id),
+        dir.pipeline_env_path(&task, &id),
+    ])
+}
+
+/// A pipeline run's shared folder, deleted with its row (a resume took it over by renaming).
+fn remove_pipeline_dir(dir: &DataDir, task: &str, id: &str) {
+    let (Ok(task), Ok(id)) = (TaskName::parse(task), RunId::parse(id)) else {
+        return;
+    };
+    let path = dir.pipeline_dir(&task, &id);
+    match std::fs::remove_dir_all(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(
+            "retention deleted run {id} but not its pipeline folder {}: {e}",
+            path.display()
+        ),
+    }
 }
 
 /// One sweep over every configured task and service, then the storage cap.

@@ -47,6 +47,7 @@ fn seed(store: &Store, dir: &DataDir, task: &TaskName, size: usize) -> Vec<RunId
             replica_index: None,
             parent: None,
             webhook: None,
+            resume_of: None,
         };
         store.insert_run(&run).unwrap();
         if i < 5 {
@@ -161,6 +162,7 @@ fn ended_run(store: &Store, dir: &DataDir, task: &TaskName, at: i64) -> RunId {
             replica_index: None,
             parent: None,
             webhook: None,
+            resume_of: None,
         })
         .unwrap();
     store

@@ -224,13 +224,8 @@ fn spawn_fires(inner: &Arc<Inner>, entry: &Scheduled, missed: Missed, at_boot: b
     tokio::spawn(async move {
         for instant in due {
             let firing = Firing {
-                parent: None,
-                id: None,
-                webhook: None,
-                by,
-                env: Default::default(),
                 scheduled_for: Some(instant),
-                retry_of: None,
+                ..Firing::new(by, Default::default())
             };
             match fire(&inner, &name, firing).await {
                 Ok(_) => {}

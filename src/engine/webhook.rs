@@ -293,13 +293,12 @@ impl Engine {
                 )))
             })?;
         let firing = Firing {
-            parent: None,
             id: Some(id),
             webhook: Some(Arc::new(facts.clone())),
-            by: TriggeredBy::Webhook,
-            env: Arc::new(environment(&facts, &payload)),
-            scheduled_for: None,
-            retry_of: None,
+            ..Firing::new(
+                TriggeredBy::Webhook,
+                Arc::new(environment(&facts, &payload)),
+            )
         };
         match fire(&self.inner, &task, firing).await {
             Ok(id) => Ok(Outcome::Started(id)),

@@ -25,6 +25,7 @@ use serde_json::json;
 use crate::engine::auth::AuthError;
 use crate::engine::history::{Resolved, RunRef};
 use crate::engine::model::{Run, RunId, TaskName};
+use crate::engine::pipeline::{ResumeError, TreeError};
 use crate::engine::store::StoreError;
 use crate::engine::{ServiceError, StopError, TriggerError};
 
@@ -212,6 +213,27 @@ impl From<ServiceError> for ApiError {
                 Self::forbidden("API triggering disabled for this service")
             }
             ServiceError::ShuttingDown => Self::shutting_down(),
+        }
+    }
+}
+
+impl From<ResumeError> for ApiError {
+    fn from(e: ResumeError) -> Self {
+        match e {
+            ResumeError::NotFound(id) => Self::no_run(id),
+            ResumeError::Trigger(e) => e.into(),
+            ResumeError::Store(e) => e.into(),
+            other => Self::conflict(other.to_string()),
+        }
+    }
+}
+
+impl From<TreeError> for ApiError {
+    fn from(e: TreeError) -> Self {
+        match e {
+            TreeError::NotFound(id) => Self::no_run(id),
+            TreeError::NotPipeline(..) => Self::bad_request(e.to_string()),
+            TreeError::Store(e) => e.into(),
         }
     }
 }

@@ -198,6 +198,19 @@ fn responses(route: &Route) -> Value {
             r.insert("429".into(), problem("Too many failed logins"));
             Some(ok(schema("Token")))
         }
+        ("GET", "/api/runs/{id}/tree") => {
+            r.insert("400".into(), problem("Not a pipeline run"));
+            r.insert(
+                "409".into(),
+                problem("A short id that matches several runs"),
+            );
+            Some(ok(schema("RunTree")))
+        }
+        ("POST", "/api/runs/{id}/resume") => {
+            r.insert("201".into(), json!({ "description": "The new pipeline run, recorded", "content": { "application/json": { "schema": run } } }));
+            r.insert("409".into(), problem("Not a pipeline run, a step, not ended, ended otherwise than failed, timeout, interrupted or crashed, already resumed, or no longer configured"));
+            None
+        }
         ("POST", "/api/runs/{id}/stop") => {
             r.insert("202".into(), ok(schema("Stopping")));
             r.insert("409".into(), problem("The run already ended"));
@@ -413,6 +426,7 @@ fn wire_schemas() -> Map<String, Value> {
         .into_generator();
     generator.subschema_for::<api::RunObject>();
     generator.subschema_for::<api::RunPage>();
+    generator.subschema_for::<api::RunTree>();
     generator.subschema_for::<api::TaskObject>();
     generator.subschema_for::<api::TaskList>();
     generator.subschema_for::<api::LogWindow>();

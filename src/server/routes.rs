@@ -358,6 +358,23 @@ pub fn table() -> Vec<Route> {
         )
         .scoped(Scope::ReadRun),
         route(
+            g.clone(),
+            "/api/runs/{id}/tree",
+            Access::Token,
+            Content::Json,
+            "A pipeline run with its steps, parallel members and sub-pipelines",
+            get(runs::tree),
+        )
+        .scoped(Scope::ReadRun),
+        route(
+            p.clone(),
+            "/api/runs/{id}/resume",
+            Access::Token,
+            Content::Json,
+            "Resume a pipeline run that failed, timed out, was interrupted or crashed",
+            post(runs::resume),
+        ),
+        route(
             p.clone(),
             "/api/runs/{id}/stop",
             Access::Token,

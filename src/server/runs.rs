@@ -115,3 +115,25 @@ pub async fn stop(
     )
         .into_response())
 }
+
+/// `GET /api/runs/{id}/tree`: a pipeline run with its steps.
+pub async fn tree(
+    State(app): State<AppState>,
+    RunRefParam(wanted): RunRefParam,
+) -> Result<Response, ApiError> {
+    let resolved = app.engine.resolve_run(wanted.clone()).await?;
+    let run = errors::one_run(resolved, &wanted)?;
+    let tree = app.engine.run_tree(run.id).await?;
+    Ok(axum::Json(crate::api::RunTree::from(&tree)).into_response())
+}
+
+/// `POST /api/runs/{id}/resume`: a new pipeline run that skips the steps this one finished.
+pub async fn resume(
+    State(app): State<AppState>,
+    RunRefParam(wanted): RunRefParam,
+) -> Result<Response, ApiError> {
+    let resolved = app.engine.resolve_run(wanted.clone()).await?;
+    let run = errors::one_run(resolved, &wanted)?;
+    let new = app.engine.resume(run.id).await?;
+    Ok((StatusCode::CREATED, axum::Json(RunObject::from(new))).into_response())
+}

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::errors::ApiError;
 use super::extract::{NameParam, OptionalJson};
 use super::AppState;
-use crate::api::{LastRun, Replica, ServiceState, TaskList, TaskObject};
+use crate::api::{LastRun, PipelineStep, Replica, ServiceState, TaskList, TaskObject};
 use crate::engine::model::{rfc3339, RunKind, TaskName, TriggeredBy};
 use crate::engine::{TaskInfo, TriggerRequest};
 
@@ -19,11 +19,11 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
     let active_runs: Vec<String> = info.active.iter().map(|id| id.to_string()).collect();
     let next_run_at = info.next.map(|t| rfc3339(t.as_millisecond()));
     Some(match info.kind {
-        RunKind::Task => {
+        RunKind::Task | RunKind::Pipeline => {
             let t = config.tasks.get(&info.name)?;
             TaskObject {
                 name: info.name.to_string(),
-                kind: RunKind::Task,
+                kind: info.kind,
                 group: t.common.group.clone(),
                 description: t.common.description.clone(),
                 cron: t.cron.as_ref().map(|c| c.expr().to_string()),
@@ -40,6 +40,7 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
                 stopped: None,
                 state: None,
                 replicas: None,
+                steps: t.pipeline.as_deref().map(PipelineStep::list),
             }
         }
         RunKind::Service => {
@@ -73,6 +74,7 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
                         })
                         .collect()
                 }),
+                steps: None,
             }
         }
     })

@@ -34,6 +34,9 @@ pub fn event(kind: NotifyKind) -> NotifyEvent {
         replica_index: None,
         message: None,
         webhook: None,
+        parent_run_id: None,
+        step: None,
+        resume_of_run_id: None,
     };
     NotifyEvent {
         kind,

@@ -14,6 +14,7 @@ use super::errors::{ConfigErrors, LoadError, SourceMap};
 use super::fields::{join_path, Ctx, Fields};
 use super::keys::{self, Key};
 use super::notifiers;
+use super::pipeline;
 use super::sections::{self, Defaults};
 use super::{
     defaults, Backoff, CatchUp, Common, Config, LogOnFull, OnOverlap, Restart, Service, Task,
@@ -53,11 +54,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
         return Err(finish_errors(ctx));
     }
     let root = Fields::new(doc.get_ref(), "", doc.span());
-    let rejected = [(
-        "pipelines",
-        "[pipelines] are not supported by this version of runwisp",
-    )];
-    root.check_table(&mut ctx, &[keys::TOP], &rejected);
+    root.check_table(&mut ctx, &[keys::TOP], &[]);
 
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let defaults = sections::defaults(&mut ctx, &root);
@@ -72,7 +69,12 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
     let mut tasks = BTreeMap::new();
     let mut services = BTreeMap::new();
     let mut names: BTreeMap<String, &str> = BTreeMap::new();
-    for (table, kind) in [("tasks", "task"), ("services", "service")] {
+    let mut unresolved = pipeline::Unresolved::default();
+    for (table, kind) in [
+        ("tasks", "task"),
+        ("services", "service"),
+        ("pipelines", "pipeline"),
+    ] {
         let Some(section) = root.table_of(&mut ctx, table) else {
             continue;
         };
@@ -88,13 +90,34 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
                 ctx.error(
                     key_span.clone(),
                     &path,
-                    format!("the name {name:?} is used by both a {other} and a {kind}; tasks and services share one namespace"),
+                    format!("the name {name:?} is used by both a {other} and a {kind}; tasks, services and pipelines share one namespace"),
                 );
                 continue;
             }
             let Some(fields) = fields else { continue };
             let common = common(&mut ctx, &fields, &task_name, &defaults, &dir, kind);
-            if kind == "task" {
+            if kind == "pipeline" {
+                pipeline::check_keys(&mut ctx, &fields);
+                let t = task(&mut ctx, &fields, common, &dir, &defaults, &scheduler, None);
+                if let Some(t) = t {
+                    let t = pipeline::read(
+                        &mut ctx,
+                        &fields,
+                        &task_name,
+                        key_span.clone(),
+                        t,
+                        &mut unresolved,
+                    );
+                    tasks.insert(task_name, t);
+                }
+            } else if kind == "task" {
+                check_kind_keys(
+                    &mut ctx,
+                    &fields,
+                    &[keys::COMMON, keys::TASK],
+                    keys::SERVICE,
+                    SERVICE_ONLY,
+                );
                 let t = task(
                     &mut ctx,
                     &fields,
@@ -102,7 +125,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
                     &dir,
                     &defaults,
                     &scheduler,
-                    &mut warnings,
+                    Some(&mut warnings),
                 );
                 if let Some(t) = t {
                     tasks.insert(task_name, t);
@@ -113,6 +136,8 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
         }
     }
 
+    pipeline::resolve(&mut ctx, &mut tasks, &services, unresolved);
+
     // Every id written in a [[notifier]] counts as declared, even when that notifier has its
     // own errors, so a typo there is not reported again at every task that names it.
     let declared = sections::declared_notifier_ids(&root);
@@ -121,6 +146,7 @@ pub fn load_str(label: &str, text: &str, path: &Path) -> Result<Config, ConfigEr
 
     let commons = tasks
         .values()
+        .filter(|t| !t.is_pipeline())
         .map(|t| ("task", &t.common))
         .chain(services.values().map(|s| ("service", &s.common)));
     for (kind, c) in commons {
@@ -229,6 +255,8 @@ fn common(
     kind: &str,
 ) -> Common {
     let run = match f.string(ctx, "run") {
+        // A pipeline runs its steps; `run` is refused by its key check.
+        _ if kind == "pipeline" => String::new(),
         Some((run, span)) if run.trim().is_empty() => {
             ctx.error(span, &f.key_path("run"), "`run` cannot be empty");
             String::new()
@@ -284,7 +312,11 @@ fn common(
         },
         None => dir.to_path_buf(),
     };
-    let default_group = if kind == "task" { "Tasks" } else { "Services" };
+    let default_group = match kind {
+        "task" => "Tasks",
+        "pipeline" => "Pipelines",
+        _ => "Services",
+    };
     Common {
         name: name.clone(),
         run,
@@ -356,16 +388,8 @@ fn task(
     dir: &Path,
     d: &Defaults,
     scheduler: &super::Scheduler,
-    warnings: &mut Vec<String>,
+    warnings: Option<&mut Vec<String>>,
 ) -> Option<Task> {
-    check_kind_keys(
-        ctx,
-        f,
-        &[keys::COMMON, keys::TASK],
-        keys::SERVICE,
-        SERVICE_ONLY,
-    );
-
     let cron = f.string(ctx, "cron").and_then(|(expr, span)| {
         Schedule::parse(&expr)
             .map_err(|e| ctx.error(span, &f.key_path("cron"), e))
@@ -393,7 +417,8 @@ fn task(
         ctx.error(span, &f.key_path("restart"), "restart = \"on_failure\" cannot be combined with retry_attempts > 0; choose one of them");
     }
     let webhook = super::webhook::webhook(ctx, f, common.api_trigger, dir);
-    if !common.api_trigger && cron.is_none() {
+    // (A pipeline without either may still run as another pipeline's step.)
+    if let (false, None, Some(warnings)) = (common.api_trigger, &cron, warnings) {
         warnings.push(format!(
             "task {:?} has api_trigger = false and no cron, so it can never run",
             common.name.as_str()
@@ -422,6 +447,7 @@ fn task(
         restart,
         timeout: f.key_duration(ctx, &keys::TIMEOUT).or(d.timeout),
         webhook,
+        pipeline: None,
         common,
     })
 }

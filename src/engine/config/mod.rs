@@ -10,6 +10,7 @@ mod keys;
 mod load;
 mod notifiers;
 mod notify;
+mod pipeline;
 mod schema;
 mod sections;
 mod tls;
@@ -44,6 +45,7 @@ pub struct Config {
     /// The SHA-256 of the text it was loaded from: `runwisp status` compares it with the file
     /// on disk to say when what runs is not what the file says.
     pub digest: String,
+    /// Tasks and pipelines (a pipeline is a [`Task`] with [`Task::pipeline`] set).
     pub tasks: BTreeMap<TaskName, Task>,
     pub services: BTreeMap<TaskName, Service>,
     pub scheduler: Scheduler,
@@ -59,6 +61,11 @@ pub struct Config {
 impl Config {
     pub fn task(&self, name: &TaskName) -> Option<&Task> {
         self.tasks.get(name)
+    }
+
+    /// The pipelines (kept among the tasks, which they are scheduled and triggered like).
+    pub fn pipelines(&self) -> impl Iterator<Item = (&TaskName, &Task)> {
+        self.tasks.iter().filter(|(_, t)| t.is_pipeline())
     }
 }
 
@@ -172,6 +179,74 @@ pub struct Task {
     pub timeout: Option<Duration>,
     /// `[tasks.NAME.webhook]`: a signed `POST /hooks/NAME` starts it.
     pub webhook: Option<Webhook>,
+    /// Set for a `[pipelines.NAME]`: its runs run these steps instead of a command. The
+    /// pipeline's schedule, overlap policy (`max_concurrent` is 1), timeout, notifications and
+    /// retention are the fields above, with the task meanings.
+    pub pipeline: Option<std::sync::Arc<Pipeline>>,
+}
+
+impl Task {
+    pub fn is_pipeline(&self) -> bool {
+        self.pipeline.is_some()
+    }
+}
+
+/// What a `[pipelines.NAME]` runs (`pipelines.md` §1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub steps: Vec<Step>,
+    /// An interrupted or crashed run is resumed once at the next start.
+    pub resume_on_boot: bool,
+}
+
+impl Pipeline {
+    /// Every step reference, parallel members included, with its position (`"3"`, `"4.2"`).
+    pub fn positions(&self) -> Vec<(String, &StepRef)> {
+        let mut out = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                Step::One(r) => out.push(((i + 1).to_string(), r)),
+                Step::Parallel { members, .. } => {
+                    for (j, r) in members.iter().enumerate() {
+                        out.push((format!("{}.{}", i + 1, j + 1), r));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One step of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    One(StepRef),
+    /// Members start at once; the step succeeds when each succeeded or may fail.
+    Parallel {
+        members: Vec<StepRef>,
+        fail_fast: bool,
+    },
+}
+
+/// A task or a sub-pipeline run as a step, with its options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRef {
+    pub name: TaskName,
+    /// The name is a pipeline's: the step is a sub-pipeline.
+    pub pipeline: bool,
+    pub continue_on_failure: bool,
+    pub on_interrupt: OnInterrupt,
+}
+
+/// What a resume does with the step that was active when the daemon went down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Run it again (a sub-pipeline continues where it stopped).
+    Retry,
+    /// Count it as done (a step that restarts runwisp itself).
+    Continue,
+    /// End the resumed pipeline `failed` at this step.
+    Fail,
 }
 
 /// `[services.NAME]`.

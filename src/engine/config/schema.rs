@@ -101,6 +101,7 @@ fn kind(kind: Kind) -> Value {
             "patternProperties": { name_pattern(): object(tables) },
             "additionalProperties": false,
         }),
+        Kind::Steps => steps(),
         Kind::Notifiers => json!({
             "type": "array",
             "items": {
@@ -110,6 +111,39 @@ fn kind(kind: Kind) -> Value {
             },
         }),
     }
+}
+
+/// A pipeline's `steps`: names, step tables, or parallel groups of names and step tables.
+/// (Built by hand: the group's `parallel` key is itself a list of steps.)
+fn steps() -> Value {
+    let name = json!({ "type": "string", "pattern": name_pattern() });
+    let options = |own: &str| {
+        let mut table = Value::Object(object(&[keys::STEP]));
+        table["required"] = json!([own]);
+        table
+    };
+    let member = json!({ "anyOf": [name, options("task"), options("pipeline")] });
+    let mut group = Map::new();
+    for key in keys::PARALLEL {
+        let schema = match key.kind {
+            Kind::Steps => json!({
+                "type": "array", "items": member, "minItems": 1, "description": key.doc,
+            }),
+            _ => value(key),
+        };
+        group.insert(key.name.to_string(), schema);
+    }
+    let parallel = json!({
+        "type": "object",
+        "properties": group,
+        "required": ["parallel"],
+        "additionalProperties": false,
+    });
+    json!({
+        "type": "array",
+        "minItems": 1,
+        "items": { "anyOf": [name, options("task"), options("pipeline"), parallel] },
+    })
 }
 
 /// A task or service name (`TaskName::parse`).

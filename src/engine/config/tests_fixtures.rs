@@ -52,8 +52,17 @@ fixture! {
 }
 
 fixture! {
-    pipelines_are_not_supported_yet, "pipelines.toml", [
-        "pipelines.toml:4:2: pipelines: [pipelines] are not supported by this version of runwisp",
+    pipeline_errors, "pipeline_errors.toml", [
+        "pipeline_errors.toml:8:19: pipelines.release.steps[1]: unknown step \"biuld\": no task or pipeline has that name",
+        "pipeline_errors.toml:8:28: pipelines.release.steps[2]: \"web\" is a service; a pipeline step is a task or a pipeline (a service is kept alive, it never finishes)",
+        "pipeline_errors.toml:8:58: pipelines.release.steps[3].parallel[1]: \"build\" is listed twice in this parallel group; a group runs each step once",
+        "pipeline_errors.toml:11:9: pipelines.empty.steps: `steps` cannot be empty: a pipeline runs at least one step",
+        "pipeline_errors.toml:13:12: pipelines.loop-a: pipeline \"loop-a\" contains itself: loop-a → loop-b → loop-a; a pipeline cannot run itself, directly or through sub-pipelines",
+        "pipeline_errors.toml:20:1: pipelines.nested.run: `run` is not a pipeline key: a pipeline runs its steps, each with its own task's settings (set it on those tasks)",
+        "pipeline_errors.toml:21:24: pipelines.nested.steps[0].parallel[0]: a parallel group inside a parallel group is not allowed; list its members in the outer group",
+        "pipeline_errors.toml:21:62: pipelines.nested.steps[1]: \"release\" is a pipeline; write { pipeline = \"release\" }",
+        "pipeline_errors.toml:21:88: pipelines.nested.steps[2]: \"build\" is a task; write { task = \"build\" }",
+        "pipeline_errors.toml:23:12: pipelines.build: the name \"build\" is used by both a task and a pipeline; tasks, services and pipelines share one namespace",
     ]
 }
 
@@ -260,7 +269,7 @@ fixture! {
 
 fixture! {
     task_and_service_share_a_name, "name_clash.toml", [
-        "name_clash.toml:4:11: services.web: the name \"web\" is used by both a task and a service; tasks and services share one namespace",
+        "name_clash.toml:4:11: services.web: the name \"web\" is used by both a task and a service; tasks, services and pipelines share one namespace",
     ]
 }
 

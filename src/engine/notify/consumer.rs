@@ -146,7 +146,7 @@ fn kind_of(reason: EndReason) -> Option<NotifyKind> {
         EndReason::Failed | EndReason::LogOverflow => Some(NotifyKind::RunFailed),
         EndReason::Timeout => Some(NotifyKind::RunTimeout),
         EndReason::Crashed => Some(NotifyKind::RunCrashed),
-        EndReason::Stopped => Some(NotifyKind::RunStopped),
+        EndReason::Stopped | EndReason::Interrupted => Some(NotifyKind::RunStopped),
         EndReason::Skipped | EndReason::QueueFull => None,
     }
 }

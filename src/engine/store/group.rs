@@ -39,7 +39,8 @@ pub(super) enum Write {
     MarkRunning {
         id: RunId,
         start_at: i64,
-        pid: i32,
+        /// None for a pipeline run, which has no process of its own.
+        pid: Option<i32>,
         pid_start_time: Option<u64>,
     },
     Finish {
@@ -283,7 +284,7 @@ mod tests {
             queued(Write::MarkRunning {
                 id,
                 start_at: 1,
-                pid: 42,
+                pid: Some(42),
                 pid_start_time: None,
             })
         };
@@ -306,6 +307,7 @@ mod tests {
             replica_index: None,
             parent: None,
             webhook: None,
+            resume_of: None,
         }));
         assert_eq!(synchronous_for(&[start(), start()]), "NORMAL");
         assert_eq!(synchronous_for(&[start(), finish]), "FULL");

@@ -170,6 +170,14 @@ fn opening_a_version_2_file_migrates_it_and_keeps_every_row() {
                 .into(),
         ),
     ));
+    expected.push((
+        "index".into(),
+        "runs_by_resume".into(),
+        Some(
+            "CREATE INDEX runs_by_resume ON runs (resume_of_run_id) WHERE resume_of_run_id IS NOT NULL"
+                .into(),
+        ),
+    ));
     expected.sort_by(|a, b| a.1.cmp(&b.1));
     let schema = runs_schema(&conn);
     assert_eq!(
@@ -256,6 +264,7 @@ fn opening_a_version_2_file_migrates_it_and_keeps_every_row() {
         replica_index: None,
         parent: None,
         webhook: None,
+        resume_of: None,
     };
     let err = store.insert_run(&again).unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");

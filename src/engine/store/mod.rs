@@ -55,6 +55,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_webhook_deliveries.sql"),
     ),
     ("0008_tokens", include_str!("migrations/0008_tokens.sql")),
+    (
+        "0009_pipeline_resumes",
+        include_str!("migrations/0009_pipeline_resumes.sql"),
+    ),
 ];
 
 /// The oldest schema [`Store::open_read_only`] reads: the run queries of `runs.rs` select only

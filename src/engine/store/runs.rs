@@ -3,6 +3,7 @@
 //! recorded with a run in `runs/webhook.rs`).
 
 mod lookup;
+mod pipeline;
 mod webhook;
 
 pub(super) use webhook::insert_delivery;
@@ -30,6 +31,8 @@ pub struct NewRun {
     pub parent: Option<(RunId, String)>,
     /// The webhook delivery that started it, recorded with it.
     pub webhook: Option<std::sync::Arc<WebhookDelivery>>,
+    /// The pipeline run this one resumes.
+    pub resume_of: Option<RunId>,
 }
 
 impl NewRun {
@@ -47,6 +50,7 @@ impl NewRun {
             replica_index: None,
             parent: None,
             webhook: None,
+            resume_of: None,
         }
     }
 }
@@ -154,8 +158,9 @@ pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO runs (id, task_name, kind, status, triggered_by, scheduled_for, \
-             created_at, retry_attempt, retry_of_run_id, replica_index, parent_run_id, step) \
-             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             created_at, retry_attempt, retry_of_run_id, replica_index, parent_run_id, step, \
+             resume_of_run_id) \
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(StoreError::sql("recording a new run"))?;
     let result = stmt.execute(params![
@@ -170,6 +175,7 @@ pub(super) fn insert(conn: &Connection, new: &NewRun) -> Result<()> {
         new.replica_index,
         new.parent.as_ref().map(|(id, _)| id.to_string()),
         new.parent.as_ref().map(|(_, step)| step.as_str()),
+        new.resume_of.map(|r| r.to_string()),
     ]);
     match result {
         Ok(_) => Ok(()),
@@ -191,7 +197,7 @@ pub(super) fn mark_running(
     conn: &Connection,
     id: &RunId,
     start_at: i64,
-    pid: i32,
+    pid: Option<i32>,
     pid_start_time: Option<u64>,
 ) -> Result<()> {
     conn.prepare_cached(
@@ -268,9 +274,20 @@ impl Store {
         self.submit(Write::MarkRunning {
             id: *id,
             start_at,
-            pid,
+            pid: Some(pid),
             pid_start_time,
         })
+    }
+
+    /// Moves a pipeline run to `running`: it has no process of its own. Waited to the disk.
+    pub fn mark_pipeline_running(&self, id: &RunId, start_at: i64) -> Result<()> {
+        let pending = self.submit(Write::MarkRunning {
+            id: *id,
+            start_at,
+            pid: None,
+            pid_start_time: None,
+        });
+        self.wait(pending)
     }
 
     /// Ends a run. An already ended run is left as it is.

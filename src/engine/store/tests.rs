@@ -14,6 +14,7 @@ fn new_run(task: &str, scheduled_for: Option<i64>) -> NewRun {
         replica_index: None,
         parent: None,
         webhook: None,
+        resume_of: None,
     }
 }
 

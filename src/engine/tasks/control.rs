@@ -11,6 +11,20 @@ use crate::engine::store::{self, StoreError};
 use crate::engine::trigger::TriggerRequest;
 use crate::engine::Engine;
 
+/// Fires as its own task: a caller that gives up (an HTTP client hanging up drops the
+/// handler's future) must not cancel it between recording the row and starting or queueing
+/// the run, which would leave the row pending for good.
+pub(crate) async fn fire_detached(
+    inner: &std::sync::Arc<crate::engine::Inner>,
+    task: &TaskName,
+    firing: Firing,
+) -> Result<RunId, TriggerError> {
+    let (inner, task) = (inner.clone(), task.clone());
+    tokio::spawn(async move { fire(&inner, &task, firing).await })
+        .await
+        .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))))
+}
+
 impl Engine {
     /// A manual trigger (`runwisp run-task`, the TUI's `r`, the API): refused for unknown
     /// tasks, services and tasks with `api_trigger = false`.
@@ -31,26 +45,15 @@ impl Engine {
             return Err(TriggerError::Forbidden);
         }
         request.check_env()?;
-        let task = task.clone();
-        // The firing runs as its own task: a caller that gives up (an HTTP client hanging up
-        // drops the handler's future) must not cancel it between recording the row and
-        // starting or queueing the run, which would leave the row pending for good.
-        let inner = self.inner.clone();
-        let firing = Firing {
-            parent: None,
-            id: None,
-            webhook: None,
-            by: request.by,
-            env: Arc::new(request.env),
-            scheduled_for: None,
-            retry_of: None,
-        };
-        let id = tokio::spawn(async move { fire(&inner, &task, firing).await })
-            .await
-            .unwrap_or_else(|e| Err(TriggerError::Store(StoreError::Worker(e.to_string()))))?;
-        // A run that started now is answered as `running` (or already ended): wait for its
-        // process, briefly, so callers see what happened rather than a transient `pending`.
-        // A queued run is not active, and is answered at once.
+        let firing = Firing::new(request.by, Arc::new(request.env));
+        let id = fire_detached(&self.inner, task, firing).await?;
+        self.as_started(id).await
+    }
+
+    /// A run just fired, as callers see it: one that started now is answered as `running`
+    /// (or already ended) after waiting briefly for its process, rather than a transient
+    /// `pending`; a queued run is not active, and is answered at once.
+    pub(crate) async fn as_started(&self, id: RunId) -> Result<Run, TriggerError> {
         let started = self.inner.active().get(&id).map(|run| run.started.clone());
         if let Some(started) = started {
             let _ = tokio::time::timeout(START_WAIT, started.notified()).await;
@@ -152,7 +155,11 @@ impl Engine {
             let queued = def.slot.state.lock().await.queue.len();
             out.push(TaskInfo {
                 name: name.clone(),
-                kind: RunKind::Task,
+                kind: if spec.is_pipeline() {
+                    RunKind::Pipeline
+                } else {
+                    RunKind::Task
+                },
                 next,
                 active: runs_of(name),
                 queued,

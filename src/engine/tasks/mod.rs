@@ -26,6 +26,7 @@ pub use crate::engine::trigger::{RunEnv, TriggerRequest};
 use crate::engine::Inner;
 
 mod control;
+pub(crate) use control::fire_detached;
 
 /// Retry and restart delays never exceed this.
 pub const RETRY_CAP: Duration = Duration::from_secs(300);
@@ -109,6 +110,24 @@ pub(crate) struct Firing {
     pub id: Option<RunId>,
     /// The webhook delivery that fired it, recorded with the row (a replay is refused).
     pub webhook: Option<Arc<store::WebhookDelivery>>,
+    /// For a pipeline run: the run it resumes.
+    pub resume_of: Option<RunId>,
+}
+
+impl Firing {
+    /// A first firing (no retry, parent, webhook or resume) with a new id.
+    pub fn new(by: TriggeredBy, env: RunEnv) -> Self {
+        Self {
+            by,
+            env,
+            scheduled_for: None,
+            retry_of: None,
+            parent: None,
+            id: None,
+            webhook: None,
+            resume_of: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -146,9 +165,14 @@ pub(crate) async fn fire(
         retry_of_run_id: firing.retry_of.map(|(_, id)| id),
         parent: firing.parent.clone(),
         webhook: firing.webhook.clone(),
+        resume_of: firing.resume_of,
         ..NewRun::new(
             name.clone(),
-            RunKind::Task,
+            if spec.is_pipeline() {
+                RunKind::Pipeline
+            } else {
+                RunKind::Task
+            },
             firing.by,
             millis(inner.clock.now()),
         )
@@ -310,8 +334,14 @@ async fn run_task(inner: Arc<Inner>, run: Started, stop: StopHandle) {
         env,
         counted,
     } = run;
-    let (outcome, ending) =
-        launch::run_to_end(&inner, &new, &name, &spec.common, &env, spec.timeout, stop).await;
+    let (outcome, ending) = match &spec.pipeline {
+        Some(pipeline) => {
+            crate::engine::pipeline::run_to_end(&inner, &new, pipeline, &spec, &env, stop).await
+        }
+        None => {
+            launch::run_to_end(&inner, &new, &name, &spec.common, &env, spec.timeout, stop).await
+        }
+    };
     // The slot goes to the next queued run now; its start is committed after this end.
     {
         let mut state = slot.state.lock().await;
@@ -342,6 +372,10 @@ async fn run_task(inner: Arc<Inner>, run: Started, stop: StopHandle) {
         }
     }
     ending.recorded(&inner).await;
+    // A step's retries are its pipeline's to run (`pipeline/`): it waits for them.
+    if new.parent.is_some() {
+        return;
+    }
     schedule_retry(
         &inner,
         &name,
@@ -363,7 +397,9 @@ pub(crate) async fn retry_crashed(inner: &Arc<Inner>, crashed: &[Run]) {
         let recorded = store::blocking(&inner.store, move |s| s.get_run(&id)).await;
         let crashed =
             matches!(recorded, Ok(Some(ref r)) if r.end_reason == Some(EndReason::Crashed));
-        if crashed && run.kind == RunKind::Task && inner.task_def(&name).is_some() {
+        // A crashed step is its pipeline's to run again, by a resume.
+        let step = run.parent_run_id.is_some();
+        if crashed && run.kind == RunKind::Task && !step && inner.task_def(&name).is_some() {
             // What extra environment it had died with the daemon.
             let env = RunEnv::default();
             schedule_retry(inner, &name, run.retry_attempt, id, EndReason::Crashed, env).await;
@@ -413,13 +449,8 @@ async fn schedule_retry(
             return;
         }
         let firing = Firing {
-            parent: None,
-            id: None,
-            webhook: None,
-            by,
-            env,
-            scheduled_for: None,
             retry_of: Some((attempt, previous)),
+            ..Firing::new(by, env)
         };
         if let Err(e) = fire(&inner, &name, firing).await {
             tracing::error!(task = %name, "cannot start attempt {attempt}: {e}");

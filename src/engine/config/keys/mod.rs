@@ -17,7 +17,10 @@ pub(crate) use notifiers::*;
 pub(crate) use sections::*;
 pub(crate) use tasks::*;
 
-use super::{Backoff, CatchUp, EmailTls, LogDestination, LogFormat, LogOnFull, OnOverlap, Restart};
+use super::{
+    Backoff, CatchUp, EmailTls, LogDestination, LogFormat, LogOnFull, OnInterrupt, OnOverlap,
+    Restart,
+};
 
 /// The kind of value a key takes.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +59,8 @@ pub(crate) enum Kind {
     TableArray(&'static [Key]),
     /// A table of named tables (`[tasks.NAME]`), each with the keys of all the lists.
     Named(&'static [&'static [Key]]),
+    /// A pipeline's `steps` (or a group's `parallel`): names or step tables.
+    Steps,
     /// `[[notifier]]`: an array of tables whose keys depend on `type` ([`NOTIFIER_TYPES`]).
     Notifiers,
 }
@@ -118,6 +123,12 @@ pub(crate) const CATCH_UP: &[(&str, CatchUp)] = &[
     ("latest", CatchUp::Latest),
     ("all", CatchUp::All),
     ("skip", CatchUp::Skip),
+];
+
+pub(crate) const ON_INTERRUPT: &[(&str, OnInterrupt)] = &[
+    ("retry", OnInterrupt::Retry),
+    ("continue", OnInterrupt::Continue),
+    ("fail", OnInterrupt::Fail),
 ];
 
 pub(crate) const ON_OVERLAP: &[(&str, OnOverlap)] = &[

@@ -1,8 +1,8 @@
 //! The top level of `runwisp.toml`, `[defaults]`, and the keys of tasks and services.
 
 use super::{
-    choice_names, Key, Kind, BACKOFF, CATCH_UP, DAEMON, LOG_ON_FULL, NOTIFY, ON_OVERLAP, RESTART,
-    ROUTE, SCHEDULER, STORAGE,
+    choice_names, Key, Kind, BACKOFF, CATCH_UP, DAEMON, LOG_ON_FULL, NOTIFY, ON_INTERRUPT,
+    ON_OVERLAP, RESTART, ROUTE, SCHEDULER, STORAGE,
 };
 
 // Keys shared by tasks, services and `[defaults]`.
@@ -231,6 +231,99 @@ pub(crate) const TASK: &[Key] = &[
     ),
 ];
 
+// Pipelines.
+
+pub(crate) const ON_INTERRUPT_KEY: Key = Key::new(
+    "on_interrupt",
+    Kind::Choice(|| choice_names(ON_INTERRUPT)),
+    "What a resume does with this step when the daemon went down during it: run it again, count it as done, or fail (default \"retry\").",
+);
+pub(crate) const CONTINUE_ON_FAILURE: Key = Key::new(
+    "continue_on_failure",
+    Kind::Bool,
+    "true = a failure of this step does not fail the pipeline (default false).",
+);
+
+/// A step written as a table: `{ task = NAME, ... }` or `{ pipeline = NAME, ... }`.
+pub(crate) const STEP: &[Key] = &[
+    Key::new("task", Kind::Text, "The task this step runs."),
+    Key::new(
+        "pipeline",
+        Kind::Text,
+        "The pipeline this step runs, as a sub-pipeline.",
+    ),
+    CONTINUE_ON_FAILURE,
+    ON_INTERRUPT_KEY,
+];
+
+/// `{ parallel = [...], fail_fast = false }`: members start at once.
+pub(crate) const PARALLEL: &[Key] = &[
+    Key::new(
+        "parallel",
+        Kind::Steps,
+        "The members: task or pipeline names, or step tables; they start at once.",
+    ),
+    Key::new(
+        "fail_fast",
+        Kind::Bool,
+        "true = the first failing member stops its siblings (default false).",
+    ),
+];
+
+/// The keys of `[pipelines.NAME]`: the task keys that apply to a whole pipeline, and its steps.
+pub(crate) const PIPELINE: &[Key] = &[
+    Key::new(
+        "steps",
+        Kind::Steps,
+        "In order: task or pipeline names, { task = NAME, ... } / { pipeline = NAME, ... } tables, or { parallel = [...] } groups.",
+    )
+    .required(),
+    DESCRIPTION,
+    Key::new(
+        "group",
+        Kind::Text,
+        "Sidebar group in the UIs (default \"Pipelines\").",
+    ),
+    API_TRIGGER,
+    Key::new(
+        "cron",
+        Kind::Text,
+        "Five fields, or @hourly, @daily, @weekly, @monthly, @yearly, @every 1h30m; none = manual-only.",
+    ),
+    TASK_TIMEZONE,
+    CATCH_UP_KEY,
+    MAX_CATCH_UP_RUNS,
+    ON_OVERLAP_KEY,
+    QUEUE_MAX,
+    Key::new(
+        "timeout",
+        Kind::Duration { positive: true },
+        "Wall-clock cap of the whole pipeline; its active steps are stopped (default none).",
+    ),
+    KEEP_RUNS,
+    KEEP_FOR,
+    Key::new(
+        "notify_on_failure",
+        Kind::List { non_empty: false },
+        "Notifier ids told when the pipeline fails, times out or crashes.",
+    ),
+    Key::new(
+        "notify_on_success",
+        Kind::List { non_empty: false },
+        "Notifier ids told when the pipeline succeeds.",
+    ),
+    Key::new(
+        "webhook",
+        Kind::Table(HOOK),
+        "A signed webhook (POST /hooks/NAME) from GitHub, GitLab or anything that signs like them.",
+    ),
+    Key::new(
+        "resume_on_boot",
+        Kind::Bool,
+        "true = a run the daemon's shutdown or crash interrupted is resumed once at the next start (default false).",
+    ),
+];
+
 // Services.
 
 pub(crate) const INSTANCES: Key = Key::new(
@@ -283,6 +376,11 @@ pub(crate) const TOP: &[Key] = &[
         "services",
         Kind::Named(&[COMMON, SERVICE]),
         "Services, by name: processes kept alive and restarted with back-off.",
+    ),
+    Key::new(
+        "pipelines",
+        Kind::Named(&[PIPELINE]),
+        "Pipelines, by name: tasks run in order, some side by side, other pipelines as steps.",
     ),
     Key::new(
         "defaults",

@@ -29,6 +29,7 @@ fn add(store: &Store, id: &str, task: &str, start_at: Option<i64>) {
             replica_index: None,
             parent: None,
             webhook: None,
+            resume_of: None,
         })
         .expect("insert");
     if let Some(start) = start_at {
