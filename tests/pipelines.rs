@@ -547,3 +547,63 @@ steps = ["before", { task = "restart-self", on_interrupt = "continue" }, "verify
         ])
     );
 }
+
+#[test]
+fn the_cli_lists_follows_draws_and_resumes_a_pipeline() {
+    let d = Daemon::start(
+        r#"
+[tasks.ok]
+run = "true"
+
+[tasks.check]
+run = "test -f fixed || exit 4"
+
+[pipelines.release]
+description = "Build and check"
+steps = ["ok", { parallel = ["ok", "check"] }]
+"#,
+    );
+    let list = d.project.run(&["list"]);
+    let text = common::stdout(&list);
+    assert!(text.contains("(pipeline: 2 steps)"), "{text}");
+
+    let follow = d.project.run(&["run-task", "release", "--wait"]);
+    assert_eq!(follow.status.code(), Some(4), "{}", common::stderr(&follow));
+    let out = common::stdout(&follow);
+    let id = out
+        .split_whitespace()
+        .nth(2)
+        .expect("the run id")
+        .to_string();
+    // The pipeline's own lines ([SYSTEM]) are runwisp's, on stderr.
+    let err = common::stderr(&follow);
+    assert!(err.contains("step 2.2 check failed (exit 4)"), "{err}");
+
+    let drawn = d.project.run(&["runs", &id, "--tree"]);
+    let text = common::stdout(&drawn);
+    assert!(text.contains("step 2.2 check failed (exit 4)"), "{text}");
+    assert!(text.contains("├─ 1 ✓ ok"), "{text}");
+    assert!(text.contains("└─ 2 ✗ parallel"), "{text}");
+    assert!(text.contains("   └─ 2.2 ✗ check"), "{text}");
+
+    std::fs::write(d.project.path().join("fixed"), "").unwrap();
+    let resumed = d.project.run(&["resume", &id[id.len() - 6..], "--wait"]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        common::stderr(&resumed)
+    );
+    assert!(
+        common::stdout(&resumed).contains(&format!("resumed run {id} of pipeline \"release\"")),
+        "{}",
+        common::stdout(&resumed)
+    );
+    let again = d.project.run(&["resume", &id]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        common::stderr(&again).contains("already resumed"),
+        "{}",
+        common::stderr(&again)
+    );
+}

@@ -24,7 +24,7 @@ pub use notifications::{
     MarkedRead, NotificationObject, NotificationPage, NotifierTest, TestOutcome, UnreadCount,
 };
 pub use notify_event::NotifyEvent;
-pub use pipelines::{PipelineStep, RunTree, StepNode};
+pub use pipelines::{PipelineStep, RunTree, StepNode, TreeLine};
 pub use runs::{RunObject, RunPage};
 pub use tasks::{LastRun, Replica, ServiceState, TaskList, TaskObject};
 pub use tokens::{CreateToken, CreatedToken, Revoked, TokenList, TokenObject};

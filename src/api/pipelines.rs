@@ -106,3 +106,82 @@ impl From<&TreeView> for RunTree {
         }
     }
 }
+
+/// The one-character mark the CLI and the TUI show for a step's state.
+pub fn glyph(state: StepState) -> &'static str {
+    match state {
+        StepState::Success => "✓",
+        StepState::Failed | StepState::Timeout | StepState::Crashed | StepState::LogOverflow => "✗",
+        StepState::Stopped | StepState::Interrupted => "■",
+        StepState::Running => "▶",
+        StepState::Pending => "…",
+        StepState::Skipped | StepState::QueueFull => "⊘",
+        StepState::SkippedByResume => "↷",
+        StepState::NotStarted => "·",
+    }
+}
+
+/// A tree as indented lines (`├─ 2.1 ✓ build-api  success  12s`), each with the step and
+/// its run id, for the CLI's `runs ID --tree` and the TUI's tree view.
+pub fn lines(steps: &[StepNode]) -> Vec<TreeLine> {
+    let mut out = Vec::new();
+    walk(steps, "", &mut out);
+    out
+}
+
+/// One line of a drawn tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeLine {
+    /// The drawing in front of the step (`│  ├─ `).
+    pub indent: String,
+    pub step: String,
+    /// The task or pipeline (a sub-pipeline says so), or `parallel`.
+    pub label: String,
+    pub state: StepState,
+    /// How long its latest run took, `running`, or empty.
+    pub duration: String,
+    /// Its latest run, to open.
+    pub run_id: Option<String>,
+}
+
+fn walk(steps: &[StepNode], prefix: &str, out: &mut Vec<TreeLine>) {
+    for (i, s) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        let label = match (s.kind, &s.name) {
+            (StepKind::Parallel, _) => "parallel".to_string(),
+            (StepKind::Pipeline, Some(name)) => format!("{name} (pipeline)"),
+            (_, Some(name)) => name.clone(),
+            (_, None) => "?".to_string(),
+        };
+        let label = match s.attempts {
+            n if n > 1 => format!("{label} ({n} attempts)"),
+            _ => label,
+        };
+        let duration = match &s.run {
+            Some(r) if s.state == StepState::SkippedByResume => format!("run {}", short(&r.id)),
+            Some(r) => match (r.duration_ms, &r.start_at) {
+                (Some(ms), _) => crate::engine::config::units::format_duration(
+                    std::time::Duration::from_millis(ms.max(0) as u64),
+                ),
+                (None, Some(_)) => "running".into(),
+                _ => String::new(),
+            },
+            None => String::new(),
+        };
+        out.push(TreeLine {
+            indent: format!("{prefix}{}", if last { "└─ " } else { "├─ " }),
+            step: s.step.clone(),
+            label,
+            state: s.state,
+            duration,
+            run_id: s.run.as_ref().map(|r| r.id.clone()),
+        });
+        let deeper = format!("{prefix}{}", if last { "   " } else { "│  " });
+        walk(&s.steps, &deeper, out);
+    }
+}
+
+/// The last 4 characters of a run id, as the UIs show it.
+fn short(id: &str) -> &str {
+    &id[id.len().saturating_sub(4)..]
+}

@@ -136,6 +136,20 @@ pub enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// Resume a pipeline run that failed, timed out, was interrupted or crashed: a new run
+    /// that skips every step that succeeded (through the daemon).
+    Resume {
+        /// The pipeline run (its id, or a unique prefix or suffix of at least 4 characters).
+        run_id: String,
+        /// Follow the new run and exit 0 only when it succeeds.
+        #[arg(long)]
+        wait: bool,
+        /// Print the new run as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Is a daemon healthy here (or at --url)?
     Status {
         /// Print the daemon's health and details as JSON.
@@ -182,8 +196,12 @@ pub enum Command {
     },
     /// Show run history, newest first.
     Runs {
-        /// Only the runs of this task.
+        /// Only the runs of this task (with --tree: the pipeline run to show).
+        #[arg(value_name = "TASK|RUN_ID")]
         task: Option<String>,
+        /// Show pipeline run RUN_ID as a tree of its steps, with their states and durations.
+        #[arg(long)]
+        tree: bool,
         /// How many runs to show.
         #[arg(short = 'n', long, default_value_t = 20)]
         limit: u32,
@@ -283,6 +301,7 @@ impl Command {
             | Command::Stop { remote, .. }
             | Command::Restart { remote, .. }
             | Command::Reload { remote, .. }
+            | Command::Resume { remote, .. }
             | Command::Status { remote, .. }
             | Command::Runs { remote, .. }
             | Command::Logs { remote, .. }
@@ -308,6 +327,7 @@ fn takes(command: Option<&Command>) -> (bool, bool, bool) {
             | Command::Stop { .. }
             | Command::Restart { .. }
             | Command::Reload { .. }
+            | Command::Resume { .. }
             | Command::Status { .. }
             | Command::List { .. }
             | Command::Runs { .. }

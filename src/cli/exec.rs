@@ -83,6 +83,9 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
         return Ok(1);
     };
     let (task_name, task) = find_task(&config, name)?;
+    if task.is_pipeline() {
+        bail!("{name:?} is a pipeline; pipelines run in the daemon, which keeps their steps' state through a restart (start one with `runwisp --headless`, then `runwisp exec {name}`)");
+    }
     let dir = DataDir::open(&cli.data)?;
     if let Some(pid) = dir.daemon_holding_lock()? {
         bail!(

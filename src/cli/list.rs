@@ -36,6 +36,17 @@ struct Entry {
     api_trigger: bool,
     group: String,
     description: String,
+    /// A pipeline's top-level steps (a parallel group counts once).
+    steps: Option<usize>,
+}
+
+/// How a task without a schedule is shown: `(manual)`, or `(pipeline: 5 steps)`.
+fn manual(steps: Option<usize>) -> String {
+    match steps {
+        Some(1) => "(pipeline: 1 step)".into(),
+        Some(n) => format!("(pipeline: {n} steps)"),
+        None => "(manual)".into(),
+    }
 }
 
 /// `t` in `zone`, as the list shows it (`2025-03-09T03:00:00-04:00`).
@@ -53,13 +64,14 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
             .as_ref()
             .and_then(|s| s.next_after(now, &task.timezone))
             .map(|t| in_zone(t, &task.timezone));
+        let steps = task.pipeline.as_ref().map(|p| p.steps.len());
         out.push(Entry {
             name: name.to_string(),
-            kind: "task",
+            kind: if steps.is_some() { "pipeline" } else { "task" },
             schedule: task
                 .cron
                 .as_ref()
-                .map_or("(manual)".to_string(), |s| s.expr().to_string()),
+                .map_or_else(|| manual(steps), |s| s.expr().to_string()),
             schedule_words: task
                 .cron
                 .as_ref()
@@ -72,6 +84,7 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
             api_trigger: task.common.api_trigger,
             group: task.common.group.clone(),
             description: task.common.description.clone(),
+            steps,
         });
     }
     for (name, service) in &config.services {
@@ -88,6 +101,7 @@ fn entries(config: &Config, now: Timestamp) -> Vec<Entry> {
             api_trigger: service.common.api_trigger,
             group: service.common.group.clone(),
             description: service.common.description.clone(),
+            steps: None,
         });
     }
     out
@@ -115,13 +129,24 @@ fn remote_entry(t: &TaskObject) -> Entry {
             _ => t.schedule.clone().unwrap_or_default(),
         },
     );
+    let steps = t.steps.as_ref().map(|list| {
+        let tops: std::collections::BTreeSet<&str> = list
+            .iter()
+            .filter_map(|s| s.step.split('.').next())
+            .collect();
+        tops.len()
+    });
     Entry {
         name: t.name.clone(),
-        kind: if service { "service" } else { "task" },
+        kind: match t.kind {
+            RunKind::Service => "service",
+            RunKind::Pipeline => "pipeline",
+            RunKind::Task => "task",
+        },
         schedule: match (cron, t.instances) {
             (Some(expr), _) => expr.to_string(),
             (None, Some(n)) if service => format!("(service x{n})"),
-            _ => "(manual)".to_string(),
+            _ => manual(steps),
         },
         schedule_words: words,
         timezone,
@@ -132,6 +157,7 @@ fn remote_entry(t: &TaskObject) -> Entry {
         api_trigger: t.api_trigger,
         group: t.group.clone(),
         description: t.description.clone(),
+        steps,
     }
 }
 

@@ -29,6 +29,7 @@ mod options;
 mod reload;
 mod remote;
 mod restart;
+mod resume;
 mod run_task;
 mod runs;
 mod schema;
@@ -38,6 +39,7 @@ mod status;
 mod stop;
 mod table;
 mod token;
+mod tree;
 mod tui;
 mod validate;
 
@@ -131,6 +133,9 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Some(Command::Stop { target, json, .. }) => stop::run(cli, target, *json),
         Some(Command::Restart { service, json, .. }) => restart::run(cli, service, *json),
         Some(Command::Reload { json, .. }) => reload::run(cli, *json),
+        Some(Command::Resume {
+            run_id, wait, json, ..
+        }) => resume::run(cli, run_id, *wait, *json),
         Some(Command::Completions { shell }) => completions::completions(*shell),
         Some(Command::Man) => completions::man(),
         Some(Command::Status { json, .. }) => status::run(cli, *json),
@@ -147,6 +152,17 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Schema) => schema::run(),
         Some(Command::List { json, .. }) => list::run(cli, *json, cli.list_from_daemon()),
+        Some(Command::Runs {
+            task: Some(run_id),
+            tree: true,
+            json,
+            ..
+        }) => tree::run(cli, run_id, *json),
+        Some(Command::Runs { tree: true, .. }) => {
+            anyhow::bail!(
+                "--tree shows one pipeline run: give its id (`runwisp runs RUN_ID --tree`)"
+            )
+        }
         Some(Command::Runs {
             task, limit, json, ..
         }) => runs::run(cli, task.as_deref(), *limit, *json),

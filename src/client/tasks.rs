@@ -27,6 +27,17 @@ impl Client {
         )
     }
 
+    /// `POST /api/runs/{id}/resume`: the new pipeline run; refused with 409 and the reason
+    /// when the run cannot be resumed.
+    pub fn resume(&self, id: &str) -> Result<api::RunObject, ClientError> {
+        self.call("POST", &format!("/api/runs/{}/resume", segment(id)), None)
+    }
+
+    /// `GET /api/runs/{id}/tree`: a pipeline run with its steps.
+    pub fn tree(&self, id: &str) -> Result<api::RunTree, ClientError> {
+        self.get(&format!("/api/runs/{}/tree", segment(id)))
+    }
+
     /// `POST /api/runs/{id}/stop` for a whole run id: the daemon's answer (202, the run is
     /// stopping); an ended run is refused with 409.
     pub fn stop_run_answer(&self, id: &str) -> Result<api::Stopping, ClientError> {
