@@ -138,7 +138,7 @@ pub struct TreeLine {
     /// The task or pipeline (a sub-pipeline says so), or `parallel`.
     pub label: String,
     pub state: StepState,
-    /// How long its latest run took, `running`, or empty.
+    /// How long its latest run took (empty while it runs), or the run a resume skipped to.
     pub duration: String,
     /// Its latest run, to open.
     pub run_id: Option<String>,
@@ -163,7 +163,7 @@ fn walk(steps: &[StepNode], prefix: &str, out: &mut Vec<TreeLine>) {
                 (Some(ms), _) => crate::engine::config::units::format_duration(
                     std::time::Duration::from_millis(ms.max(0) as u64),
                 ),
-                (None, Some(_)) => "running".into(),
+                // Its state says it is running.
                 _ => String::new(),
             },
             None => String::new(),

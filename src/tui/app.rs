@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 
-use crate::api::NotificationObject;
+use crate::api::{NotificationObject, TreeLine};
 
 pub use super::rows::{
     run_label, short, LineKind, LogLine, LogState, RunRow, TaskRow, MAX_LOG_LINES,
@@ -66,6 +66,8 @@ pub enum Command {
     FollowLog(String),
     /// Open a run by its id (a notification's): it comes back as [`Msg::Opened`].
     OpenRun(String),
+    /// Read a pipeline run's steps: they come back as [`Msg::Tree`].
+    LoadTree(String),
     MarkRead(String),
     MarkAllRead,
 }
@@ -116,9 +118,22 @@ pub enum Msg {
     Unread(u64),
     /// The run asked for with [`Command::OpenRun`].
     Opened(RunRow),
+    /// A pipeline run's steps, drawn as a tree.
+    Tree {
+        run: String,
+        lines: Vec<TreeLine>,
+    },
     /// A notice caused by the lost connection (a log stream cut, a command that could not be
     /// sent): it goes once the daemon is back.
     Offline(String),
+}
+
+/// An open pipeline run's steps, one line each, and the selected one (`enter` opens its run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeState {
+    pub run: String,
+    pub lines: Vec<TreeLine>,
+    pub selected: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +185,10 @@ pub struct App {
     /// The in-app notifications: the footer's latest one and the `n` list.
     pub bell: Bell,
     pub log: LogState,
+    /// The steps of the pipeline run whose log is open.
+    pub tree: Option<TreeState>,
+    /// The pipeline runs a step was opened from: `back` returns to them.
+    pub tree_back: Vec<RunRow>,
     pub fullscreen: bool,
     /// Text being typed after `/`.
     pub search_input: Option<String>,
@@ -212,6 +231,8 @@ impl App {
                 follow: true,
                 ..LogState::default()
             },
+            tree: None,
+            tree_back: Vec::new(),
             fullscreen: false,
             search_input: None,
             search: None,

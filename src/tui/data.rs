@@ -212,6 +212,10 @@ fn worker(login: Login, ui: Sender<UiEvent>, rx: Receiver<Work>, own: Sender<Wor
                 Work::Ui(Command::MarkRead(id)) => feed.mark_read(&client, &ui, &id),
                 Work::Ui(Command::MarkAllRead) => feed.mark_all_read(&client, &ui),
                 Work::Ui(Command::OpenRun(id)) => bell_feed::open_run(&client, &ui, &id),
+                Work::Ui(Command::LoadTree(id)) => client.tree(&id).map(|tree| {
+                    let lines = crate::api::pipelines::lines(&tree.steps);
+                    send(&ui, Msg::Tree { run: id, lines });
+                }),
                 Work::Ui(Command::LoadRuns(task)) => {
                     current_task = Some(task.clone());
                     load_runs(&client, &ui, &task)

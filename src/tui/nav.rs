@@ -63,6 +63,11 @@ impl App {
             (Focus::Main, View::Task) => {
                 self.run_selected = step(self.run_selected, self.history().len())
             }
+            (Focus::Main, View::Run) if self.tree.is_some() => {
+                if let Some(tree) = self.tree.as_mut() {
+                    tree.selected = step(tree.selected, tree.lines.len());
+                }
+            }
             (Focus::Main, View::Run) => {
                 let top = if self.log.follow {
                     self.log.lines.len().saturating_sub(1)
@@ -79,10 +84,14 @@ impl App {
 
     pub(super) fn back(&mut self) {
         match (self.focus, self.view) {
-            (Focus::Main, View::Run) => {
-                self.view = View::Task;
-                self.fullscreen = false;
-            }
+            (Focus::Main, View::Run) => match self.tree_back.pop() {
+                // Back from a step's run to its pipeline's.
+                Some(pipeline) => self.open_run(pipeline),
+                None => {
+                    self.view = View::Task;
+                    self.fullscreen = false;
+                }
+            },
             (Focus::Main, View::Notifications) => self.close_bell(),
             (Focus::Main, _) => self.focus = Focus::Sidebar,
             (Focus::Sidebar, _) if self.filter.is_some() => self.set_filter(None),
@@ -99,6 +108,7 @@ impl App {
         };
         self.view = View::Task;
         self.fullscreen = false;
+        self.tree_back.clear();
         self.load_history(task);
     }
 
@@ -121,17 +131,40 @@ impl App {
             }
             (Focus::Main, View::Task) => {
                 if let Some(run) = self.history().get(self.run_selected).cloned() {
+                    self.tree_back.clear();
                     self.open_run(run);
                 }
             }
+            (Focus::Main, View::Run) => self.open_step(),
             (Focus::Main, View::Notifications) => self.open_notification(),
             _ => {}
         }
     }
 
-    /// Shows a run's log and asks for it to be followed.
+    /// Opens the run of the step selected in an open pipeline's tree; `back` returns.
+    fn open_step(&mut self) {
+        let Some(tree) = &self.tree else { return };
+        let Some(line) = tree.lines.get(tree.selected) else {
+            return;
+        };
+        let (Some(id), Some(pipeline)) = (line.run_id.clone(), self.log.run.clone()) else {
+            self.say(format!("step {} has no run yet", line.step));
+            return;
+        };
+        self.tree_back.push(pipeline);
+        self.outbox.push(Command::OpenRun(id));
+    }
+
+    /// Shows a run's log and asks for it to be followed (with its steps, for a pipeline).
     pub fn open_run(&mut self, run: RunRow) {
         self.outbox.push(Command::FollowLog(run.id.clone()));
+        self.tree = run.pipeline.then(|| {
+            self.outbox.push(Command::LoadTree(run.id.clone()));
+            super::app::TreeState {
+                run: run.id.clone(),
+                ..Default::default()
+            }
+        });
         self.log = LogState {
             finished: run.ended(),
             run: Some(run),

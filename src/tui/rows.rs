@@ -48,6 +48,8 @@ pub struct RunRow {
     pub message: Option<String>,
     /// A service replica's index.
     pub replica_index: Option<u32>,
+    /// A pipeline run: opening it shows its steps.
+    pub pipeline: bool,
 }
 
 impl RunRow {
@@ -95,6 +97,7 @@ impl From<&RunObject> for RunRow {
             duration_ms: r.duration_ms,
             message: r.message.clone(),
             replica_index: r.replica_index,
+            pipeline: r.kind == crate::engine::model::RunKind::Pipeline,
         }
     }
 }

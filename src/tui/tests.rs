@@ -23,6 +23,7 @@ mod history;
 mod keymap;
 mod log;
 mod notices;
+mod pipeline;
 
 fn now() -> jiff::Timestamp {
     "2026-11-24T12:00:00Z".parse().unwrap()
@@ -49,6 +50,7 @@ fn run(
         duration_ms: reason.map(|_| 1234),
         message: None,
         replica_index: None,
+        pipeline: false,
     }
 }
 

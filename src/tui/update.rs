@@ -45,7 +45,14 @@ impl App {
             }
             Msg::Config(drift) => self.config = drift,
             Msg::Recent(runs) => self.recent = runs,
-            Msg::RunsChanged(changed) => self.merge_runs(changed),
+            Msg::RunsChanged(changed) => {
+                self.merge_runs(changed);
+                // An open pipeline's steps change with its runs.
+                if let (View::Run, Some(tree)) = (self.view, &self.tree) {
+                    self.outbox
+                        .push(super::app::Command::LoadTree(tree.run.clone()));
+                }
+            }
             Msg::Runs { task, runs } => {
                 if self.current().is_some_and(|t| t.name == task) {
                     self.runs = runs;
@@ -67,6 +74,10 @@ impl App {
             }
             Msg::LogDone { run } => {
                 if self.log.run.as_ref().is_some_and(|r| r.id == run.id) {
+                    if run.pipeline {
+                        self.outbox
+                            .push(super::app::Command::LoadTree(run.id.clone()));
+                    }
                     self.log.finished = true;
                     self.log.run = Some(run);
                 }
@@ -91,6 +102,12 @@ impl App {
             Msg::Notification(n) => self.bell_merge(*n),
             Msg::Unread(n) => self.bell.unread = n,
             Msg::Opened(run) => self.opened(run),
+            Msg::Tree { run, lines } => {
+                if let Some(tree) = self.tree.as_mut().filter(|t| t.run == run) {
+                    tree.selected = tree.selected.min(lines.len().saturating_sub(1));
+                    tree.lines = lines;
+                }
+            }
         }
         self.sync_history();
     }

@@ -8,7 +8,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::took;
-use crate::tui::app::{run_label, App, LineKind};
+use crate::api::pipelines::glyph;
+use crate::engine::model::StepState;
+use crate::tui::app::{run_label, App, LineKind, TreeState};
 use crate::tui::theme::Theme;
 
 /// The index of the first line to show in a window of `height` lines.
@@ -23,6 +25,23 @@ pub fn first_visible(app: &App, height: usize) -> usize {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(run) = &app.log.run else { return };
+    // A pipeline's steps above its own log.
+    let area = match &app.tree {
+        Some(tree) => {
+            let wanted = tree.lines.len().max(1) as u16 + 1;
+            let height = wanted.min(area.height / 2).max(2.min(area.height));
+            let (top, rest) = split(area, height);
+            steps(
+                frame,
+                top,
+                tree,
+                app.focus == crate::tui::app::Focus::Main,
+                theme,
+            );
+            rest
+        }
+        None => area,
+    };
     let state = match (&run.end_reason, app.log.finished) {
         (Some(reason), true) => {
             let exit = run.exit_code.map_or("-".into(), |c| c.to_string());
@@ -105,4 +124,89 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// `area` cut into its first `height` rows and the rest.
+fn split(area: Rect, height: u16) -> (Rect, Rect) {
+    let top = Rect { height, ..area };
+    let rest = Rect {
+        y: area.y + height,
+        height: area.height - height,
+        ..area
+    };
+    (top, rest)
+}
+
+/// The theme role of a step's state.
+fn role(state: StepState) -> &'static str {
+    match state {
+        StepState::Success => "ok",
+        StepState::Running | StepState::Pending => "running",
+        StepState::Failed | StepState::Timeout | StepState::Crashed | StepState::LogOverflow => {
+            "error"
+        }
+        StepState::Stopped | StepState::Interrupted | StepState::Skipped | StepState::QueueFull => {
+            "warn"
+        }
+        StepState::SkippedByResume | StepState::NotStarted => "muted",
+    }
+}
+
+/// A pipeline run's steps: glyph, position, name, state and duration, members and
+/// sub-pipelines indented; the selected one (enter opens its run) highlighted.
+fn steps(frame: &mut Frame, area: Rect, tree: &TreeState, focused: bool, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.style("border"))
+        .title(Span::styled(
+            " steps (enter opens a step's run) ",
+            theme.style("muted"),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if tree.lines.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(" (reading the steps…)", theme.style("muted"))),
+            inner,
+        );
+        return;
+    }
+    let height = inner.height as usize;
+    let first = tree.selected.saturating_sub(height.saturating_sub(1));
+    let width = tree
+        .lines
+        .iter()
+        .map(|l| l.indent.chars().count() + l.step.len() + l.label.chars().count() + 3)
+        .max()
+        .unwrap_or(0);
+    let state_width = tree
+        .lines
+        .iter()
+        .map(|l| l.state.as_str().len())
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<Line> = tree
+        .lines
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, l)| {
+            let left = format!("{}{} {} {}", l.indent, l.step, glyph(l.state), l.label);
+            let pad = width.saturating_sub(left.chars().count());
+            let text = format!(
+                " {left}{} {:<state_width$} {}",
+                " ".repeat(pad),
+                l.state.as_str(),
+                l.duration
+            );
+            let style = if focused && i == tree.selected {
+                theme.selection()
+            } else {
+                theme.style(role(l.state))
+            };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
 }
