@@ -12,6 +12,7 @@
 //! never shows a running step under an ended pipeline.
 
 mod control;
+mod endings;
 mod log;
 mod resume;
 mod scope;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 pub use control::{ResumeError, TreeError};
+pub(crate) use endings::step_ended;
 pub(crate) use resume::resume_on_boot;
 
 use self::log::Log;
@@ -463,38 +465,42 @@ impl Running {
                 resume_of: if attempt == 0 { resume_of } else { None },
                 ..Firing::new(by, Arc::new(env))
             };
-            let id = match scope::launch(&self.inner, scopes, &r.name, firing, &what).await {
-                Ok(id) => id,
-                Err(e) => return Err((format!("{what} could not start: {e}"), 1)),
+            let id = RunId::new();
+            let early = endings::expect(id);
+            let firing = Firing {
+                id: Some(id),
+                ..firing
             };
+            let began = std::time::Instant::now();
+            if let Err(e) = scope::launch(&self.inner, scopes, &r.name, firing, &what).await {
+                endings::forget(&id);
+                return Err((format!("{what} could not start: {e}"), 1));
+            }
             self.log.line(&match attempt {
                 0 => format!("{what} started (run {id})"),
                 n => format!("{what} started again, attempt {n} (run {id})"),
             });
-            let run = wait_end(&self.inner, id).await;
+            let end = endings::wait(&self.inner, id, early, began).await;
             for s in scopes {
                 s.forget(&id);
             }
-            let Some(run) = run else {
+            let Some(end) = end else {
                 return Err((format!("{what} vanished from the history (run {id})"), 1));
             };
-            let reason = run.end_reason.unwrap_or(EndReason::Failed);
+            let reason = end.outcome.end_reason;
             if reason == EndReason::Success {
-                let took = run
-                    .duration_ms()
-                    .map(|ms| format!(" in {}", format_ms(ms)))
-                    .unwrap_or_default();
+                let took = format!(" in {}", format_ms(end.took_ms));
                 self.log.line(&format!("{what} succeeded{took}"));
                 return Ok(());
             }
-            let message = describe_failure(&what, &run);
+            let message = describe_failure(&what, &end.outcome, r.pipeline);
             let retry = reason.is_retryable()
                 && attempt < spec.retry_attempts
                 && !spec.is_pipeline()
                 && !self.inner.is_stopping()
                 && !scopes.iter().any(|s| s.is_cancelled());
             if !retry {
-                return Err((message, run.exit_code.unwrap_or(1)));
+                return Err((message, end.outcome.exit_code));
             }
             attempt += 1;
             let delay = spec
@@ -517,14 +523,12 @@ impl Running {
 }
 
 /// A step's end in a sentence: `step 4 run-migrations failed (exit 1)`.
-fn describe_failure(what: &str, run: &Run) -> String {
-    let reason = run.end_reason.unwrap_or(EndReason::Failed);
-    let exit = run.exit_code.unwrap_or(-1);
-    let why = run.message.as_deref().unwrap_or("");
+fn describe_failure(what: &str, outcome: &Outcome, pipeline: bool) -> String {
+    let reason = outcome.end_reason;
+    let exit = outcome.exit_code;
+    let why = outcome.message.as_deref().unwrap_or("");
     match reason {
-        EndReason::Failed if run.kind == crate::engine::model::RunKind::Pipeline => {
-            format!("{what} failed: {why}")
-        }
+        EndReason::Failed if pipeline => format!("{what} failed: {why}"),
         EndReason::Failed if exit >= 0 => format!("{what} failed (exit {exit})"),
         EndReason::Failed => format!("{what} failed: {why}"),
         EndReason::Timeout => format!("{what} timed out"),

@@ -342,6 +342,10 @@ async fn run_task(inner: Arc<Inner>, run: Started, stop: StopHandle) {
             launch::run_to_end(&inner, &new, &name, &spec.common, &env, spec.timeout, stop).await
         }
     };
+    // A pipeline waiting for this step goes on now; its next step is committed after this end.
+    if new.parent.is_some() {
+        crate::engine::pipeline::step_ended(new.id, &outcome);
+    }
     // The slot goes to the next queued run now; its start is committed after this end.
     {
         let mut state = slot.state.lock().await;
