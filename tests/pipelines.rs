@@ -607,3 +607,105 @@ steps = ["ok", { parallel = ["ok", "check"] }]
         common::stderr(&again)
     );
 }
+
+#[test]
+fn a_failed_pipeline_notifies_once_and_a_scheduled_one_fires_on_its_own() {
+    let d = Daemon::start(
+        r#"
+[notify]
+coalesce_window = "0s"
+
+[[notifier]]
+id = "ops"
+type = "command"
+run = "cat >> events.jsonl; echo >> events.jsonl"
+
+[tasks.ok]
+run = "true"
+
+[tasks.broken]
+run = "exit 2"
+
+[tasks.busy]
+run = "sleep 45.7"
+on_overlap = "skip"
+
+[pipelines.deploy]
+notify_on_failure = ["ops"]
+steps = ["ok", "broken"]
+
+[pipelines.uses-busy]
+steps = ["busy"]
+
+[pipelines.tick]
+cron = "@every 1s"
+steps = ["ok"]
+"#,
+    );
+    let id = d.trigger("deploy");
+    d.wait_ended(&id);
+    let events = d.project.path().join("events.jsonl");
+    wait_for(
+        "the pipeline's notification",
+        Duration::from_secs(15),
+        || std::fs::read_to_string(&events).is_ok_and(|t| !t.trim().is_empty()),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let text = std::fs::read_to_string(&events).unwrap();
+    let sent: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1, "one message for the pipeline: {text}");
+    assert_eq!(sent[0]["run"]["id"], id.as_str(), "{text}");
+    assert_eq!(sent[0]["run"]["kind"], "pipeline", "{text}");
+
+    // A step the task's own policy refuses fails its pipeline, with the reason.
+    let busy = d.trigger("busy");
+    let id = d.trigger("uses-busy");
+    let run = d.wait_ended(&id);
+    assert_eq!(run["end_reason"], "failed", "{run}");
+    let message = run["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("step 1 busy was not run: task already running"),
+        "{message}"
+    );
+    d.post(&format!("/api/runs/{busy}/stop"));
+
+    // The scheduler fires a pipeline like a task.
+    wait_for("a scheduled pipeline run", Duration::from_secs(10), || {
+        runs_of(&d, "tick")
+            .iter()
+            .any(|r| r["triggered_by"] == "cron" && r["end_reason"] == "success")
+    });
+
+    // `exec` through the daemon follows a pipeline to its end and exits with its code.
+    let exec = d.project.run(&["exec", "deploy"]);
+    assert_eq!(exec.status.code(), Some(2), "{}", common::stderr(&exec));
+}
+
+#[test]
+fn validate_names_a_cycle_with_its_line() {
+    let project = Project::new(
+        r#"
+[tasks.a]
+run = "true"
+
+[pipelines.one]
+steps = ["a", "two"]
+
+[pipelines.two]
+steps = ["one"]
+"#,
+    );
+    let out = project.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(
+            "runwisp.toml:5:12: pipelines.one: pipeline \"one\" contains itself: one → two → one"
+        ),
+        "{err}"
+    );
+}
