@@ -58,7 +58,7 @@ run = "y"
         stderr(&out),
         "runwisp.toml:3:8: tasks.backup.cron: invalid cron expression \"0 0 31 2 *\": it can never fire: no calendar day matches its day and month fields\n\
          runwisp.toml:4:1: tasks.backup.retry_dealy: unknown key `retry_dealy`; did you mean `retry_delay`?\n\
-         runwisp.toml:9:11: services.web: the name \"web\" is used by both a task and a service; tasks and services share one namespace\n\
+         runwisp.toml:9:11: services.web: the name \"web\" is used by both a task and a service; tasks, services and pipelines share one namespace\n\
          runwisp: runwisp.toml has 3 errors\n"
     );
     // A bad file refuses every command that needs it, with the same errors.
