@@ -48,7 +48,8 @@ impl App {
             Msg::RunsChanged(changed) => {
                 self.merge_runs(changed);
                 // An open pipeline's steps change with its runs.
-                if let (View::Run, Some(tree)) = (self.view, &self.tree) {
+                let live = !self.log.finished;
+                if let (View::Run, Some(tree), true) = (self.view, &self.tree, live) {
                     self.outbox
                         .push(super::app::Command::LoadTree(tree.run.clone()));
                 }

@@ -90,6 +90,18 @@ fn stop(inner: &Arc<Inner>, id: RunId) {
     });
 }
 
+/// Counts a firing as done in its scopes if it is dropped before it settled (a panic).
+struct Settled(Option<Vec<Arc<Scope>>>);
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        for s in self.0.iter().flatten() {
+            let mut live = s.live();
+            live.firing = live.firing.saturating_sub(1);
+        }
+    }
+}
+
 /// Fires a step run and registers it in `scopes`. The firing runs as its own task (a stop
 /// that drops the pipeline's future must not cut it between recording the row and starting
 /// the run); a run registered in a cancelled scope is stopped at once.
@@ -110,11 +122,15 @@ pub(super) async fn launch(
         what.to_string(),
     );
     let task = tokio::spawn(async move {
+        // The count goes down however this ends, so a stop never waits for a firing forever.
+        let mut settled = Settled(Some(scopes.clone()));
         let fired = tasks::fire(&inner, &name, firing).await;
+        settled.0 = None;
         let mut cancelled = false;
+        // Counted down and registered under one lock: a stop sees the firing or its run.
         for s in &scopes {
             let mut live = s.live();
-            live.firing -= 1;
+            live.firing = live.firing.saturating_sub(1);
             if let Ok(id) = &fired {
                 live.runs.insert(*id, what.clone());
                 cancelled |= live.cancelled;
