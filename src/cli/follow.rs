@@ -92,14 +92,12 @@ pub fn follow(
     client.follow_log(&run.id, from, print_line)
 }
 
-/// Follows a just-triggered run to its end (unless it already ended), reports how it ended
-/// when that was not a success, and returns the exit code to leave with.
+/// Follows a just-triggered run to its end, reports how it ended when that was not a success,
+/// and returns the exit code to leave with. A run that already ended by the time the trigger
+/// was answered (a quick command on a busy host) is followed too: its stream replays the whole
+/// log, then says how it ended, so its output is never lost.
 pub fn to_end(client: &Client, run: &RunView, on_ctrl_c: OnCtrlC) -> Result<i32, ClientError> {
-    let ended = if run.ended() {
-        run.clone()
-    } else {
-        follow(client, run, 1, on_ctrl_c)?
-    };
+    let ended = follow(client, run, 1, on_ctrl_c)?;
     report(&ended);
     Ok(exit_code(&ended))
 }
