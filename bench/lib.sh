@@ -1,7 +1,11 @@
-# Shared by the benchmark scripts: messages, tools, the runwisp binary, and what machine and
-# which runwisp a report describes. They expect ROOT (the repository) to be set.
+# Shared by the benchmark scripts: messages, tools, the runwisp binary, what machine and which
+# runwisp a report describes, and where a report goes (the day's file in bench/history/ and the
+# table of latest figures, see publish). They expect ROOT (the repository) to be set.
 
 say() { printf '%s\n' "$*" >&2; }
+
+# quick: whether QUICK is set (and not 0): small sizes, the report printed and never filed.
+quick() { [ -n "${QUICK:-}" ] && [ "${QUICK:-}" != 0 ]; }
 
 # need COMMAND DEBIAN-PACKAGE: installs the package with apt-get when COMMAND is missing.
 need() {
@@ -49,10 +53,65 @@ machine_facts() {
     fs=$(df -T "$dir" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }') || fs=unknown
     commit="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     [ -n "$(cd "$ROOT" && git status --porcelain -- "${paths[@]}" 2>/dev/null)" ] && commit="$commit+changes"
+    # commit_short: the commit column of the table of latest figures.
+    commit_short=$commit
     commit="$commit (\`cargo build --release\`)"
     if [ -n "${RUNWISP_LABEL:-}" ]; then
         commit=$RUNWISP_LABEL
+        commit_short=${RUNWISP_LABEL%% *}
     elif [ -n "${RUNWISP_BIN:-}" ]; then
-        commit="binary $RUNWISP_BIN"
+        # Not where the binary lies: reports are committed. The commit is the tree's, which the
+        # binary may or may not have been built from; RUNWISP_LABEL says it better.
+        commit="$commit_short (a binary given in RUNWISP_BIN)"
+        commit_short="$commit_short (given binary)"
     fi
+}
+
+# publish REPORT: prints the report (a markdown section opening with "## TITLE — DATE UTC"), then
+# files it:
+#   QUICK=1        nowhere: printed only, whatever RESULTS says;
+#   RESULTS unset  appended to the day's file in bench/history/ (created with its heading), and
+#                  the rows of the table of latest figures may be updated (see latest);
+#   RESULTS=-      nowhere: printed only;
+#   RESULTS=FILE   appended to FILE; the table is left alone.
+# Sets RECORD (non-empty when latest may update the table) and RUN_DATE (the section's date).
+publish() {
+    local report=$1 file
+    printf '%s\n' "$report"
+    RECORD=""
+    RUN_DATE=$(printf '%s\n' "$report" | sed -n 's/^## .* — \([0-9-]* [0-9:]* UTC\)$/\1/p' | head -n1)
+    [ -n "$RUN_DATE" ] || RUN_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+    if quick; then
+        say "QUICK: printed only (nothing filed)"
+        return 0
+    fi
+    case ${RESULTS:-} in
+    -) ;;
+    "")
+        file=$(python3 "$ROOT/bench/table.py" history-file "${RUN_DATE%% *}")
+        printf '%s\n' "$report" >>"$file"
+        RECORD=1
+        say "appended to bench/history/$(basename "$file")"
+        ;;
+    *)
+        printf '%s\n' "$report" >>"$RESULTS"
+        say "appended to $RESULTS (the table of latest figures is left alone)"
+        ;;
+    esac
+}
+
+# latest KEY FIELD=VALUE ...: after publish, updates the measure KEY in bench/latest.json (with
+# this run's commit and date) and re-renders the table at the top of bench/RESULTS.md; does
+# nothing when the report was not filed in the history. See bench/table.py for the fields.
+latest() {
+    [ -n "${RECORD:-}" ] || return 0
+    python3 "$ROOT/bench/table.py" set "$@" "commit=$commit_short" "date=$RUN_DATE"
+    say "bench/latest.json: $1 updated"
+}
+
+# sizes_differ WHAT: says that the table keeps its figures because this run's sizes are not the
+# table's (WHAT: which), so a run with other sizes is filed in the history only.
+sizes_differ() {
+    [ -n "${RECORD:-}" ] || return 0
+    say "not the table's sizes ($1): filed in the history only, bench/latest.json left alone"
 }

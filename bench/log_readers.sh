@@ -4,14 +4,18 @@
 # much the daemon's peak resident memory (VmHWM) grows while the eight replays run, and checks
 # that every line reached every reader. Goal: growth < 64 MiB.
 #
-# Usage: bench/log_readers.sh   (RUNWISP_BIN=... to measure a given binary; RESULTS=- to only
-# print, otherwise a section is appended to bench/RESULTS.md)
+# Usage: bench/log_readers.sh   (RUNWISP_BIN=... to measure a given binary; LINES= for another
+# log size; QUICK=1 for a log of 200,000 lines, printed only; RESULTS=- to only print, RESULTS=FILE
+# to append there; otherwise the section is appended to the day's file in bench/history/ and,
+# with the default size, the row log_readers of bench/latest.json and the table at the top of
+# bench/RESULTS.md are updated)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 need curl curl
 runwisp_bin
 
+quick && LINES=${LINES:-200000}
 LINES=${LINES:-14000000}   # `seq 1 14000000` prints 107 MB
 READERS=8
 work=$(mktemp -d)
@@ -69,4 +73,13 @@ $((after_hwm / 1024)) MiB, **+$growth MiB** (goal < 64 MiB: $verdict); every rea
 $delivered lines; $elapsed s for all eight.
 MD
 )
-if [ "${RESULTS:-}" = - ]; then printf '%s\n' "$report"; else printf '%s\n' "$report" >>"$ROOT/bench/RESULTS.md"; fi
+publish "$report"
+if [ "$LINES" = 14000000 ]; then
+    got="every reader got $LINES lines"
+    [ "$delivered" = "$LINES " ] || got="lines per reader: $delivered"
+    latest log_readers \
+        "figure=+$growth MiB ($((before_rss / 1024)) → $((after_hwm / 1024)) MiB), ${got% }" \
+        "value=$growth" "ok=$([ "$delivered" = "$LINES " ] && echo 1 || echo 0)"
+else
+    sizes_differ "a log of $LINES lines, not 14000000"
+fi

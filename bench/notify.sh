@@ -6,16 +6,18 @@
 # (resident before, peak during).
 #
 # Usage: bench/notify.sh   (RUNWISP_BIN=... to measure a given binary; RUNS=, SECONDS_FOR= to
-# change the load; QUICK=1 for 50 runs in 5 s; RESULTS=- to only print, otherwise a section
-# is appended to bench/RESULTS.md)
+# change the load; QUICK=1 for 50 runs in 5 s, printed only; RESULTS=- to only print,
+# RESULTS=FILE to append there; otherwise the section is appended to the day's file in
+# bench/history/ and, with the default load, the row notify_1000 of bench/latest.json and the
+# table at the top of bench/RESULTS.md are updated)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 runwisp_bin
 
+if quick; then RUNS=${RUNS:-50} SECONDS_FOR=${SECONDS_FOR:-5}; fi
 RUNS=${RUNS:-1000}
 SECONDS_FOR=${SECONDS_FOR:-60}
-if [ -n "${QUICK:-}" ]; then RUNS=50; SECONDS_FOR=5; fi
 work=$(mktemp -d)
 pid=""
 bench_pid=""
@@ -69,4 +71,11 @@ p50 ${p50} s, **p99 ${p99} s**, max ${max} s (goal p99 < 1 s: $verdict). Daemon 
 $before MiB before, peak $peak MiB.
 MD
 )
-if [ "${RESULTS:-}" = - ]; then printf '%s\n' "$report"; else printf '%s\n' "$report" >>"$ROOT/bench/RESULTS.md"; fi
+publish "$report"
+if [ "$RUNS/$SECONDS_FOR" = 1000/60 ]; then
+    latest notify_1000 \
+        "figure=$p99 s, $arrived of $RUNS arrived, RSS $before MiB before, $peak MiB peak" \
+        "value=$p99" "ok=$([ "$arrived" = "$RUNS" ] && echo 1 || echo 0)"
+else
+    sizes_differ "$RUNS runs in $SECONDS_FOR s, not 1000 in 60"
+fi

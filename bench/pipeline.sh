@@ -4,16 +4,18 @@
 # row's end as recorded. Goal: the pipeline takes at most 1.2x the queued runs.
 #
 # Usage: bench/pipeline.sh   (RUNWISP_BIN=... to measure a given binary; STEPS=, ROUNDS= to
-# change the size; QUICK=1 for 20 steps, 2 rounds; RESULTS=- to only print, otherwise a
-# section is appended to bench/RESULTS.md)
+# change the size; QUICK=1 for 20 steps, 2 rounds, printed only; RESULTS=- to only print,
+# RESULTS=FILE to append there; otherwise the section is appended to the day's file in
+# bench/history/ and, with 100 steps, the row pipeline_100 of bench/latest.json (the figure on
+# disk) and the table at the top of bench/RESULTS.md are updated)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 runwisp_bin
 
+if quick; then STEPS=${STEPS:-20} ROUNDS=${ROUNDS:-2}; fi
 STEPS=${STEPS:-100}
 ROUNDS=${ROUNDS:-5}
-if [ -n "${QUICK:-}" ]; then STEPS=20; ROUNDS=2; RESULTS=-; fi
 # Once with the data on disk, once on tmpfs (where a commit costs no fsync): a step's row must
 # be durable before its process starts, and a pipeline can only make it once the step before
 # ended, while queued runs had theirs made ahead; the tmpfs run shows what is left of the
@@ -57,4 +59,12 @@ while the first ones ran. On tmpfs, where a commit costs no fsync, what is left 
 own work.
 MD
 )
-if [ "${RESULTS:-}" = - ]; then printf '%s\n' "$report"; else printf '%s\n' "$report" >>"$ROOT/bench/RESULTS.md"; fi
+publish "$report"
+if [ "$STEPS" = 100 ]; then
+    latest pipeline_100 \
+        "figure=$(field "$disk" pipeline_median_s) s on ${fs%% *} ($(field "$tmpfs" ratio)× on $fs_shm)" \
+        "peer=$(field "$disk" queued_median_s) s: $STEPS queued runs of the same task" \
+        "ratio=$(field "$disk" ratio)×" "value=$(field "$disk" ratio)"
+else
+    sizes_differ "$STEPS steps, not 100"
+fi

@@ -6,18 +6,20 @@
 # that no trigger was refused and every acknowledged one has its run recorded.
 #
 # Usage: bench/reload.sh   (RUNWISP_BIN=... to measure a given binary; TASKS=, SECONDS_FOR=,
-# RATE=, RELOADS= to change the load; QUICK=1 for 100 tasks for 3 s; RESULTS=- to only print,
-# otherwise a section is appended to bench/RESULTS.md)
+# RATE=, RELOADS= to change the load; QUICK=1 for 100 tasks for 3 s, printed only; RESULTS=- to
+# only print, RESULTS=FILE to append there; otherwise the section is appended to the day's file
+# in bench/history/ and, with the default load, the row reload_1000 of bench/latest.json and the
+# table at the top of bench/RESULTS.md are updated)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 runwisp_bin
 
+if quick; then TASKS=${TASKS:-100} SECONDS_FOR=${SECONDS_FOR:-3} RATE=${RATE:-50} RELOADS=${RELOADS:-2}; fi
 TASKS=${TASKS:-1000}
 SECONDS_FOR=${SECONDS_FOR:-20}
 RATE=${RATE:-200}
 RELOADS=${RELOADS:-5}
-if [ -n "${QUICK:-}" ]; then TASKS=100; SECONDS_FOR=3; RATE=50; RELOADS=2; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 say "$TASKS tasks, $RATE triggers/s for $SECONDS_FOR s, $RELOADS reloads meanwhile"
@@ -46,4 +48,10 @@ $ack acknowledged, **$refused refused, $lost lost** (goal: none refused or lost:
 trigger latency p99 ${near} ms within 1 s of a reload, ${far} ms elsewhere.
 MD
 )
-if [ "${RESULTS:-}" = - ]; then printf '%s\n' "$report"; else printf '%s\n' "$report" >>"$ROOT/bench/RESULTS.md"; fi
+publish "$report"
+if [ "$TASKS/$SECONDS_FOR/$RATE/$RELOADS" = 1000/20/200/5 ]; then
+    latest reload_1000 "figure=worst reload $worst ms; $ack acknowledged, $refused refused, $lost lost" \
+        "ok=$([ "$verdict" = met ] && echo 1 || echo 0)"
+else
+    sizes_differ "$TASKS tasks, $RATE triggers/s for $SECONDS_FOR s, $RELOADS reloads"
+fi

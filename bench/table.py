@@ -9,6 +9,8 @@ bench/latest.json and rendered between two marker comments. Standard library onl
   table.py set KEY FIELD=VALUE ...   update one measure of latest.json, judge it, re-render
   table.py history-file DAY          print the history file of DAY (YYYY-MM-DD), creating it
                                      with its heading when it does not exist yet
+  table.py selftest                  try set, render and history-file on copies in a temp
+                                     directory (nothing here is written)
 
 A measure's fields: key, measure, figure, peer, ratio, goal, status, commit, date, script,
 note, and for the goals a number can judge: op (<, <=, >, >=), limit, value. `set` with a
@@ -21,7 +23,10 @@ on copies).
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(HERE, "RESULTS.md")
@@ -210,6 +215,53 @@ def history_file(day):
     print(path)
 
 
+def selftest():
+    """set, render and history-file on copies; fails loudly when a step does not do its job."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(RESULTS, os.path.join(tmp, "RESULTS.md"))
+        shutil.copy(LATEST, os.path.join(tmp, "latest.json"))
+        if os.path.isdir(HISTORY):
+            shutil.copytree(HISTORY, os.path.join(tmp, "history"))
+        env = dict(os.environ, BENCH_RESULTS=os.path.join(tmp, "RESULTS.md"),
+                   BENCH_LATEST=os.path.join(tmp, "latest.json"))
+
+        def run(*args, ok=True):
+            done = subprocess.run([sys.executable, os.path.abspath(__file__), *args], env=env,
+                                  capture_output=True, text=True)
+            if (done.returncode == 0) != ok:
+                die(f"selftest: {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
+            return done.stdout
+
+        def status(key):
+            with open(env["BENCH_LATEST"], encoding="utf-8") as f:
+                return next(m for m in json.load(f)["measures"] if m["key"] == key)["status"]
+
+        run("render", "--check")
+        day = "2099-01-01"
+        path = run("history-file", day).strip()
+        if not os.path.exists(path):
+            die(f"selftest: history-file did not create {path}")
+        judged = [m for m in load()["measures"] if m.get("op") and m.get("limit")]
+        if not judged:
+            die(f"selftest: no measure in {LATEST} has a goal a number can judge")
+        key, op, limit = judged[0]["key"], judged[0]["op"], judged[0]["limit"]
+        small, large = limit / 2, limit * 2
+        good, bad = (small, large) if op in ("<", "<=") else (large, small)
+        for value, ok, want in ((good, "1", "met"), (bad, "1", "missed"), (good, "0", "missed")):
+            run("set", key, "figure=selftest", f"value={value}", f"ok={ok}",
+                "commit=selftest", f"date={day} 00:00 UTC")
+            if status(key) != want:
+                die(f"selftest: {key} with value {value}, ok={ok} is {status(key)}, not {want}")
+        run("set", "no-such-measure", "figure=1", ok=False)
+        run("set", key, "no-such-field=1", ok=False)
+        run("render", "--check")
+        with open(env["BENCH_RESULTS"], encoding="utf-8") as f:
+            text = f.read()
+        if f"history/{day}.md" not in text or "selftest" not in text:
+            die("selftest: the rendered table misses the new figure or the new history file")
+    print("table.py selftest: set, render and history-file work")
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -224,6 +276,8 @@ def main():
         render()
     elif cmd == "history-file" and len(rest) == 1:
         history_file(rest[0])
+    elif cmd == "selftest" and not rest:
+        selftest()
     else:
         sys.exit(__doc__)
 

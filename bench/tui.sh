@@ -12,26 +12,41 @@
 #      the producer achieved (lines counted in the run's log afterwards), how far the screen was
 #      behind the log at the end and how long it took to catch up, and the screen at the end.
 #
-# Prints a markdown section and appends it to bench/RESULTS.md with the date and the machine.
+# Prints a markdown section, appends it to the day's file in bench/history/ with the date and the
+# machine, and updates the rows tui_frame (when the frame benchmark ran) and tui_tail (at 10,000
+# lines/s for 60 s) of the table of latest figures (bench/latest.json, rendered at the top of
+# bench/RESULTS.md).
 # Tools: tmux (installed with apt-get if missing), cargo (criterion), coreutils, awk, /proc.
 #
 # Knobs (environment): RATE (lines a second, default 10000), DURATION (seconds, default 60),
 # CATCHUP (seconds to wait after the run for the screen to show its last line, default 60),
-# FRAME=0 (skip the criterion frame benchmark), CRITERION_ARGS (extra arguments for criterion,
-# e.g. "--measurement-time 3"), BENCH_TMP (parent of the temp directory, default $TMPDIR or
+# FRAME=0 (skip the criterion frame benchmark; the default when RUNWISP_BIN is given, as the
+# benchmark is built by cargo: FRAME=1 to run it anyway), CRITERION_ARGS (extra arguments for
+# criterion, e.g. "--measurement-time 3"), QUICK=1 (no frame benchmark, RATE=1000, DURATION=5,
+# CATCHUP=10 unless given; printed only), BENCH_TMP (parent of the temp directory, default $TMPDIR or
 # /tmp), RUNWISP_BIN (skip the build and use this binary), RUNWISP_LABEL (what the report calls
-# the binary, default the git commit), RESULTS (file to append to, default bench/RESULTS.md; "-"
-# to only print). Honours CARGO_TARGET_DIR.
+# the binary, default the git commit), RESULTS (unset: the history and the table; "-": only
+# print; a file: append there). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+if quick; then RATE=${RATE:-1000} DURATION=${DURATION:-5} CATCHUP=${CATCHUP:-10}; fi
 RATE=${RATE:-10000}
 DURATION=${DURATION:-60}
 CATCHUP=${CATCHUP:-60}
-FRAME=${FRAME:-1}
-RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
+# The frame benchmark is a cargo bench: neither a quick run nor a given binary (no building)
+# measures it unless FRAME=1 says so.
+frame_skipped="FRAME=0"
+if [ -z "${FRAME:-}" ]; then
+    FRAME=1
+    if quick; then
+        FRAME=0 frame_skipped="QUICK"
+    elif [ -n "${RUNWISP_BIN:-}" ]; then
+        FRAME=0 frame_skipped="the default with RUNWISP_BIN"
+    fi
+fi
 COLS=120 ROWS=40
 
 # --- tools -------------------------------------------------------------------------------------
@@ -40,8 +55,10 @@ need tmux tmux
 runwisp_bin
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-MAX_LOG_LINES=$(sed -n 's/^pub const MAX_LOG_LINES: usize = \([0-9_]*\);.*/\1/p' \
-    "$ROOT/src/tui/app.rs" | tr -d _)
+# Wherever the TUI's sources define it.
+MAX_LOG_LINES=$(grep -rhs '^pub const MAX_LOG_LINES: usize = ' "$ROOT/src/tui" \
+    | sed -n 's/^pub const MAX_LOG_LINES: usize = \([0-9_]*\);.*/\1/p' | head -n1 | tr -d _)
+MAX_LOG_LINES=${MAX_LOG_LINES:-unknown}
 
 # --- 1. frame time -----------------------------------------------------------------------------
 to_ms() {   # "123.45 µs" -> milliseconds
@@ -49,7 +66,7 @@ to_ms() {   # "123.45 µs" -> milliseconds
         f = (u == "ns") ? 1e-6 : (u == "ms") ? 1 : (u == "s") ? 1000 : 1e-3
         printf "%.3f", v * f }'
 }
-frame_line="not measured (FRAME=0)"
+frame_line="not measured ($frame_skipped)"
 frame_goal=""
 if [ "$FRAME" != 0 ]; then
     say "1/2 frame time (cargo bench --bench tui_frame)"
@@ -210,7 +227,9 @@ last_shown=$(shown_line); last_shown=${last_shown:-0}
 # the daemon. A TUI that does not answer within CATCHUP seconds is left to the tmux server's end.
 tq=$(now_ns)
 tm send-keys -t tui q
-if appears "Leave the daemon running" "$CATCHUP"; then
+# The quit dialog: "Quit the terminal UI?" here (the TUI did not start this daemon), "Quit the
+# terminal UI. The daemon keeps running ..." when it did; Enter takes its first choice, which quits.
+if appears "Quit the terminal UI" "$CATCHUP"; then
     quit_s=$(awk -v a="$tq" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
     keys Enter
     for _ in $(seq 50); do
@@ -296,8 +315,18 @@ $screen_end
 \`\`\`
 EOF
 )
-printf '%s\n' "$report"
-if [ "$RESULTS" != "-" ]; then
-    printf '%s\n' "$report" >> "$RESULTS"
-    say "appended to $RESULTS"
+publish "$report"
+
+# The table of latest figures.
+if [ "$FRAME" != 0 ]; then
+    latest tui_frame "figure=$frame_ms ms" "value=$frame_ms"
+fi
+if [ "$RATE/$DURATION" = 10000/60 ]; then
+    bounded_text=bounded
+    [ "$bounded" = yes ] || bounded_text="NOT bounded"
+    latest tui_tail \
+        "figure=RSS $(mib "$rss_start") → $(mib "$rss_max") MiB at most ($bounded_text), CPU $cpu_tui %, $lag lines behind" \
+        "ok=$([ "$bounded" = yes ] && echo 1 || echo 0)"
+else
+    sizes_differ "a tail of $RATE lines/s for $DURATION s, not 10000 for 60"
 fi
