@@ -30,6 +30,24 @@ group = "Data"
 run = "for step in pull build migrate restart; do echo \"step $step\"; sleep 0.3; done"
 description = "Deploy the site"
 
+[tasks.build-web]
+run = "echo building web; sleep 1.2"
+[tasks.build-api]
+run = "echo building api; sleep 0.8"
+[tasks.migrate]
+run = "echo migrating; sleep 0.4"
+[tasks.smoke-test]
+run = "echo smoke test passed"
+
+[pipelines.release]
+description = "Build, migrate, verify"
+group = "Deploys"
+steps = [{ parallel = ["build-web", "build-api"] }, "migrate", "verify"]
+
+[pipelines.verify]
+group = "Deploys"
+steps = ["smoke-test"]
+
 [services.worker]
 run = "while true; do echo tick; sleep 5; done"
 instances = 2
@@ -44,7 +62,7 @@ done
 [ -s "$project/data/password" ] || { echo "the demo daemon did not start" >&2; exit 1; }
 export RUNWISP_URL="http://127.0.0.1:$port" RUNWISP_PASSWORD
 RUNWISP_PASSWORD=$(cat "$project/data/password")
-for task in backup-db fetch-rates deploy fetch-rates deploy; do
+for task in backup-db fetch-rates deploy release fetch-rates deploy; do
     "$binary" run-task "$task" --wait >/dev/null 2>&1 || true
 done
 python3 tests/web/screenshots.py --url "$RUNWISP_URL" --password "$RUNWISP_PASSWORD" --out docs/screenshots

@@ -283,6 +283,23 @@ fn tasks_routes_and_their_status_codes() {
         .as_str()
         .unwrap()
         .ends_with("T04:00:00.000Z"));
+    // The task's own answer lists its next 5 firings, a day apart, the first its next_run_at;
+    // the list leaves them out.
+    let next: Vec<String> = nightly.json()["next_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(next.len(), 5, "{next:?}");
+    assert_eq!(next[0], nightly.json()["next_run_at"].as_str().unwrap());
+    for pair in next.windows(2) {
+        let a: jiff::Timestamp = pair[0].parse().unwrap();
+        let b: jiff::Timestamp = pair[1].parse().unwrap();
+        assert_eq!(b.as_second() - a.as_second(), 86_400, "{next:?}");
+    }
+    assert!(tasks["tasks"][1]["next_runs"].is_null());
+    assert!(d.get("/api/tasks/hello").json()["next_runs"].is_null());
     assert_eq!(d.get("/api/tasks/nope").status, 404);
     let bad = d.get("/api/tasks/..%2Fetc");
     assert_eq!(bad.status, 400, "{}", bad.text);

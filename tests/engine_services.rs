@@ -218,3 +218,43 @@ async fn api_trigger_false_refuses_a_service_restart() {
     ));
     b.engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_replica_tells_since_when_and_how_often_it_restarted() {
+    use runwisp::engine::ReplicaState;
+    let b = boot(
+        "[services.blinky]\nrun = \"sleep 0.3\"\ninstances = 2\nrestart_delay = \"50ms\"\nrestart_backoff = \"constant\"\n",
+        clock(),
+    )
+    .await;
+    let now = || {
+        runwisp::engine::clock::Clock::now(&runwisp::engine::clock::SystemClock).as_millisecond()
+    };
+    let started = now();
+    // The first run of each replica: no restart yet.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen_first = false;
+    let mut seen_again = false;
+    while std::time::Instant::now() < deadline && !(seen_first && seen_again) {
+        for replica in service_view(&b.engine, "blinky").await.replicas {
+            if let ReplicaState::Running {
+                since, restarts, ..
+            } = replica
+            {
+                let at = since.as_millisecond();
+                assert!(
+                    at >= started - 5 && at <= now(),
+                    "since {at} is not between {started} and now"
+                );
+                seen_first |= restarts == 0;
+                seen_again |= restarts >= 2;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        seen_first && seen_again,
+        "first run seen: {seen_first}; a run after two restarts seen: {seen_again}"
+    );
+    b.engine.shutdown().await;
+}

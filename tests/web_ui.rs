@@ -44,6 +44,28 @@ run = "echo deployed"
 [tasks.hooked.webhook]
 provider = "github"
 secret = "a-webhook-secret-for-the-web-ui"
+
+[tasks.build-a]
+run = "echo building a; sleep 2"
+
+[tasks.build-b]
+run = "echo building b; sleep 2"
+
+[tasks.migrate]
+run = "echo migrating"
+
+[tasks.check]
+run = "echo checked"
+
+[pipelines.deploy]
+steps = [{ parallel = ["build-a", "build-b"] }, "migrate", "verify"]
+
+[pipelines.verify]
+steps = ["check"]
+
+[services.keeper]
+run = "sleep 600"
+instances = 2
 "#;
 
 /// A response's status, the headers named, and its body.
@@ -274,6 +296,8 @@ fn the_web_ui_end_to_end_in_chromium() {
         "a_refusal_is_one_sentence",
         "stop_a_running_run",
         "a_100000_line_log_scrolls_to_the_end",
+        "a_task_lists_its_next_firings_and_a_service_its_replicas",
+        "a_pipeline_run_shows_its_tree_live",
         "the_fallback_sha256_agrees_with_hashlib",
         "the_daemon_restarts_and_the_page_recovers",
     ] {
@@ -290,6 +314,14 @@ fn the_web_ui_end_to_end_in_chromium() {
     let run = d.get(&format!("/api/runs/{web_run}")).json();
     assert_eq!(run["triggered_by"], "web", "{run}");
     assert_eq!(run["task_name"], "hello", "{run}");
+    // The pipeline the page started, as the API draws it.
+    let pipeline_run = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("fact pipeline_run "))
+        .expect("the pipeline run started from the page");
+    let tree = d.get(&format!("/api/runs/{pipeline_run}/tree")).json();
+    assert_eq!(tree["run"]["triggered_by"], "web", "{tree}");
+    assert_eq!(tree["run"]["end_reason"], "success", "{tree}");
     // The stopped run was stopped, through the page.
     let stopped = d.get("/api/runs?task=sleeper").json();
     assert_eq!(stopped["runs"][0]["end_reason"], "stopped", "{stopped}");

@@ -1,5 +1,5 @@
 // The overview: the daemon (fingerprint, version, zone, uptime), counts (running, failed in
-// the last 24 hours, services up and down), tasks and services by group with their state,
+// the last 24 hours, services up and down), tasks, services and pipelines by group with their state,
 // schedule, next firing and last run, and the timeline: one row per task, every run a bar
 // from start to end coloured by its outcome, the last 24 hours (or a chosen day), filterable
 // by outcome, each bar a link to its run, the next firing drawn faintly right of now.
@@ -87,7 +87,7 @@ export function mount(main) {
   document.title = 'Overview · runwisp';
   const daemon = h('section', { class: 'card', 'aria-labelledby': 'daemon-title' }, h('h2', { id: 'daemon-title' }, 'Daemon'));
   const counts = h('section', { class: 'counts', 'aria-label': 'Counts' });
-  const list = h('section', { 'aria-labelledby': 'tasks-title' }, h('h2', { id: 'tasks-title' }, 'Tasks and services'));
+  const list = h('section', { 'aria-labelledby': 'tasks-title' }, h('h2', { id: 'tasks-title' }, 'Tasks, services and pipelines'));
   const error = h('p', { class: 'error', role: 'alert' });
   const day = h('input', { type: 'date', id: 'tl-day' });
   const filter = h('select', { id: 'tl-filter' },
@@ -118,7 +118,7 @@ export function mount(main) {
   const drawTimeline = () => {
     const [from, to] = range;
     tlTitle.textContent = day.value ? `Runs on ${new Date(from).toLocaleDateString()}` : 'Last 24 hours';
-    tl.replaceChildren(...timeline(tasks.filter((t) => t.kind === 'task'), runs, from, to, filter.value));
+    tl.replaceChildren(...timeline(tasks.filter((t) => t.kind !== 'service'), runs, from, to, filter.value));
   };
 
   const drawTasks = (info) => {
@@ -155,11 +155,11 @@ export function mount(main) {
           return h('tr', { 'data-task': t.name },
             h('td', { class: `glyph o-${cls}`, title: label }, h('span', { 'aria-hidden': 'true' }, g), h('span', { class: 'sr-only' }, label)),
             h('td', {}, h('a', { href: `/tasks/${encodeURIComponent(t.name)}` }, name), t.description ? h('div', { class: 'muted small' }, t.description) : null),
-            h('td', {}, t.kind === 'service' ? 'service' : (t.schedule || 'on demand'), t.cron ? h('div', { class: 'muted small mono' }, t.cron) : null),
+            h('td', {}, t.kind === 'service' ? 'service' : (t.schedule || 'on demand'), t.kind === 'pipeline' ? h('div', { class: 'muted small' }, `pipeline: ${new Set((t.steps || []).map((x) => x.step.split('.')[0])).size} steps`) : null, t.cron ? h('div', { class: 'muted small mono' }, t.cron) : null),
             h('td', {}, t.next_run_at ? [timeEl(t.next_run_at), h('div', { class: 'muted small' }, ago(t.next_run_at))] : '—'),
             h('td', {}, t.last_run ? [badge(t.last_run), ' ', h('a', { href: `/runs/${encodeURIComponent(t.last_run.id)}`, class: 'small' }, ago(t.last_run.end_at || t.last_run.start_at) || 'open')] : h('span', { class: 'muted' }, 'never ran')));
         })))));
-    list.replaceChildren(h('h2', { id: 'tasks-title' }, `Tasks and services (${tasks.length})`), ...sections);
+    list.replaceChildren(h('h2', { id: 'tasks-title' }, `Tasks, services and pipelines (${tasks.length})`), ...sections);
   };
 
   const load = async () => {

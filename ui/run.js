@@ -1,16 +1,24 @@
 // One run: its header (task, state, trigger, times, duration, exit code, end reason, message,
 // retry chain), "Stop" while it runs, and its log, live: replayed from the start (the last
 // lines the page keeps), then followed until the run ends. After a lost connection the log
-// resumes after the last line it showed.
+// resumes after the last line it showed. A pipeline run shows its steps (tree.js) above its log
+// and, once it ended without succeeding, "Resume"; a step's run names its pipeline run.
 
 import { h, fill, dl, badge, timeEl, duration, taskLink, errorText, runLink } from './dom.js';
 import { api, post } from './api.js';
 import { Stream } from './live.js';
 import { LogView } from './log.js';
-import { confirmAction, onRunChange } from './app.js';
+import { confirmAction, onRunChange, navigate } from './app.js';
+import { PipelineTree } from './tree.js';
 
 // The most lines replayed when the page opens (older ones are in the raw log).
 const REPLAY = 200000;
+
+// A top-level pipeline run that ended without succeeding can be resumed (its steps can not:
+// the daemon answers 409 for them, so the button is not offered).
+function resumable(r) {
+  return r.kind === 'pipeline' && !r.parent_run_id && r.status === 'ended' && r.end_reason !== 'success';
+}
 
 export function mount(main, [id]) {
   document.title = `Run ${id.slice(-8)} · runwisp`;
@@ -20,10 +28,12 @@ export function mount(main, [id]) {
     rawUrl: `/api/runs/${encodeURIComponent(id)}/log/raw`,
     fileName: `${id}.log`,
   });
-  main.append(head, error, log.el);
+  const steps = h('div', { id: 'steps-slot' });
+  main.append(head, error, steps, log.el);
   log.attached();
   let run = null;
   let stream = null;
+  let tree = null;
 
   const stop = async () => {
     if (!run || run.status === 'ended') return;
@@ -36,6 +46,18 @@ export function mount(main, [id]) {
     }
   };
 
+  const resume = async () => {
+    if (!run || !resumable(run)) return;
+    if (!(await confirmAction('Resume this pipeline?', `Resume run ${run.id} of ${run.task_name}? Steps that succeeded are not run again.`, 'Resume'))) return;
+    error.textContent = '';
+    try {
+      const next = await post(`/api/runs/${encodeURIComponent(run.id)}/resume`);
+      navigate(`/runs/${encodeURIComponent(next.id)}`);
+    } catch (e) {
+      error.textContent = errorText(e);
+    }
+  };
+
   const show = (r) => {
     // Stream events carry no delivery: keep the one the run's own page said.
     if (!r.webhook && run && run.id === r.id && run.webhook) r = { ...r, webhook: run.webhook };
@@ -43,11 +65,16 @@ export function mount(main, [id]) {
     const hook = r.webhook;
     document.title = `${r.task_name} · run ${r.id.slice(-8)} · runwisp`;
     const ended = r.status === 'ended';
+    if (r.kind === 'pipeline' && !tree) {
+      tree = new PipelineTree(r.id);
+      steps.replaceChildren(tree.el);
+    }
     fill(head,
       h('div', { class: 'title-row' },
         h('h1', {}, h('span', { class: 'muted' }, 'Run of '), taskLink(r.task_name)),
         badge(r),
         h('span', { class: 'spacer' }),
+        resumable(r) ? h('button', { type: 'button', class: 'primary', id: 'resume', onclick: resume }, 'Resume') : null,
         ended ? null : h('button', { type: 'button', class: 'danger', id: 'stop', onclick: stop }, 'Stop')),
       dl([
         ['Run', h('span', { class: 'mono', id: 'run-id' }, r.id)],
@@ -62,6 +89,8 @@ export function mount(main, [id]) {
         r.replica_index !== null && r.replica_index !== undefined ? ['Replica', String(r.replica_index)] : null,
         r.retry_attempt ? ['Retry', `attempt ${r.retry_attempt}`] : null,
         r.retry_of_run_id ? ['Retry of', runLink({ id: r.retry_of_run_id })] : null,
+        r.parent_run_id ? ['Step of', h('span', { id: 'run-parent' }, runLink({ id: r.parent_run_id }), r.step ? ` (step ${r.step})` : '')] : null,
+        r.resume_of_run_id ? ['Resumes', runLink({ id: r.resume_of_run_id })] : null,
         hook ? ['Webhook', h('span', { id: 'run-webhook' }, [hook.provider, hook.event].filter(Boolean).join(' '))] : null,
         hook && (hook.branch || hook.ref) ? ['Branch', hook.branch || hook.ref] : null,
         hook && hook.sha ? ['Commit', h('span', { class: 'mono', title: hook.sha }, hook.sha.slice(0, 12))] : null,
@@ -95,7 +124,7 @@ export function mount(main, [id]) {
   const off = onRunChange((_kind, r) => { if (r.id === id) show(r); });
 
   return {
-    destroy() { off(); if (stream) stream.close(); log.destroy(); },
+    destroy() { off(); if (stream) stream.close(); if (tree) tree.destroy(); log.destroy(); },
     refresh() { load(); },
     keys: {
       s: stop,

@@ -3,7 +3,7 @@
 // confirming "Run now" opens the new run's page. A duration chart of its recent runs, its
 // history, and for a service each replica.
 
-import { h, fill, svg, dl, badge, timeEl, ago, duration, outcome, errorText, runLink } from './dom.js';
+import { h, fill, svg, dl, badge, timeEl, ago, duration, outcome, errorText, runLink, taskLink } from './dom.js';
 import { api, post } from './api.js';
 import { navigate, confirmAction, onRunChange } from './app.js';
 import { runRow } from './runs.js';
@@ -100,20 +100,29 @@ export function mount(main, [name]) {
         service ? null : ['Schedule', t.schedule ? `${t.schedule}${zone}` : 'not scheduled (runs when triggered)'],
         t.cron ? ['Cron', h('code', {}, t.cron)] : null,
         service ? null : ['Next run', t.next_run_at ? [timeEl(t.next_run_at), ` (${ago(t.next_run_at)}, your time)`] : '—'],
+        t.next_runs && t.next_runs.length > 1 ? ['Then', h('ol', { class: 'next-runs', id: 'next-runs' }, t.next_runs.slice(1).map((at) => h('li', {}, timeEl(at))))] : null,
         service ? null : ['Overlap', `${t.on_overlap || '—'}, at most ${t.max_concurrent ?? '—'} at once`],
         service ? ['State', t.stopped ? 'stopped by an operator' : serviceState(t.state)] : null,
         service ? ['Replicas', String(t.instances ?? '—')] : null,
         ['Active runs', t.active_runs.length ? t.active_runs.map((id) => [runLink({ id }), ' ']) : 'none'],
         t.queued ? ['Queued', String(t.queued)] : null,
         ['Triggering from the API', t.api_trigger ? 'allowed' : 'disabled'],
+        t.kind === 'pipeline' ? ['Steps', h('ol', { class: 'tree', id: 'pipeline-steps' }, (t.steps || []).map((s) => h('li', {},
+          h('span', { class: 'step-pos muted mono' }, s.step), ' ', taskLink(s.name),
+          s.kind === 'pipeline' ? ' (pipeline)' : '',
+          s.fail_fast !== null && s.fail_fast !== undefined ? h('span', { class: 'muted small' }, s.fail_fast ? ' parallel, fail fast' : ' parallel') : '',
+          s.continue_on_failure ? h('span', { class: 'muted small' }, ' continues on failure') : '',
+          s.on_interrupt !== 'retry' ? h('span', { class: 'muted small' }, ` on interrupt: ${s.on_interrupt}`) : '')))] : null,
         ['Last run', t.last_run ? [badge(t.last_run), ' ', timeEl(t.last_run.start_at), ' ', runLink(t.last_run)] : 'never ran'],
       ]),
       service && t.replicas ? h('div', { class: 'table-wrap' }, h('table', { id: 'replicas' },
         h('caption', {}, 'Replicas'),
-        h('thead', {}, h('tr', {}, ['Replica', 'State', 'Run'].map((x) => h('th', { scope: 'col' }, x)))),
-        h('tbody', {}, t.replicas.map((r) => h('tr', {},
+        h('thead', {}, h('tr', {}, ['Replica', 'State', 'Up', 'Restarts', 'Run'].map((x) => h('th', { scope: 'col' }, x)))),
+        h('tbody', {}, t.replicas.map((r) => h('tr', { 'data-replica': String(r.index) },
           h('td', { class: 'num' }, String(r.index)),
           h('td', {}, serviceState(r)),
+          h('td', { class: 'replica-up' }, r.since ? h('time', { datetime: r.since, title: new Date(r.since).toString() }, duration(Date.now() - Date.parse(r.since))) : '—'),
+          h('td', { class: 'num replica-restarts' }, r.restarts === undefined ? '—' : String(r.restarts)),
           h('td', {}, r.run_id ? runLink({ id: r.run_id }) : '—')))))) : null);
   };
 

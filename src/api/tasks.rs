@@ -12,8 +12,13 @@ use crate::engine::ReplicaState;
 pub enum ServiceState {
     /// Recording its run and starting its process.
     Starting,
-    /// Running as run `run_id`.
-    Running { run_id: String },
+    /// Running as run `run_id` since `since` (its uptime); `restarts` counts the times the
+    /// replica's process was started again since the daemon (or a reload) started it.
+    Running {
+        run_id: String,
+        since: String,
+        restarts: u32,
+    },
     /// Exited; the next attempt (number `attempt`) starts at `next_attempt_at`.
     Backoff {
         next_attempt_at: String,
@@ -27,8 +32,14 @@ impl From<&ReplicaState> for ServiceState {
     fn from(state: &ReplicaState) -> Self {
         match state {
             ReplicaState::Starting => Self::Starting,
-            ReplicaState::Running { run } => Self::Running {
+            ReplicaState::Running {
+                run,
+                since,
+                restarts,
+            } => Self::Running {
                 run_id: run.to_string(),
+                since: rfc3339(since.as_millisecond()),
+                restarts: *restarts,
             },
             ReplicaState::Backoff {
                 next_attempt_at,
@@ -106,6 +117,10 @@ pub struct TaskObject {
     /// Pipelines: each step, parallel members included, in order.
     #[serde(default)]
     pub steps: Option<Vec<crate::api::PipelineStep>>,
+    /// Scheduled tasks and pipelines, `GET /api/tasks/{name}` only: the next 5 firings (the
+    /// first is `next_run_at`). Null in the list, which stays cheap for a thousand tasks.
+    #[serde(default)]
+    pub next_runs: Option<Vec<String>>,
 }
 
 /// `GET /api/tasks`.

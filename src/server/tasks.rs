@@ -41,6 +41,7 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
                 state: None,
                 replicas: None,
                 steps: t.pipeline.as_deref().map(PipelineStep::list),
+                next_runs: None,
             }
         }
         RunKind::Service => {
@@ -75,6 +76,7 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
                         .collect()
                 }),
                 steps: None,
+                next_runs: None,
             }
         }
     })
@@ -91,6 +93,24 @@ async fn last_runs(
         .into_iter()
         .map(|(task, r)| (task, LastRun::from(&r)))
         .collect())
+}
+
+/// How many upcoming firings a task's own page lists.
+const UPCOMING: usize = 5;
+
+/// The next firings of a scheduled task: its next one, then those after it.
+fn next_runs(app: &AppState, info: &TaskInfo) -> Option<Vec<String>> {
+    let config = app.engine.config();
+    let task = config.tasks.get(&info.name)?;
+    let cron = task.cron.as_ref()?;
+    let first = info.next?;
+    let later = cron.upcoming(first, &task.timezone, UPCOMING - 1);
+    Some(
+        std::iter::once(first)
+            .chain(later)
+            .map(|t| rfc3339(t.as_millisecond()))
+            .collect(),
+    )
 }
 
 pub async fn list(State(app): State<AppState>) -> Result<Response, ApiError> {
@@ -116,7 +136,9 @@ pub async fn one(
         .find(|t| t.name == name)
         .ok_or_else(|| ApiError::no_task_or_service(&name))?;
     let last = last_runs(&app, &[&name]).await?.remove(&name);
-    let object = describe(&app, &info, last).ok_or_else(|| ApiError::no_task_or_service(&name))?;
+    let mut object =
+        describe(&app, &info, last).ok_or_else(|| ApiError::no_task_or_service(&name))?;
+    object.next_runs = next_runs(&app, &info);
     Ok(axum::Json(object).into_response())
 }
 

@@ -56,6 +56,7 @@ const FILES: &[File] = &[
     ui_file!("runs.js", JS),
     ui_file!("task.js", JS),
     ui_file!("run.js", JS),
+    ui_file!("tree.js", JS),
     ui_file!("log.js", JS),
     ui_file!("ansi.js", JS),
     ui_file!("bell.js", JS),

@@ -88,10 +88,12 @@ class Check:
 
     def overview_lists_the_tasks(self):
         self.go("/")
-        for name in ["hello", "fails", "sleeper", "many", "noapi", "hooked"]:
+        for name in ["hello", "fails", "sleeper", "many", "noapi", "hooked", "deploy"]:
             expect(self.page.locator(f'table.tasks tr[data-task="{name}"]')).to_be_visible()
         expect(self.page.locator('tr[data-task="hello"]')).to_contain_text("says hello")
-        expect(self.page.locator("#timeline .tl-row")).to_have_count(6)
+        expect(self.page.locator('tr[data-task="deploy"]')).to_contain_text("pipeline: 3 steps")
+        # Tasks and pipelines have a timeline row each (services do not).
+        expect(self.page.locator("#timeline .tl-row")).to_have_count(12)
         expect(self.page.locator("#conn")).to_have_text("live")
 
     def run_now_from_the_task_page_shows_the_log_live(self):
@@ -262,6 +264,49 @@ class Check:
         expect(self.page.locator('.ll[data-n="100000"]')).to_be_visible()
         print(f"fact dom_lines {rows}", flush=True)
 
+    def a_task_lists_its_next_firings_and_a_service_its_replicas(self):
+        self.go("/tasks/hello")
+        # next_run_at, then the four after it.
+        expect(self.page.locator("#next-runs li")).to_have_count(4)
+        self.go("/tasks/keeper")
+        for index in ["0", "1"]:
+            row = self.page.locator(f'#replicas tr[data-replica="{index}"]')
+            expect(row).to_contain_text("running")
+            expect(row.locator(".replica-restarts")).to_have_text("0")
+            expect(row.locator(".replica-up time")).to_be_visible()
+
+    def a_pipeline_run_shows_its_tree_live(self):
+        self.go("/tasks/deploy")
+        expect(self.page.locator("#pipeline-steps > li")).to_have_count(4)
+        self.page.click("#run-now")
+        self.page.click("#confirm-ok")
+        expect(self.page).to_have_url(re.compile(r"/runs/[0-9A-Z]{26}$"))
+        run_id = self.page.url.rsplit("/", 1)[1]
+        tree = self.page.locator("#pipeline")
+        # Live: the parallel members are seen running side by side, then every step ends.
+        expect(tree.locator('li[data-step="1.1"][data-state="running"]')).to_be_visible()
+        expect(tree.locator('li[data-step="1.2"][data-state="running"]')).to_be_visible()
+        expect(tree.locator('li[data-step="2"][data-state="not_started"]')).to_be_visible()
+        expect(self.page.locator(".badge-o").first).to_have_text("success", timeout=30_000)
+        for step in ["1.1", "1.2", "2", "3"]:
+            expect(tree.locator(f'li[data-step="{step}"]').first).to_have_attribute("data-state", "success")
+        # The sub-pipeline's own step, indented under it.
+        expect(tree.locator('li[data-step="3"] li[data-step="1"]')).to_have_attribute("data-state", "success")
+        expect(tree.locator('li[data-step="3"] li[data-step="1"]')).to_contain_text("check")
+        # The Gantt chart: one bar a step that ran (two builds, migrate, verify and its check).
+        expect(tree.locator("svg.gantt rect.bar")).to_have_count(5)
+        # A step opens its run, which names its pipeline run.
+        tree.locator('li[data-step="2"] > .step-row a').click()
+        expect(self.page).to_have_url(re.compile(r"/runs/[0-9A-Z]{26}$"))
+        assert self.page.url.rsplit("/", 1)[1] != run_id
+        expect(self.page.locator("#run-parent")).to_contain_text(run_id[-8:])
+        expect(self.page.locator("#run-parent")).to_contain_text("step 2")
+        expect(self.page.locator(".ll .lt", has_text="migrating")).to_be_visible()
+        self.page.locator("#run-parent a").click()
+        expect(self.page.locator("#run-id")).to_have_text(run_id)
+        expect(self.page.locator("#pipeline")).to_be_visible()
+        print(f"fact pipeline_run {run_id}", flush=True)
+
     def the_fallback_sha256_agrees_with_hashlib(self):
         version = re.search(r"/ui/([0-9a-f]+)/app\.js", self.page.content()).group(1)
         samples = ["", "abc", "a" * 55, "a" * 56, "a" * 64, "pässwörd:" + "f" * 64]
@@ -307,6 +352,8 @@ CHECKS = [
     "a_refusal_is_one_sentence",
     "stop_a_running_run",
     "a_100000_line_log_scrolls_to_the_end",
+    "a_task_lists_its_next_firings_and_a_service_its_replicas",
+    "a_pipeline_run_shows_its_tree_live",
     "the_fallback_sha256_agrees_with_hashlib",
     "the_daemon_restarts_and_the_page_recovers",
 ]

@@ -45,13 +45,16 @@ def main():
         if runs:
             pages["task"] = f"/tasks/{task}"
             pages["run"] = f"/runs/{runs[0]['id']}"
+        pipeline = next((r for r in runs if r["kind"] == "pipeline" and not r.get("parent_run_id")), None)
+        if pipeline:
+            pages["pipeline"] = f"/runs/{pipeline['id']}"
         for scheme in ["light", "dark"]:
             page.emulate_media(color_scheme=scheme)
             for size, (width, height) in SIZES.items():
                 page.set_viewport_size({"width": width, "height": height})
                 for name, path in pages.items():
                     page.goto(url + path)
-                    page.wait_for_load_state("networkidle") if name != "run" else page.wait_for_timeout(1500)
+                    page.wait_for_load_state("networkidle") if name not in ("run", "pipeline") else page.wait_for_timeout(1500)
                     page.wait_for_timeout(300)
                     out = os.path.join(opts.out, f"{name}-{size}-{scheme}.png")
                     page.screenshot(path=out)

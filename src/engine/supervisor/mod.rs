@@ -105,8 +105,13 @@ impl ServiceState {
 pub enum ReplicaState {
     /// Recording its run and starting its process.
     Starting,
-    /// Its process runs as this run.
-    Running { run: RunId },
+    /// Its process runs as this run, recorded at `since`; the replica's process was started
+    /// again `restarts` times since the daemon (or a reload) started this replica.
+    Running {
+        run: RunId,
+        since: Timestamp,
+        restarts: u32,
+    },
     /// It exited and waits out its restart back-off.
     Backoff {
         next_attempt_at: Timestamp,
@@ -146,11 +151,11 @@ impl ServiceView {
             }
         } else if replicas.contains(&ReplicaState::Starting) {
             ReplicaState::Starting
-        } else if let Some(ReplicaState::Running { run }) = replicas
+        } else if let Some(running) = replicas
             .iter()
             .find(|r| matches!(r, ReplicaState::Running { .. }))
         {
-            ReplicaState::Running { run: *run }
+            *running
         } else {
             ReplicaState::Stopped
         };
@@ -282,6 +287,7 @@ async fn replica(
     me: Incarnation,
 ) {
     let mut attempt: u32 = 0;
+    let mut restarts: u32 = 0;
     let mut flapping = Flapping::default();
     loop {
         let in_flight = inner.in_flight();
@@ -315,7 +321,12 @@ async fn replica(
                 stop.stop();
             }
             drop(in_flight);
-            set_doing(&slot, index, me, ReplicaState::Running { run: new.id }).await;
+            let running = ReplicaState::Running {
+                run: new.id,
+                since: inner.clock.now(),
+                restarts,
+            };
+            set_doing(&slot, index, me, running).await;
             let started = tokio::time::Instant::now();
             let (_, ending) = launch::run_to_end(
                 &inner,
@@ -336,6 +347,7 @@ async fn replica(
             break;
         }
         attempt = attempt.saturating_add(1);
+        restarts = restarts.saturating_add(1);
         inner.metrics.service_restarted(&name);
         flapping.restarted(&inner, &name, index);
         let delay = spec

@@ -132,7 +132,7 @@ async fn running_again(inner: &Inner, slot: &ServiceSlot, index: usize, wait: Du
     loop {
         let doing = slot.state.lock().await.doing.get(index).copied();
         match doing {
-            Some(ReplicaState::Running { run }) => {
+            Some(ReplicaState::Running { run, .. }) => {
                 let started = inner.active().get(&run).is_some_and(|a| a.pid.is_some());
                 if started {
                     return true;
