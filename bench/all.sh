@@ -4,7 +4,7 @@
 # appends its section to the day's file in bench/history/ and updates its rows of the table of
 # latest figures (bench/latest.json); at the end the table at the top of bench/RESULTS.md is
 # rendered again. The load average is printed before each script: run it on a quiet machine
-# (it takes about 20 minutes on 2 cores).
+# (it takes 20 to 30 minutes on 2 cores, more when the TUI's frame benchmark has to be compiled).
 #
 # It builds runwisp and examples/bench_daemon once (`cargo build --release --bins --examples`)
 # and hands the binaries to every script, with the commit as their label, unless RUNWISP_BIN
