@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reruns every benchmark in turn, one at a time (they compete for the CPU otherwise): exec,
-# daemon, log_readers, tui, trigger, trigger MODE=hooks, notify, reload, pipeline. Each full run
+# daemon, log_readers, tui, trigger, trigger MODE=hooks, notify, reload, pipeline, web_ui. Each full run
 # appends its section to the day's file in bench/history/ and updates its rows of the table of
 # latest figures (bench/latest.json); at the end the table at the top of bench/RESULTS.md is
 # rendered again. The load average is printed before each script: run it on a quiet machine
@@ -15,7 +15,7 @@
 # status is 1.
 #
 # Knobs (environment): SCRIPTS (a space-separated subset of: exec daemon log_readers tui trigger
-# hooks notify reload pipeline), QUICK=1 (every script's quick mode: small sizes, printed only,
+# hooks notify reload pipeline web_ui), QUICK=1 (every script's quick mode: small sizes, printed only,
 # nothing filed; see scripts/bench-quick.sh), RESULTS, RUNWISP_BIN, BENCH_DAEMON_BIN,
 # RUNWISP_LABEL, BENCH_TMP and each script's own knobs, passed through.
 set -euo pipefail
@@ -23,7 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-ALL="exec daemon log_readers tui trigger hooks notify reload pipeline"
+ALL="exec daemon log_readers tui trigger hooks notify reload pipeline web_ui"
 SCRIPTS=${SCRIPTS:-$ALL}
 for name in $SCRIPTS; do
     case " $ALL " in *" $name "*) ;; *) say "unknown script $name (known: $ALL)"; exit 1 ;; esac
