@@ -54,7 +54,7 @@ function timeline(tasks, runs, from, to, filter) {
     if (filter === 'bad' ? !isBad(outcome(r)) : filter && outcome(r) !== filter) continue;
     if (byTask.has(r.task_name)) byTask.get(r.task_name).push(r);
   }
-  const rows = tasks.map((t) => {
+  const row = (t) => {
     const track = svg('svg', { class: 'track', viewBox: '0 0 1000 10', preserveAspectRatio: 'none', 'aria-hidden': 'false', role: 'list' });
     if (now > from && now < to) track.append(svg('line', { class: 'now', x1: x(now), x2: x(now), y1: 0, y2: 10 }));
     if (t.next_run_at) {
@@ -74,13 +74,49 @@ function timeline(tasks, runs, from, to, filter) {
           svg('title', {}, label))));
     }
     return h('div', { class: 'tl-row' }, h('div', { class: 'tl-name' }, taskLink(t.name)), track);
-  });
+  };
   const ticks = [];
   for (let i = 0; i <= 4; i++) {
     const t = from + (span * i) / 4;
     ticks.push(h('span', {}, new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })));
   }
-  return [h('div', { class: 'tl-rows' }, rows), h('div', { class: 'tl-axis', 'aria-hidden': 'true' }, h('span'), h('div', {}, ticks))];
+  const rows = h('div', { class: 'tl-rows' });
+  return {
+    els: [rows, h('div', { class: 'tl-axis', 'aria-hidden': 'true' }, h('span'), h('div', {}, ticks))],
+    jobs: tasks.map((t) => () => rows.append(row(t))),
+  };
+}
+
+// Rows drawn in one go before the page first paints: a screenful and more.
+const FIRST_ROWS = 60;
+// Then the rest a slice at a time, each at most this long, yielding to input in between, so a
+// thousand tasks never keep the page from answering.
+const SLICE_MS = 8;
+
+// A way to run again as soon as the page has handled what is waiting (setTimeout(0) is clamped
+// to 4 ms once nested).
+function soon(fn) {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => fn();
+  channel.port2.postMessage(null);
+}
+
+// Runs `jobs` in order: the first `first` at once, the rest in slices; a later call abandons
+// what an earlier one had left.
+function drawer() {
+  let current = 0;
+  return (jobs, first) => {
+    const me = ++current;
+    let i = 0;
+    while (i < jobs.length && i < first) jobs[i++]();
+    const slice = () => {
+      if (me !== current) return;
+      const until = performance.now() + SLICE_MS;
+      while (i < jobs.length && performance.now() < until) jobs[i++]();
+      if (i < jobs.length) soon(slice);
+    };
+    if (i < jobs.length) soon(slice);
+  };
 }
 
 export function mount(main) {
@@ -104,6 +140,7 @@ export function mount(main) {
       tl));
   let tasks = [];
   let runs = [];
+  const draw = drawer();
   let range = null;
 
   const window24 = () => {
@@ -118,7 +155,9 @@ export function mount(main) {
   const drawTimeline = () => {
     const [from, to] = range;
     tlTitle.textContent = day.value ? `Runs on ${new Date(from).toLocaleDateString()}` : 'Last 24 hours';
-    tl.replaceChildren(...timeline(tasks.filter((t) => t.kind !== 'service'), runs, from, to, filter.value));
+    const drawn = timeline(tasks.filter((t) => t.kind !== 'service'), runs, from, to, filter.value);
+    tl.replaceChildren(...drawn.els);
+    return drawn.jobs;
   };
 
   const drawTasks = (info) => {
@@ -145,21 +184,28 @@ export function mount(main) {
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g).push(t);
     }
-    const sections = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, members]) =>
-      h('div', { class: 'table-wrap' }, h('table', { class: 'tasks' },
+    const jobs = [];
+    const sections = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, members]) => {
+      const body = h('tbody');
+      for (const t of members) jobs.push(() => body.append(taskRow(t)));
+      return h('div', { class: 'table-wrap tasks-group' }, h('table', { class: 'tasks' },
         h('caption', {}, group || 'Ungrouped'),
         h('thead', {}, h('tr', {}, ['', 'Name', 'Schedule', 'Next run', 'Last run'].map((x, i) => h('th', { scope: 'col', class: i ? '' : 'glyph' }, x || h('span', { class: 'sr-only' }, 'State'))))),
-        h('tbody', {}, members.map((t) => {
-          const [g, cls, label] = glyph(t);
-          const name = t.kind === 'service' ? `${t.name} ×${t.instances}` : t.name;
-          return h('tr', { 'data-task': t.name },
-            h('td', { class: `glyph o-${cls}`, title: label }, h('span', { 'aria-hidden': 'true' }, g), h('span', { class: 'sr-only' }, label)),
-            h('td', {}, h('a', { href: `/tasks/${encodeURIComponent(t.name)}` }, name), t.description ? h('div', { class: 'muted small' }, t.description) : null),
-            h('td', {}, t.kind === 'service' ? 'service' : (t.schedule || 'on demand'), t.kind === 'pipeline' ? h('div', { class: 'muted small' }, `pipeline: ${new Set((t.steps || []).map((x) => x.step.split('.')[0])).size} steps`) : null, t.cron ? h('div', { class: 'muted small mono' }, t.cron) : null),
-            h('td', {}, t.next_run_at ? [timeEl(t.next_run_at), h('div', { class: 'muted small' }, ago(t.next_run_at))] : '—'),
-            h('td', {}, t.last_run ? [badge(t.last_run), ' ', h('a', { href: `/runs/${encodeURIComponent(t.last_run.id)}`, class: 'small' }, ago(t.last_run.end_at || t.last_run.start_at) || 'open')] : h('span', { class: 'muted' }, 'never ran')));
-        })))));
+        body));
+    });
     list.replaceChildren(h('h2', { id: 'tasks-title' }, `Tasks, services and pipelines (${tasks.length})`), ...sections);
+    return jobs;
+  };
+
+  const taskRow = (t) => {
+    const [g, cls, label] = glyph(t);
+    const name = t.kind === 'service' ? `${t.name} ×${t.instances}` : t.name;
+    return h('tr', { 'data-task': t.name },
+      h('td', { class: `glyph o-${cls}`, title: label }, h('span', { 'aria-hidden': 'true' }, g), h('span', { class: 'sr-only' }, label)),
+      h('td', {}, h('a', { href: `/tasks/${encodeURIComponent(t.name)}` }, name), t.description ? h('div', { class: 'muted small' }, t.description) : null),
+      h('td', {}, t.kind === 'service' ? 'service' : (t.schedule || 'on demand'), t.kind === 'pipeline' ? h('div', { class: 'muted small' }, `pipeline: ${new Set((t.steps || []).map((x) => x.step.split('.')[0])).size} steps`) : null, t.cron ? h('div', { class: 'muted small mono' }, t.cron) : null),
+      h('td', {}, t.next_run_at ? [timeEl(t.next_run_at), h('div', { class: 'muted small' }, ago(t.next_run_at))] : '—'),
+      h('td', {}, t.last_run ? [badge(t.last_run), ' ', h('a', { href: `/runs/${encodeURIComponent(t.last_run.id)}`, class: 'small' }, ago(t.last_run.end_at || t.last_run.start_at) || 'open')] : h('span', { class: 'muted' }, 'never ran')));
   };
 
   const load = async () => {
@@ -168,15 +214,15 @@ export function mount(main) {
       const [info, list_, got] = await Promise.all([api('/api/info'), api('/api/tasks'), runsBetween(range[0], range[1])]);
       tasks = list_.tasks;
       runs = got;
-      drawTasks(info);
-      drawTimeline();
+      // The task rows first (the top of the page), then the timeline's.
+      draw([...drawTasks(info), ...drawTimeline()], FIRST_ROWS);
       error.textContent = '';
     } catch (e) {
       error.textContent = errorText(e);
     }
   };
   day.addEventListener('change', load);
-  filter.addEventListener('change', drawTimeline);
+  filter.addEventListener('change', () => draw(drawTimeline(), FIRST_ROWS));
   load();
 
   let timer = null;
