@@ -30,6 +30,10 @@ queue_max = 1
 run = "true"
 cron = "0 4 * * *"
 api_trigger = false
+timeout = "90m"
+retry_attempts = 3
+retry_delay = "30s"
+retry_backoff = "linear"
 
 [services.web]
 run = "sleep 60"
@@ -299,6 +303,23 @@ fn tasks_routes_and_their_status_codes() {
         assert_eq!(b.as_second() - a.as_second(), 86_400, "{next:?}");
     }
     assert!(tasks["tasks"][1]["next_runs"].is_null());
+    // The policy in words a page can show: retries, timeout, notifications.
+    let n = nightly.json();
+    assert_eq!(
+        (&n["retry_attempts"], &n["retry_delay"], &n["retry_backoff"]),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!("30s"),
+            &serde_json::json!("linear")
+        )
+    );
+    assert_eq!(n["timeout"], "1h30m");
+    assert_eq!(n["notify_on_failure"], serde_json::json!([]));
+    let hello = d.get("/api/tasks/hello").json();
+    assert_eq!(
+        (&hello["retry_attempts"], &hello["timeout"]),
+        (&serde_json::json!(0), &serde_json::Value::Null)
+    );
     assert!(d.get("/api/tasks/hello").json()["next_runs"].is_null());
     assert_eq!(d.get("/api/tasks/nope").status, 404);
     let bad = d.get("/api/tasks/..%2Fetc");

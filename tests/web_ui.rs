@@ -29,6 +29,9 @@ run = "echo about to fail; exit 3"
 
 [tasks.sleeper]
 run = "echo sleeping; sleep 60"
+timeout = "2m"
+retry_attempts = 2
+retry_delay = "10s"
 
 [tasks.many]
 run = "seq 1 100000"

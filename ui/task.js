@@ -35,6 +35,21 @@ export function durationChart(runs) {
     h('figcaption', { class: 'muted' }, `Longest: ${duration(max)} · oldest left, newest right`));
 }
 
+function retries(t) {
+  if (!t.retry_attempts) return 'none: a failed run is not retried';
+  const times = t.retry_attempts === 1 ? '1 retry' : `${t.retry_attempts} retries`;
+  return t.retry_backoff === 'constant' ? `${times}, ${t.retry_delay} apart` : `${times}, the first after ${t.retry_delay}, growing ${t.retry_backoff}`;
+}
+
+function notifications(t) {
+  const failure = (t.notify_on_failure || []).join(', ');
+  const success = (t.notify_on_success || []).join(', ');
+  const parts = ['the bell'];
+  if (failure) parts.push(`failures to ${failure}`);
+  if (success) parts.push(`successes to ${success}`);
+  return parts.join('; ');
+}
+
 function serviceState(s) {
   if (!s) return '—';
   if (s.state === 'running') return 'running';
@@ -106,6 +121,9 @@ export function mount(main, [name]) {
         service ? ['Replicas', String(t.instances ?? '—')] : null,
         ['Active runs', t.active_runs.length ? t.active_runs.map((id) => [runLink({ id }), ' ']) : 'none'],
         t.queued ? ['Queued', String(t.queued)] : null,
+        service ? null : ['Retries', h('span', { id: 'task-retries' }, retries(t))],
+        service ? null : ['Timeout', h('span', { id: 'task-timeout' }, t.timeout ? `${t.timeout}, then stopped` : 'none')],
+        ['Notifications', h('span', { id: 'task-notify' }, notifications(t))],
         ['Triggering from the API', t.api_trigger ? 'allowed' : 'disabled'],
         t.kind === 'pipeline' ? ['Steps', h('ol', { class: 'tree', id: 'pipeline-steps' }, (t.steps || []).map((s) => h('li', {},
           h('span', { class: 'step-pos muted mono' }, s.step), ' ', taskLink(s.name),

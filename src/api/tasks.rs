@@ -117,6 +117,23 @@ pub struct TaskObject {
     /// Pipelines: each step, parallel members included, in order.
     #[serde(default)]
     pub steps: Option<Vec<crate::api::PipelineStep>>,
+    /// Tasks and pipelines: the retries of a failed run (0: none), the wait before the first
+    /// (`"30s"`) and how it grows (`constant`, `linear`, `exponential`).
+    #[serde(default)]
+    pub retry_attempts: Option<u32>,
+    #[serde(default)]
+    pub retry_delay: Option<String>,
+    #[serde(default)]
+    pub retry_backoff: Option<String>,
+    /// Tasks and pipelines: how long a run may take (`"1h"`), null for no limit.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// The notifiers the task itself names for a failure and for a success (routes of
+    /// `[[notification_route]]` may add others).
+    #[serde(default)]
+    pub notify_on_failure: Vec<String>,
+    #[serde(default)]
+    pub notify_on_success: Vec<String>,
     /// Scheduled tasks and pipelines, `GET /api/tasks/{name}` only: the next 5 firings (the
     /// first is `next_run_at`). Null in the list, which stays cheap for a thousand tasks.
     #[serde(default)]

@@ -11,6 +11,7 @@ use super::errors::ApiError;
 use super::extract::{NameParam, OptionalJson};
 use super::AppState;
 use crate::api::{LastRun, PipelineStep, Replica, ServiceState, TaskList, TaskObject};
+use crate::engine::config::units::format_duration;
 use crate::engine::model::{rfc3339, RunKind, TaskName, TriggeredBy};
 use crate::engine::{TaskInfo, TriggerRequest};
 
@@ -41,6 +42,12 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
                 state: None,
                 replicas: None,
                 steps: t.pipeline.as_deref().map(PipelineStep::list),
+                retry_attempts: Some(t.retry_attempts),
+                retry_delay: Some(format_duration(t.retry_delay)),
+                retry_backoff: Some(t.retry_backoff.as_str().to_string()),
+                timeout: t.timeout.map(format_duration),
+                notify_on_failure: t.common.notify_on_failure.clone(),
+                notify_on_success: t.common.notify_on_success.clone(),
                 next_runs: None,
             }
         }
@@ -76,6 +83,12 @@ fn describe(app: &AppState, info: &TaskInfo, last_run: Option<LastRun>) -> Optio
                         .collect()
                 }),
                 steps: None,
+                retry_attempts: None,
+                retry_delay: None,
+                retry_backoff: None,
+                timeout: None,
+                notify_on_failure: s.common.notify_on_failure.clone(),
+                notify_on_success: s.common.notify_on_success.clone(),
                 next_runs: None,
             }
         }

@@ -220,6 +220,9 @@ class Check:
         for i in range(len(failed)):
             expect(rows.nth(i)).to_contain_text("fails")
             expect(rows.nth(i)).to_contain_text("failed")
+        self.page.locator("body").focus()
+        self.page.keyboard.press("/")
+        expect(self.page.locator("#f-task")).to_be_focused()
         self.page.select_option("#f-status", "success")
         expect(self.page).to_have_url(self.url + "/runs?task=fails&status=success")
         expect(rows.first).to_contain_text("No runs match")
@@ -237,7 +240,19 @@ class Check:
         self.page.click("#confirm-ok")
         expect(self.page).to_have_url(re.compile(r"/runs/[0-9A-Z]{26}$"))
         expect(self.page.locator(".ll .lt", has_text="sleeping")).to_be_visible()
-        self.page.click("#stop")
+        # `s` asks first; Escape leaves the run alone (a viewer never stops what it watches).
+        self.page.locator("body").focus()
+        self.page.keyboard.press("s")
+        expect(self.page.locator("#confirm")).to_be_visible()
+        self.page.keyboard.press("Escape")
+        expect(self.page.locator("#confirm")).to_be_hidden()
+        expect(self.page.locator(".badge-o").first).to_have_text("running")
+        # `n` opens the bell's panel, Escape closes it; `/` on the runs page goes to the filter.
+        self.page.keyboard.press("n")
+        expect(self.page.locator("#bell-panel")).to_be_visible()
+        self.page.keyboard.press("Escape")
+        expect(self.page.locator("#bell-panel")).to_be_hidden()
+        self.page.keyboard.press("s")
         self.page.click("#confirm-ok")
         expect(self.page.locator(".badge-o").first).to_have_text("stopped")
         expect(self.page.locator("#stop")).to_have_count(0)
@@ -268,6 +283,10 @@ class Check:
         self.go("/tasks/hello")
         # next_run_at, then the four after it.
         expect(self.page.locator("#next-runs li")).to_have_count(4)
+        self.go("/tasks/sleeper")
+        expect(self.page.locator("#task-retries")).to_have_text("2 retries, 10s apart")
+        expect(self.page.locator("#task-timeout")).to_have_text("2m, then stopped")
+        expect(self.page.locator("#task-notify")).to_have_text("the bell")
         self.go("/tasks/keeper")
         for index in ["0", "1"]:
             row = self.page.locator(f'#replicas tr[data-replica="{index}"]')

@@ -118,6 +118,15 @@ pub enum Backoff {
 }
 
 impl Backoff {
+    /// The word the file uses for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backoff::Constant => "constant",
+            Backoff::Linear => "linear",
+            Backoff::Exponential => "exponential",
+        }
+    }
+
     /// The wait before attempt `attempt` (1-based): `base` × 1, × N or × 2^(N-1), capped.
     pub fn delay(self, base: Duration, attempt: u32, cap: Duration) -> Duration {
         let n = attempt.max(1);
