@@ -258,3 +258,37 @@ async fn a_running_replica_tells_since_when_and_how_often_it_restarted() {
     );
     b.engine.shutdown().await;
 }
+
+/// A replica whose command is one program is that program: no idle shell between runwisp and
+/// it (dash does not `exec` the last command of `sh -c`; runwisp asks it to). A command the
+/// shell must come back to keeps its shell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simple_command_runs_without_an_idle_shell_above_it() {
+    let b = boot(
+        "[services.plain]\nrun = \"sleep 600\"\n\n[services.script]\nrun = \"sleep 600; true\"\n",
+        clock(),
+    )
+    .await;
+    let comm_of = |service: &str| {
+        let run = harness::runs(&b.engine, service)
+            .into_iter()
+            .find(|r| r.status == RunStatus::Running && r.pid.is_some())?;
+        let pid = run.pid?;
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()
+            .map(|c| c.trim().to_string())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (mut plain, mut script) = (None, None);
+    // Right after the spawn the process may still be the shell, about to become `sleep`.
+    while std::time::Instant::now() < deadline
+        && (plain.as_deref() != Some("sleep") || script.is_none())
+    {
+        plain = comm_of("plain");
+        script = comm_of("script");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(plain.as_deref(), Some("sleep"), "the replica's own process");
+    assert_eq!(script.as_deref(), Some("sh"), "a script keeps its shell");
+    b.engine.shutdown().await;
+}

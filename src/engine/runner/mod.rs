@@ -1,8 +1,8 @@
-//! Running one command (`product.md` §5): `/bin/sh -c RUN` in a new process group with stdin
-//! from `/dev/null`, the daemon's environment plus the task's `env` and the `RUNWISP_*`
-//! variables, output captured into the run's log, a timeout, and a stop that reaches the whole
-//! process group and every escaped descendant. The runner knows nothing of the database: the
-//! caller records the start and the outcome.
+//! Running one command (`product.md` §5): `/bin/sh -c RUN` (`exec RUN` for a simple command, see
+//! [`simple`]) in a new process group with stdin from `/dev/null`, the daemon's environment
+//! plus the task's `env` and the `RUNWISP_*` variables, output captured into the run's log, a
+//! timeout, and a stop that reaches the whole process group and every escaped descendant. The
+//! runner knows nothing of the database: the caller records the start and the outcome.
 //!
 //! When the main process exits, anything of the run still alive (a background child, a
 //! `setsid` grandchild, an orphan runwisp adopted that is the run's by the rule in [`orphans`])
@@ -15,6 +15,7 @@ mod capture;
 pub mod orphans;
 pub mod procs;
 pub mod reaper;
+mod simple;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -118,7 +119,7 @@ fn command(spec: &RunSpec) -> Command {
         cmd.env_remove(name);
     }
     cmd.arg("-c")
-        .arg(&spec.command)
+        .arg(simple::script(&spec.command).as_ref())
         .current_dir(&spec.working_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
