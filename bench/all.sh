@@ -23,7 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-ALL="exec daemon log_readers tui trigger hooks notify reload pipeline web_ui"
+ALL="exec daemon log_readers tui trigger hooks notify reload pipeline web_ui api_tasks live_log"
 SCRIPTS=${SCRIPTS:-$ALL}
 for name in $SCRIPTS; do
     case " $ALL " in *" $name "*) ;; *) say "unknown script $name (known: $ALL)"; exit 1 ;; esac

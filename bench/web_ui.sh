@@ -27,7 +27,7 @@ work=$(mktemp -d -p "${BENCH_TMP:-${TMPDIR:-/tmp}}")
 trap 'rm -rf "$work"' EXIT
 say "the overview with $TASKS tasks ($ROUNDS rounds), then a ${SECONDS_TAIL}s tail of $RATE lines/s"
 out=$(python3 "$ROOT/bench/web_ui_bench.py" "$BIN" "$work" "$TASKS" "$ROUNDS" "$RATE" "$SECONDS_TAIL")
-get() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, {'d': d}))" "$out" "$1"; }
+get() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {'d': d}))" "$out" "$1"; }
 machine_facts "$work"
 chromium_version=$(/usr/bin/chromium --version 2>/dev/null | head -n1 || echo chromium)
 first=$(get 'd["first_median_ms"]')
