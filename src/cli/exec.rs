@@ -3,9 +3,10 @@
 //!
 //! When a daemon holds this data directory (or `--url` names one) the run goes through it: one
 //! audit trail, the task's concurrency policy respected, the log followed live. Only when no
-//! daemon runs does it run in this process, recording the run in SQLite itself; `--standalone`
-//! insists on that and is refused beside a running daemon. Ctrl-C stops the run either way.
-//! A run the daemon queues behind others says so on stderr, then is followed as it starts.
+//! daemon runs does it run in this process (`engine::standalone`: the daemon's own record →
+//! start → end, each write in the lifecycle outbox); `--standalone` insists on that and is
+//! refused beside a running daemon. Ctrl-C stops the run either way. A run the daemon queues
+//! behind others says so on stderr, then is followed as it starts.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -15,13 +16,12 @@ use anyhow::{anyhow, bail, Context};
 use super::{load_config, Cli};
 use crate::api::{RunPage, TaskObject};
 use crate::client::{Client, RunView};
-use crate::engine::clock::{millis, Clock, SystemClock};
 use crate::engine::config::{Config, Task};
 use crate::engine::datadir::DataDir;
-use crate::engine::launch;
-use crate::engine::model::{EndReason, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
-use crate::engine::runner::{self, Chunk, Outcome, StopHandle, Stream};
-use crate::engine::store::{NewRun, Store};
+use crate::engine::model::{EndReason, RunId, RunStatus, TaskName};
+use crate::engine::runner::{self, Chunk, StopHandle, Stream};
+use crate::engine::standalone::{Observer, Standalone, END_TRIES};
+use crate::engine::store::{Store, StoreError};
 
 /// Finds `name` among the tasks, with a clear refusal for services, unknown names and tasks
 /// that may only run on their schedule.
@@ -71,8 +71,6 @@ fn echo_to_terminal() -> runner::Echo {
 }
 
 /// Seconds a standalone run's end is retried when it cannot be written.
-const END_TRIES: u32 = 300;
-
 pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
     if !standalone {
         if let Some(target) = super::remote::find(cli)? {
@@ -102,19 +100,26 @@ pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
     // One stop for the whole exec: Ctrl-C stops the run, or the wait before a retry.
     let stop = StopHandle::new();
     runtime.block_on(async { forward_signals(stop.clone()) });
-    let here = Here {
+    let here = Standalone {
         dir: &dir,
         store: &store,
-        runtime: &runtime,
         floor: config.storage.min_free_space,
         task_name: &task_name,
         task,
     };
+    let terminal: Arc<dyn Observer + Send + Sync> = Arc::new(Terminal);
     // Retries as the daemon makes them (`retry_attempts`, `retry_delay`, `retry_backoff`).
     let mut attempt = 0;
     let mut retry_of = None;
     let outcome = loop {
-        let (id, outcome) = here.attempt(attempt, retry_of, &stop)?;
+        let (id, outcome) = here.attempt(
+            &runtime,
+            attempt,
+            retry_of,
+            &stop,
+            echo_to_terminal(),
+            terminal.clone(),
+        )?;
         if outcome.end_reason != EndReason::Success {
             say!(
                 "runwisp: run {id} of task {task_name} ended {} (exit code {})",
@@ -218,111 +223,15 @@ fn forward_signals(stop: StopHandle) {
     }
 }
 
-/// What every attempt of a standalone exec shares.
-struct Here<'a> {
-    dir: &'a DataDir,
-    store: &'a Arc<Store>,
-    runtime: &'a tokio::runtime::Runtime,
-    floor: u64,
-    task_name: &'a TaskName,
-    task: &'a Task,
-}
+/// Says on the terminal what a standalone attempt could not record.
+struct Terminal;
 
-impl Here<'_> {
-    /// Records, runs and records the end of one attempt (`attempt` 0 is the first run).
-    fn attempt(
-        &self,
-        attempt: u32,
-        retry_of: Option<RunId>,
-        stop: &StopHandle,
-    ) -> anyhow::Result<(RunId, Outcome)> {
-        let clock = SystemClock;
-        let by = if attempt == 0 {
-            TriggeredBy::Cli
-        } else {
-            TriggeredBy::Retry
-        };
-        let new = NewRun {
-            retry_attempt: attempt,
-            retry_of_run_id: retry_of,
-            ..NewRun::new(
-                self.task_name.clone(),
-                RunKind::Task,
-                by,
-                millis(clock.now()),
-            )
-        };
-        // Owned before it is recorded: a daemon starting meanwhile leaves this run alone.
-        let _owner = crate::engine::run_owner::claim(self.dir, &new.id)
-            .context("cannot claim the run, so it was not started")?;
-        self.store
-            .insert_run(&new)
-            .context("cannot record the run, so it was not started")?;
-        let task_name = self.task_name;
-        let prepared = launch::prepare(
-            self.dir,
-            self.floor,
-            &new,
-            &self.task.common,
-            &Default::default(),
-            self.task.timeout,
-        );
-        let (spec, log_path) = match prepared {
-            Ok(prepared) => prepared,
-            Err(message) => {
-                self.store.finish_run(
-                    &new.id,
-                    EndReason::Failed,
-                    Some(-1),
-                    millis(clock.now()),
-                    Some(&message),
-                )?;
-                bail!("run {} of task {task_name} {message}", new.id);
-            }
-        };
-        let started_store = self.store.clone();
-        let outcome = self.runtime.block_on(runner::execute(
-            &spec,
-            None,
-            log_path,
-            Some(echo_to_terminal()),
-            stop.clone(),
-            move |s| {
-                if let Err(e) = started_store.mark_running(
-                    &new.id,
-                    millis(SystemClock.now()),
-                    s.pid,
-                    s.start_time,
-                ) {
-                    say!("runwisp: {e}");
-                }
-            },
-        ));
-        let end_at = millis(clock.now());
-        let record = || {
-            self.store.finish_run(
-                &new.id,
-                outcome.end_reason,
-                Some(outcome.exit_code),
-                end_at,
-                outcome.message.as_deref(),
-            )
-        };
-        // A full disk may be freed: retry for a while, saying so, before giving up.
-        let mut tries = 0;
-        while let Err(e) = record() {
-            tries += 1;
-            if tries > END_TRIES {
-                return Err(e).context(format!(
-                    "run {} ended but its end could not be recorded; the next daemon start records it crashed",
-                    new.id
-                ));
-            }
-            if tries == 1 {
-                say!("runwisp: cannot record the end of run {}: {e}; retrying every second for {END_TRIES} s", new.id);
-            }
-            std::thread::sleep(std::time::Duration::from_secs(1));
-        }
-        Ok((new.id, outcome))
+impl Observer for Terminal {
+    fn start_not_recorded(&self, _run: &RunId, error: &StoreError) {
+        say!("runwisp: {error}");
+    }
+
+    fn end_retrying(&self, run: &RunId, error: &StoreError) {
+        say!("runwisp: cannot record the end of run {run}: {error}; retrying every second for {END_TRIES} s");
     }
 }

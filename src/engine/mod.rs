@@ -29,6 +29,7 @@ pub mod runlog;
 pub mod runner;
 pub mod schedule;
 mod scheduler;
+pub mod standalone;
 pub mod store;
 mod supervisor;
 mod tasks;
