@@ -371,23 +371,33 @@ impl Store {
         &self,
         tasks: &[TaskName],
     ) -> Result<std::collections::HashMap<TaskName, Run>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT 1",
-                self.run_columns
-            ))
+        let mut conn = self.conn();
+        // One read transaction for the whole list: a thousand tasks take the WAL's read lock
+        // once, not a thousand times (each a pair of fcntl calls).
+        let read = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
             .map_err(StoreError::sql("reading the last runs"))?;
         let mut last = std::collections::HashMap::new();
-        for task in tasks {
-            if let Some(run) = stmt
-                .query_row(params![task.as_str()], from_row)
-                .optional()
-                .map_err(StoreError::sql("reading the last runs"))?
-            {
-                last.insert(task.clone(), run);
+        {
+            let mut stmt = read
+                .prepare_cached(&format!(
+                    "SELECT {} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT 1",
+                    self.run_columns
+                ))
+                .map_err(StoreError::sql("reading the last runs"))?;
+            for task in tasks {
+                if let Some(run) = stmt
+                    .query_row(params![task.as_str()], from_row)
+                    .optional()
+                    .map_err(StoreError::sql("reading the last runs"))?
+                {
+                    last.insert(task.clone(), run);
+                }
             }
         }
+        // Nothing was written: ending it is all that is left to do.
+        read.commit()
+            .map_err(StoreError::sql("reading the last runs"))?;
         Ok(last)
     }
 
