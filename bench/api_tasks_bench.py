@@ -36,7 +36,7 @@ def main():
     tasks, requests, warmup = int(tasks), int(requests), int(warmup)
     daemon = Daemon(bin_path, work, config(tasks))
     try:
-        # Some history, so every task has a last run to look up.
+        # Some history: every tenth task has a last run to find, the others are looked up too.
         conn = daemon.connect()
         for i in range(0, tasks, 10):
             status, _ = daemon.call("POST", f"/api/tasks/t{i:04d}/run", conn=conn)

@@ -222,6 +222,8 @@ async fn api_trigger_false_refuses_a_service_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_replica_tells_since_when_and_how_often_it_restarted() {
     use runwisp::engine::ReplicaState;
+    let started =
+        runwisp::engine::clock::Clock::now(&runwisp::engine::clock::SystemClock).as_millisecond();
     let b = boot(
         "[services.blinky]\nrun = \"sleep 0.3\"\ninstances = 2\nrestart_delay = \"50ms\"\nrestart_backoff = \"constant\"\n",
         clock(),
@@ -230,7 +232,6 @@ async fn a_running_replica_tells_since_when_and_how_often_it_restarted() {
     let now = || {
         runwisp::engine::clock::Clock::now(&runwisp::engine::clock::SystemClock).as_millisecond()
     };
-    let started = now();
     // The first run of each replica: no restart yet.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut seen_first = false;

@@ -101,21 +101,33 @@ function soon(fn) {
   channel.port2.postMessage(null);
 }
 
-// Runs `jobs` in order: the first `first` at once, the rest in slices; a later call abandons
-// what an earlier one had left.
-function drawer() {
+// Fills one part of the page (`drawn.els`, filled by `drawn.jobs`) into `target`. In place
+// (the page's first draw, a changed filter): the first `first` rows at once, the rest in
+// slices. Otherwise (a refresh) off-screen, swapped in once every row is there, so a busy
+// daemon never shows a list shrinking and growing. A later call abandons an earlier one's rest.
+function drawer(target) {
   let current = 0;
-  return (jobs, first) => {
-    const me = ++current;
-    let i = 0;
-    while (i < jobs.length && i < first) jobs[i++]();
-    const slice = () => {
-      if (me !== current) return;
-      const until = performance.now() + SLICE_MS;
-      while (i < jobs.length && performance.now() < until) jobs[i++]();
-      if (i < jobs.length) soon(slice);
-    };
-    if (i < jobs.length) soon(slice);
+  return {
+    show(drawn, inPlace, first) {
+      const me = ++current;
+      const jobs = drawn.jobs;
+      let i = 0;
+      if (inPlace) {
+        target.replaceChildren(...drawn.els);
+        while (i < jobs.length && i < first) jobs[i++]();
+      }
+      const slice = () => {
+        if (me !== current) return;
+        const until = performance.now() + SLICE_MS;
+        while (i < jobs.length && performance.now() < until) jobs[i++]();
+        if (i < jobs.length) soon(slice);
+        else if (!inPlace) target.replaceChildren(...drawn.els);
+      };
+      slice();
+    },
+    cancel() {
+      current += 1;
+    },
   };
 }
 
@@ -140,7 +152,9 @@ export function mount(main) {
       tl));
   let tasks = [];
   let runs = [];
-  const draw = drawer();
+  const taskRows = drawer(list);
+  const timelineRows = drawer(tl);
+  let drawnOnce = false;
   let range = null;
 
   const window24 = () => {
@@ -155,9 +169,7 @@ export function mount(main) {
   const drawTimeline = () => {
     const [from, to] = range;
     tlTitle.textContent = day.value ? `Runs on ${new Date(from).toLocaleDateString()}` : 'Last 24 hours';
-    const drawn = timeline(tasks.filter((t) => t.kind !== 'service'), runs, from, to, filter.value);
-    tl.replaceChildren(...drawn.els);
-    return drawn.jobs;
+    return timeline(tasks.filter((t) => t.kind !== 'service'), runs, from, to, filter.value);
   };
 
   const drawTasks = (info) => {
@@ -193,8 +205,7 @@ export function mount(main) {
         h('thead', {}, h('tr', {}, ['', 'Name', 'Schedule', 'Next run', 'Last run'].map((x, i) => h('th', { scope: 'col', class: i ? '' : 'glyph' }, x || h('span', { class: 'sr-only' }, 'State'))))),
         body));
     });
-    list.replaceChildren(h('h2', { id: 'tasks-title' }, `Tasks, services and pipelines (${tasks.length})`), ...sections);
-    return jobs;
+    return { els: [h('h2', { id: 'tasks-title' }, `Tasks, services and pipelines (${tasks.length})`), ...sections], jobs };
   };
 
   const taskRow = (t) => {
@@ -214,15 +225,19 @@ export function mount(main) {
       const [info, list_, got] = await Promise.all([api('/api/info'), api('/api/tasks'), runsBetween(range[0], range[1])]);
       tasks = list_.tasks;
       runs = got;
-      // The task rows first (the top of the page), then the timeline's.
-      draw([...drawTasks(info), ...drawTimeline()], FIRST_ROWS);
+      // The first draw fills the page as it goes, the task rows first (the top of the page);
+      // a refresh swaps each part in once it is complete.
+      const inPlace = !drawnOnce;
+      drawnOnce = true;
+      taskRows.show(drawTasks(info), inPlace, FIRST_ROWS);
+      timelineRows.show(drawTimeline(), inPlace, 0);
       error.textContent = '';
     } catch (e) {
       error.textContent = errorText(e);
     }
   };
   day.addEventListener('change', load);
-  filter.addEventListener('change', () => draw(drawTimeline(), FIRST_ROWS));
+  filter.addEventListener('change', () => timelineRows.show(drawTimeline(), true, FIRST_ROWS));
   load();
 
   let timer = null;
@@ -231,7 +246,7 @@ export function mount(main) {
     timer = setTimeout(load, 400);
   });
   return {
-    destroy() { off(); clearTimeout(timer); },
+    destroy() { off(); clearTimeout(timer); taskRows.cancel(); timelineRows.cancel(); },
     refresh: load,
     keys: { '/': () => filter.focus() },
   };

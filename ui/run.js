@@ -14,10 +14,11 @@ import { PipelineTree } from './tree.js';
 // The most lines replayed when the page opens (older ones are in the raw log).
 const REPLAY = 200000;
 
-// A top-level pipeline run that ended without succeeding can be resumed (its steps can not:
-// the daemon answers 409 for them, so the button is not offered).
+// The ends a pipeline run can be resumed from (the daemon's rule); a step's run, or a run
+// already resumed, is refused with the daemon's sentence.
+const RESUMABLE = new Set(['failed', 'timeout', 'interrupted', 'crashed']);
 function resumable(r) {
-  return r.kind === 'pipeline' && !r.parent_run_id && r.status === 'ended' && r.end_reason !== 'success';
+  return r.kind === 'pipeline' && !r.parent_run_id && r.status === 'ended' && RESUMABLE.has(r.end_reason);
 }
 
 export function mount(main, [id]) {

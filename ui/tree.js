@@ -51,6 +51,15 @@ function list(steps) {
   }));
 }
 
+// The ids of every run in the tree.
+function runIds(steps, out = []) {
+  for (const s of steps) {
+    if (s.run) out.push(s.run.id);
+    if (s.steps) runIds(s.steps, out);
+  }
+  return out;
+}
+
 // Every step with a run, depth first, for the chart.
 function flatten(steps, depth, out) {
   for (const s of steps) {
@@ -101,14 +110,15 @@ export class PipelineTree {
   constructor(id) {
     this.id = id;
     this.timer = null;
-    this.ended = false;
     this.body = h('div', { id: 'tree-body' }, h('p', { class: 'muted' }, 'Loading the steps…'));
     this.el = h('section', { class: 'pipeline', id: 'pipeline', 'aria-labelledby': 'steps-title' },
       h('h2', { id: 'steps-title' }, 'Steps'), this.body);
+    // The runs the tree shows: a change of one of them, or a new run whose parent is one of
+    // them (a step starting, in this pipeline or a sub-pipeline), is read again.
+    this.runs = new Set([id]);
+    this.seq = 0;
     this.offRuns = onRunChange((_kind, r) => {
-      // A step's run, a step's own steps, or the pipeline itself: re-read while it runs, and
-      // once more for its end.
-      if (!this.ended || r.id === this.id) this.soon();
+      if (this.runs.has(r.id) || (r.parent_run_id && this.runs.has(r.parent_run_id))) this.soon();
     });
     this.offReconnect = onReconnect(() => this.soon());
     this.load();
@@ -120,16 +130,21 @@ export class PipelineTree {
   }
 
   async load() {
+    // Answers can come back out of order: only the newest request's answer is shown.
+    const mine = ++this.seq;
     try {
       const tree = await api(`/api/runs/${encodeURIComponent(this.id)}/tree`);
-      this.ended = tree.run.status === 'ended';
+      if (mine !== this.seq) return;
+      this.runs = new Set([this.id, ...runIds(tree.steps)]);
       this.body.replaceChildren(list(tree.steps), gantt(tree));
     } catch (e) {
+      if (mine !== this.seq) return;
       this.body.replaceChildren(h('p', { class: 'error', role: 'alert' }, errorText(e)));
     }
   }
 
   destroy() {
+    this.seq += 1;
     this.offRuns();
     this.offReconnect();
     clearTimeout(this.timer);

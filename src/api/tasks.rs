@@ -16,7 +16,10 @@ pub enum ServiceState {
     /// replica's process was started again since the daemon (or a reload) started it.
     Running {
         run_id: String,
-        since: String,
+        /// Null from a daemon older than these fields.
+        #[serde(default)]
+        since: Option<String>,
+        #[serde(default)]
         restarts: u32,
     },
     /// Exited; the next attempt (number `attempt`) starts at `next_attempt_at`.
@@ -38,7 +41,7 @@ impl From<&ReplicaState> for ServiceState {
                 restarts,
             } => Self::Running {
                 run_id: run.to_string(),
-                since: rfc3339(since.as_millisecond()),
+                since: Some(rfc3339(since.as_millisecond())),
                 restarts: *restarts,
             },
             ReplicaState::Backoff {

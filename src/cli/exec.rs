@@ -70,7 +70,6 @@ fn echo_to_terminal() -> runner::Echo {
     })
 }
 
-/// Seconds a standalone run's end is retried when it cannot be written.
 pub fn run(cli: &Cli, name: &str, standalone: bool) -> anyhow::Result<i32> {
     if !standalone {
         if let Some(target) = super::remote::find(cli)? {

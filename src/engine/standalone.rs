@@ -21,7 +21,7 @@ pub const END_TRIES: u32 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StandaloneError {
-    #[error("cannot claim the run, so it was not started: {0}")]
+    #[error("cannot claim the run, so it was not started")]
     Claim(#[from] DataDirError),
     #[error("cannot record the run, so it was not started: {0}")]
     Record(StoreError),
@@ -32,8 +32,16 @@ pub enum StandaloneError {
         task: TaskName,
         message: String,
     },
-    #[error("run {run} ended but its end could not be recorded; the next daemon start records it crashed: {source}")]
+    #[error("run {run} ended but its end could not be recorded; the next daemon start records it crashed")]
     EndLost { run: RunId, source: StoreError },
+    /// The preflight refused it and the refusal could not be recorded either.
+    #[error("run {run} of task {task} {message}, and that could not be recorded; the next daemon start records it crashed")]
+    RefusalLost {
+        run: RunId,
+        task: TaskName,
+        message: String,
+        source: StoreError,
+    },
 }
 
 /// What every attempt of a standalone run shares.
@@ -106,8 +114,10 @@ impl Standalone<'_> {
                         millis(clock.now()),
                         Some(&message),
                     )
-                    .map_err(|source| StandaloneError::EndLost {
+                    .map_err(|source| StandaloneError::RefusalLost {
                         run: new.id,
+                        task: self.task_name.clone(),
+                        message: message.clone(),
                         source,
                     })?;
                 return Err(StandaloneError::Refused {

@@ -227,7 +227,7 @@ fn a_service_in_back_off_is_not_shown_stopped() {
     assert_eq!(
         glyph(&service(ServiceState::Running {
             run_id: "x".into(),
-            since: "2026-01-01T00:00:00Z".into(),
+            since: Some("2026-01-01T00:00:00Z".into()),
             restarts: 0,
         })),
         ("▶", "running")
