@@ -33,14 +33,14 @@ pub enum StandaloneError {
         message: String,
     },
     #[error("run {run} ended but its end could not be recorded; the next daemon start records it crashed")]
-    EndLost { run: RunId, source: StoreError },
+    EndLost { run: RunId, source: Box<StoreError> },
     /// The preflight refused it and the refusal could not be recorded either.
     #[error("run {run} of task {task} {message}, and that could not be recorded; the next daemon start records it crashed")]
     RefusalLost {
         run: RunId,
         task: TaskName,
         message: String,
-        source: StoreError,
+        source: Box<StoreError>,
     },
 }
 
@@ -118,7 +118,7 @@ impl Standalone<'_> {
                         run: new.id,
                         task: self.task_name.clone(),
                         message: message.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 return Err(StandaloneError::Refused {
                     run: new.id,
@@ -162,7 +162,7 @@ impl Standalone<'_> {
             if tries > END_TRIES {
                 return Err(StandaloneError::EndLost {
                     run: new.id,
-                    source: e,
+                    source: Box::new(e),
                 });
             }
             if tries == 1 {
