@@ -371,6 +371,33 @@ for c in $CONNECTIONS; do
     verdicts+="- $c connections: runwisp executed **$EXEC_RW/s** vs webhook **$EXEC_WH/s** (**${r}×**), $LOST_RW acknowledged runs lost, $STUCK_RW rows never ended: **$met**"$'\n'
 done
 
+# --- the host's limit --------------------------------------------------------------------------
+# What this machine can execute at all with 4 at a time: `xargs -P 4` starting the same command,
+# fed as fast as it takes them (QUALITY.md: runwisp at 4 connections, max_concurrent = 4, should
+# reach 0.8x of it). Trigger mode only: the signed webhooks are compared with webhook alone.
+XARGS_LINE=""
+if [ "$MODE" = trigger ]; then
+    xargs_n=5000
+    quick && xargs_n=500
+    xdir=$(mktemp -d -p "$T")
+    x0=$(date +%s.%N)
+    seq 1 "$xargs_n" | (cd "$xdir" && xargs -P 4 -I{} /bin/sh -c "RUNWISP_RUN_ID={}; $CMD")
+    x1=$(date +%s.%N)
+    xdone=$(wc -l <"$xdir/executed.log")
+    XARGS_RATE=$(awk -v n="$xdone" -v a="$x0" -v b="$x1" 'BEGIN { printf "%.0f", n / (b - a) }')
+    rw4=""
+    for round in "${table_rows[@]}"; do
+        read -r c rw _ <<<"$round"
+        [ "$c" = 4 ] && rw4=$rw
+    done
+    if [ -n "$rw4" ]; then
+        XARGS_RATIO=$(ratio "$rw4" "$XARGS_RATE")
+        XARGS_MET=$(awk -v r="$XARGS_RATIO" 'BEGIN { print (r + 0 >= 0.8 ? "met" : "missed") }')
+        XARGS_LINE="- the host's limit: \`seq $xargs_n | xargs -P 4 -I{} /bin/sh -c 'RUNWISP_RUN_ID={}; $CMD'\` executed **$XARGS_RATE/s** ($xdone lines); runwisp at 4 connections **$rw4/s**, **${XARGS_RATIO}×** of it (goal ≥ 0.8×): **$XARGS_MET**"
+    fi
+    rm -rf "$xdir"
+fi
+
 # --- report ------------------------------------------------------------------------------------
 machine_facts "$T"
 
@@ -413,7 +440,8 @@ start of the load to the last line (so a backlog drained after the load counts a
 and its reaped commands', divided by the executions: on a shared machine it moves less than
 the rates do. $goal — **$( [ "$all_met" = yes ] && echo met || echo missed )**:
 
-$verdicts
+$verdicts$XARGS_LINE
+
 | conns | server | acked (2xx) | acked/s | executed | executed/s | last run after load (s) | acked, never run | non-2xx by status | socket errors | latency p50 / p99 (ms) | CPU ms per executed run: server + commands |
 |---|---|---|---|---|---|---|---|---|---|---|---|
 $rows
@@ -437,3 +465,8 @@ for round in "${table_rows[@]}"; do
         sizes_differ "$c connections for $DURATION s, not 4 or 64 for 10 s"
     fi
 done
+if [ -n "${XARGS_RATIO:-}" ] && [ "$DURATION" = 10 ]; then
+    latest trigger_xargs "figure=$rw4/s at 4 connections" \
+        "peer=$XARGS_RATE/s: \`xargs -P 4\` running the same command" "ratio=${XARGS_RATIO}×" \
+        "value=$XARGS_RATIO" "script=bench/trigger.sh"
+fi
