@@ -123,7 +123,8 @@ function drawer(target) {
         if (i < jobs.length) soon(slice);
         else if (!inPlace) target.replaceChildren(...drawn.els);
       };
-      slice();
+      // After the page has had its chance to paint what is in place.
+      soon(slice);
     },
     cancel() {
       current += 1;
