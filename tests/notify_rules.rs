@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Notification rules through the real daemon (`notifications.md` §6): 25 failures in one
 //! coalescing window are one bell row and at most three messages, and `notify_after_failures`
-//! stays silent until its count, then the recovery goes only to who heard the failure. The
+//! stays silent until its count, then the recovery goes only to who heard the failure; routes
+//! (kind, task glob, severity threshold), `append_notifiers` and the task's own lists reach each
+//! channel once, a success reaches who asked for it, and the message links to the run. The
 //! fixture (the daemon, the outbox, the receivers) is `common/notify_fixture.rs`.
 //!
 //! Everything this binary spawns goes through runwisp's reaper: the daemon too, whose exit is
@@ -173,4 +175,116 @@ notify_after_failures = 3
     assert!(quiet.requests().is_empty());
     let bell_rows = bell_of(&project, "run.recovered");
     assert_eq!(bell_rows.len(), 1, "{bell_rows:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Routes, append_notifiers, success, and the link to the run.
+
+#[test]
+fn a_matching_route_and_append_notifiers_each_send_once_with_the_runs_link() {
+    let route = Receiver::start(vec![Reply::status(200, "")]);
+    let always = Receiver::start(vec![Reply::status(200, "")]);
+    let deploys = Receiver::start(vec![Reply::status(200, "")]);
+    let other = Receiver::start(vec![Reply::status(200, "")]);
+    let project = Project::new("");
+    write_config(
+        &project,
+        &format!(
+            r##"
+[daemon]
+external_url = "https://runwisp.example.com/"
+
+[notify]
+coalesce_window = "0s"
+append_notifiers = ["inapp", "always"]
+{route}{always}{deploys}{other}
+[[notification_route]]
+match = {{ kind = ["run.failed"], task = "backup-*", severity = "error" }}
+notify = ["route", "always"]
+
+[[notification_route]]
+match = {{ kind = ["run.failed"], task = "other-*" }}
+notify = ["other"]
+
+[[notification_route]]
+match = {{ kind = ["run.succeeded"], task = "backup-*", severity = "error" }}
+notify = ["other"]
+
+[tasks.backup-db]
+run = "echo dumping; exit 3"
+notify_on_failure = ["route"]
+
+[tasks.deploy-app]
+run = "echo deployed"
+notify_on_success = ["deploys"]
+"##,
+            route = webhook("route", &route.url("/route")),
+            always = webhook("always", &always.url("/always")),
+            deploys = webhook("deploys", &deploys.url("/deploys")),
+            other = webhook("other", &other.url("/other")),
+        ),
+    );
+    let wisp = Wisp::start(&project, &[]);
+
+    // A failure of backup-db: its own list, the matching route and append_notifiers name
+    // `route` twice and `always` twice; each hears it once.
+    let failed = wisp.run_to_end("backup-db");
+    let got = received(&route, "the route's channel told", 1);
+    let event = got[0].json();
+    assert_eq!(event["kind"], "run.failed");
+    assert_eq!(event["severity"], "error");
+    assert_eq!(event["title"], "backup-db failed (exit 3)");
+    let id = failed["id"].as_str().unwrap();
+    assert_eq!(
+        event["url"],
+        format!("https://runwisp.example.com/runs/{id}"),
+        "the link to the run, from [daemon] external_url"
+    );
+    assert!(event["text"].as_str().unwrap().contains(id), "{event}");
+    let got = received(&always, "append_notifiers told", 1);
+    assert_eq!(got[0].json()["run"]["id"], failed["id"]);
+
+    // A success told to who asked for it (and to append_notifiers); a route for successes
+    // with an `error` threshold lets an `info` event pass by.
+    let succeeded = wisp.run_to_end("deploy-app");
+    assert_eq!(succeeded["end_reason"], "success");
+    let got = received(&deploys, "the success told", 1);
+    let event = got[0].json();
+    assert_eq!(event["kind"], "run.succeeded");
+    assert_eq!(event["severity"], "info");
+    assert!(
+        event["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("deploy-app succeeded"),
+        "{event}"
+    );
+    received(&always, "append_notifiers told of the success", 2);
+
+    let rows = deliveries_until(&project, "every delivery sent", |rows| {
+        rows.len() >= 4 && none_pending(rows)
+    });
+    let mut to: Vec<(String, String)> = rows
+        .iter()
+        .map(|d| {
+            (
+                d.notifier.clone(),
+                d.payload["kind"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            ("always".to_string(), "run.failed".to_string()),
+            ("always".to_string(), "run.succeeded".to_string()),
+            ("deploys".to_string(), "run.succeeded".to_string()),
+            ("route".to_string(), "run.failed".to_string()),
+        ],
+        "each channel once per event, nothing to the routes that did not match: {rows:#?}"
+    );
+    assert!(other.requests().is_empty());
+    assert_eq!(route.requests().len(), 1);
+    assert_eq!(always.requests().len(), 2);
 }
