@@ -3,7 +3,8 @@
 //! coalescing window are one bell row and at most three messages, and `notify_after_failures`
 //! stays silent until its count, then the recovery goes only to who heard the failure; routes
 //! (kind, task glob, severity threshold), `append_notifiers` and the task's own lists reach each
-//! channel once, a success reaches who asked for it, and the message links to the run. The
+//! channel once, a success reaches who asked for it, the message links to the run, and
+//! `notify_after_retries` tells only of the attempt that ends a retry chain. The
 //! fixture (the daemon, the outbox, the receivers) is `common/notify_fixture.rs`.
 //!
 //! Everything this binary spawns goes through runwisp's reaper: the daemon too, whose exit is
@@ -287,4 +288,48 @@ notify_on_success = ["deploys"]
     assert!(other.requests().is_empty());
     assert_eq!(route.requests().len(), 1);
     assert_eq!(always.requests().len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. notify_after_retries.
+
+#[test]
+fn notify_after_retries_tells_only_of_the_attempt_that_ends_the_chain() {
+    let rx = Receiver::start(vec![Reply::status(200, "")]);
+    let project = Project::new("");
+    write_config(
+        &project,
+        &format!(
+            r##"
+[notify]
+coalesce_window = "0s"
+{ops}
+[tasks.flaky]
+run = "echo attempt $RUNWISP_ATTEMPT; exit 4"
+retry_attempts = 2
+retry_delay = "200ms"
+notify_on_failure = ["ops"]
+notify_after_retries = true
+"##,
+            ops = webhook("ops", &rx.url("/ops")),
+        ),
+    );
+    let wisp = Wisp::start(&project, &[]);
+    wisp.run_to_end("flaky");
+    // The first run and its two retries all fail; the bell counts each, the channel hears once.
+    until(
+        "three failed attempts in the bell",
+        PATIENCE,
+        || bell_of(&project, "run.failed"),
+        |rows| rows.iter().map(|r| r.count).sum::<u32>() == 3,
+    );
+    let got = received(&rx, "the last attempt told", 1);
+    let event = got[0].json();
+    assert_eq!(event["kind"], "run.failed");
+    assert_eq!(event["run"]["retry_attempt"], 2, "{event}");
+    let rows = deliveries_until(&project, "the delivery sent", |rows| {
+        !rows.is_empty() && none_pending(rows)
+    });
+    assert_eq!(rows.len(), 1, "one message for the chain: {rows:#?}");
+    assert_eq!(rx.requests().len(), 1);
 }
