@@ -4,7 +4,8 @@
 //! stays silent until its count, then the recovery goes only to who heard the failure; routes
 //! (kind, task glob, severity threshold), `append_notifiers` and the task's own lists reach each
 //! channel once, a success reaches who asked for it, the message links to the run, and
-//! `notify_after_retries` tells only of the attempt that ends a retry chain. The
+//! `notify_after_retries` tells only of the attempt that ends a retry chain, and a service
+//! restarting 5 times in 10 minutes is `service.flapping` once a window. The
 //! fixture (the daemon, the outbox, the receivers) is `common/notify_fixture.rs`.
 //!
 //! Everything this binary spawns goes through runwisp's reaper: the daemon too, whose exit is
@@ -332,4 +333,56 @@ notify_after_retries = true
     });
     assert_eq!(rows.len(), 1, "one message for the chain: {rows:#?}");
     assert_eq!(rx.requests().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. service.flapping.
+
+#[test]
+fn a_service_restarting_five_times_in_ten_minutes_is_flapping_once() {
+    let rx = Receiver::start(vec![Reply::status(200, "")]);
+    let project = Project::new("");
+    write_config(
+        &project,
+        &format!(
+            r##"
+[notify]
+coalesce_window = "0s"
+{ops}
+[[notification_route]]
+match = {{ kind = ["service.flapping"] }}
+notify = ["ops"]
+
+[services.crashy]
+run = "exit 1"
+restart_delay = "50ms"
+restart_backoff = "constant"
+"##,
+            ops = webhook("ops", &rx.url("/ops")),
+        ),
+    );
+    let _wisp = Wisp::start(&project, &[]);
+    let got = received(&rx, "the flapping told", 1);
+    let event = got[0].json();
+    assert_eq!(event["kind"], "service.flapping");
+    assert_eq!(event["task"], "crashy");
+    let title = event["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("crashy#0 is flapping: 5 restarts in"),
+        "{title}"
+    );
+    // It keeps restarting, but the window is told once.
+    until(
+        "ten restarts in the bell",
+        PATIENCE,
+        || bell_of(&project, "run.failed"),
+        |rows| rows.iter().map(|r| r.count).sum::<u32>() >= 10,
+    );
+    assert_eq!(
+        rx.requests().len(),
+        1,
+        "one flapping message per window: {:#?}",
+        rx.requests().iter().map(|r| r.json()).collect::<Vec<_>>()
+    );
+    assert_eq!(bell_of(&project, "service.flapping").len(), 1);
 }
