@@ -3,7 +3,7 @@
 //! coalescing window are one bell row and at most three messages, and `notify_after_failures`
 //! stays silent until its count, then the recovery goes only to who heard the failure; routes
 //! (kind, task glob, severity threshold), `append_notifiers` and the task's own lists reach each
-//! channel once, a success reaches who asked for it, the message links to the run, and
+//! channel once, a success reaches who asked for it, the message links to the run,
 //! `notify_after_retries` tells only of the attempt that ends a retry chain, and a service
 //! restarting 5 times in 10 minutes is `service.flapping` once a window. The
 //! fixture (the daemon, the outbox, the receivers) is `common/notify_fixture.rs`.
