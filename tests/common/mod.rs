@@ -172,11 +172,15 @@ pub fn alive(pid: i32) -> bool {
 }
 
 /// Resident memory of `pid` in kB, if it is still running.
-pub fn rss_kb(pid: u32) -> Option<u64> {
+/// The process's anonymous resident memory (heap, stacks): what output piling up in memory
+/// would grow. The binary's own code pages are left out: how many of them are resident depends
+/// on the build (a debug binary maps well over 100 MB) and on the kernel's fault-around, not on
+/// what the run printed.
+pub fn anon_rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with("RssAnon:"))?
         .split_whitespace()
         .nth(1)?
         .parse()
