@@ -146,8 +146,13 @@ impl DataDir {
     /// Makes sure the task's log folder exists (0700, not a symlink) and returns where the
     /// run's log goes, for a writer that creates the file itself ([`create_private_file`]).
     pub fn prepare_run_log(&self, task: &TaskName, run: &RunId) -> Result<PathBuf, DataDirError> {
-        make_private_dir(&self.logs_dir().join(task.as_str()))?;
+        self.prepare_task_logs(task)?;
         Ok(self.run_log_path(task, run))
+    }
+
+    /// Makes `task`'s log directory (private) if it is not there yet.
+    pub fn prepare_task_logs(&self, task: &TaskName) -> Result<(), DataDirError> {
+        make_private_dir(&self.logs_dir().join(task.as_str()))
     }
 
     /// Whether a daemon holds this directory's lock, and its pid if it wrote one.

@@ -140,7 +140,7 @@ impl Ending {
         let mut stopping_since: Option<tokio::time::Instant> = None;
         let mut durable = false;
         loop {
-            match store::blocking(&inner.store, move |s| s.wait(pending)).await {
+            match inner.store.committed(pending).await {
                 Ok(()) => {
                     durable = true;
                     break;
@@ -310,9 +310,9 @@ async fn execute(
             }
         }) as runner::Echo
     };
-    // The start is queued for the commit here, in order before the end, and waited for on
-    // the blocking pool, not on this async worker: a worker blocked on a commit would hold up
-    // every other run due now. `RunStarted` goes out once it is committed, and before
+    // The start is queued for the commit here, in order before the end, and waited for
+    // without blocking this async worker: a worker blocked on a commit would hold up every
+    // other run due now. `RunStarted` goes out once it is committed, and before
     // `RunEnded` (see `Ending::recorded`).
     let mut marking = None;
     let mut started_at = None;
@@ -329,8 +329,8 @@ async fn execute(
         let pending = inner
             .store
             .submit_start(&id, now, started.pid, started.start_time);
-        marking = Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = inner.store.wait(pending) {
+        marking = Some(tokio::spawn(async move {
+            if let Err(e) = inner.store.committed(pending).await {
                 tracing::error!(run = %id, "cannot record the start of a run: {e}");
             }
             inner.emit(Event::RunStarted { run: id, task });

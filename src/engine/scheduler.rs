@@ -87,8 +87,28 @@ pub(crate) async fn spawn(inner: Arc<Inner>) -> Result<(), StoreError> {
         entry.handled = now;
         scheduled.push(entry);
     }
+    prepare_log_dirs(&inner, &scheduled);
     tokio::spawn(run(inner, scheduled, now));
     Ok(())
+}
+
+/// Makes the log directories of the scheduled tasks in the background, so a task's first
+/// firing does not make its own: 200 tasks due at once for the first time made 200
+/// directories in one parent, one at a time (each `mkdir` holds the parent's lock), on the
+/// path to their starts. A firing still makes a directory that is missing.
+fn prepare_log_dirs(inner: &Arc<Inner>, scheduled: &[Scheduled]) {
+    let names: Vec<TaskName> = scheduled.iter().map(|s| s.name.clone()).collect();
+    let inner = inner.clone();
+    drop(tokio::task::spawn_blocking(move || {
+        for name in names {
+            if inner.is_stopping() {
+                return;
+            }
+            if let Err(e) = inner.dir.prepare_task_logs(&name) {
+                tracing::debug!(task = %name, "cannot make the task's log directory ahead: {e}");
+            }
+        }
+    }));
 }
 
 fn catch_up_keep(task: &Task) -> usize {
@@ -143,6 +163,7 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
         if std::mem::take(&mut reloaded) {
             scheduled = replan(&inner, scheduled, inner.clock.now());
             heap = heap_of(&scheduled);
+            prepare_log_dirs(&inner, &scheduled);
         }
         let now = inner.clock.now();
         if now < last_now {

@@ -129,11 +129,8 @@ async fn execute(
     started_at: i64,
 ) -> Outcome {
     let id = new.id;
-    if let Err(e) = store::blocking(&inner.store, move |s| {
-        s.mark_pipeline_running(&id, started_at)
-    })
-    .await
-    {
+    let pending = inner.store.submit_pipeline_start(&id, started_at);
+    if let Err(e) = inner.store.committed(pending).await {
         tracing::error!(run = %id, "cannot record the start of a pipeline run: {e}");
     }
     inner.emit(Event::RunStarted {

@@ -19,6 +19,14 @@
 //! keeps its place in the order, so a run's end queued before the next queued run starts is
 //! committed no later than that run's start.
 //!
+//! The daemon's writers wait without a thread ([`Store::committed`]): the first to find no
+//! leader hands the leading to one thread of the blocking pool, which commits batch after batch
+//! until the queue is empty and wakes each writer alone. 200 tasks due at once used to take 200
+//! blocking threads, each woken by every commit to find its change still queued; that ping-pong
+//! cost the daemon more CPU than the 200 spawns. A blocking writer ([`Store::wait`]) that finds
+//! no leader leads the same way, until the queue is empty (only `runwisp exec --standalone` and
+//! recovery at boot still write so, with no one else writing).
+//!
 //! A change that fails on its own (a second run for the same firing) is refused alone: SQLite
 //! undoes just that statement. Any other failure (a full disk, an I/O error, a failed commit)
 //! rolls the batch back and replays each change in its own transaction, so every writer gets
@@ -94,7 +102,27 @@ impl Write {
     }
 }
 
-type Outcome = Arc<Mutex<Option<Result<()>>>>;
+/// Where a writer finds its change's result, and how an async writer is woken.
+#[derive(Default)]
+struct Slot {
+    result: Mutex<Option<Result<()>>>,
+    ready: tokio::sync::Notify,
+}
+
+impl Slot {
+    fn take(&self) -> Option<Result<()>> {
+        lock(&self.result).take()
+    }
+
+    /// Stores the result and wakes an async writer (now or when it comes to wait: the wake-up
+    /// is kept until then).
+    fn set(&self, result: Result<()>) {
+        *lock(&self.result) = Some(result);
+        self.ready.notify_one();
+    }
+}
+
+type Outcome = Arc<Slot>;
 
 #[derive(Default)]
 struct Queue {
@@ -135,13 +163,13 @@ impl Store {
         Pending(outcome)
     }
 
-    /// Waits until a queued change is committed (leading the commit if no one else is) and
+    /// Waits until a queued change is committed (leading the commits if no one else is) and
     /// returns its result. Blocks: call it on a blocking thread.
     pub fn wait(&self, pending: Pending) -> Result<()> {
         let outcome = pending.0;
         let mut queue = lock(&self.group.queue);
         loop {
-            if let Some(result) = lock(&outcome).take() {
+            if let Some(result) = outcome.take() {
                 return result;
             }
             if queue.leading {
@@ -153,11 +181,49 @@ impl Store {
                 continue;
             }
             queue.leading = true;
+            drop(queue);
+            self.lead();
+            queue = lock(&self.group.queue);
+        }
+    }
+
+    /// [`Store::wait`] without holding a thread: when no one leads, one thread of the blocking
+    /// pool takes the leading until the queue is empty. Call it inside a tokio runtime.
+    pub async fn committed(self: &Arc<Self>, pending: Pending) -> Result<()> {
+        let outcome = pending.0;
+        if let Some(result) = outcome.take() {
+            return result;
+        }
+        let lead = {
+            let mut queue = lock(&self.group.queue);
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        if lead {
+            let store = self.clone();
+            drop(tokio::task::spawn_blocking(move || store.lead()));
+        }
+        loop {
+            outcome.ready.notified().await;
+            if let Some(result) = outcome.take() {
+                return result;
+            }
+        }
+    }
+
+    /// Commits batch after batch until nothing is queued, then gives up the leading. Called by
+    /// whoever set `leading`.
+    fn lead(&self) {
+        let mut queue = lock(&self.group.queue);
+        loop {
             let batch = std::mem::take(&mut queue.waiting);
+            if batch.is_empty() {
+                queue.leading = false;
+                return;
+            }
             drop(queue);
             self.commit_batch(batch);
             queue = lock(&self.group.queue);
-            queue.leading = false;
+            // Blocking writers wait on the condition variable; async ones were woken alone.
             self.group.committed.notify_all();
         }
     }
@@ -174,7 +240,7 @@ impl Store {
             if durable {
                 let e = StoreError::sql("making the run history wait for the disk")(e);
                 for (_, outcome) in &batch {
-                    *lock(outcome) = Some(Err(StoreError::Worker(e.to_string())));
+                    outcome.set(Err(StoreError::Worker(e.to_string())));
                 }
                 return;
             }
@@ -197,12 +263,12 @@ impl Store {
         // statements that must land together.
         if let Some(results) = in_one_transaction(conn, &batch) {
             for ((_, outcome), result) in batch.iter().zip(results) {
-                *lock(outcome) = Some(result);
+                outcome.set(result);
             }
             return;
         }
         for (write, outcome) in &batch {
-            *lock(outcome) = Some(alone(conn, write));
+            outcome.set(alone(conn, write));
         }
     }
 }

@@ -33,15 +33,16 @@ pub(super) fn record(conn: &Connection, kind: &str, id: &str, at: i64) -> Result
     Ok(())
 }
 
+/// The lane's rows after a seq, oldest first (`LIMIT ?2 + 0`: see the module doc of `store`).
+const LIFECYCLE_AFTER: &str = "SELECT seq, at, kind, run_id, task_name, end_reason, exit_code \
+     FROM lifecycle WHERE seq > ?1 ORDER BY seq LIMIT ?2 + 0";
+
 impl Store {
     /// Up to `limit` outbox rows after `seq`, oldest first.
     pub fn lifecycle_after(&self, seq: i64, limit: u32) -> Result<Vec<OutboxRow>> {
         let conn = self.conn();
         let mut select = conn
-            .prepare_cached(
-                "SELECT seq, at, kind, run_id, task_name, end_reason, exit_code FROM lifecycle \
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
+            .prepare_cached(LIFECYCLE_AFTER)
             .map_err(StoreError::sql("reading the lifecycle outbox"))?;
         let rows = select
             .query_map(params![seq, limit], |r| {
@@ -158,5 +159,27 @@ mod tests {
         // A cursor never moves back.
         store.save_lifecycle_cursor("notifications", 1).unwrap();
         assert_eq!(store.lifecycle_cursor("notifications").unwrap(), last);
+    }
+
+    #[test]
+    fn reading_the_lane_keeps_its_prepared_statement() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("runwisp.db")).unwrap();
+        let task = TaskName::parse("t").unwrap();
+        for (seq, limit) in [(0, 64), (1, 10), (2, 64), (3, 5)] {
+            store
+                .insert_run(&NewRun::new(
+                    task.clone(),
+                    RunKind::Task,
+                    TriggeredBy::Cli,
+                    1_000,
+                ))
+                .unwrap();
+            assert!(!store.lifecycle_after(seq, limit).unwrap().is_empty());
+        }
+        let conn = store.conn();
+        let select = conn.prepare_cached(super::LIFECYCLE_AFTER).unwrap();
+        // A bare `LIMIT ?2` made SQLite parse the statement again at every new binding.
+        assert_eq!(select.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 }

@@ -250,6 +250,11 @@ impl Store {
         self.write(Write::Insert(new.clone()))
     }
 
+    /// [`Store::insert_run`] queued without waiting: [`Store::committed`] waits for it.
+    pub fn submit_insert(&self, new: &NewRun) -> Pending {
+        self.submit(Write::Insert(new.clone()))
+    }
+
     /// Moves a run to `running` with the process facts crash recovery needs. Not waited to
     /// the disk (see `group.rs`): it survives a crash of the daemon, not a power loss.
     pub fn mark_running(
@@ -279,15 +284,15 @@ impl Store {
         })
     }
 
-    /// Moves a pipeline run to `running`: it has no process of its own. Waited to the disk.
-    pub fn mark_pipeline_running(&self, id: &RunId, start_at: i64) -> Result<()> {
-        let pending = self.submit(Write::MarkRunning {
+    /// Moves a pipeline run to `running`: it has no process of its own. Queued without
+    /// waiting; [`Store::committed`] waits for it.
+    pub fn submit_pipeline_start(&self, id: &RunId, start_at: i64) -> Pending {
+        self.submit(Write::MarkRunning {
             id: *id,
             start_at,
             pid: None,
             pid_start_time: None,
-        });
-        self.wait(pending)
+        })
     }
 
     /// Ends a run. An already ended run is left as it is.
@@ -340,7 +345,7 @@ impl Store {
             Some(task) => {
                 let mut stmt = conn
                     .prepare_cached(&format!(
-                        "SELECT {} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2",
+                        "SELECT {} FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2 + 0",
                         self.run_columns
                     ))
                     .map_err(StoreError::sql("listing runs"))?;
@@ -352,7 +357,7 @@ impl Store {
             None => {
                 let mut stmt = conn
                     .prepare_cached(&format!(
-                        "SELECT {} FROM runs ORDER BY id DESC LIMIT ?1",
+                        "SELECT {} FROM runs ORDER BY id DESC LIMIT ?1 + 0",
                         self.run_columns
                     ))
                     .map_err(StoreError::sql("listing runs"))?;
@@ -470,7 +475,7 @@ impl Store {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT id, task_name FROM runs WHERE task_name = ?1 AND status = 'ended' AND ( \
-                 (?2 IS NOT NULL AND id NOT IN (SELECT id FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2)) \
+                 (?2 IS NOT NULL AND id NOT IN (SELECT id FROM runs WHERE task_name = ?1 ORDER BY id DESC LIMIT ?2 + 0)) \
                  OR (?3 IS NOT NULL AND end_at < ?3))",
             )
             .map_err(StoreError::sql("finding expired runs"))?;

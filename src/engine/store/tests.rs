@@ -268,3 +268,48 @@ fn a_start_leaves_the_connection_synced_and_queued_changes_keep_their_order() {
         RunStatus::Running
     );
 }
+
+/// 200 writers waiting without threads (as 200 tasks due at once do) and one blocking writer
+/// among them: every change is committed with its own result, a second run for the same firing
+/// is refused alone, and the leading ends with the queue, so later writers are served too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_writers_share_commits_and_each_gets_its_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(&dir.path().join("runwisp.db")).unwrap());
+    let runs: Vec<NewRun> = (0..200)
+        .map(|i| new_run(&format!("t{}", i % 20), Some(i64::from(i))))
+        .collect();
+    let twin = NewRun {
+        id: RunId::new(),
+        ..runs[7].clone()
+    };
+    let mut writers = tokio::task::JoinSet::new();
+    for run in runs.iter().chain([&twin]) {
+        let (store, pending) = (store.clone(), store.submit_insert(run));
+        writers.spawn(async move { store.committed(pending).await });
+    }
+    let blocking = {
+        let (store, run) = (store.clone(), new_run("blocking", None));
+        tokio::task::spawn_blocking(move || store.insert_run(&run))
+    };
+    let mut refused = 0;
+    while let Some(result) = writers.join_next().await {
+        match result.unwrap() {
+            Ok(()) => {}
+            Err(StoreError::Duplicate { .. }) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    blocking.await.unwrap().unwrap();
+    assert_eq!(refused, 1, "only the second run of one firing is refused");
+    for run in &runs {
+        assert!(store.get_run(&run.id).unwrap().is_some());
+    }
+    // Nobody leads once the queue is empty: a writer arriving later is served all the same.
+    let late = new_run("late", None);
+    store.committed(store.submit_insert(&late)).await.unwrap();
+    assert_eq!(
+        store.get_run(&late.id).unwrap().unwrap().status,
+        RunStatus::Pending
+    );
+}

@@ -305,8 +305,8 @@ async fn replica(
                 millis(inner.clock.now()),
             )
         };
-        let row = new.clone();
-        if let Err(e) = store::blocking(&inner.store, move |s| s.insert_run(&row)).await {
+        let pending = inner.store.submit_insert(&new);
+        if let Err(e) = inner.store.committed(pending).await {
             drop(in_flight);
             tracing::error!(service = %name, replica = index, "cannot record a replica start: {e}");
         } else {

@@ -180,8 +180,10 @@ pub(crate) async fn fire(
     if let Some(id) = firing.id {
         new.id = id;
     }
-    let row = new.clone();
-    store::blocking(&inner.store, move |s| s.insert_run(&row)).await?;
+    inner
+        .store
+        .committed(inner.store.submit_insert(&new))
+        .await?;
     inner.emit(Event::RunCreated {
         run: new.id,
         task: name.clone(),
@@ -289,10 +291,10 @@ pub(crate) async fn fire(
     let id = new.id;
     if let Some((reason, message)) = refused {
         let end_at = new.created_at;
-        store::blocking(&inner.store, move |s| {
-            s.finish_run(&id, reason, Some(-1), end_at, Some(&message))
-        })
-        .await?;
+        let pending = inner
+            .store
+            .submit_finish(&id, reason, Some(-1), end_at, Some(&message));
+        inner.store.committed(pending).await?;
         inner.metrics.run_ended(name, reason, None, end_at);
         inner.emit(Event::RunEnded {
             run: id,

@@ -29,7 +29,7 @@ impl Store {
             .prepare_cached(&format!(
                 "SELECT {NOTICE_COLUMNS} FROM notifications WHERE inapp = 1 \
                  AND (?1 = 0 OR read_at IS NULL) AND (?2 IS NULL OR id < ?2) \
-                 ORDER BY id DESC LIMIT ?3"
+                 ORDER BY id DESC LIMIT ?3 + 0"
             ))
             .map_err(sql("listing notifications"))?;
         let rows = select
@@ -84,7 +84,7 @@ impl Store {
         let deleted = conn
             .execute(
                 "DELETE FROM notifications WHERE closed = 1 AND (last_at < ?2 OR id NOT IN \
-                 (SELECT id FROM notifications WHERE inapp = 1 ORDER BY id DESC LIMIT ?1))",
+                 (SELECT id FROM notifications WHERE inapp = 1 ORDER BY id DESC LIMIT ?1 + 0))",
                 params![keep, before],
             )
             .map_err(sql("pruning notifications"))?;

@@ -353,6 +353,19 @@ impl Store {
         Ok(rows)
     }
 
+    /// The tasks with a failure streak (one row per task at most, so bounded by the tasks).
+    pub fn open_streaks(&self) -> Result<std::collections::HashSet<String>> {
+        let conn = self.conn();
+        let mut select = conn
+            .prepare_cached("SELECT task_name FROM notify_streaks WHERE failures > 0")
+            .map_err(sql("reading the failure streaks"))?;
+        let rows = select
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql("reading the failure streaks"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql("reading the failure streaks"))
+    }
+
     pub fn streak(&self, task: &str) -> Result<Streak> {
         self.conn()
             .query_row(

@@ -21,10 +21,10 @@ fn matching_sql(columns: &str) -> String {
         "WITH matching AS ( \
              SELECT id FROM runs WHERE id BETWEEN ?1 AND ?2 \
              UNION \
-             SELECT id FROM (SELECT id FROM runs ORDER BY id DESC LIMIT ?5) \
+             SELECT id FROM (SELECT id FROM runs ORDER BY id DESC LIMIT ?5 + 0) \
              WHERE substr(id, ?3) = ?4) \
          SELECT {columns}, (SELECT COUNT(*) FROM matching) FROM runs \
-         WHERE id IN matching ORDER BY id DESC LIMIT ?6"
+         WHERE id IN matching ORDER BY id DESC LIMIT ?6 + 0"
     )
 }
 

@@ -17,7 +17,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {} FROM runs WHERE parent_run_id = ?1 ORDER BY id LIMIT ?2",
+                "SELECT {} FROM runs WHERE parent_run_id = ?1 ORDER BY id LIMIT ?2 + 0",
                 self.run_columns
             ))
             .map_err(StoreError::sql("reading a pipeline's steps"))?;
