@@ -18,18 +18,23 @@
 #   5. History at scale: 1,000,000 runs over 100 tasks written with the sqlite3 CLI into a
 #      database runwisp created; Store::list_runs(TASK, 50) timed in-process (the SQL of
 #      `runwisp runs TASK -n 50`) and the whole `runwisp runs TASK -n 50` under hyperfine.
+#   6. Start-up after a year of downtime: 1,000 minutely tasks (a third each `catch_up =
+#      "latest"`, `"all"` with `max_catch_up_runs = 3`, `"skip"`) last seen a year ago; time to
+#      data/daemon.pid, until every catch-up run is recorded, and until they have all ended.
 #
 # Prints a markdown section, appends it to the day's file in bench/history/ with the date and the
 # machine, and updates the rows of the table of latest figures (bench/latest.json, rendered at
 # the top of bench/RESULTS.md) that it measured with the table's sizes: skew_200 (or skew_10 with
-# SKEW_TASKS=10), idle_memory and idle_cpu, queue_1000, startup_1000, history_1m.
+# SKEW_TASKS=10), idle_memory and idle_cpu, queue_1000, startup_1000, history_1m,
+# startup_downtime.
 # Tools: hyperfine, supervisor, sqlite3 (installed with apt-get if missing), python3, coreutils.
 #
 # Knobs (environment): SKEW_TASKS (200), SKEW_SECONDS (13), IDLE_TASKS (100), IDLE_REPLICAS (10),
 # IDLE_SECONDS (60), IDLE_SETTLE (seconds of settling before the measurement, 10), QUEUE_RUNS
 # (1000), QUEUE_REPEATS (3), STARTUP_TASKS (1000), STARTUP_RUNS (10), HISTORY_ROWS (1000000),
-# HISTORY_TASKS (100), HISTORY_QUERIES (200), ONLY (space-separated subset of: skew idle queue
-# startup history), QUICK=1 (small sizes for all five, unless given; printed only), BENCH_TMP
+# HISTORY_TASKS (100), HISTORY_QUERIES (200), DOWNTIME_TASKS (1000), DOWNTIME_RUNS (5), ONLY
+# (space-separated subset of: skew idle queue startup history downtime), QUICK=1 (small sizes
+# for all six, unless given; printed only), BENCH_TMP
 # (parent of the temp directory, default $TMPDIR or /tmp), RUNWISP_BIN and BENCH_DAEMON_BIN (skip
 # the build and use these binaries; with RUNWISP_BIN alone, bench_daemon is looked for beside it
 # and in the cargo target directory), RUNWISP_LABEL (what the report calls the binary), RESULTS
@@ -47,6 +52,7 @@ if quick; then
     STARTUP_TASKS=${STARTUP_TASKS:-50} STARTUP_RUNS=${STARTUP_RUNS:-2}
     HISTORY_ROWS=${HISTORY_ROWS:-10000} HISTORY_TASKS=${HISTORY_TASKS:-10}
     HISTORY_QUERIES=${HISTORY_QUERIES:-20}
+    DOWNTIME_TASKS=${DOWNTIME_TASKS:-30} DOWNTIME_RUNS=${DOWNTIME_RUNS:-1}
 fi
 SKEW_TASKS=${SKEW_TASKS:-200}
 SKEW_SECONDS=${SKEW_SECONDS:-13}
@@ -61,7 +67,9 @@ STARTUP_RUNS=${STARTUP_RUNS:-10}
 HISTORY_ROWS=${HISTORY_ROWS:-1000000}
 HISTORY_TASKS=${HISTORY_TASKS:-100}
 HISTORY_QUERIES=${HISTORY_QUERIES:-200}
-ONLY=${ONLY:-skew idle queue startup history}
+DOWNTIME_TASKS=${DOWNTIME_TASKS:-1000}
+DOWNTIME_RUNS=${DOWNTIME_RUNS:-5}
+ONLY=${ONLY:-skew idle queue startup history downtime}
 HELPER="python3 $ROOT/bench/daemon_helper.py"
 
 wants() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -133,7 +141,7 @@ row() { SUMMARY+="| $1 | $2 | $3 | $4 | $5 |"$'\n'; }
 
 # --- 1. scheduling skew ------------------------------------------------------------------------
 if wants skew; then
-    say "1/5 scheduling skew: $SKEW_TASKS tasks @every 5s for ${SKEW_SECONDS}s"
+    say "1/6 scheduling skew: $SKEW_TASKS tasks @every 5s for ${SKEW_SECONDS}s"
     mkdir -p "$T/skew"
     for i in $(seq -w 1 "$SKEW_TASKS"); do
         printf '[tasks.s%s]\nrun = "true"\ncron = "@every 5s"\n\n' "$i"
@@ -170,7 +178,7 @@ fi
 
 # --- 2. idle footprint -------------------------------------------------------------------------
 if wants idle; then
-    say "2/5 idle footprint: $IDLE_TASKS tasks + $IDLE_REPLICAS replicas, ${IDLE_SECONDS}s each, runwisp then supervisord"
+    say "2/6 idle footprint: $IDLE_TASKS tasks + $IDLE_REPLICAS replicas, ${IDLE_SECONDS}s each, runwisp then supervisord"
     mkdir -p "$T/idle" "$T/sup"
     {
         # Minute and hour spread; only on 29 February, so nothing fires during the measurement.
@@ -261,7 +269,7 @@ fi
 
 # --- 3. per-run overhead -----------------------------------------------------------------------
 if wants queue; then
-    say "3/5 per-run overhead: $QUEUE_RUNS queued runs of true, $QUEUE_REPEATS times each"
+    say "3/6 per-run overhead: $QUEUE_RUNS queued runs of true, $QUEUE_REPEATS times each"
     # disk and tmpfs: the triggers sent together; serial: on disk, one trigger after another.
     for place in disk tmpfs serial; do
         parent=$T mode=together
@@ -316,7 +324,7 @@ fi
 
 # --- 4. start-up -------------------------------------------------------------------------------
 if wants startup; then
-    say "4/5 start-up: $STARTUP_TASKS tasks, $STARTUP_RUNS boots fresh and warm"
+    say "4/6 start-up: $STARTUP_TASKS tasks, $STARTUP_RUNS boots fresh and warm"
     mkdir -p "$T/boot"
     crons=("*/5 * * * *" "0 3 * * *" "@every 1h" "@daily" "30 2 * * 1-5" "15 */6 * * *")
     for i in $(seq 0 $((STARTUP_TASKS - 1))); do
@@ -359,7 +367,7 @@ fi
 
 # --- 5. history at scale -----------------------------------------------------------------------
 if wants history; then
-    say "5/5 history: $HISTORY_ROWS runs over $HISTORY_TASKS tasks"
+    say "5/6 history: $HISTORY_ROWS runs over $HISTORY_TASKS tasks"
     mkdir -p "$T/hist"
     for i in $(seq 0 $((HISTORY_TASKS - 1))); do
         printf '[tasks.h%03d]\nrun = "true"\n\n' "$i"
@@ -426,6 +434,52 @@ $(val "$T/hist-cli.txt" max_ms) ms.
 "
 fi
 
+# --- 6. start-up after a year of downtime -------------------------------------------------------
+if wants downtime; then
+    say "6/6 a year of downtime: $DOWNTIME_TASKS minutely tasks, $DOWNTIME_RUNS boots"
+    mkdir -p "$T/down"
+    policies=('latest' 'all' 'skip')
+    expected=0
+    for i in $(seq 0 $((DOWNTIME_TASKS - 1))); do
+        policy=${policies[$((i % 3))]}
+        printf '[tasks.y%04d]\nrun = "true"\ncron = "* * * * *"\ncatch_up = "%s"\n' "$i" "$policy"
+        [ "$policy" = all ] && printf 'max_catch_up_runs = 3\n'
+        printf '\n'
+    done >"$T/down/runwisp.toml"
+    expected=$(awk -v n="$DOWNTIME_TASKS" 'BEGIN { for (i = 0; i < n; i++) e += (i % 3 == 0) ? 1 : (i % 3 == 1) ? 3 : 0; print e }')
+    # One boot records when each task was first seen; the anchors then go back a year (no run
+    # exists, so the first sighting is each task's anchor).
+    start_daemon "$T/down/runwisp.toml" "$T/down/template" "$T/down/out.log"
+    stop_pid "$DAEMON"
+    rm -f "$T/down/template/daemon.pid"
+    sqlite3 "$T/down/template/runwisp.db" \
+        "UPDATE task_anchors SET first_seen = first_seen - 365 * 86400000; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    $HELPER downtime "$T/down/out.log" "$BIN" "$T/down/runwisp.toml" "$T/down/template" \
+        "$T/down/data" "$DOWNTIME_RUNS" "$expected" >"$T/downtime.txt"
+    down_boot=$(val "$T/downtime.txt" boot_max_ms) down_rec=$(val "$T/downtime.txt" recorded_max_ms)
+    down_end=$(val "$T/downtime.txt" ended_max_ms)
+    row "start-up after a year of downtime, $DOWNTIME_TASKS minutely tasks (worst of $DOWNTIME_RUNS)" \
+        "$down_boot ms to daemon.pid; $expected catch-up runs recorded at $down_rec ms, ended at $down_end ms" "–" "–" \
+        "< 1 s: $(verdict "$(awk -v a="$down_boot" 'BEGIN { print a < 1000 }')")"
+    DETAILS+="
+**Start-up after a year of downtime.** $DOWNTIME_TASKS tasks \`cron = \"* * * * *\"\`, a third
+each with \`catch_up = \"latest\"\`, \`\"all\"\` (\`max_catch_up_runs = 3\`) and \`\"skip\"\`, last
+seen a year ago (one boot recorded them, then their \`task_anchors.first_seen\` went back 365
+days): about $((DOWNTIME_TASKS * 525600 / 1000000)) million missed firings in all, counted, not walked. Each
+of $DOWNTIME_RUNS boots on a fresh copy of that data directory, timed from spawning
+\`runwisp --headless --port 0\` (polled from Python, so its spawn is included): until
+\`data/daemon.pid\`, until all $expected catch-up runs are recorded (\`triggered_by =
+'catch_up'\`), and until they have all ended (each task runs its own one after another); then
+SIGTERM. Catch-up runs per boot: $(val "$T/downtime.txt" catch_up_runs).
+
+| until | min (ms) | p50 (ms) | max (ms) |
+|---|---|---|---|
+| \`daemon.pid\` | $(val "$T/downtime.txt" boot_min_ms) | $(val "$T/downtime.txt" boot_p50_ms) | $down_boot |
+| every catch-up run recorded | $(val "$T/downtime.txt" recorded_min_ms) | $(val "$T/downtime.txt" recorded_p50_ms) | $down_rec |
+| every catch-up run ended | $(val "$T/downtime.txt" ended_min_ms) | $(val "$T/downtime.txt" ended_p50_ms) | $down_end |
+"
+fi
+
 # --- report ------------------------------------------------------------------------------------
 machine_facts "$T" src examples
 
@@ -483,6 +537,15 @@ if wants startup; then
         latest startup_1000 "figure=$fresh_p50 / $warm_p50 ms (worst $worst ms)" "value=$worst"
     else
         sizes_differ "start-up with $STARTUP_TASKS tasks, not 1000"
+    fi
+fi
+if wants downtime; then
+    if [ "$DOWNTIME_TASKS" = 1000 ]; then
+        latest startup_downtime \
+            "figure=$down_boot ms to daemon.pid (worst of $DOWNTIME_RUNS); $expected catch-up runs recorded by $down_rec ms, ended by $down_end ms" \
+            "value=$(awk -v a="$down_boot" 'BEGIN { printf "%.3f", a / 1000 }')" "script=bench/daemon.sh"
+    else
+        sizes_differ "a year of downtime with $DOWNTIME_TASKS tasks, not 1000"
     fi
 fi
 if wants history; then

@@ -8,6 +8,11 @@ Each command prints `key=value` lines. Standard library only.
   startup OUT BIN CONFIG DATA N MODE  spawn the daemon N times, time until DATA/daemon.pid
                                       appears, SIGTERM it; MODE fresh (empty data directory each
                                       time) or warm (the same one, after one unmeasured boot)
+  downtime OUT BIN CONFIG TEMPLATE DATA N EXPECTED
+                                      N boots on a copy of TEMPLATE (a data directory whose
+                                      tasks were last seen a year ago): time until
+                                      DATA/daemon.pid appears, until EXPECTED catch-up runs
+                                      are recorded, and until they have all ended; SIGTERM
   children PID                        how many live descendants PID has
   idle PID SECONDS                    RSS, CPU and wake-ups of PID and of its descendants over
                                       SECONDS
@@ -92,6 +97,56 @@ def startup(out, binary, config, data, n, mode):
             times.append(elapsed)
     summary("", times)
     print(f"stale_pid_files={len(stale)}")
+
+
+def downtime(out, binary, config, template, data, n, expected):
+    pid_file = os.path.join(data, "daemon.pid")
+    db = os.path.join(data, "runwisp.db")
+    cmd = [binary, "--config", config, "--data", data, "--headless", "--port", "0"]
+    boot, recorded, ended, counts = [], [], [], []
+
+    def catch_up(conn, what):
+        return conn.execute(
+            f"SELECT count(*) FROM runs WHERE triggered_by = 'catch_up' {what}"
+        ).fetchone()[0]
+
+    for _ in range(n):
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.copytree(template, data)
+        with open(out, "ab") as log:
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+            while not os.path.exists(pid_file):
+                if proc.poll() is not None:
+                    sys.exit(f"the daemon exited with {proc.returncode} before booting; see {out}")
+                if time.perf_counter() - start > 30:
+                    proc.kill()
+                    sys.exit("the daemon did not boot within 30 s")
+                time.sleep(0.0002)
+            boot.append((time.perf_counter() - start) * 1000)
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            seen_recorded = None
+            while True:
+                now = time.perf_counter()
+                made = catch_up(conn, "")
+                if seen_recorded is None and made >= expected:
+                    seen_recorded = (now - start) * 1000
+                if made >= expected and catch_up(conn, "AND end_at IS NULL") == 0:
+                    ended.append((now - start) * 1000)
+                    break
+                if now - start > 120:
+                    proc.kill()
+                    sys.exit(f"only {made} of {expected} catch-up runs after 120 s")
+                time.sleep(0.005)
+            recorded.append(seen_recorded)
+            counts.append(catch_up(conn, ""))
+            conn.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    summary("boot_", boot)
+    summary("recorded_", recorded)
+    summary("ended_", ended)
+    print(f"catch_up_runs={min(counts)}..{max(counts)}")
 
 
 def stat_fields(pid):
@@ -205,6 +260,9 @@ def main():
     elif cmd == "startup":
         out, binary, config, data, n, mode = args
         startup(out, binary, config, data, int(n), mode)
+    elif cmd == "downtime":
+        out, binary, config, template, data, n, expected = args
+        downtime(out, binary, config, template, data, int(n), int(expected))
     elif cmd == "children":
         print(len(descendants(int(args[0]))))
     elif cmd == "idle":

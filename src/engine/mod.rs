@@ -210,12 +210,14 @@ impl Engine {
         });
         let engine = Engine { inner };
         retention::spawn_sweeper(engine.inner.clone());
-        scheduler::spawn(engine.inner.clone()).await?;
         notify::spawn(engine.inner.clone());
         supervisor::start_all(&engine.inner).await;
         tasks::retry_crashed(&engine.inner, &crashed).await;
         pipeline::resume_on_boot(&engine.inner).await;
         metrics::seed_last_success(&engine.inner);
+        // Last: the catch-up a long downtime fires (a run and a notice for each of 1,000
+        // tasks) would otherwise hold the database while the boot's own reads waited.
+        scheduler::spawn(engine.inner.clone()).await?;
         Ok(engine)
     }
 

@@ -172,12 +172,23 @@ fn next_cron(cron: &CronExpr, after: Timestamp, tz: &TimeZone) -> Option<Timesta
 }
 
 /// The earliest firing on local `date` after `after`. On a day without an offset change local
-/// order is instant order, so the first match wins; otherwise every candidate is weighed.
+/// order is instant order, so the first match wins, and on `after`'s own day no minute before
+/// `after`'s is looked at (a minutely task's next firing was 1,440 zone conversions late in
+/// the day, and catching up a year of them stalled the boot for seconds); otherwise every
+/// candidate is weighed.
 fn first_in_day(cron: &CronExpr, date: Date, after: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
     let simple_day = !has_transition(date, tz);
+    let (from_hour, from_minute) = match after.to_zoned(tz.clone()).datetime() {
+        local if simple_day && local.date() == date => (
+            u32::try_from(local.hour()).unwrap_or(0),
+            u32::try_from(local.minute()).unwrap_or(0),
+        ),
+        _ => (0, 0),
+    };
     let mut best: Option<Timestamp> = None;
-    for hour in (0..24).filter(|h| cron.hour_matches(*h)) {
-        for minute in (0..60).filter(|m| cron.minute_matches(*m)) {
+    for hour in (from_hour..24).filter(|h| cron.hour_matches(*h)) {
+        let first_minute = if hour == from_hour { from_minute } else { 0 };
+        for minute in (first_minute..60).filter(|m| cron.minute_matches(*m)) {
             let civil = date.at(hour as i8, minute as i8, 0, 0);
             for t in instants(civil, tz, cron.wall_clock).into_iter().flatten() {
                 if t > after && best.is_none_or(|b| t < b) {
