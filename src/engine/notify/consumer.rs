@@ -48,26 +48,85 @@ pub(crate) fn spawn(inner: Arc<Inner>) {
         abandon_undeclared(&inner).await;
         let mut last_prune = tokio::time::Instant::now();
         let mut close = tokio::time::interval(CLOSE_EVERY);
+        let mut quiet = QuietCursor::default();
         loop {
             tokio::select! {
                 batch = consumer.next_batch(BATCH) => match batch {
-                    Ok(events) => {
-                        if let Err(e) = handle_all(&inner, &events).await {
+                    Ok(events) => match handle_all(&inner, &events).await {
+                        Ok(unsaved) => {
+                            if !events.is_empty() {
+                                quiet.unsaved = unsaved;
+                            }
+                            quiet.save(&inner, false).await;
+                        }
+                        Err(e) => {
                             tracing::error!("cannot record notifications: {e}; retrying");
                             let _ = consumer.rewind().await;
                             tokio::time::sleep(Duration::from_secs(1)).await;
                         }
-                    }
+                    },
                     Err(e) => {
                         tracing::error!("notifications cannot read run events: {e}");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 },
-                _ = close.tick() => maintain(&inner, &mut last_prune).await,
-                _ = inner.stopped() => return,
+                _ = close.tick() => {
+                    quiet.save(&inner, true).await;
+                    maintain(&inner, &mut last_prune).await;
+                }
+                _ = inner.stopped() => {
+                    quiet.save(&inner, true).await;
+                    return;
+                }
             }
         }
     });
+}
+
+/// The cursor past events that recorded nothing is saved at most this often: each save was a
+/// commit waiting for the disk, one per batch (one per run when runs end one by one), and an
+/// event handled again after a crash records nothing again (unless a new configuration made it
+/// worth a notice: at most the last second's runs are looked at again).
+const QUIET_SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the consumer is past quiet events, not saved yet.
+struct QuietCursor {
+    unsaved: Option<i64>,
+    saved_at: tokio::time::Instant,
+}
+
+impl Default for QuietCursor {
+    fn default() -> Self {
+        Self {
+            unsaved: None,
+            saved_at: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl QuietCursor {
+    /// Saves the cursor when one is waiting and a second has passed since the last save (or
+    /// `now`, at the periodic tick and at the stop).
+    async fn save(&mut self, inner: &Arc<Inner>, now: bool) {
+        let Some(seq) = self.unsaved else {
+            return;
+        };
+        if !now && self.saved_at.elapsed() < QUIET_SAVE_EVERY {
+            return;
+        }
+        match store::blocking(&inner.store, move |s| {
+            s.save_lifecycle_cursor(CONSUMER, seq)
+        })
+        .await
+        {
+            Ok(()) => {
+                self.unsaved = None;
+                self.saved_at = tokio::time::Instant::now();
+            }
+            // Kept for the next try; meanwhile a restart handles these quiet events again.
+            Err(e) => tracing::warn!("cannot save where the notifications are: {e}"),
+        }
+    }
 }
 
 /// Pending deliveries of a notifier the configuration no longer declares are given up at
@@ -94,11 +153,13 @@ async fn abandon_undeclared(inner: &Arc<Inner>) {
     }
 }
 
-/// Handles a batch of events in order, each in its own transaction with the cursor.
+/// Handles a batch of events in order, each in its own transaction with the cursor. Returns
+/// the cursor past the quiet events that end the batch, for the caller to save
+/// ([`QuietCursor`]).
 async fn handle_all(
     inner: &Arc<Inner>,
     events: &[LifecycleEvent],
-) -> Result<(), store::StoreError> {
+) -> Result<Option<i64>, store::StoreError> {
     let mut quiet_until: Option<i64> = None;
     // One read for the batch instead of one per quiet success (`Streaks`).
     let mut streaks = Streaks::default();
@@ -137,13 +198,7 @@ async fn handle_all(
         quiet_until = None;
         announce(inner, &rows);
     }
-    if let Some(seq) = quiet_until {
-        store::blocking(&inner.store, move |s| {
-            s.save_lifecycle_cursor(CONSUMER, seq)
-        })
-        .await?;
-    }
-    Ok(())
+    Ok(quiet_until)
 }
 
 /// Which tasks may have a failure streak, known once per batch of events: a success nobody

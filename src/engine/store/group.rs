@@ -236,7 +236,7 @@ impl Store {
         // anchors, the auth secret).
         let mode = synchronous_for(&batch);
         let durable = mode == "FULL";
-        if let Err(e) = conn.pragma_update(None, "synchronous", mode) {
+        if let Err(e) = run(&conn, synchronous_sql(mode)) {
             if durable {
                 let e = StoreError::sql("making the run history wait for the disk")(e);
                 for (_, outcome) in &batch {
@@ -249,7 +249,7 @@ impl Store {
         }
         self.apply_batch(&conn, batch);
         if !durable {
-            if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+            if let Err(e) = run(&conn, synchronous_sql("FULL")) {
                 tracing::error!(
                     "cannot set synchronous = FULL back after a run's start; the next change \
                      that is not a run's own may not be synced: {e}"
@@ -290,11 +290,10 @@ fn alone(conn: &Connection, write: &Write) -> Result<()> {
             "a failed batch of run changes could not be rolled back".into(),
         ));
     }
-    conn.execute_batch("BEGIN IMMEDIATE")
+    run(conn, "BEGIN IMMEDIATE")
         .map_err(StoreError::sql("starting a change to the run history"))?;
     let result = write.apply(conn).and_then(|()| {
-        conn.execute_batch("COMMIT")
-            .map_err(StoreError::sql("committing a change to the run history"))
+        run(conn, "COMMIT").map_err(StoreError::sql("committing a change to the run history"))
     });
     if result.is_err() {
         rollback(conn);
@@ -305,7 +304,7 @@ fn alone(conn: &Connection, write: &Write) -> Result<()> {
 /// Applies the batch in one transaction; `None` (rolled back) if anything but a statement of
 /// its own failed.
 fn in_one_transaction(conn: &Connection, batch: &[(Write, Outcome)]) -> Option<Vec<Result<()>>> {
-    conn.execute_batch("BEGIN IMMEDIATE").ok()?;
+    run(conn, "BEGIN IMMEDIATE").ok()?;
     let mut results = Vec::with_capacity(batch.len());
     for (write, _) in batch {
         let result = write.apply(conn);
@@ -319,16 +318,31 @@ fn in_one_transaction(conn: &Connection, batch: &[(Write, Outcome)]) -> Option<V
         }
         results.push(result);
     }
-    if conn.execute_batch("COMMIT").is_err() {
+    if run(conn, "COMMIT").is_err() {
         rollback(conn);
         return None;
     }
     Some(results)
 }
 
+/// Runs one statement without results through the connection's cache of prepared statements:
+/// each batch's `BEGIN`, `COMMIT` and `PRAGMA synchronous` were parsed anew, several times per
+/// run.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+fn synchronous_sql(mode: &str) -> &'static str {
+    if mode == "FULL" {
+        "PRAGMA synchronous = FULL"
+    } else {
+        "PRAGMA synchronous = NORMAL"
+    }
+}
+
 fn rollback(conn: &Connection) {
     if !conn.is_autocommit() {
-        if let Err(e) = conn.execute_batch("ROLLBACK") {
+        if let Err(e) = run(conn, "ROLLBACK") {
             tracing::error!("cannot roll back a batch of run changes: {e}");
         }
     }

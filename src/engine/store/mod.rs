@@ -116,6 +116,9 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
 /// Runs a store call on the blocking pool, so a commit's fsync never stalls the async workers.
 pub async fn blocking<T, F>(store: &std::sync::Arc<Store>, call: F) -> Result<T>
 where
@@ -162,6 +165,9 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
+        // Every statement of the run path stays prepared (the default cache holds 16, fewer
+        // than the daemon uses, and an evicted statement is parsed again).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let store = Self {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),

@@ -97,11 +97,11 @@ impl Store {
     /// Records that `consumer` handled every row up to `seq` (never moves a cursor back).
     pub fn save_lifecycle_cursor(&self, consumer: &str, seq: i64) -> Result<()> {
         self.conn()
-            .execute(
+            .prepare_cached(
                 "INSERT INTO lifecycle_cursors (consumer, seq) VALUES (?1, ?2) \
                  ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                params![consumer, seq],
             )
+            .and_then(|mut save| save.execute(params![consumer, seq]))
             .map_err(StoreError::sql("saving a lifecycle cursor"))?;
         Ok(())
     }
