@@ -67,6 +67,20 @@ def skew(db):
     print(f"not_started={pending}")
 
 
+def boot(cmd, log, out, pid_file):
+    """Spawns the daemon and waits until pid_file appears; returns it and when it was spawned."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    while not os.path.exists(pid_file):
+        if proc.poll() is not None:
+            sys.exit(f"the daemon exited with {proc.returncode} before booting; see {out}")
+        if time.perf_counter() - start > 30:
+            proc.kill()
+            sys.exit("the daemon did not boot within 30 s")
+        time.sleep(0.0002)
+    return proc, start
+
+
 def startup(out, binary, config, data, n, mode):
     pid_file = os.path.join(data, "daemon.pid")
     times, stale = [], []
@@ -81,15 +95,7 @@ def startup(out, binary, config, data, n, mode):
             os.remove(pid_file)
             stale.append(i)
         with open(out, "ab") as log:
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdout=log, stderr=log)
-            while not os.path.exists(pid_file):
-                if proc.poll() is not None:
-                    sys.exit(f"the daemon exited with {proc.returncode} before booting; see {out}")
-                if time.perf_counter() - start > 30:
-                    proc.kill()
-                    sys.exit("the daemon did not boot within 30 s")
-                time.sleep(0.0002)
+            proc, start = boot(cmd, log, out, pid_file)
             elapsed = (time.perf_counter() - start) * 1000
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
@@ -103,7 +109,7 @@ def downtime(out, binary, config, template, data, n, expected):
     pid_file = os.path.join(data, "daemon.pid")
     db = os.path.join(data, "runwisp.db")
     cmd = [binary, "--config", config, "--data", data, "--headless", "--port", "0"]
-    boot, recorded, ended, counts = [], [], [], []
+    boots, recorded, ended, counts = [], [], [], []
 
     def catch_up(conn, what):
         return conn.execute(
@@ -114,16 +120,8 @@ def downtime(out, binary, config, template, data, n, expected):
         shutil.rmtree(data, ignore_errors=True)
         shutil.copytree(template, data)
         with open(out, "ab") as log:
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdout=log, stderr=log)
-            while not os.path.exists(pid_file):
-                if proc.poll() is not None:
-                    sys.exit(f"the daemon exited with {proc.returncode} before booting; see {out}")
-                if time.perf_counter() - start > 30:
-                    proc.kill()
-                    sys.exit("the daemon did not boot within 30 s")
-                time.sleep(0.0002)
-            boot.append((time.perf_counter() - start) * 1000)
+            proc, start = boot(cmd, log, out, pid_file)
+            boots.append((time.perf_counter() - start) * 1000)
             conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
             seen_recorded = None
             while True:
@@ -143,7 +141,7 @@ def downtime(out, binary, config, template, data, n, expected):
             conn.close()
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-    summary("boot_", boot)
+    summary("boot_", boots)
     summary("recorded_", recorded)
     summary("ended_", ended)
     print(f"catch_up_runs={min(counts)}..{max(counts)}")
