@@ -11,7 +11,7 @@ use std::time::Duration;
 use harness::*;
 use jiff::Timestamp;
 use runwisp::engine::clock::{Clock, FakeClock};
-use runwisp::engine::model::{RunId, RunKind, TriggeredBy};
+use runwisp::engine::model::{NotifyKind, RunId, RunKind, TriggeredBy};
 use runwisp::engine::store::{NewRun, Store};
 
 /// Advances the clock `step` at a time until `end`, waiting after each step until the task has
@@ -270,6 +270,41 @@ run = "true"
         })
         .await;
         assert_eq!(r.last().unwrap().triggered_by, TriggeredBy::Cron);
+    }
+    // What was dropped is told once per task in the bell (`run.missed`), saying what the
+    // policy did; `fresh` missed nothing and says nothing.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut told = loop {
+        let mut told: Vec<(String, String)> = engine
+            .notifications(false, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.kind == NotifyKind::RunMissed)
+            .map(|n| (n.title, n.body))
+            .collect();
+        if told.len() >= 3 || tokio::time::Instant::now() >= deadline {
+            told.sort();
+            break told;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let titles: Vec<&str> = told.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "all missed 72 firing(s) while runwisp was not running",
+            "latest missed 72 firing(s) while runwisp was not running",
+            "skip missed 72 firing(s) while runwisp was not running",
+        ],
+        "{told:#?}"
+    );
+    for (body, says) in told.iter_mut().map(|(_, b)| b).zip([
+        "catch_up = \"all\" runs 10 of them, 62 dropped (max_catch_up_runs = 10).",
+        "catch_up = \"latest\" runs the most recent one.",
+        "catch_up = \"skip\" runs none of them.",
+    ]) {
+        assert!(body.contains(says), "{body:?} says {says:?}");
     }
     engine.shutdown().await;
 }
