@@ -55,9 +55,8 @@ const MAX_LINE: usize = 64 * 1024;
 const WRITEBACK_EVERY: u64 = 8 * 1024 * 1024;
 
 /// Reads a pipe to its end, sending whole lines. The pipe is read straight into the buffer of
-/// lines in progress, the last line end is found with `memrchr`, and a chunk that fills most of
-/// the buffer takes the buffer itself: 1 GiB of output was copied twice more and scanned a byte
-/// at a time before.
+/// lines in progress, the last line end is found with `memrchr`, and the chunk takes the buffer
+/// itself (`take_lines`) rather than a copy of it.
 pub async fn read_lines(mut pipe: pipe::Receiver, stream: Stream, tx: mpsc::Sender<Chunk>) {
     let mut pending: Vec<u8> = Vec::with_capacity(READ_SIZE);
     loop {
@@ -100,8 +99,8 @@ pub async fn read_lines(mut pipe: pipe::Receiver, stream: Stream, tx: mpsc::Send
 
 /// Takes the first `cut` bytes of `pending` as a chunk: the buffer itself, with the rest (a
 /// part of a line) copied to a new one. A chunk owns about its own bytes: a buffer much larger
-/// than what it holds is shrunk in place (the allocator splits it, nothing is copied), so a chunk
-/// of a few bytes never holds a buffer's capacity while it waits in the channel.
+/// than what it holds is shrunk (the allocator usually splits it where it is), so a chunk of a
+/// few bytes never holds a buffer's capacity while it waits in the channel.
 fn take_lines(pending: &mut Vec<u8>, cut: usize) -> Vec<u8> {
     let rest = pending[cut..].to_vec();
     let mut data = std::mem::replace(pending, rest);
