@@ -439,7 +439,6 @@ if wants downtime; then
     say "6/6 a year of downtime: $DOWNTIME_TASKS minutely tasks, $DOWNTIME_RUNS boots"
     mkdir -p "$T/down"
     policies=('latest' 'all' 'skip')
-    expected=0
     for i in $(seq 0 $((DOWNTIME_TASKS - 1))); do
         policy=${policies[$((i % 3))]}
         printf '[tasks.y%04d]\nrun = "true"\ncron = "* * * * *"\ncatch_up = "%s"\n' "$i" "$policy"

@@ -297,23 +297,16 @@ notify_on_success = ["deploys"]
 #[test]
 fn notify_after_retries_tells_only_of_the_attempt_that_ends_the_chain() {
     let rx = Receiver::start(vec![Reply::status(200, "")]);
-    let project = Project::new("");
-    write_config(
-        &project,
-        &format!(
-            r##"
-[notify]
-coalesce_window = "0s"
-{ops}
+    let project = with_ops(
+        &rx,
+        r#"
 [tasks.flaky]
 run = "echo attempt $RUNWISP_ATTEMPT; exit 4"
 retry_attempts = 2
 retry_delay = "200ms"
 notify_on_failure = ["ops"]
 notify_after_retries = true
-"##,
-            ops = webhook("ops", &rx.url("/ops")),
-        ),
+"#,
     );
     let wisp = Wisp::start(&project, &[]);
     wisp.run_to_end("flaky");
@@ -341,25 +334,18 @@ notify_after_retries = true
 #[test]
 fn a_service_restarting_five_times_in_ten_minutes_is_flapping_once() {
     let rx = Receiver::start(vec![Reply::status(200, "")]);
-    let project = Project::new("");
-    write_config(
-        &project,
-        &format!(
-            r##"
-[notify]
-coalesce_window = "0s"
-{ops}
+    let project = with_ops(
+        &rx,
+        r#"
 [[notification_route]]
-match = {{ kind = ["service.flapping"] }}
+match = { kind = ["service.flapping"] }
 notify = ["ops"]
 
 [services.crashy]
 run = "exit 1"
 restart_delay = "50ms"
 restart_backoff = "constant"
-"##,
-            ops = webhook("ops", &rx.url("/ops")),
-        ),
+"#,
     );
     let _wisp = Wisp::start(&project, &[]);
     let got = received(&rx, "the flapping told", 1);
@@ -385,4 +371,15 @@ restart_backoff = "constant"
         rx.requests().iter().map(|r| r.json()).collect::<Vec<_>>()
     );
     assert_eq!(bell_of(&project, "service.flapping").len(), 1);
+}
+
+/// A project whose channel `ops` is a webhook to `rx`, with no coalescing, and `rest` after it.
+fn with_ops(rx: &Receiver, rest: &str) -> Project {
+    let project = Project::new("");
+    let ops = webhook("ops", &rx.url("/ops"));
+    write_config(
+        &project,
+        &format!("[notify]\ncoalesce_window = \"0s\"\n{ops}\n{rest}"),
+    );
+    project
 }

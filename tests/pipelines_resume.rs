@@ -114,15 +114,7 @@ steps = ["one", "two", "three"]
         flat(&tree(&d, &id)),
         pairs(&[("1", "success"), ("2", "success"), ("3", "crashed")])
     );
-    let mut resumed = None;
-    wait_for("the resume on boot", Duration::from_secs(15), || {
-        resumed = runs_of(&d, "deploy")
-            .into_iter()
-            .find(|r| r["resume_of_run_id"] == id.as_str());
-        resumed.is_some()
-    });
-    let new_id = resumed.unwrap()["id"].as_str().unwrap().to_string();
-    let done = d.wait_ended(&new_id);
+    let done = resumed_on_boot(&d, "deploy", &id);
     assert_eq!(done["end_reason"], "success", "{done}");
     assert_eq!(done["triggered_by"], "resume");
     assert_eq!((count(&d, "one.txt"), count(&d, "two.txt")), (1, 1));
@@ -221,15 +213,7 @@ steps = ["before", { task = "restart-self", on_interrupt = "continue" }, "verify
     let old = d.project.store().get_run(&run_id).unwrap().unwrap();
     assert_eq!(old.end_reason.map(|r| r.as_str()), Some("interrupted"));
     let d = restart(d);
-    let mut resumed = None;
-    wait_for("the resume on boot", Duration::from_secs(15), || {
-        resumed = runs_of(&d, "deploy")
-            .into_iter()
-            .find(|r| r["resume_of_run_id"] == id.as_str());
-        resumed.is_some()
-    });
-    let new_id = resumed.unwrap()["id"].as_str().unwrap().to_string();
-    let done = d.wait_ended(&new_id);
+    let done = resumed_on_boot(&d, "deploy", &id);
     assert_eq!(done["end_reason"], "success", "{done}");
     assert_eq!(
         (
@@ -240,11 +224,24 @@ steps = ["before", { task = "restart-self", on_interrupt = "continue" }, "verify
         (1, 1, 1)
     );
     assert_eq!(
-        flat(&tree(&d, &new_id)),
+        flat(&tree(&d, done["id"].as_str().unwrap())),
         pairs(&[
             ("1", "skipped_by_resume"),
             ("2", "skipped_by_resume"),
             ("3", "success"),
         ])
     );
+}
+
+/// The run the daemon started on its boot to resume `task`'s run `id`, once it has ended.
+fn resumed_on_boot(d: &Daemon, task: &str, id: &str) -> serde_json::Value {
+    let mut resumed = None;
+    wait_for("the resume on boot", Duration::from_secs(15), || {
+        resumed = runs_of(d, task)
+            .into_iter()
+            .find(|r| r["resume_of_run_id"] == id);
+        resumed.is_some()
+    });
+    let new_id = resumed.unwrap()["id"].as_str().unwrap().to_string();
+    d.wait_ended(&new_id)
 }

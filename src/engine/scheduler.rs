@@ -96,8 +96,11 @@ pub(crate) async fn spawn(inner: Arc<Inner>) -> Result<(), StoreError> {
 /// firing does not make its own: 200 tasks due at once for the first time made 200
 /// directories in one parent, one at a time (each `mkdir` holds the parent's lock), on the
 /// path to their starts. A firing still makes a directory that is missing.
-fn prepare_log_dirs(inner: &Arc<Inner>, scheduled: &[Scheduled]) {
-    let names: Vec<TaskName> = scheduled.iter().map(|s| s.name.clone()).collect();
+fn prepare_log_dirs<'a>(inner: &Arc<Inner>, scheduled: impl IntoIterator<Item = &'a Scheduled>) {
+    let names: Vec<TaskName> = scheduled.into_iter().map(|s| s.name.clone()).collect();
+    if names.is_empty() {
+        return;
+    }
     let inner = inner.clone();
     drop(tokio::task::spawn_blocking(move || {
         for name in names {
@@ -161,9 +164,15 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
     let mut reloaded = false;
     loop {
         if std::mem::take(&mut reloaded) {
+            let known: std::collections::HashSet<TaskName> =
+                scheduled.iter().map(|s| s.name.clone()).collect();
             scheduled = replan(&inner, scheduled, inner.clock.now());
             heap = heap_of(&scheduled);
-            prepare_log_dirs(&inner, &scheduled);
+            // Only the tasks the reload added: the others' directories were made already.
+            prepare_log_dirs(
+                &inner,
+                scheduled.iter().filter(|s| !known.contains(&s.name)),
+            );
         }
         let now = inner.clock.now();
         if now < last_now {

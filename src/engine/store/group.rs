@@ -234,9 +234,8 @@ impl Store {
         // switched the mode back; and switched back to FULL after a batch of starts, still
         // holding the connection, for every other writer of the connection (retention,
         // anchors, the auth secret).
-        let mode = synchronous_for(&batch);
-        let durable = mode == "FULL";
-        if let Err(e) = run(&conn, synchronous_sql(mode)) {
+        let durable = synchronous_for(&batch) == "FULL";
+        if let Err(e) = run(&conn, if durable { SYNCED } else { UNSYNCED }) {
             if durable {
                 let e = StoreError::sql("making the run history wait for the disk")(e);
                 for (_, outcome) in &batch {
@@ -249,7 +248,7 @@ impl Store {
         }
         self.apply_batch(&conn, batch);
         if !durable {
-            if let Err(e) = run(&conn, synchronous_sql("FULL")) {
+            if let Err(e) = run(&conn, SYNCED) {
                 tracing::error!(
                     "cannot set synchronous = FULL back after a run's start; the next change \
                      that is not a run's own may not be synced: {e}"
@@ -332,13 +331,9 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-fn synchronous_sql(mode: &str) -> &'static str {
-    if mode == "FULL" {
-        "PRAGMA synchronous = FULL"
-    } else {
-        "PRAGMA synchronous = NORMAL"
-    }
-}
+/// The connection's mode for a batch that waits for the disk, and for one that does not.
+const SYNCED: &str = "PRAGMA synchronous = FULL";
+const UNSYNCED: &str = "PRAGMA synchronous = NORMAL";
 
 fn rollback(conn: &Connection) {
     if !conn.is_autocommit() {
