@@ -142,6 +142,49 @@ async fn a_slow_consumer_loses_nothing() {
     b.engine.shutdown().await;
 }
 
+/// A consumer that has read everything sleeps until runs change, and a change wakes it at once:
+/// not the 5-second re-check, and not the log lines of a run, which change no run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caught_up_consumer_wakes_at_the_commit_of_a_change() {
+    let b = boot(
+        "[tasks.chatty]\nrun = \"for i in $(seq 40); do echo line $i; sleep 0.05; done\"\n\n\
+         [tasks.ok]\nrun = \"true\"\n",
+        Arc::new(SystemClock),
+    )
+    .await;
+    let mut consumer = b.engine.lifecycle_consumer("waker").await.unwrap();
+    let chatty = b
+        .engine
+        .trigger(&task("chatty"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
+    // Created and started; then two seconds of output and nothing else in the lane.
+    let started = read(&mut consumer, 2).await;
+    assert_eq!(
+        changes_of(&started, &chatty.id),
+        [Change::Created, Change::Started]
+    );
+    let quiet = tokio::time::timeout(
+        std::time::Duration::from_millis(1500),
+        consumer.next_batch(100),
+    )
+    .await;
+    assert!(quiet.is_err(), "log lines are not run changes: {quiet:?}");
+    let ok = b
+        .engine
+        .trigger(&task("ok"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
+    let woke = std::time::Instant::now();
+    let batch = tokio::time::timeout(std::time::Duration::from_secs(2), consumer.next_batch(100))
+        .await
+        .expect("a commit wakes the consumer before the 5-second re-check")
+        .unwrap();
+    assert!(batch.iter().any(|e| e.run == ok.id), "{batch:?}");
+    assert!(woke.elapsed() < std::time::Duration::from_secs(2));
+    b.engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_ended_answers_for_running_and_already_ended_runs() {
     use runwisp::engine::model::RunId;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::engine::events::Event;
 use crate::engine::model::{EndReason, RunId, TaskName};
@@ -74,14 +74,17 @@ pub struct Consumer {
     name: String,
     /// The last event handed out.
     read: i64,
-    wake: broadcast::Receiver<Event>,
+    /// Changes at every commit of run changes (`Store::lane`).
+    wake: watch::Receiver<u64>,
+    /// The last read found the lane's end: the next waits for a commit first.
+    caught_up: bool,
 }
 
 impl Engine {
     /// The consumer `name`, resuming after the last event it acknowledged (a consumer never
     /// seen before starts with the events that come after now).
     pub async fn lifecycle_consumer(&self, name: &str) -> Result<Consumer, StoreError> {
-        let wake = self.inner.subscribe();
+        let wake = self.inner.store.lane();
         let owned = name.to_string();
         let read = store::blocking(&self.inner.store, move |s| s.lifecycle_cursor(&owned)).await?;
         Ok(Consumer {
@@ -89,6 +92,7 @@ impl Engine {
             name: name.to_string(),
             read,
             wake,
+            caught_up: false,
         })
     }
 }
@@ -98,9 +102,28 @@ impl Consumer {
     /// at least one (or the engine stops: then an empty batch).
     pub async fn next_batch(&mut self, max: u32) -> Result<Vec<LifecycleEvent>, StoreError> {
         loop {
+            if self.caught_up {
+                // Sleep until a batch of run changes is committed, or RECHECK.
+                tokio::select! {
+                    changed = self.wake.changed() => {
+                        if changed.is_err() {
+                            tokio::time::sleep(RECHECK).await;
+                        }
+                    }
+                    _ = tokio::time::sleep(RECHECK) => {}
+                    _ = self.inner.stopped() => return Ok(Vec::new()),
+                }
+                // Read at the next call too, should this one be cancelled before it has.
+                self.caught_up = false;
+            }
+            // A commit from now on wakes the wait above again.
+            self.wake.borrow_and_update();
             let after = self.read;
             let rows =
                 store::blocking(&self.inner.store, move |s| s.lifecycle_after(after, max)).await?;
+            // A short batch is all there was: the next call waits before it reads, instead of
+            // reading an empty lane once per batch.
+            self.caught_up = rows.len() < max as usize;
             if let Some(last) = rows.last() {
                 self.read = last.seq;
                 let events: Vec<LifecycleEvent> = rows
@@ -117,13 +140,6 @@ impl Consumer {
                 if !events.is_empty() {
                     return Ok(events);
                 }
-                continue;
-            }
-            // Caught up: sleep until a run changes (a wake-up, possibly lagged) or RECHECK.
-            tokio::select! {
-                _ = self.wake.recv() => {}
-                _ = tokio::time::sleep(RECHECK) => {}
-                _ = self.inner.stopped() => return Ok(Vec::new()),
             }
         }
     }

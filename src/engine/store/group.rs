@@ -130,11 +130,14 @@ struct Queue {
     leading: bool,
 }
 
-/// The writers waiting for a commit, and the signal that one finished.
+/// The writers waiting for a commit, and the signals that one finished.
 #[derive(Default)]
 pub(super) struct Group {
     queue: Mutex<Queue>,
     committed: Condvar,
+    /// Counts the batches committed: the lifecycle lane's readers wait on it (`Store::lane`),
+    /// woken by the changes of runs alone, not by every event the engine emits.
+    lane: tokio::sync::watch::Sender<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -210,6 +213,11 @@ impl Store {
         }
     }
 
+    /// Changes each time a batch of run changes (and so of lifecycle rows) was committed.
+    pub fn lane(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.group.lane.subscribe()
+    }
+
     /// Commits batch after batch until nothing is queued, then gives up the leading. Called by
     /// whoever set `leading`.
     fn lead(&self) {
@@ -222,6 +230,8 @@ impl Store {
             }
             drop(queue);
             self.commit_batch(batch);
+            // A failed batch wakes the readers too: they find nothing new, once.
+            self.group.lane.send_modify(|n| *n = n.wrapping_add(1));
             queue = lock(&self.group.queue);
             // Blocking writers wait on the condition variable; async ones were woken alone.
             self.group.committed.notify_all();
