@@ -101,7 +101,9 @@ pub fn spawn(command: &mut Command) -> std::io::Result<(Child, oneshot::Receiver
         state.in_flight.insert(number);
         number
     };
-    reg.changed.notify_all();
+    // No wake-up here: whoever waits on `changed` waits for a spawn to return (the reaper for
+    // the child it may have made, `spawned_children` for the spawns in flight), and `Returned`
+    // wakes them then. Waking the reaper now only had it find no child yet, once per spawn.
     let mut returned = Returned {
         reg,
         number,
@@ -171,7 +173,8 @@ fn reap_forever() {
             },
             Err(Errno::EINTR) => continue,
             Err(_) => {
-                // No children: sleep until a spawn starts or returns.
+                // No children: sleep until a spawn returns (one that started since `seen` is
+                // looked at again at once).
                 let mut state = lock(reg);
                 while state.generation == seen {
                     state = reg.changed.wait(state).unwrap_or_else(|p| p.into_inner());
