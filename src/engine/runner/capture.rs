@@ -115,10 +115,12 @@ fn take_lines(pending: &mut Vec<u8>, cut: usize) -> Vec<u8> {
 const BATCH: usize = 64;
 
 /// Writes what the readers send until they are all done, then finishes the log. The writing
-/// happens on the blocking pool, one batch at a time (whatever arrived while the previous batch
-/// was written), so a quiet run holds no thread and a busy one hands over as seldom as it can.
-/// `overflow` is notified when `kill_task` wants the run stopped; `echo` sees every chunk
-/// right after it is in the file, so whoever it wakes finds the lines already there.
+/// happens on the blocking pool: a job takes whatever has arrived and goes on taking what
+/// arrives while it writes, returning only when the channel is empty (or `kill_task` wants
+/// the run stopped), so a quiet run holds no thread and a chatty one is written by one job,
+/// without a hand-over to and from the runtime for every few chunks. `overflow` is notified
+/// when `kill_task` wants the run stopped; `echo` sees every chunk right after it is in the
+/// file, so whoever it wakes finds the lines already there.
 pub async fn write_log(
     mut writer: LogWriter,
     mut echo: Option<Echo>,
@@ -129,18 +131,31 @@ pub async fn write_log(
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let job = tokio::task::spawn_blocking(move || {
             let mut overflowed = false;
-            for chunk in &batch {
-                overflowed |= writer.write(chunk);
-                if let Some(echo) = echo.as_mut() {
-                    echo(chunk);
+            loop {
+                for chunk in batch.drain(..) {
+                    overflowed |= writer.write(&chunk);
+                    if let Some(echo) = echo.as_mut() {
+                        echo(&chunk);
+                    }
+                }
+                if overflowed {
+                    break;
+                }
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(chunk) => batch.push(chunk),
+                        Err(_) => break,
+                    }
+                }
+                if batch.is_empty() {
+                    break;
                 }
             }
-            batch.clear();
-            (writer, echo, batch, overflowed)
+            (writer, echo, batch, rx, overflowed)
         });
         match job.await {
-            Ok((w, e, b, overflowed)) => {
-                (writer, echo, batch) = (w, e, b);
+            Ok((w, e, b, r, overflowed)) => {
+                (writer, echo, batch, rx) = (w, e, b, r);
                 if overflowed {
                     overflow.notify_one();
                 }
