@@ -349,6 +349,7 @@ async fn run_task(inner: Arc<Inner>, run: Started, stop: StopHandle) {
         crate::engine::pipeline::step_ended(new.id, &outcome);
     }
     // The slot goes to the next queued run now; its start is committed after this end.
+    let mut handed = false;
     {
         let mut state = slot.state.lock().await;
         if counted {
@@ -375,7 +376,14 @@ async fn run_task(inner: Arc<Inner>, run: Started, stop: StopHandle) {
                 counted: true,
             };
             spawn_run(inner.clone(), next, stop);
+            handed = true;
         }
+    }
+    // The next run goes first: it spawns its process and queues its start while this end
+    // waits in the queue, so the two share one commit (and its fsync comes after the spawn,
+    // not in its way) instead of two back to back.
+    if handed {
+        tokio::task::yield_now().await;
     }
     ending.recorded(&inner).await;
     // A step's retries are its pipeline's to run (`pipeline/`): it waits for them.
