@@ -119,6 +119,18 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 64;
 
+/// One row of `sql` through the connection's cache of prepared statements. `query_row` on the
+/// connection parses the SQL again at every call: a run's row read to answer each trigger took
+/// more CPU parsing than reading.
+pub(crate) fn cached_row<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, row)
+}
+
 /// Runs a store call on the blocking pool, so a commit's fsync never stalls the async workers.
 pub async fn blocking<T, F>(store: &std::sync::Arc<Store>, call: F) -> Result<T>
 where

@@ -12,7 +12,7 @@ pub use webhook::{WebhookDelivery, DELIVERY_MEMORY_MS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::group::{Pending, Write};
-use super::{Result, Store, StoreError};
+use super::{cached_row, Result, Store, StoreError};
 use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
 
 /// What is known of a run when it is created.
@@ -328,14 +328,14 @@ impl Store {
     }
 
     pub fn get_run(&self, id: &RunId) -> Result<Option<Run>> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {} FROM runs WHERE id = ?1", self.run_columns),
-                [id.to_string()],
-                from_row,
-            )
-            .optional()
-            .map_err(StoreError::sql("reading a run"))
+        cached_row(
+            &self.conn(),
+            &format!("SELECT {} FROM runs WHERE id = ?1", self.run_columns),
+            [id.to_string()],
+            from_row,
+        )
+        .optional()
+        .map_err(StoreError::sql("reading a run"))
     }
 
     /// The newest `limit` runs, of one task or of all, newest first.

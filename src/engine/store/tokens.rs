@@ -4,7 +4,7 @@
 
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::{Result, Store, StoreError};
+use super::{cached_row, Result, Store, StoreError};
 
 /// A stored token: everything but its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,14 +97,14 @@ impl Store {
 
     /// The token whose text hashes to `hash`, if any.
     pub fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM api_tokens WHERE hash = ?1"),
-                [hash.as_slice()],
-                read,
-            )
-            .optional()
-            .map_err(StoreError::sql("looking up a token"))
+        cached_row(
+            &self.conn(),
+            &format!("SELECT {COLUMNS} FROM api_tokens WHERE hash = ?1"),
+            [hash.as_slice()],
+            read,
+        )
+        .optional()
+        .map_err(StoreError::sql("looking up a token"))
     }
 
     /// Deletes the token `name`; `false` when there is none.

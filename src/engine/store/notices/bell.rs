@@ -3,10 +3,11 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{notice_from_row, sql, NoticeRow, NOTICE_COLUMNS};
-use crate::engine::store::{Result, Store};
+use crate::engine::store::{cached_row, Result, Store};
 
 fn read_notice(conn: &Connection, id: &str) -> Result<Option<NoticeRow>> {
-    conn.query_row(
+    cached_row(
+        conn,
         &format!("SELECT {NOTICE_COLUMNS} FROM notifications WHERE id = ?1"),
         [id],
         notice_from_row,
@@ -44,14 +45,14 @@ impl Store {
     }
 
     pub fn unread_notices(&self) -> Result<u64> {
-        self.conn()
-            .query_row(
-                "SELECT COUNT(*) FROM notifications WHERE inapp = 1 AND read_at IS NULL",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n.max(0) as u64)
-            .map_err(sql("counting unread notifications"))
+        cached_row(
+            &self.conn(),
+            "SELECT COUNT(*) FROM notifications WHERE inapp = 1 AND read_at IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n.max(0) as u64)
+        .map_err(sql("counting unread notifications"))
     }
 
     /// Marks one in-app notification read (a row already read keeps its time); None when

@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{record_notice, sql, NoticeRow, NoticeWrite, PayloadFn};
-use crate::engine::store::{Result, Store};
+use crate::engine::store::{cached_row, Result, Store};
 
 /// A send waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,24 +20,24 @@ pub struct Delivery {
 impl Store {
     /// The pending delivery of `notifier` that is due first.
     pub fn next_delivery(&self, notifier: &str) -> Result<Option<Delivery>> {
-        self.conn()
-            .query_row(
-                "SELECT id, notifier, payload, created_at, next_at, attempts FROM deliveries \
+        cached_row(
+            &self.conn(),
+            "SELECT id, notifier, payload, created_at, next_at, attempts FROM deliveries \
                  WHERE status = 'pending' AND notifier = ?1 ORDER BY next_at, id LIMIT 1",
-                [notifier],
-                |r| {
-                    Ok(Delivery {
-                        id: r.get(0)?,
-                        notifier: r.get(1)?,
-                        payload: r.get(2)?,
-                        created_at: r.get(3)?,
-                        next_at: r.get(4)?,
-                        attempts: r.get(5)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql("reading the delivery outbox"))
+            [notifier],
+            |r| {
+                Ok(Delivery {
+                    id: r.get(0)?,
+                    notifier: r.get(1)?,
+                    payload: r.get(2)?,
+                    created_at: r.get(3)?,
+                    next_at: r.get(4)?,
+                    attempts: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(sql("reading the delivery outbox"))
     }
 
     /// Gives up the pending deliveries of notifiers that are no longer declared (nothing will

@@ -6,7 +6,7 @@
 
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
-use super::{Result, Store, StoreError};
+use super::{cached_row, Result, Store, StoreError};
 use crate::engine::model::{NotifyKind, RunId, Severity};
 
 mod bell;
@@ -367,21 +367,21 @@ impl Store {
     }
 
     pub fn streak(&self, task: &str) -> Result<Streak> {
-        self.conn()
-            .query_row(
-                "SELECT failures, since, told FROM notify_streaks WHERE task_name = ?1",
-                [task],
-                |r| {
-                    Ok(Streak {
-                        failures: r.get(0)?,
-                        since: r.get(1)?,
-                        told: json_list(&r.get::<_, String>(2)?),
-                    })
-                },
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(sql("reading a failure streak"))
+        cached_row(
+            &self.conn(),
+            "SELECT failures, since, told FROM notify_streaks WHERE task_name = ?1",
+            [task],
+            |r| {
+                Ok(Streak {
+                    failures: r.get(0)?,
+                    since: r.get(1)?,
+                    told: json_list(&r.get::<_, String>(2)?),
+                })
+            },
+        )
+        .optional()
+        .map(Option::unwrap_or_default)
+        .map_err(sql("reading a failure streak"))
     }
 
     /// Closes the coalescing windows that ended by `now`; a row with repeats its channels were
