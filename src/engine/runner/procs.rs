@@ -5,6 +5,7 @@
 //! of `graceful_stop`, then SIGKILL; a process it found once stays on its list while it lives.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::time::Duration;
 
 use nix::sys::signal::{kill, killpg, Signal};
@@ -27,7 +28,7 @@ pub struct ProcStat {
 
 /// Reads `/proc/PID/stat`; `None` when the process is gone.
 pub fn stat(pid: i32) -> Option<ProcStat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let text = read_proc(&format!("/proc/{pid}/stat"))?;
     // The command name is in parentheses and may contain anything; fields follow the last ')'.
     let rest = &text[text.rfind(')')? + 2..];
     let mut fields = rest.split_ascii_whitespace();
@@ -43,6 +44,24 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
         sid,
         start_time: fields.nth(15)?.parse().ok()?,
     })
+}
+
+/// A file of `/proc`, read whole. These files say they are empty, so `read_to_string` starts
+/// with a tiny buffer and doubles it: six reads and a `statx` for one stat line, once per spawn;
+/// here one read takes it and a second finds the end.
+fn read_proc(path: &str) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut buf = [0u8; 1024];
+    let mut text = Vec::new();
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    String::from_utf8(text).ok()
 }
 
 /// Now, in the unit of [`ProcStat::start_time`] (clock ticks since boot): a process started
@@ -215,7 +234,7 @@ pub fn surely_gone(pgid: i32, since: u64) -> bool {
         return false;
     }
     let me = std::process::id();
-    let Ok(children) = std::fs::read_to_string(format!("/proc/{me}/task/{me}/children")) else {
+    let Some(children) = read_proc(&format!("/proc/{me}/task/{me}/children")) else {
         return false;
     };
     children
