@@ -2,7 +2,10 @@
 //! broadcast of wake-ups that a slow subscriber may miss). Every change of a run is written to
 //! the store's outbox in the same commit as the change itself; a [`Consumer`] reads from where
 //! it left off (its cursor is saved in the store, so it resumes after a restart of the daemon)
-//! and never misses or repeats an event it acknowledged. Notifications and metrics read here.
+//! and never misses or repeats an event it acknowledged. Notifications read here. A consumer at
+//! the end of the lane sleeps until the store commits the next batch of run changes
+//! ([`crate::engine::store::Store::lane`]): the events of the other lane (a log line, a
+//! notification) change no run and do not wake it.
 
 use std::sync::Arc;
 use std::time::Duration;
