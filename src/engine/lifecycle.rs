@@ -107,13 +107,20 @@ impl Consumer {
         loop {
             if self.caught_up {
                 // Sleep until a batch of run changes is committed, or RECHECK.
+                let recheck = tokio::time::sleep(RECHECK);
+                tokio::pin!(recheck);
                 tokio::select! {
                     changed = self.wake.changed() => {
+                        // The store outlives its consumers; were its signal gone, RECHECK alone
+                        // would wake this one.
                         if changed.is_err() {
-                            tokio::time::sleep(RECHECK).await;
+                            tokio::select! {
+                                _ = &mut recheck => {}
+                                _ = self.inner.stopped() => return Ok(Vec::new()),
+                            }
                         }
                     }
-                    _ = tokio::time::sleep(RECHECK) => {}
+                    _ = &mut recheck => {}
                     _ = self.inner.stopped() => return Ok(Vec::new()),
                 }
                 // Read at the next call too, should this one be cancelled before it has.
