@@ -23,7 +23,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use notify_fixture::{
     assert_one_sent, bell_of, deliveries, deliveries_settled, deliveries_until, failing_project,
-    received, unique, until, webhook, Delivery, Wisp, PATIENCE,
+    received, unique, until, webhook, write_config, Delivery, Wisp, PATIENCE,
 };
 use notify_http::{closed_port, Receiver, Reply};
 use runwisp::engine::runner::reaper::ExitStatus;
@@ -242,4 +242,60 @@ shutdown_timeout = "2s"
     let rows = deliveries(&project);
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0].status, "pending", "{rows:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. A notifier added by a reload.
+
+/// The delivery workers follow reloads (they wait on the configuration's own signal, not on
+/// the event broadcast): a webhook notifier that a SIGHUP adds delivers the next failure.
+#[test]
+fn a_notifier_added_by_a_reload_delivers_the_next_failure() {
+    let rx = Receiver::start(vec![Reply::status(200, "ok")]);
+    let project = failing_project("", "", &[]);
+    let mut wisp = Wisp::start(&project, &[]);
+    let before = wisp.run_to_end("t");
+    write_config(
+        &project,
+        &format!(
+            r##"
+[notify]
+coalesce_window = "0s"
+{}
+[tasks.t]
+run = "exit 3"
+notify_on_failure = ["late"]
+"##,
+            webhook("late", &rx.url("/late"))
+        ),
+    );
+    wisp.signal(Signal::SIGHUP);
+    // The reload takes a moment: a failure before it is in force tells no one, so fail again
+    // until one is delivered.
+    let deadline = Instant::now() + PATIENCE;
+    let mut after = Vec::new();
+    let got = loop {
+        after.push(wisp.run_to_end("t")["id"].clone());
+        let waited = Instant::now();
+        while rx.requests().is_empty() && waited.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let got = rx.requests();
+        if !got.is_empty() {
+            break got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failure was delivered after the reload"
+        );
+    };
+    for request in &got {
+        let event: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_ne!(
+            event["run"]["id"], before["id"],
+            "the run before the reload told no one"
+        );
+        assert!(after.contains(&event["run"]["id"]), "{event}");
+        assert_eq!(event["title"], "t failed (exit 3)");
+    }
 }

@@ -86,8 +86,12 @@ pub(crate) struct Inner {
     reloading: tokio::sync::Mutex<()>,
     /// Settings changed in the file that keep their old value until a restart.
     needs_restart: std::sync::Mutex<Vec<String>>,
-    /// Wake-ups for the interfaces and the lifecycle readers; see [`Inner::emit`].
+    /// Wake-ups for the interfaces; see [`Inner::emit`]. The engine's own waiters have
+    /// signals of their own (`Store::lane`, `watch_defs`, `watch_deliveries`), so that with no
+    /// interface attached nobody listens and the log echo emits nothing.
     events: broadcast::Sender<Event>,
+    /// Bumped whenever notifications are queued for delivery: the delivery workers wait on it.
+    deliveries: tokio::sync::watch::Sender<u64>,
     fingerprint: String,
     auth: auth::Auth,
     started_at: jiff::Timestamp,
@@ -140,6 +144,12 @@ impl Inner {
     /// Changes whenever a reload puts new definitions in force.
     pub fn watch_defs(&self) -> tokio::sync::watch::Receiver<u64> {
         self.defs.watch()
+    }
+
+    /// Deliveries were queued: wakes the delivery workers, and tells the interfaces.
+    pub fn deliveries_queued(&self) {
+        self.deliveries.send_modify(|n| *n = n.wrapping_add(1));
+        self.emit(Event::DeliveriesQueued);
     }
 
     pub fn emit(&self, event: Event) {
@@ -202,6 +212,7 @@ impl Engine {
             store,
             clock,
             events,
+            deliveries: tokio::sync::watch::Sender::new(0),
             fingerprint,
             auth,
             started_at,
@@ -239,6 +250,16 @@ impl Engine {
             launch::kill_all(inner);
             launch::wait_all_ended(inner, std::time::Duration::from_secs(3)).await;
         }
+    }
+
+    /// Changes whenever a reload puts a new configuration in force.
+    pub fn watch_defs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.watch_defs()
+    }
+
+    /// Changes whenever notifications are queued for delivery.
+    pub fn watch_deliveries(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.deliveries.subscribe()
     }
 
     /// Subscribes to the engine's events.

@@ -6,13 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{NotifyEvent, RunObject};
 use crate::engine::clock::millis;
 use crate::engine::config::Notifier;
-use crate::engine::events::Event;
 use crate::engine::model::{rfc3339, RunId};
 use crate::engine::notify::{run_url, Delivery, DeliveryResult, BUDGET};
 use crate::engine::Engine;
@@ -59,17 +58,18 @@ async fn keep_in_step(
     stop: watch::Sender<bool>,
     running: Arc<std::sync::Mutex<Running>>,
 ) {
-    let mut events = engine.subscribe();
+    // A signal of its own, not the event broadcast: a task woken by every log line of every
+    // run only to find it is not a reload.
+    let mut reloads = engine.watch_defs();
     let mut stopping = stop.subscribe();
     loop {
         tokio::select! {
-            event = events.recv() => match event {
-                Ok(Event::ConfigReloaded) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                    reconcile(&engine, &stop, &running);
+            changed = reloads.changed() => {
+                if changed.is_err() {
+                    return;
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
+                reconcile(&engine, &stop, &running);
+            }
             _ = stopping.changed() => return,
         }
     }
@@ -106,7 +106,7 @@ fn reconcile(engine: &Engine, stop: &watch::Sender<bool>, running: &std::sync::M
             notifier: Arc::new(notifier.clone()),
             stop: stop.subscribe(),
             own_stop: own_stop.subscribe(),
-            wake: engine.subscribe(),
+            wake: engine.watch_deliveries(),
         };
         let notifier = worker.notifier.clone();
         let before = before.remove(&notifier.id);
@@ -157,7 +157,8 @@ struct Worker {
     stop: watch::Receiver<bool>,
     /// This worker stops (a reload removed or changed its notifier).
     own_stop: watch::Receiver<bool>,
-    wake: broadcast::Receiver<Event>,
+    /// Changes whenever deliveries are queued (`Engine::watch_deliveries`).
+    wake: watch::Receiver<u64>,
 }
 
 impl Worker {
@@ -201,14 +202,9 @@ impl Worker {
             if !wakeable {
                 return std::future::pending::<()>().await;
             }
-            loop {
-                match self.wake.recv().await {
-                    Ok(Event::DeliveriesQueued) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        return
-                    }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
-                }
+            // Deliveries queued since the last look (also while it was sending) wake it at once.
+            if self.wake.changed().await.is_err() {
+                std::future::pending::<()>().await
             }
         };
         tokio::select! {

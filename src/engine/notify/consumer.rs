@@ -431,7 +431,7 @@ async fn maintain(inner: &Arc<Inner>, last_prune: &mut tokio::time::Instant) {
     })
     .await;
     match closed {
-        Ok(n) if n > 0 => inner.emit(crate::engine::events::Event::DeliveriesQueued),
+        Ok(n) if n > 0 => inner.deliveries_queued(),
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot close notification windows: {e}"),
     }

@@ -138,7 +138,7 @@ fn announce(inner: &Inner, rows: &[NoticeRow]) {
         }
     }
     if rows.iter().any(|r| !r.channels.is_empty()) {
-        inner.emit(Event::DeliveriesQueued);
+        inner.deliveries_queued();
     }
 }
 
