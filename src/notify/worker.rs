@@ -58,8 +58,8 @@ async fn keep_in_step(
     stop: watch::Sender<bool>,
     running: Arc<std::sync::Mutex<Running>>,
 ) {
-    // A signal of its own, not the event broadcast: a task woken by every log line of every
-    // run only to find it is not a reload.
+    // The definitions' own signal: on the event broadcast this task was woken by every log
+    // line of every run, only to find that it was not a reload.
     let mut reloads = engine.watch_defs();
     let mut stopping = stop.subscribe();
     loop {
