@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use notify_fixture::{
-    assert_one_sent, bell_of, deliveries, deliveries_settled, deliveries_until, failing_project,
-    received, unique, until, webhook, write_config, Delivery, Wisp, PATIENCE,
+    assert_one_sent, bell_of, deliveries, deliveries_settled, deliveries_until, failing_config,
+    failing_project, received, unique, until, webhook, write_config, Delivery, Wisp, PATIENCE,
 };
 use notify_http::{closed_port, Receiver, Reply};
 use runwisp::engine::runner::reaper::ExitStatus;
@@ -257,17 +257,7 @@ fn a_notifier_added_by_a_reload_delivers_the_next_failure() {
     let before = wisp.run_to_end("t");
     write_config(
         &project,
-        &format!(
-            r##"
-[notify]
-coalesce_window = "0s"
-{}
-[tasks.t]
-run = "exit 3"
-notify_on_failure = ["late"]
-"##,
-            webhook("late", &rx.url("/late"))
-        ),
+        &failing_config("", &webhook("late", &rx.url("/late")), &["late"]),
     );
     wisp.signal(Signal::SIGHUP);
     // The reload takes a moment: a failure before it is in force tells no one, so fail again

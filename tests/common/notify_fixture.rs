@@ -399,7 +399,12 @@ url = "{url}"
 /// coalescing); `preamble` is more TOML before it (a `[daemon]` table, say), `notifiers` the
 /// `[[notifier]]` tables.
 pub fn failing_project(preamble: &str, notifiers: &str, notify: &[&str]) -> Project {
-    Project::new(&format!(
+    Project::new(&failing_config(preamble, notifiers, notify))
+}
+
+/// The configuration of a [`failing_project`].
+pub fn failing_config(preamble: &str, notifiers: &str, notify: &[&str]) -> String {
+    format!(
         r##"{preamble}
 [notify]
 coalesce_window = "0s"
@@ -408,7 +413,7 @@ coalesce_window = "0s"
 run = "exit 3"
 notify_on_failure = {notify:?}
 "##
-    ))
+    )
 }
 
 /// Waits until the delivery outbox satisfies `done`; returns its rows.
