@@ -107,20 +107,16 @@ impl Consumer {
         loop {
             if self.caught_up {
                 // Sleep until a batch of run changes is committed, or RECHECK.
-                let recheck = tokio::time::sleep(RECHECK);
-                tokio::pin!(recheck);
-                tokio::select! {
-                    changed = self.wake.changed() => {
-                        // The store outlives its consumers; were its signal gone, RECHECK alone
-                        // would wake this one.
-                        if changed.is_err() {
-                            tokio::select! {
-                                _ = &mut recheck => {}
-                                _ = self.inner.stopped() => return Ok(Vec::new()),
-                            }
-                        }
+                // The store outlives its consumers; were its signal gone, RECHECK alone would
+                // wake this one.
+                let committed = async {
+                    if self.wake.changed().await.is_err() {
+                        std::future::pending::<()>().await;
                     }
-                    _ = &mut recheck => {}
+                };
+                tokio::select! {
+                    _ = committed => {}
+                    _ = tokio::time::sleep(RECHECK) => {}
                     _ = self.inner.stopped() => return Ok(Vec::new()),
                 }
                 // Read at the next call too, should this one be cancelled before it has.

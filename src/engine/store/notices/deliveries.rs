@@ -23,7 +23,7 @@ impl Store {
         cached_row(
             &self.conn(),
             "SELECT id, notifier, payload, created_at, next_at, attempts FROM deliveries \
-                 WHERE status = 'pending' AND notifier = ?1 ORDER BY next_at, id LIMIT 1",
+             WHERE status = 'pending' AND notifier = ?1 ORDER BY next_at, id LIMIT 1",
             [notifier],
             |r| {
                 Ok(Delivery {
