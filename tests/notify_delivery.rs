@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use notify_fixture::{
-    assert_one_sent, bell_of, deliveries, deliveries_settled, deliveries_until, failing_config,
-    failing_project, received, unique, until, webhook, write_config, Delivery, Wisp, PATIENCE,
+    assert_one_sent, bell, bell_of, deliveries, deliveries_settled, deliveries_until,
+    failing_config, failing_project, received, unique, until, webhook, write_config, Delivery,
+    Wisp, PATIENCE,
 };
 use notify_http::{closed_port, Receiver, Reply};
 use runwisp::engine::runner::reaper::ExitStatus;
@@ -255,6 +256,15 @@ fn a_notifier_added_by_a_reload_delivers_the_next_failure() {
     let project = failing_project("", "", &[]);
     let mut wisp = Wisp::start(&project, &[]);
     let before = wisp.run_to_end("t");
+    // Handled before the reload: its failure is in the bell (the lane is read a moment after
+    // a commit, and the notifiers in force when it is read are the ones told).
+    let id = before["id"].as_str().map(str::to_string);
+    until(
+        "the failure before the reload in the bell",
+        PATIENCE,
+        || bell(&project),
+        |rows| rows.iter().any(|row| row.run_id == id),
+    );
     write_config(
         &project,
         &failing_config("", &webhook("late", &rx.url("/late")), &["late"]),

@@ -5,7 +5,8 @@
 //! and never misses or repeats an event it acknowledged. Notifications read here. A consumer at
 //! the end of the lane sleeps until the store commits the next batch of run changes
 //! ([`crate::engine::store::Store::lane`]): the events of the other lane (a log line, a
-//! notification) change no run and do not wake it.
+//! notification) change no run and do not wake it. It reads at most once every [`GATHER`], so
+//! runs ending back to back are read in batches instead of one read per commit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,11 @@ use crate::engine::{Engine, Inner};
 
 /// Without a wake-up the outbox is read again this often anyway.
 const RECHECK: Duration = Duration::from_secs(5);
+/// A consumer woken by a commit reads at once, unless it read less than this long ago: then it
+/// reads once this long has passed since, so that the changes of runs ending one after another
+/// (1,000 queued runs commit every millisecond or two) are read in batches of 20 ms rather than
+/// one read per commit, while a lone change is still read at once.
+const GATHER: Duration = Duration::from_millis(20);
 /// Outbox rows are kept this long once every consumer has handled them.
 pub const KEEP: Duration = Duration::from_secs(7 * 86_400);
 /// And at most this long whatever the consumers: one that has not read for 30 days (left behind
@@ -81,6 +87,8 @@ pub struct Consumer {
     wake: watch::Receiver<u64>,
     /// The last read found the lane's end: the next waits for a commit first.
     caught_up: bool,
+    /// When the lane was last read.
+    read_at: tokio::time::Instant,
 }
 
 impl Engine {
@@ -96,6 +104,7 @@ impl Engine {
             read,
             wake,
             caught_up: false,
+            read_at: tokio::time::Instant::now(),
         })
     }
 }
@@ -109,9 +118,14 @@ impl Consumer {
                 // Sleep until a batch of run changes is committed, or RECHECK.
                 // The store outlives its consumers; were its signal gone, RECHECK alone would
                 // wake this one.
+                let gathered = self.read_at + GATHER;
                 let committed = async {
                     if self.wake.changed().await.is_err() {
                         std::future::pending::<()>().await;
+                    }
+                    // The changes committed meanwhile are read with this one.
+                    if gathered > tokio::time::Instant::now() {
+                        tokio::time::sleep_until(gathered).await;
                     }
                 };
                 tokio::select! {
@@ -124,6 +138,7 @@ impl Consumer {
             }
             // A commit from now on wakes the wait above again.
             self.wake.borrow_and_update();
+            self.read_at = tokio::time::Instant::now();
             let after = self.read;
             let rows =
                 store::blocking(&self.inner.store, move |s| s.lifecycle_after(after, max)).await?;
