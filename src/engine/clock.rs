@@ -40,14 +40,31 @@ impl Clock for SystemClock {
     }
 
     fn sleep_until(&self, deadline: Timestamp) -> Sleep<'_> {
-        let wait = deadline
-            .duration_since(Timestamp::now())
-            .try_into()
-            .unwrap_or(Duration::ZERO)
-            .min(WALL_CHECK);
-        Box::pin(tokio::time::sleep(wait))
+        let left = move || -> Duration {
+            deadline
+                .duration_since(Timestamp::now())
+                .try_into()
+                .unwrap_or(Duration::ZERO)
+        };
+        let wait = left().min(WALL_CHECK);
+        Box::pin(async move {
+            // tokio's timer counts whole milliseconds and rounds up, so it wakes up to two
+            // late. It sleeps all but the last FINE_SLEEP; the OS's own timer, on the blocking
+            // pool, sleeps the rest to within microseconds.
+            if wait > FINE_SLEEP {
+                tokio::time::sleep(wait - FINE_SLEEP).await;
+            }
+            // Unless this was a wake-up to re-read the clock, long before the instant.
+            let rest = left();
+            if !rest.is_zero() && rest <= FINE_SLEEP {
+                let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
+            }
+        })
     }
 }
+
+/// The last stretch of a wait for a wall-clock instant that the real clock sleeps precisely.
+const FINE_SLEEP: Duration = Duration::from_millis(3);
 
 /// A clock that only moves when told to; for tests.
 #[derive(Debug, Clone)]
@@ -128,5 +145,18 @@ mod tests {
             .await
             .expect("woke")
             .expect("joined");
+    }
+
+    /// The last stretch is slept by the OS's timer: the real clock does not come back before
+    /// an instant a few milliseconds away (tokio's part alone ends FINE_SLEEP early).
+    #[tokio::test]
+    async fn the_real_clock_wakes_at_the_instant_not_before() {
+        let clock = SystemClock;
+        for ms in [1, 5, 20] {
+            let deadline = clock.now() + Duration::from_millis(ms);
+            clock.sleep_until(deadline).await;
+            let now = clock.now();
+            assert!(now >= deadline, "woke at {now}, before {deadline}");
+        }
     }
 }
