@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the runwisp daemon (`runwisp --headless`, and the engine as a library through
-# examples/bench_daemon.rs) side by side with what a user would run instead:
+# examples/bench_daemon/main.rs) side by side with what a user would run instead:
 #
 #   1. Scheduling skew: 200 tasks with `cron = "@every 5s"` due in the same second, through a few
 #      firings; `start_at - scheduled_for` from data/runwisp.db. Beside it, the floor: the same
@@ -81,27 +81,7 @@ need sqlite3 sqlite3
 wants idle && need supervisord supervisor
 command -v python3 >/dev/null || { say "python3 is missing"; exit 1; }
 
-TARGET=$(target_dir)
-if [ -n "${RUNWISP_BIN:-}" ]; then
-    # A given binary is never rebuilt: bench_daemon comes from BENCH_DAEMON_BIN, or from beside
-    # it (target/release/examples/), or from the cargo target directory.
-    BIN=$RUNWISP_BIN
-    EX=${BENCH_DAEMON_BIN:-}
-    if [ -z "$EX" ]; then
-        for candidate in "$(dirname "$RUNWISP_BIN")/examples/bench_daemon" \
-            "$TARGET/release/examples/bench_daemon"; do
-            [ -x "$candidate" ] && { EX=$candidate; break; }
-        done
-    fi
-    [ -n "$EX" ] || { say "RUNWISP_BIN is set but no bench_daemon was found: set BENCH_DAEMON_BIN"; exit 1; }
-else
-    say "building runwisp and examples/bench_daemon (cargo build --release)"
-    (cd "$ROOT" && cargo build --release --quiet --bins --examples)
-    BIN=$TARGET/release/runwisp
-    EX=${BENCH_DAEMON_BIN:-$TARGET/release/examples/bench_daemon}
-fi
-[ -x "$BIN" ] || { say "no runwisp binary at $BIN"; exit 1; }
-[ -x "$EX" ] || { say "no bench_daemon binary at $EX"; exit 1; }
+bench_daemon_bin
 
 # --- temp directory and the processes this script starts ---------------------------------------
 T=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/runwisp-daemon-bench.XXXXXX")
@@ -128,8 +108,6 @@ start_daemon() { # start_daemon CONFIG DATA LOG
 }
 stop_pid() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; RUNNING=""; }
 
-# Reads KEY from a key=value file.
-val() { awk -F= -v k="$2" '$1 == k { sub(/^[^=]*=/, ""); print; exit }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 verdict() { awk -v c="$1" 'BEGIN { print (c ? "met" : "**missed**") }'; }

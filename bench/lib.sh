@@ -38,6 +38,35 @@ runwisp_bin() {
     [ -x "$BIN" ] || { say "no runwisp binary at $BIN"; exit 1; }
 }
 
+# val FILE KEY: the value of KEY in a key=value file (what bench_daemon prints).
+val() { awk -F= -v k="$2" '$1 == k { sub(/^[^=]*=/, ""); print; exit }' "$1"; }
+
+# bench_daemon_bin sets BIN (runwisp) and EX (examples/bench_daemon): the binaries given in
+# RUNWISP_BIN and BENCH_DAEMON_BIN, never rebuilt (bench_daemon is then looked for beside
+# RUNWISP_BIN, in target/release/examples/, or in the cargo target directory), or both built.
+bench_daemon_bin() {
+    local target
+    target=$(target_dir)
+    if [ -n "${RUNWISP_BIN:-}" ]; then
+        BIN=$RUNWISP_BIN
+        EX=${BENCH_DAEMON_BIN:-}
+        if [ -z "$EX" ]; then
+            for candidate in "$(dirname "$RUNWISP_BIN")/examples/bench_daemon" \
+                "$target/release/examples/bench_daemon"; do
+                [ -x "$candidate" ] && { EX=$candidate; break; }
+            done
+        fi
+        [ -n "$EX" ] || { say "RUNWISP_BIN is set but no bench_daemon was found: set BENCH_DAEMON_BIN"; exit 1; }
+    else
+        say "building runwisp and examples/bench_daemon (cargo build --release)"
+        (cd "$ROOT" && cargo build --release --quiet --bins --examples)
+        BIN=$target/release/runwisp
+        EX=${BENCH_DAEMON_BIN:-$target/release/examples/bench_daemon}
+    fi
+    [ -x "$BIN" ] || { say "no runwisp binary at $BIN"; exit 1; }
+    [ -x "$EX" ] || { say "no bench_daemon binary at $EX"; exit 1; }
+}
+
 # machine_facts DIR [PATH...] sets:
 #   model  - the CPU model
 #   mem    - total memory

@@ -12,14 +12,14 @@
 //! bench_daemon spawn N                    spawn N `/bin/sh -c true` back to back the way the runner
 //!                                         does (own process group, piped output): the floor under
 //!                                         the scheduling skew of N tasks due at once
-//! bench_daemon recorder RUNS PARENT       the least a runner that keeps a durable record must do,
-//!                                         one run after another on one thread: spawn `/bin/sh -c
-//!                                         true` as the runner does, read its output to the end,
-//!                                         reap it, and commit its row (SQLite in WAL mode with
-//!                                         `synchronous = FULL`, as runwisp's history) before the
-//!                                         next: the floor beside the shell loop for queued runs
+//! bench_daemon recorder RUNS PARENT [overlapped|serial|ahead] [PARALLEL [COMMAND]]
+//!                                         the least a runner that keeps a durable record must do
+//!                                         (see `recorder.rs`): the floor beside the shell loop
+//!                                         for queued runs, and beside `xargs -P` for triggers
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: a failure ends it with its reason
+
+mod recorder;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -35,7 +35,7 @@ use runwisp::engine::store::Store;
 use runwisp::engine::{Engine, TriggerRequest};
 
 fn usage() -> ! {
-    eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N | recorder RUNS PARENT [overlapped|serial]");
+    eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N | recorder RUNS PARENT [overlapped|serial|ahead] [PARALLEL [COMMAND]]");
     std::process::exit(2)
 }
 
@@ -64,12 +64,21 @@ fn main() -> anyhow::Result<()> {
         Some("spawn") => spawn(number(args.get(1))),
         Some("recorder") => {
             let parent = args.get(2).unwrap_or_else(|| usage());
-            let overlapped = match args.get(3).map(String::as_str) {
-                None | Some("overlapped") => true,
-                Some("serial") => false,
+            let how = match args.get(3).map(String::as_str) {
+                None | Some("overlapped") => recorder::How::Overlapped,
+                Some("serial") => recorder::How::Serial,
+                Some("ahead") => recorder::How::Ahead,
                 Some(_) => usage(),
             };
-            recorder(number(args.get(1)), Path::new(parent), overlapped)
+            let parallel = args.get(4).map_or(1, |_| number(args.get(4)));
+            let command = args.get(5).map_or("true", String::as_str);
+            recorder::run(
+                number(args.get(1)),
+                Path::new(parent),
+                how,
+                parallel,
+                command,
+            )
         }
         _ => usage(),
     }
@@ -222,92 +231,5 @@ fn spawn(n: usize) -> anyhow::Result<()> {
     println!("p50_ms={}", ms(quantile(&at, 0.50)));
     println!("p99_ms={}", ms(quantile(&at, 0.99)));
     println!("max_ms={}", ms(at[at.len() - 1]));
-    Ok(())
-}
-
-/// One run's row as the recorder writes it (pid, start, end, exit code, bytes of output), and
-/// whom to tell once it is committed.
-type Row = (
-    (u32, i64, i64, Option<i32>, usize),
-    Option<std::sync::mpsc::SyncSender<()>>,
-);
-
-fn recorder(runs: u32, parent: &Path, overlapped: bool) -> anyhow::Result<()> {
-    use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    let dir = tempfile::Builder::new()
-        .prefix("runwisp-recorder.")
-        .tempdir_in(parent)?;
-    let mut db = rusqlite::Connection::open(dir.path().join("runs.db"))?;
-    db.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-         CREATE TABLE runs (id INTEGER PRIMARY KEY, pid INTEGER, start_at INTEGER,
-             end_at INTEGER, exit_code INTEGER, output INTEGER);",
-    )?;
-    let epoch = std::time::SystemTime::UNIX_EPOCH;
-    let now = || epoch.elapsed().map_or(0, |d| d.as_millis() as i64);
-    let start = Instant::now();
-    // One thread commits every row that has arrived, in one transaction (a group commit).
-    let (tx, rx) = std::sync::mpsc::channel::<Row>();
-    let committer = std::thread::spawn(move || -> anyhow::Result<rusqlite::Connection> {
-        while let Ok(first) = rx.recv() {
-            let txn = db.transaction()?;
-            let mut done = Vec::new();
-            for ((pid, started, ended, code, output), ack) in
-                std::iter::once(first).chain(rx.try_iter())
-            {
-                txn.prepare_cached(
-                    "INSERT INTO runs (pid, start_at, end_at, exit_code, output) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(rusqlite::params![pid, started, ended, code, output])?;
-                done.extend(ack);
-            }
-            txn.commit()?;
-            for ack in done {
-                let _ = ack.send(());
-            }
-        }
-        Ok(db)
-    });
-    for _ in 0..runs {
-        let started = now();
-        let mut child = Command::new("/bin/sh")
-            .args(["-c", "true"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()?;
-        // `true` prints nothing: reading one pipe to its end and then the other cannot stall.
-        let mut output = Vec::new();
-        if let Some(mut out) = child.stdout.take() {
-            out.read_to_end(&mut output)?;
-        }
-        if let Some(mut err) = child.stderr.take() {
-            err.read_to_end(&mut output)?;
-        }
-        let status = child.wait()?;
-        let row = (child.id(), started, now(), status.code(), output.len());
-        if overlapped {
-            // The next run starts while this row is committed.
-            tx.send((row, None))?;
-        } else {
-            let (ack, committed) = std::sync::mpsc::sync_channel(1);
-            tx.send((row, Some(ack)))?;
-            committed.recv()?;
-        }
-    }
-    drop(tx);
-    let db = committer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the committer panicked"))??;
-    let elapsed = start.elapsed();
-    let rows: u32 = db.query_row("SELECT count(*) FROM runs WHERE exit_code = 0", [], |r| {
-        r.get(0)
-    })?;
-    println!("runs={rows}");
-    println!("elapsed_ms={}", ms(elapsed));
-    println!("per_run_ms={}", ms(elapsed / runs.max(1)));
     Ok(())
 }
