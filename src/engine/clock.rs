@@ -48,7 +48,7 @@ impl Clock for SystemClock {
         };
         let wait = left().min(WALL_CHECK);
         Box::pin(async move {
-            // tokio's timer counts whole milliseconds and rounds up, so it wakes up to two
+            // tokio's timer counts whole milliseconds and rounds up, so it wakes up to 2 ms
             // late. It sleeps all but the last FINE_SLEEP; the OS's own timer, on the blocking
             // pool, sleeps the rest to within microseconds.
             if wait > FINE_SLEEP {
