@@ -347,3 +347,43 @@ async fn inside_one_window_the_third_failure_still_speaks_and_a_failure_after_a_
     assert_eq!(again[0].outgoing.kind, NotifyKind::RunFailed);
     b.engine.shutdown().await;
 }
+
+/// A run refused because the data disk is below `[storage] min_free_space` is `run.missed`
+/// (not `run.failed`), and the disk itself is a `log.disk_pressure` notice: the operator hears
+/// why nothing ran, and of the disk, in the bell (README, "Missed runs").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_refused_for_disk_space_is_missed_and_raises_disk_pressure() {
+    // No disk has a thousand terabytes free: every run is refused before it starts.
+    let config = "[storage]\nmin_free_space = \"1000tb\"\n\n[tasks.nightly]\nrun = \"true\"\n";
+    let b = boot(config, Arc::new(SystemClock)).await;
+    let run = b
+        .engine
+        .trigger(&task("nightly"), TriggerRequest::by(TriggeredBy::Api))
+        .await
+        .unwrap();
+    let ended = b.engine.wait_ended(run.id).await.unwrap().expect("ended");
+    assert_eq!(ended.start_at, None, "never started: {ended:#?}");
+    let message = ended.message.clone().unwrap_or_default();
+    assert!(
+        message.starts_with("not started: the data disk has") && message.contains("min_free_space"),
+        "{message}"
+    );
+    let rows = bell_until(&b.engine, "a missed run and the disk's pressure", |rows| {
+        rows.len() >= 2
+    })
+    .await;
+    let kinds: Vec<NotifyKind> = rows.iter().map(|r| r.kind).collect();
+    assert!(kinds.contains(&NotifyKind::RunMissed), "{rows:#?}");
+    assert!(kinds.contains(&NotifyKind::LogDiskPressure), "{rows:#?}");
+    assert!(!kinds.contains(&NotifyKind::RunFailed), "{rows:#?}");
+    let missed = rows
+        .iter()
+        .find(|r| r.kind == NotifyKind::RunMissed)
+        .unwrap();
+    assert_eq!(missed.run_id.as_deref(), Some(run.id.to_string().as_str()));
+    assert_eq!(
+        missed.title,
+        "nightly did not start: the data disk is nearly full"
+    );
+    b.engine.shutdown().await;
+}
