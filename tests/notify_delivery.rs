@@ -160,6 +160,59 @@ fn a_delivery_pending_when_the_daemon_is_killed_is_sent_once_after_the_restart()
     assert_eq!(bell_of(&project, "run.failed").len(), 1);
 }
 
+/// A delivery whose five minutes ran out while the daemon was down is given up at the next
+/// start, not sent late: the channel hears nothing more, and the bell says why (README,
+/// "Delivery").
+#[test]
+fn a_delivery_whose_five_minutes_ran_out_while_the_daemon_was_down_is_given_up_not_sent() {
+    let rx = Receiver::start(vec![
+        Reply::status(503, "busy").header("Retry-After", "30"),
+        Reply::status(200, "ok"),
+    ]);
+    let project = failing_project("", &webhook("late", &rx.url("/late")), &["late"]);
+    let mut first = Wisp::start(&project, &[]);
+    first.run_to_end("t");
+    deliveries_until(&project, "the first attempt answered 503", |rows| {
+        rows.iter().any(|d| d.attempts == 1)
+    });
+    first.signal(Signal::SIGKILL);
+    assert!(first.wait_exit(PATIENCE), "SIGKILL ends the daemon");
+
+    // Ten minutes pass while it is down: the delivery was queued before them.
+    let conn = rusqlite::Connection::open(project.data().join("runwisp.db")).unwrap();
+    let aged = conn
+        .execute(
+            "UPDATE deliveries SET created_at = created_at - 600000, next_at = next_at - 600000",
+            [],
+        )
+        .unwrap();
+    assert_eq!(aged, 1);
+    drop(conn);
+
+    let second = Wisp::start(&project, &[]);
+    let rows = deliveries_until(&project, "the late delivery given up", |rows| {
+        rows.iter().all(|d| d.status != "pending")
+    });
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].status, "failed", "{rows:#?}");
+    let error = rows[0].last_error.clone().unwrap_or_default();
+    assert!(error.contains("5 minutes ran out"), "{error}");
+    let told = until(
+        "the bell says the delivery failed",
+        PATIENCE,
+        || bell_of(&project, "notify.delivery_failed"),
+        |rows| !rows.is_empty(),
+    );
+    assert_eq!(told.len(), 1, "{told:#?}");
+    assert!(told[0].body.contains("5 minutes ran out"), "{told:#?}");
+    drop(second);
+    assert_eq!(
+        rx.requests().len(),
+        1,
+        "only the 503 before the kill: nothing sent late"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. A hanging command at shutdown.
 
