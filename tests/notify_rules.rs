@@ -383,3 +383,52 @@ fn with_ops(rx: &Receiver, rest: &str) -> Project {
     );
     project
 }
+
+// ---------------------------------------------------------------------------------------------
+// A window's summary.
+
+/// A window that closes with repeats its channel was not told of sends them as one summary,
+/// with their count (README, "Coalescing": windows are closed every 15 seconds).
+#[test]
+fn a_window_that_closes_with_untold_repeats_sends_one_summary() {
+    let rx = Receiver::start(vec![Reply::status(200, "")]);
+    let project = Project::new(&format!(
+        r##"
+[notify]
+coalesce_window = "5s"
+{}
+[tasks.t]
+run = "exit 3"
+notify_on_failure = ["sum"]
+"##,
+        webhook("sum", &rx.url("/sum"))
+    ));
+    let wisp = Wisp::start(&project, &[]);
+    for _ in 0..3 {
+        assert_eq!(wisp.run_to_end("t")["exit_code"], 3);
+    }
+    let rows = until(
+        "three failures counted",
+        PATIENCE,
+        || bell(&project),
+        |rows| rows.iter().map(|r| r.count).sum::<u32>() == 3,
+    );
+    assert_eq!(
+        rows.len(),
+        1,
+        "three failures in one window, one row: {rows:#?}"
+    );
+    let got = received(&rx, "the first failure, then the window's summary", 2);
+    let counts: Vec<u64> = got
+        .iter()
+        .map(|r| r.json()["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [1, 3], "the first at once, the rest in the summary");
+    let summary = got[1].json()["title"].as_str().unwrap().to_string();
+    assert!(
+        summary.starts_with("t failed (exit 3) (3 times in "),
+        "{summary}"
+    );
+    let sent = deliveries_until(&project, "both sent", |rows| none_pending(rows));
+    assert_eq!(sent.len(), 2, "nothing more for a closed window: {sent:#?}");
+}
