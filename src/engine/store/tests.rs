@@ -313,3 +313,65 @@ async fn async_writers_share_commits_and_each_gets_its_result() {
         RunStatus::Pending
     );
 }
+
+fn failure_notice(key: &str, at: i64, window_ms: i64) -> NoticeWrite {
+    NoticeWrite {
+        kind: crate::engine::model::NotifyKind::RunFailed,
+        task: Some("t".into()),
+        run_id: None,
+        title: format!("{key} failed"),
+        body: String::new(),
+        key: key.into(),
+        at,
+        inapp: true,
+        channels: Vec::new(),
+        window_ms,
+        ring: 10,
+    }
+}
+
+/// The bell keeps its newest `history_keep` closed rows and none older than
+/// `history_keep_for`; a row still open (its window running) is never pruned.
+#[test]
+fn pruning_keeps_the_newest_closed_notices_and_every_open_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
+    let payload = |_: &NoticeRow| String::new();
+    let record = |notice: NoticeWrite| {
+        let now = notice.at;
+        store
+            .record_notices(NoticeBatch {
+                notices: vec![notice],
+                payload: &payload,
+                streak: None,
+                cursor: None,
+                now,
+                recovered: None,
+            })
+            .unwrap();
+    };
+    // The oldest row is still open (a window of an hour); five closed ones follow.
+    record(failure_notice("open", 500, 3_600_000));
+    for (i, at) in [1000, 2000, 3000, 4000, 5000].into_iter().enumerate() {
+        record(failure_notice(&format!("k{i}"), at, 0));
+    }
+    let titles = || -> Vec<String> {
+        let mut t: Vec<String> = store
+            .notices(false, None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.title)
+            .collect();
+        t.sort();
+        t
+    };
+    // Keep 3: the two oldest closed rows go, the open one stays.
+    assert_eq!(store.prune_notices(3, 0).unwrap(), 2);
+    assert_eq!(
+        titles(),
+        ["k2 failed", "k3 failed", "k4 failed", "open failed"]
+    );
+    // Older than the cut-off goes even among the kept; the open row, older still, stays.
+    assert_eq!(store.prune_notices(3, 3500).unwrap(), 1);
+    assert_eq!(titles(), ["k3 failed", "k4 failed", "open failed"]);
+}
