@@ -146,6 +146,10 @@ where
 /// The run history.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// A second connection, read-only, for reading one run ([`Store::get_run`]): in WAL mode a
+    /// reader never waits for a writer, so a run is read while a commit (and its fsync) holds
+    /// the first. None for a store opened read-only, and should it fail to open.
+    reader: Option<Mutex<Connection>>,
     path: PathBuf,
     group: group::Group,
     /// What a run is read from: every column, or the older file's with NULL for the rest.
@@ -180,13 +184,22 @@ impl Store {
         // Every statement of the run path stays prepared (the default cache holds 16, fewer
         // than the daemon uses, and an evicted statement is parsed again).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let store = Self {
+        let mut store = Self {
             conn: Mutex::new(conn),
+            reader: None,
             path: path.to_path_buf(),
             group: group::Group::default(),
             run_columns: runs::COLUMNS,
         };
         store.migrate()?;
+        // Opened once the schema is there. Without it every read takes the first connection.
+        store.reader = match open_reader(path) {
+            Ok(reader) => Some(Mutex::new(reader)),
+            Err(e) => {
+                tracing::warn!("cannot open a second connection to the run history: {e}");
+                None
+            }
+        };
         Ok(store)
     }
 
@@ -223,6 +236,7 @@ impl Store {
         }
         Ok(Self {
             conn: Mutex::new(conn),
+            reader: None,
             path: path.to_path_buf(),
             group: group::Group::default(),
             run_columns: if version >= 3 {
@@ -241,6 +255,12 @@ impl Store {
         // A panic while holding the lock cannot leave a half-applied transaction behind (SQLite
         // rolls it back), so a poisoned lock is still safe to use.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The reader connection, if the store has one.
+    fn reader(&self) -> Option<MutexGuard<'_, Connection>> {
+        let reader = self.reader.as_ref()?;
+        Some(reader.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Applies the pending migrations, each in its own transaction with the `user_version` it
@@ -301,6 +321,19 @@ impl Store {
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .map_err(StoreError::sql("reading daemon metadata"))
     }
+}
+
+/// The reader connection of a store that writes: read-only, with a small page cache (it reads
+/// single rows) and its statements kept prepared.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    let reader = Connection::open_with_flags(path, flags)?;
+    reader.busy_timeout(Duration::from_secs(5))?;
+    reader.pragma_update(None, "cache_size", -256)?;
+    reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(reader)
 }
 
 /// The file's `user_version`, refused with [`StoreError::TooNew`] when this binary does not

@@ -327,9 +327,26 @@ impl Store {
         })
     }
 
+    /// Run `id` as last committed. Through the reader connection when the store has one, so
+    /// it never waits for a commit.
     pub fn get_run(&self, id: &RunId) -> Result<Option<Run>> {
+        match self.reader() {
+            Some(reader) => self.run_through(&reader, id),
+            None => self.run_through(&self.conn(), id),
+        }
+    }
+
+    /// [`Store::get_run`] for a caller that must not wait for a commit (an async task): None
+    /// when the store has no reader connection, and the run must then be read on the blocking
+    /// pool.
+    pub fn get_run_now(&self, id: &RunId) -> Option<Result<Option<Run>>> {
+        let reader = self.reader()?;
+        Some(self.run_through(&reader, id))
+    }
+
+    fn run_through(&self, conn: &Connection, id: &RunId) -> Result<Option<Run>> {
         cached_row(
-            &self.conn(),
+            conn,
             &format!("SELECT {} FROM runs WHERE id = ?1", self.run_columns),
             [id.to_string()],
             from_row,

@@ -375,3 +375,28 @@ fn pruning_keeps_the_newest_closed_notices_and_every_open_one() {
     assert_eq!(store.prune_notices(3, 3500).unwrap(), 1);
     assert_eq!(titles(), ["k3 failed", "k4 failed", "open failed"]);
 }
+
+/// A run is read through the second connection: not held up by a commit, which holds the first
+/// (and, on a slow disk, its fsync) for as long as it takes.
+#[test]
+fn a_run_is_read_while_a_commit_holds_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(&dir.path().join("runwisp.db")).unwrap());
+    let run = new_run("backup", None);
+    store.insert_run(&run).unwrap();
+    let held = store.conn();
+    let reader = std::thread::spawn({
+        let (store, id) = (store.clone(), run.id);
+        move || store.get_run(&id)
+    });
+    let waited = std::time::Instant::now();
+    while !reader.is_finished() && waited.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let finished = reader.is_finished();
+    drop(held);
+    assert!(finished, "the read waited for the writer");
+    let read = reader.join().unwrap().unwrap().expect("the run");
+    assert_eq!(read.id, run.id);
+    assert_eq!(read.status, RunStatus::Pending);
+}
