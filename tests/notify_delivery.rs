@@ -19,6 +19,7 @@ mod notify_http;
 
 use std::time::{Duration, Instant};
 
+use common::Project;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use notify_fixture::{
@@ -118,22 +119,50 @@ webhook_url = "{}"
 // ---------------------------------------------------------------------------------------------
 // 3. Killed with a delivery pending.
 
-#[test]
-fn a_delivery_pending_when_the_daemon_is_killed_is_sent_once_after_the_restart() {
+/// A daemon killed while the delivery of a failure waits for its retry: the channel answered
+/// the first attempt 503 with `Retry-After: retry_after` (seconds).
+struct KilledWithADeliveryPending {
+    rx: Receiver,
+    project: Project,
+    run: Value,
+    /// The outbox once the first attempt was answered.
+    rows: Vec<Delivery>,
+    daemon: Wisp,
+}
+
+fn killed_with_a_delivery_pending(retry_after: &str) -> KilledWithADeliveryPending {
     let rx = Receiver::start(vec![
-        Reply::status(503, "busy").header("Retry-After", "4"),
+        Reply::status(503, "busy").header("Retry-After", retry_after),
         Reply::status(200, "ok"),
     ]);
     let project = failing_project("", &webhook("later", &rx.url("/later")), &["later"]);
-    let mut first = Wisp::start(&project, &[]);
-    let run = first.run_to_end("t");
+    let mut daemon = Wisp::start(&project, &[]);
+    let run = daemon.run_to_end("t");
     let rows = deliveries_until(&project, "the first attempt answered 503", |rows| {
         rows.iter().any(|d| d.attempts == 1)
     });
+    daemon.signal(Signal::SIGKILL);
+    assert!(daemon.wait_exit(PATIENCE), "SIGKILL ends the daemon");
+    KilledWithADeliveryPending {
+        rx,
+        project,
+        run,
+        rows,
+        daemon,
+    }
+}
+
+#[test]
+fn a_delivery_pending_when_the_daemon_is_killed_is_sent_once_after_the_restart() {
+    let KilledWithADeliveryPending {
+        rx,
+        project,
+        run,
+        rows,
+        daemon: first,
+    } = killed_with_a_delivery_pending("4");
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0].status, "pending");
-    first.signal(Signal::SIGKILL);
-    assert!(first.wait_exit(PATIENCE), "SIGKILL ends the daemon");
     assert_eq!(
         first.status,
         Some(ExitStatus::Signal(Signal::SIGKILL as i32))
@@ -165,18 +194,7 @@ fn a_delivery_pending_when_the_daemon_is_killed_is_sent_once_after_the_restart()
 /// "Delivery").
 #[test]
 fn a_delivery_whose_five_minutes_ran_out_while_the_daemon_was_down_is_given_up_not_sent() {
-    let rx = Receiver::start(vec![
-        Reply::status(503, "busy").header("Retry-After", "30"),
-        Reply::status(200, "ok"),
-    ]);
-    let project = failing_project("", &webhook("late", &rx.url("/late")), &["late"]);
-    let mut first = Wisp::start(&project, &[]);
-    first.run_to_end("t");
-    deliveries_until(&project, "the first attempt answered 503", |rows| {
-        rows.iter().any(|d| d.attempts == 1)
-    });
-    first.signal(Signal::SIGKILL);
-    assert!(first.wait_exit(PATIENCE), "SIGKILL ends the daemon");
+    let KilledWithADeliveryPending { rx, project, .. } = killed_with_a_delivery_pending("30");
 
     // Ten minutes pass while it is down: the delivery was queued before them.
     let conn = rusqlite::Connection::open(project.data().join("runwisp.db")).unwrap();

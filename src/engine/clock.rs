@@ -57,6 +57,8 @@ impl Clock for SystemClock {
             // Unless this was a wake-up to re-read the clock, long before the instant.
             let rest = left();
             if !rest.is_zero() && rest <= FINE_SLEEP {
+                // Refused only while the runtime shuts down: then back at once, as the contract
+                // allows (callers re-check the clock), and nothing waits for it anyway.
                 let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
             }
         })
