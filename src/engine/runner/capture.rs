@@ -19,6 +19,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
@@ -114,11 +116,17 @@ fn take_lines(pending: &mut Vec<u8>, cut: usize) -> Vec<u8> {
 /// Most chunks handed to the blocking pool at once.
 const BATCH: usize = 64;
 
+/// How long a writer job waits for more output before it gives its thread back.
+const LINGER: Duration = Duration::from_millis(20);
+
 /// Writes what the readers send until they are all done, then finishes the log. The writing
-/// happens on the blocking pool: a job takes whatever has arrived and goes on taking what
-/// arrives while it writes, returning only when the channel is empty (or `kill_task` wants
-/// the run stopped), so a quiet run holds no thread and a chatty one is written by one job,
-/// without a hand-over to and from the runtime for every few chunks. `overflow` is notified
+/// happens on the blocking pool: a job takes whatever has arrived, goes on taking what arrives
+/// while it writes, and waits up to `LINGER` for more once the channel is empty
+/// (`wait_for_more`), returning when the readers are done, when they have been quiet that long
+/// or when `kill_task` wants the run stopped. A quiet run holds no thread and a chatty one is
+/// written by one job whose thread the readers wake directly: no job handed to and back from
+/// the runtime for every few chunks (1 GiB of output is some 60,000 chunks, and those
+/// hand-overs cost a fifth of the capture's time, `bench/RESULTS.md`). `overflow` is notified
 /// when `kill_task` wants the run stopped; `echo` sees every chunk right after it is in the
 /// file, so whoever it wakes finds the lines already there.
 pub async fn write_log(
@@ -130,6 +138,7 @@ pub async fn write_log(
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let job = tokio::task::spawn_blocking(move || {
+            let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
             let mut overflowed = false;
             loop {
                 for chunk in batch.drain(..) {
@@ -141,13 +150,7 @@ pub async fn write_log(
                 if overflowed {
                     break;
                 }
-                while batch.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(chunk) => batch.push(chunk),
-                        Err(_) => break,
-                    }
-                }
-                if batch.is_empty() {
+                if !wait_for_more(&mut rx, &mut batch, &waker) {
                     break;
                 }
             }
@@ -169,6 +172,38 @@ pub async fn write_log(
     tokio::task::spawn_blocking(move || writer.finish())
         .await
         .unwrap_or_else(failed_writer)
+}
+
+/// Wakes the writer's thread parked in `wait_for_more`.
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Takes the chunks that have arrived into `batch`, waiting for them up to `LINGER` on this
+/// (blocking-pool) thread, parked until a reader's send wakes it. Without a timer of the
+/// runtime, so a job still waiting while the runtime shuts down simply times out. False when
+/// nothing came in time, or the readers are done (the caller's next `recv_many` sees that).
+fn wait_for_more(rx: &mut mpsc::Receiver<Chunk>, batch: &mut Vec<Chunk>, waker: &Waker) -> bool {
+    let deadline = Instant::now() + LINGER;
+    let mut cx = Context::from_waker(waker);
+    loop {
+        if let Poll::Ready(n) = rx.poll_recv_many(&mut cx, batch, BATCH) {
+            return n > 0;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::park_timeout(left);
+    }
 }
 
 fn failed_writer(e: tokio::task::JoinError) -> CaptureReport {

@@ -69,6 +69,30 @@ async fn exit_code_environment_and_prefixes() {
     );
 }
 
+/// Bursts of output between pauses longer than the writer's linger: a writer job that gave its
+/// thread back is started again, and every line of each stream lands once, in order.
+#[tokio::test]
+async fn bursts_between_quiet_spells_are_captured_whole_and_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(
+        "for i in 1 2 3 4 5 6; do seq 1 20000 | sed \"s/^/o$i-/\"; echo e$i >&2; sleep 0.05; done",
+        tmp.path(),
+    );
+    s.log_max_size = 64 << 20;
+    let (outcome, log, _) = run(&s, tmp.path(), StopHandle::new()).await;
+    assert_eq!(outcome.end_reason, EndReason::Success);
+    let (errs, outs): (Vec<&str>, Vec<&str>) = log.lines().partition(|l| l.starts_with("[ERR] "));
+    let want: Vec<String> = (1..=6)
+        .flat_map(|i| (1..=20000).map(move |n| format!("o{i}-{n}")))
+        .collect();
+    assert_eq!(outs.len(), want.len());
+    assert!(outs.iter().zip(&want).all(|(got, want)| got == want));
+    assert_eq!(
+        errs,
+        (1..=6).map(|i| format!("[ERR] e{i}")).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn success_and_signals() {
     let tmp = tempfile::tempdir().unwrap();
