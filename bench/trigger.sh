@@ -10,6 +10,10 @@
 # runwisp every line is a run id, so each acknowledged run (a 201 whose run object is not
 # `queue_full`/`skipped`) is checked for a row, a `success` end and exactly one execution.
 #
+# In trigger mode the host's limit follows: `xargs -P 4` running the same command, the same 4 at a
+# time with a durable record of each run (`bench_daemon recorder ahead`), and that record behind
+# a bare HTTP server driven by the same wrk at 4 connections (`bench_daemon serve`).
+#
 # MODE=hooks measures signed webhook deliveries instead: runwisp's task gets a `[tasks.hit.webhook]`
 # table (provider "generic") and wrk POSTs a fixed JSON body with its `X-Signature-256:
 # sha256=HMAC` to `/hooks/hit` (no token; acknowledged = 202 with a `run_id`); webhook's hook
@@ -83,7 +87,7 @@ print("sha256=" + hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.s
 }
 [ "$MODE" = hooks ] && HOOK_SIGNATURE=$(sign "$HOOK_BODY")
 
-# bench_daemon too: the durable recorder beside xargs (trigger mode).
+# bench_daemon too: the durable recorder beside xargs, and the same record behind HTTP (trigger mode).
 bench_daemon_bin
 
 for port in "$RW_PORT" "$WH_PORT"; do
@@ -394,6 +398,34 @@ if [ "$MODE" = trigger ]; then
     [ "$rdone" = "$xargs_n" ] && [ "$(val "$T/recorder.txt" runs)" = "$xargs_n" ] || {
         say "the recorder did not run and record every command:"; cat "$T/recorder.txt" >&2; exit 1; }
     RECORDER_RATE=$(val "$T/recorder.txt" runs_per_s)
+    # The same record behind HTTP, driven by the same wrk as runwisp at 4 connections
+    # (bench_daemon serve): what a durable HTTP trigger server costs the host, client included.
+    rm -f "$xdir/executed.log"
+    sdir=$T/serve-c4
+    mkdir -p "$sdir"
+    "$EX" serve "$RW_PORT" "$xdir" 4 "$CMD" >"$sdir/serve.out" &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        grep -q '^listening=' "$sdir/serve.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q '^listening=' "$sdir/serve.out" || { say "bench_daemon serve did not start"; exit 1; }
+    say "bench_daemon serve, 4 connections, ${DURATION}s"
+    s0=$(now)
+    run_wrk "$sdir" 4 "http://127.0.0.1:$RW_PORT/hit"
+    sacked=$(ok_count "$sdir/wrk.out")
+    # Until every acknowledged run has executed, or nothing moved for STALL_TIMEOUT.
+    sseen=-1 smoved=$(now)
+    while [ "$(lines "$xdir/executed.log")" -lt "$sacked" ]; do
+        sn=$(lines "$xdir/executed.log")
+        [ "$sn" != "$sseen" ] && { sseen=$sn; smoved=$(now); }
+        [ "$(sub "$(now)" "$smoved" | cut -d. -f1)" -ge "$STALL_TIMEOUT" ] && break
+        sleep 0.1
+    done
+    stop_server
+    sdone=$(lines "$xdir/executed.log")
+    [ "$sdone" -ge "$sacked" ] || { say "bench_daemon serve executed $sdone of $sacked acknowledged runs"; exit 1; }
+    SERVE_RATE=$(rate "$sdone" "$(sub "$(mtime "$xdir/executed.log")" "$s0")")
     rw4=""
     for round in "${table_rows[@]}"; do
         read -r c rw _ <<<"$round"
@@ -402,7 +434,7 @@ if [ "$MODE" = trigger ]; then
     if [ -n "$rw4" ]; then
         XARGS_RATIO=$(ratio "$rw4" "$XARGS_RATE")
         XARGS_MET=$(awk -v r="$XARGS_RATIO" 'BEGIN { print (r + 0 >= 0.8 ? "met" : "missed") }')
-        XARGS_LINE="- the host's limit: \`seq $xargs_n | xargs -P 4 -I{} /bin/sh -c 'RUNWISP_RUN_ID={}; $CMD'\` executed **$XARGS_RATE/s** ($xdone lines); runwisp at 4 connections **$rw4/s**, **${XARGS_RATIO}×** of it (goal ≥ 0.8×): **$XARGS_MET**. The same 4 at a time, each run's row durable before its process starts and its end committed while the next runs (\`bench_daemon recorder $xargs_n DIR ahead 4 CMD\`): **$RECORDER_RATE/s**, runwisp **$(ratio "$rw4" "$RECORDER_RATE")×** of it"
+        XARGS_LINE="- the host's limit: \`seq $xargs_n | xargs -P 4 -I{} /bin/sh -c 'RUNWISP_RUN_ID={}; $CMD'\` executed **$XARGS_RATE/s** ($xdone lines); runwisp at 4 connections **$rw4/s**, **${XARGS_RATIO}×** of it (goal ≥ 0.8×): **$XARGS_MET**. The same 4 at a time, each run's row durable before its process starts and its end committed while the next runs (\`bench_daemon recorder $xargs_n DIR ahead 4 CMD\`): **$RECORDER_RATE/s**, runwisp **$(ratio "$rw4" "$RECORDER_RATE")×** of it. The same record behind a bare HTTP server (a thread per connection, the row durable before the answer, the run queued to 4 threads) driven by the same \`wrk\` at 4 connections (\`bench_daemon serve\`): **$SERVE_RATE/s** ($sacked acknowledged, $sdone executed), runwisp **$(ratio "$rw4" "$SERVE_RATE")×** of it"
     fi
     rm -rf "$xdir"
 fi

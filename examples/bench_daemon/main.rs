@@ -16,10 +16,15 @@
 //!                                         the least a runner that keeps a durable record must do
 //!                                         (see `recorder.rs`): the floor beside the shell loop
 //!                                         for queued runs, and beside `xargs -P` for triggers
+//! bench_daemon serve PORT PARENT PARALLEL COMMAND
+//!                                         the least an HTTP trigger server with a durable record
+//!                                         must do (see `serve.rs`): the floor beside runwisp
+//!                                         under the same `wrk`
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: a failure ends it with its reason
 
 mod recorder;
+mod serve;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -35,7 +40,7 @@ use runwisp::engine::store::Store;
 use runwisp::engine::{Engine, TriggerRequest};
 
 fn usage() -> ! {
-    eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N | recorder RUNS PARENT [overlapped|serial|ahead] [PARALLEL [COMMAND]]");
+    eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N | recorder RUNS PARENT [overlapped|serial|ahead] [PARALLEL [COMMAND]] | serve PORT PARENT PARALLEL COMMAND");
     std::process::exit(2)
 }
 
@@ -62,6 +67,12 @@ fn main() -> anyhow::Result<()> {
             history(Path::new(&args[1]), queries, limit, &args[4..])
         }
         Some("spawn") => spawn(number(args.get(1))),
+        Some("serve") if args.len() == 5 => serve::run(
+            number(args.get(1)),
+            Path::new(&args[2]),
+            number(args.get(3)),
+            &args[4],
+        ),
         Some("recorder") => {
             let parent = args.get(2).unwrap_or_else(|| usage());
             let how = match args.get(3).map(String::as_str) {

@@ -30,7 +30,7 @@ pub enum How {
 }
 
 /// A change to the record of run `id`.
-enum Change {
+pub enum Change {
     /// Its row, made before its process starts (`ahead`).
     Created { id: u32, at: i64 },
     /// How it ended: its row, or its end on the row made before.
@@ -45,7 +45,7 @@ enum Change {
 }
 
 /// A change, and whom to tell once it is committed.
-type Request = (Change, Option<SyncSender<()>>);
+pub type Request = (Change, Option<SyncSender<()>>);
 
 fn now() -> i64 {
     std::time::SystemTime::UNIX_EPOCH
@@ -114,8 +114,25 @@ fn one_run(
     tx: &Sender<Request>,
 ) -> anyhow::Result<()> {
     if how == How::Ahead {
-        record(tx, Change::Created { id, at: now() }, true)?;
+        create(tx, id)?;
     }
+    execute(id, dir, command, how == How::Serial, tx)
+}
+
+/// Makes run `id`'s row durable before its process starts, as a trigger's is.
+pub fn create(tx: &Sender<Request>, id: u32) -> anyhow::Result<()> {
+    record(tx, Change::Created { id, at: now() }, true)
+}
+
+/// Runs `id`'s process as the runner does and records its end; waits for that record's commit
+/// when `wait`.
+pub fn execute(
+    id: u32,
+    dir: &Path,
+    command: &str,
+    wait: bool,
+    tx: &Sender<Request>,
+) -> anyhow::Result<()> {
     let started = now();
     let mut child = Command::new("/bin/sh")
         .args(["-c", command])
@@ -144,10 +161,19 @@ fn one_run(
         code: status.code(),
         output: output.len(),
     };
-    record(tx, end, how == How::Serial)
+    record(tx, end, wait)
 }
 
-pub fn run(runs: u32, parent: &Path, how: How, parallel: u32, command: &str) -> anyhow::Result<()> {
+/// A new history under `parent` (removed when the guard drops) and the thread that commits to
+/// it: send it changes through the sender; it ends when every sender is gone, with the number
+/// of runs recorded as succeeded.
+pub fn committer(
+    parent: &Path,
+) -> anyhow::Result<(
+    tempfile::TempDir,
+    Sender<Request>,
+    std::thread::JoinHandle<anyhow::Result<u32>>,
+)> {
     let dir = tempfile::Builder::new()
         .prefix("runwisp-recorder.")
         .tempdir_in(parent)?;
@@ -157,9 +183,13 @@ pub fn run(runs: u32, parent: &Path, how: How, parallel: u32, command: &str) -> 
          CREATE TABLE runs (id INTEGER PRIMARY KEY, created_at INTEGER, pid INTEGER,
              start_at INTEGER, end_at INTEGER, exit_code INTEGER, output INTEGER);",
     )?;
-    let start = Instant::now();
     let (tx, rx) = channel::<Request>();
-    let committer = std::thread::spawn(move || commit_all(db, rx));
+    Ok((dir, tx, std::thread::spawn(move || commit_all(db, rx))))
+}
+
+pub fn run(runs: u32, parent: &Path, how: How, parallel: u32, command: &str) -> anyhow::Result<()> {
+    let (_dir, tx, committer) = committer(parent)?;
+    let start = Instant::now();
     let next = AtomicU32::new(0);
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let workers: Vec<_> = (0..parallel.max(1))

@@ -128,13 +128,22 @@ type Outcome = Arc<Slot>;
 struct Queue {
     waiting: Vec<(Write, Outcome)>,
     leading: bool,
+    /// The leader waits on `Group::work` for more changes before it gives up the leading.
+    lingering: bool,
 }
+
+/// How long a leader with nothing left to commit waits for more before giving up the leading:
+/// a daemon that commits a run's changes every millisecond or two keeps one thread committing,
+/// instead of handing the leading to a thread of the blocking pool for every commit.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The writers waiting for a commit, and the signals that one finished.
 #[derive(Default)]
 pub(super) struct Group {
     queue: Mutex<Queue>,
     committed: Condvar,
+    /// Wakes a lingering leader when a change is queued.
+    work: Condvar,
     /// Counts the batches committed: the lifecycle lane's readers wait on it (`Store::lane`),
     /// woken by the changes of runs alone, not by every event the engine emits.
     lane: tokio::sync::watch::Sender<u64>,
@@ -160,9 +169,11 @@ impl Store {
     /// the disk, so it may be called from an async task.
     pub(super) fn submit(&self, write: Write) -> Pending {
         let outcome: Outcome = Arc::default();
-        lock(&self.group.queue)
-            .waiting
-            .push((write, outcome.clone()));
+        let mut queue = lock(&self.group.queue);
+        queue.waiting.push((write, outcome.clone()));
+        if queue.lingering {
+            self.group.work.notify_one();
+        }
         Pending(outcome)
     }
 
@@ -185,7 +196,7 @@ impl Store {
             }
             queue.leading = true;
             drop(queue);
-            self.lead();
+            self.lead(false);
             queue = lock(&self.group.queue);
         }
     }
@@ -203,7 +214,7 @@ impl Store {
         };
         if lead {
             let store = self.clone();
-            drop(tokio::task::spawn_blocking(move || store.lead()));
+            drop(tokio::task::spawn_blocking(move || store.lead(true)));
         }
         loop {
             outcome.ready.notified().await;
@@ -218,11 +229,21 @@ impl Store {
         self.group.lane.subscribe()
     }
 
-    /// Commits batch after batch until nothing is queued, then gives up the leading. Called by
-    /// whoever set `leading`.
-    fn lead(&self) {
+    /// Commits batch after batch until nothing is queued (with `linger`: until nothing has
+    /// been queued for `LINGER`, for a thread of the blocking pool, not a writer waiting for
+    /// its own change), then gives up the leading. Called by whoever set `leading`.
+    fn lead(&self, linger: bool) {
         let mut queue = lock(&self.group.queue);
         loop {
+            if linger && queue.waiting.is_empty() {
+                queue.lingering = true;
+                queue = self
+                    .group
+                    .work
+                    .wait_timeout_while(queue, LINGER, |q| q.waiting.is_empty())
+                    .map_or_else(|p| p.into_inner().0, |(q, _)| q);
+                queue.lingering = false;
+            }
             let batch = std::mem::take(&mut queue.waiting);
             if batch.is_empty() {
                 queue.leading = false;
