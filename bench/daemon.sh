@@ -135,6 +135,10 @@ if wants skew; then
     skew_p99=$(val "$T/skew.txt" p99_ms)
     [ -n "$skew_p99" ] || { say "no cron run started in $SKEW_SECONDS s:"; cat "$T/skew.txt" >&2; exit 1; }
     skew_ratio=$(ratio "$skew_p99" "$floor_p99")
+    # The restated goals (bench/RESULTS.md): 200 tasks within 1.25x the floor; 10 within the
+    # floor plus one fsync, a scheduled firing's durable row before its spawn.
+    fsync_p50=$(fsync_ms "$T")
+    floor_fsync=$(awk -v a="$floor_p99" -v b="$fsync_p50" 'BEGIN { printf "%.3f", a + b }')
     # QUALITY.md §3: p99 at most the spawn floor with 200 tasks due at once, under 5 ms with 10.
     if [ "$SKEW_TASKS" -le 10 ]; then
         skew_goal="< 5 ms" skew_met=$(awk -v a="$skew_p99" 'BEGIN { print a < 5 }')
@@ -151,7 +155,8 @@ when stopped: $(val "$T/skew.txt" not_started)): min $(val "$T/skew.txt" min_ms)
 $(val "$T/skew.txt" p50_ms), p99 **$skew_p99**, max $(val "$T/skew.txt" max_ms) ms. The floor
 under it, one process spawning $SKEW_TASKS \`/bin/sh -c true\` back to back as the runner does (own
 process group, piped output), median of 3: the p99 spawn returns $floor_p99 ms after the first
-started, the last $floor_max ms.
+started, the last $floor_max ms. One fsync of a 4 KiB append on this disk: $fsync_p50 ms (median
+of 200), so the floor plus one fsync is $floor_fsync ms.
 "
 fi
 
@@ -507,9 +512,16 @@ if wants skew; then
         latest skew_200 "figure=$skew_p99 ms" \
             "peer=$floor_p99 ms: spawn floor (200 shells spawned back to back by one process)" \
             "ratio=${skew_ratio}×" "value=$skew_ratio"
+        latest skew_200_restated "figure=$skew_p99 ms" \
+            "peer=$floor_p99 ms: spawn floor (200 shells spawned back to back by one process)" \
+            "ratio=${skew_ratio}×" "value=$skew_ratio"
     elif [ "$SKEW_TASKS" = 10 ]; then
         latest skew_10 "figure=$skew_p99 ms" "peer=$floor_p99 ms: spawn floor (10 shells)" \
             "ratio=${skew_ratio}×" "value=$skew_p99"
+        skew_fsync_ratio=$(ratio "$skew_p99" "$floor_fsync")
+        latest skew_10_restated "figure=$skew_p99 ms" \
+            "peer=$floor_fsync ms: spawn floor (10 shells) $floor_p99 ms + one fsync $fsync_p50 ms" \
+            "ratio=${skew_fsync_ratio}×" "value=$skew_fsync_ratio"
     else
         sizes_differ "skew of $SKEW_TASKS tasks, not 200 or 10"
     fi
@@ -520,6 +532,12 @@ if wants idle; then
             "peer=supervisord: PSS $(mb "$pss_s") MiB, RSS $(mb "$rss_s") MiB" \
             "ratio=$(ratio "$pss_r" "$pss_s")× PSS ($(ratio "$rss_r" "$rss_s")× RSS)" \
             "value=$(mb "$pss_r")"
+        anon_r=$(val "$r" rss_anon_kb) anon_s=$(val "$s" rss_anon_kb)
+        latest idle_memory_restated \
+            "figure=anonymous $(mb "$anon_r") MiB, PSS $(mb "$pss_r") MiB" \
+            "peer=supervisord: anonymous $(mb "$anon_s") MiB, PSS $(mb "$pss_s") MiB" \
+            "ratio=$(ratio "$pss_r" "$pss_s")× PSS" "value=$(mb "$anon_r")" \
+            "ok=$(awk -v a="$pss_r" -v b="$pss_s" 'BEGIN { print (a < b) }')"
         latest idle_cpu "figure=$(printf '%.3f' "$cpu_r") %" \
             "peer=$(printf '%.3f' "$cpu_s") %: supervisord" \
             "ratio=$(ratio "$(val "$r" cpu_ms)" "$(val "$s" cpu_ms)")×" "value=$cpu_r"

@@ -44,6 +44,27 @@ val() { awk -F= -v k="$2" '$1 == k { sub(/^[^=]*=/, ""); print; exit }' "$1"; }
 # bench_daemon_bin sets BIN (runwisp) and EX (examples/bench_daemon): the binaries given in
 # RUNWISP_BIN and BENCH_DAEMON_BIN, never rebuilt (bench_daemon is then looked for beside
 # RUNWISP_BIN, in target/release/examples/, or in the cargo target directory), or both built.
+# fsync_ms DIR: the median time (ms) of appending 4 KiB to a file in DIR and fsyncing it, over
+# 200 tries: what one durable commit costs on that disk, for the goals restated against a floor
+# plus one fsync.
+fsync_ms() {
+    python3 - "$1" <<'PY'
+import os, statistics, sys, tempfile, time
+fd, path = tempfile.mkstemp(dir=sys.argv[1], prefix="fsync-probe.")
+times = []
+try:
+    for _ in range(200):
+        os.write(fd, b"x" * 4096)
+        t = time.perf_counter()
+        os.fsync(fd)
+        times.append(time.perf_counter() - t)
+finally:
+    os.close(fd)
+    os.unlink(path)
+print(f"{statistics.median(times) * 1000:.3f}")
+PY
+}
+
 bench_daemon_bin() {
     local target
     target=$(target_dir)

@@ -35,6 +35,11 @@ shm=/dev/shm
 tmpfs=$(measure "$shm")
 say "tmpfs: $tmpfs"
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
+# The restated goal (bench/RESULTS.md): ≤ 1.2x on tmpfs, and on disk ≤ 1.2x plus one fsync a step.
+fsync_p50=$(fsync_ms "${TMPDIR:-/tmp}")
+allowance=$(awk -v q="$(field "$disk" queued_median_s)" -v f="$fsync_p50" -v n="$STEPS" \
+    'BEGIN { printf "%.3f", 1.2 * q + n * f / 1000 }')
+within=$(awk -v p="$(field "$disk" pipeline_median_s)" -v a="$allowance" 'BEGIN { print (p <= a) }')
 verdict() { python3 -c "print('met' if $1 <= 1.2 else 'missed')"; }
 machine_facts "${TMPDIR:-/tmp}"
 fs_shm=$(df -T "$shm" 2>/dev/null | awk 'NR == 2 { print $2 }')
@@ -56,7 +61,9 @@ On disk the difference is one commit per step: a step's row is made durable befo
 starts (a crash never leaves a process runwisp has no row for), and a pipeline can only make it
 once the step before has ended, while the queued runs' rows were all made ahead, in batches,
 while the first ones ran. On tmpfs, where a commit costs no fsync, what is left is the pipeline's
-own work.
+own work. One fsync on the disk: $fsync_p50 ms (median of 200), so 1.2× the queued runs plus one
+fsync a step is $allowance s: the pipeline on disk is $([ "$within" = 1 ] && echo within || echo over) it
+(restated goal: ≤ 1.2× on tmpfs, on disk ≤ 1.2× plus one fsync a step).
 MD
 )
 publish "$report"
@@ -65,6 +72,10 @@ if [ "$STEPS" = 100 ]; then
         "figure=$(field "$disk" pipeline_median_s) s on ${fs%% *} ($(field "$tmpfs" ratio)× on $fs_shm)" \
         "peer=$(field "$disk" queued_median_s) s: $STEPS queued runs of the same task" \
         "ratio=$(field "$disk" ratio)×" "value=$(field "$disk" ratio)"
+    latest pipeline_100_restated \
+        "figure=$(field "$tmpfs" ratio)× on $fs_shm; on ${fs%% *} $(field "$disk" pipeline_median_s) s" \
+        "peer=on ${fs%% *}: 1.2× the queued runs plus one fsync ($fsync_p50 ms) a step, $allowance s" \
+        "ratio=$(field "$tmpfs" ratio)× on $fs_shm" "value=$(field "$tmpfs" ratio)" "ok=$within"
 else
     sizes_differ "$STEPS steps, not 100"
 fi
