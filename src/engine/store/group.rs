@@ -142,7 +142,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 pub(super) struct Group {
     queue: Mutex<Queue>,
     committed: Condvar,
-    /// Wakes a lingering leader when a change is queued.
+    /// Wakes a lingering leader when a writer waits for its change.
     work: Condvar,
     /// Counts the batches committed: the lifecycle lane's readers wait on it (`Store::lane`),
     /// woken by the changes of runs alone, not by every event the engine emits.
@@ -169,11 +169,9 @@ impl Store {
     /// the disk, so it may be called from an async task.
     pub(super) fn submit(&self, write: Write) -> Pending {
         let outcome: Outcome = Arc::default();
-        let mut queue = lock(&self.group.queue);
-        queue.waiting.push((write, outcome.clone()));
-        if queue.lingering {
-            self.group.work.notify_one();
-        }
+        lock(&self.group.queue)
+            .waiting
+            .push((write, outcome.clone()));
         Pending(outcome)
     }
 
@@ -187,6 +185,7 @@ impl Store {
                 return result;
             }
             if queue.leading {
+                self.wake_lingering(&queue);
                 queue = self
                     .group
                     .committed
@@ -210,6 +209,7 @@ impl Store {
         }
         let lead = {
             let mut queue = lock(&self.group.queue);
+            self.wake_lingering(&queue);
             !std::mem::replace(&mut queue.leading, true)
         };
         if lead {
@@ -221,6 +221,16 @@ impl Store {
             if let Some(result) = outcome.take() {
                 return result;
             }
+        }
+    }
+
+    /// Wakes a leader lingering for more changes: a writer waits for its change. Not done when
+    /// a change is only queued ([`Store::submit`]): a run's start, queued as its process is
+    /// spawned, is committed with whatever comes next, not in a transaction of its own while
+    /// 200 spawns share the two cores.
+    fn wake_lingering(&self, queue: &Queue) {
+        if queue.lingering {
+            self.group.work.notify_one();
         }
     }
 

@@ -312,6 +312,18 @@ async fn async_writers_share_commits_and_each_gets_its_result() {
         store.get_run(&late.id).unwrap().unwrap().status,
         RunStatus::Pending
     );
+    // The leader may still be waiting for more (it lingers a moment after the queue empties):
+    // a change only queued is committed at the latest with the next one a writer waits for, and
+    // a blocking writer arriving meanwhile is served too.
+    let queued_only = store.submit_start(&late.id, 1, 4242, None);
+    let (other, blocking_run) = (store.clone(), new_run("blocking-late", None));
+    tokio::task::spawn_blocking(move || other.insert_run(&blocking_run))
+        .await
+        .unwrap()
+        .unwrap();
+    let row = store.get_run(&late.id).unwrap().unwrap();
+    assert_eq!((row.status, row.pid), (RunStatus::Running, Some(4242)));
+    store.committed(queued_only).await.unwrap();
 }
 
 fn failure_notice(key: &str, at: i64, window_ms: i64) -> NoticeWrite {
