@@ -211,7 +211,7 @@ pub async fn execute(
         }
     };
     let pid = child.id() as i32;
-    let start_time = procs::stat(pid).map(|s| s.start_time);
+    let start_time = procs::start_time_of(pid, since);
     registration.started(pid, pipe_inodes(&child));
     on_start(Started { pid, start_time });
 

@@ -18,6 +18,24 @@ fn a_process_started_after_ticks_now_is_not_older() {
     assert!(me.start_time <= before);
 }
 
+/// The start time a run records (crash recovery compares it with `/proc` to tell a reused pid)
+/// is the kernel's own, whether it was told from the clock or read.
+#[test]
+fn a_spawned_child_start_time_is_the_kernels() {
+    for _ in 0..50 {
+        let before = ticks_now();
+        let mut sleep = std::process::Command::new("/bin/sleep");
+        sleep.arg("1");
+        let (child, _exited) = super::super::reaper::spawn(&mut sleep).expect("spawn sleep");
+        let pid = child.id() as i32;
+        let told = start_time_of(pid, before);
+        let read = stat(pid).map(|s| s.start_time);
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        assert!(told.is_some());
+        assert_eq!(told, read);
+    }
+}
+
 #[test]
 fn reads_our_own_stat() {
     let me = std::process::id() as i32;
