@@ -225,10 +225,9 @@ impl Store {
         }
     }
 
-    /// Wakes a leader lingering for more changes: a writer waits for its change. Not done when
-    /// a change is only queued ([`Store::submit`]): a run's start, queued as its process is
-    /// spawned, is committed with whatever comes next, not in a transaction of its own while
-    /// 200 spawns share the two cores.
+    /// Wakes a leader lingering for more changes: a writer waits for its change. A change only
+    /// queued ([`Store::submit`]) does not wake it: it goes with the batch of the next writer
+    /// that waits, or when the leader's wait runs out.
     fn wake_lingering(&self, queue: &Queue) {
         if queue.lingering {
             self.group.work.notify_one();
