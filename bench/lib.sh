@@ -41,9 +41,6 @@ runwisp_bin() {
 # val FILE KEY: the value of KEY in a key=value file (what bench_daemon prints).
 val() { awk -F= -v k="$2" '$1 == k { sub(/^[^=]*=/, ""); print; exit }' "$1"; }
 
-# bench_daemon_bin sets BIN (runwisp) and EX (examples/bench_daemon): the binaries given in
-# RUNWISP_BIN and BENCH_DAEMON_BIN, never rebuilt (bench_daemon is then looked for beside
-# RUNWISP_BIN, in target/release/examples/, or in the cargo target directory), or both built.
 # fsync_ms DIR: the median time (ms) of appending 4 KiB to a file in DIR and fsyncing it, over
 # 200 tries: what one durable commit costs on that disk, for the goals restated against a floor
 # plus one fsync.
@@ -65,6 +62,9 @@ print(f"{statistics.median(times) * 1000:.3f}")
 PY
 }
 
+# bench_daemon_bin sets BIN (runwisp) and EX (examples/bench_daemon): the binaries given in
+# RUNWISP_BIN and BENCH_DAEMON_BIN, never rebuilt (bench_daemon is then looked for beside
+# RUNWISP_BIN, in target/release/examples/, or in the cargo target directory), or both built.
 bench_daemon_bin() {
     local target
     target=$(target_dir)

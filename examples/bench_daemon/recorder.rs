@@ -106,19 +106,6 @@ fn record(tx: &Sender<Request>, change: Change, wait: bool) -> anyhow::Result<()
     Ok(())
 }
 
-fn one_run(
-    id: u32,
-    dir: &Path,
-    command: &str,
-    how: How,
-    tx: &Sender<Request>,
-) -> anyhow::Result<()> {
-    if how == How::Ahead {
-        create(tx, id)?;
-    }
-    execute(id, dir, command, how == How::Serial, tx)
-}
-
 /// Makes run `id`'s row durable before its process starts, as a trigger's is.
 pub fn create(tx: &Sender<Request>, id: u32) -> anyhow::Result<()> {
     record(tx, Change::Created { id, at: now() }, true)
@@ -201,7 +188,10 @@ pub fn run(runs: u32, parent: &Path, how: How, parallel: u32, command: &str) -> 
                         if id >= runs {
                             return Ok(());
                         }
-                        one_run(id, parent, command, how, &tx)?;
+                        if how == How::Ahead {
+                            create(&tx, id)?;
+                        }
+                        execute(id, parent, command, how == How::Serial, &tx)?;
                     }
                 })
             })
