@@ -80,7 +80,16 @@ fn a_clean_stop_removes_the_socket_and_a_stale_one_does_not_block_a_start() {
     let socket = data.join("daemon.sock");
     // What a crashed daemon leaves: a socket file nobody listens on.
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
-    assert!(std::os::unix::net::UnixStream::connect(&socket).is_err());
+    // A sibling test forking at that moment holds a copy of the listener until its child
+    // execs (close-on-exec): the file is stale once that copy is gone too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "something still listens on the stale socket"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 
     let mut d = Daemon::start_in(project, Limits::default());
     assert!(std::os::unix::net::UnixStream::connect(&socket).is_ok());
