@@ -11,7 +11,7 @@ use std::time::Duration;
 use harness::*;
 use jiff::Timestamp;
 use runwisp::engine::clock::{Clock, FakeClock};
-use runwisp::engine::model::{NotifyKind, RunId, RunKind, TriggeredBy};
+use runwisp::engine::model::{EndReason, NotifyKind, RunId, RunKind, RunStatus, TriggeredBy};
 use runwisp::engine::store::{NewRun, Store};
 
 /// Advances the clock `step` at a time until `end`, waiting after each step until the task has
@@ -350,4 +350,49 @@ async fn wall_clock_jumps() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(harness::runs(&b.engine, "h").len(), 5);
     b.engine.shutdown().await;
+}
+
+/// A firing is recorded a moment ahead of its instant and started at the instant, not
+/// before; a stop within that moment records it ended, never started, and the next start
+/// does not fire that instant again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firing_is_recorded_ahead_and_started_at_its_instant() {
+    let config = "[tasks.h]\ncron = \"0 * * * *\"\ntimezone = \"UTC\"\ncatch_up = \"latest\"\nrun = \"true\"\n";
+    let (Booted { engine, dir }, clock) = boot_at(config, "2025-06-01T00:30:00Z").await;
+    let ahead = jiff::SignedDuration::from_millis(20);
+    let due = ts("2025-06-01T01:00:00Z");
+    clock.set(due - ahead);
+    let runs = wait_runs(&engine, "h", "the run recorded ahead", |r| r.len() == 1).await;
+    assert_eq!(at(&runs[0]), due);
+    // Time enough for it to start, were it not held until its instant.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let run = &harness::runs(&engine, "h")[0];
+    assert_eq!(run.status, RunStatus::Pending, "{run:#?}");
+    assert_eq!(run.start_at, None);
+    assert!(run.created_at < due.as_millisecond());
+    clock.set(due);
+    let runs = wait_runs(&engine, "h", "the run ended", |r| ended(r) == 1).await;
+    assert_eq!(runs[0].end_reason, Some(EndReason::Success), "{runs:#?}");
+    assert_eq!(runs[0].start_at, Some(due.as_millisecond()));
+
+    // Stopped within the moment before the next instant.
+    let next = ts("2025-06-01T02:00:00Z");
+    clock.set(next - ahead);
+    wait_runs(&engine, "h", "the next run recorded", |r| r.len() == 2).await;
+    engine.shutdown().await;
+    let runs = harness::runs(&engine, "h");
+    drop(engine);
+    assert_eq!(runs[1].status, RunStatus::Ended, "{runs:#?}");
+    assert_eq!(runs[1].end_reason, Some(EndReason::Stopped));
+    assert_eq!(runs[1].start_at, None);
+    assert!(runs[1]
+        .message
+        .as_deref()
+        .is_some_and(|m| m.contains("shut down before this run started")));
+    // The next start, after that instant, does not fire it again.
+    clock.set(next + jiff::SignedDuration::from_mins(5));
+    let engine = boot_in(dir.path(), config, Arc::new(clock.clone())).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(harness::runs(&engine, "h").len(), 2);
+    engine.shutdown().await;
 }

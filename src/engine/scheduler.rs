@@ -11,6 +11,11 @@
 //! - When the wall clock goes backward, tasks re-plan from the new now; an instant that already
 //!   has a run is refused by the `UNIQUE(task_name, scheduled_for)` constraint, so nothing
 //!   fires twice.
+//! - A firing is recorded [`LEAD`] before its instant and held until the instant ([`Release`]):
+//!   its row's commit (an fsync) is off the path from the instant to the process. Its slot is
+//!   decided at the instant, as before. A daemon stopped within that lead records the run
+//!   ended (`stopped`, never started), and the instant has a run, so nothing fires it again; a
+//!   crash leaves the row for recovery to record `crashed`, as any run not yet started.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -26,6 +31,28 @@ use crate::engine::schedule::missed::{missed, Missed};
 use crate::engine::store::{self, StoreError};
 use crate::engine::tasks::{fire, Firing, TriggerError};
 use crate::engine::Inner;
+
+/// How long before its instant a scheduled firing's row is written: enough for the commit of
+/// 200 rows due at once on a slow disk, short enough that a stop within it is rare.
+const LEAD: jiff::SignedDuration = jiff::SignedDuration::from_millis(50);
+
+/// What holds a scheduled firing, recorded ahead, until its instant: the scheduler's gate
+/// says how far the wall clock has come (it never moves back, so an instant once let through
+/// stays so; after a step back, a held instant waits for the clock to reach it again).
+pub(crate) struct Release {
+    gate: tokio::sync::watch::Receiver<Timestamp>,
+    at: Timestamp,
+}
+
+impl Release {
+    /// Resolves at the instant; at once when the scheduler has stopped (the firing then goes
+    /// ahead to its decision, which sees the shutdown).
+    pub(crate) async fn wait(&self) {
+        let at = self.at;
+        let mut gate = self.gate.clone();
+        let _ = gate.wait_for(|until| *until >= at).await;
+    }
+}
 
 struct Scheduled {
     name: TaskName,
@@ -82,7 +109,7 @@ pub(crate) async fn spawn(inner: Arc<Inner>) -> Result<(), StoreError> {
         let keep = catch_up_keep(&entry.task);
         let due = entry.due(now, keep);
         if due.total > 0 {
-            spawn_fires(&inner, &entry, due, true);
+            spawn_fires(&inner, &entry, due, true, None);
         }
         entry.handled = now;
         scheduled.push(entry);
@@ -162,6 +189,9 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
     let mut reloads = inner.watch_defs();
     reloads.mark_unchanged();
     let mut reloaded = false;
+    let (gate, _) = tokio::sync::watch::channel(last_now);
+    // The instants of firings recorded ahead and still held.
+    let mut held = std::collections::BTreeSet::<Timestamp>::new();
     loop {
         if std::mem::take(&mut reloaded) {
             let known: std::collections::HashSet<TaskName> =
@@ -182,23 +212,41 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
             }
             heap = heap_of(&scheduled);
         }
+        // Lets through every held instant up to now, and tells firings recorded from here on
+        // that their instants up to now are due (a catch-up's, or one the fake clock reached).
+        held.retain(|t| *t > now);
+        gate.send_if_modified(|until| {
+            let later = now > *until;
+            if later {
+                *until = now;
+            }
+            later
+        });
         last_now = now;
+        let horizon = now.checked_add(LEAD).unwrap_or(now);
         while let Some(&Reverse((t, i))) = heap.peek() {
-            if t > now {
+            if t > horizon {
                 break;
             }
             heap.pop();
             let entry = &mut scheduled[i];
-            let due = entry.due(now, catch_up_keep(&entry.task));
-            spawn_fires(&inner, entry, due, false);
-            entry.handled = now;
+            let due = entry.due(horizon, catch_up_keep(&entry.task));
+            held.extend(due.newest.iter().filter(|t| **t > now));
+            spawn_fires(&inner, entry, due, false, Some(gate.subscribe()));
+            entry.handled = horizon;
             if let Some(next) = entry.next() {
                 heap.push(Reverse((next, i)));
             }
         }
-        let wake = heap.peek().map(|Reverse((t, _))| *t).unwrap_or_else(|| {
-            now + jiff::SignedDuration::try_from(WALL_CHECK).unwrap_or_default()
-        });
+        let next_lead = heap
+            .peek()
+            .map(|Reverse((t, _))| t.checked_sub(LEAD).unwrap_or(*t));
+        let wake = match (next_lead, held.first()) {
+            (Some(a), Some(b)) => a.min(*b),
+            (a, b) => a.or(b.copied()).unwrap_or_else(|| {
+                now + jiff::SignedDuration::try_from(WALL_CHECK).unwrap_or_default()
+            }),
+        };
         tokio::select! {
             _ = inner.clock.sleep_until(wake) => {}
             changed = reloads.changed() => reloaded = changed.is_ok(),
@@ -208,8 +256,15 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
 }
 
 /// Fires a task's due instants in order, in the background so one slow task never delays
-/// another. `at_boot` makes even a single missed instant a catch-up.
-fn spawn_fires(inner: &Arc<Inner>, entry: &Scheduled, missed: Missed, at_boot: bool) {
+/// another. `at_boot` makes even a single missed instant a catch-up. With the scheduler's
+/// `gate` each firing is held until its instant once recorded.
+fn spawn_fires(
+    inner: &Arc<Inner>,
+    entry: &Scheduled,
+    missed: Missed,
+    at_boot: bool,
+    gate: Option<tokio::sync::watch::Receiver<Timestamp>>,
+) {
     let name = entry.name.clone();
     let total = missed.total_text();
     let due = missed.newest;
@@ -255,6 +310,7 @@ fn spawn_fires(inner: &Arc<Inner>, entry: &Scheduled, missed: Missed, at_boot: b
         for instant in due {
             let firing = Firing {
                 scheduled_for: Some(instant),
+                release: gate.clone().map(|gate| Release { gate, at: instant }),
                 ..Firing::new(by, Default::default())
             };
             match fire(&inner, &name, firing).await {

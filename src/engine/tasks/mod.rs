@@ -112,6 +112,8 @@ pub(crate) struct Firing {
     pub webhook: Option<Arc<store::WebhookDelivery>>,
     /// For a pipeline run: the run it resumes.
     pub resume_of: Option<RunId>,
+    /// For a scheduled firing recorded ahead of its instant: what holds it until then.
+    pub release: Option<crate::engine::scheduler::Release>,
 }
 
 impl Firing {
@@ -126,6 +128,7 @@ impl Firing {
             id: None,
             webhook: None,
             resume_of: None,
+            release: None,
         }
     }
 }
@@ -188,6 +191,9 @@ pub(crate) async fn fire(
         run: new.id,
         task: name.clone(),
     });
+    if let Some(release) = &firing.release {
+        release.wait().await;
+    }
     let retry = firing.retry_of.is_some();
     let mut state = slot.state.lock().await;
     // Shutdown drains the queues under this lock after raising the flag, so a firing that
