@@ -9,9 +9,10 @@
 //! bench_daemon history DB QUERIES LIMIT TASK...
 //!                                         time Store::list_runs(TASK, LIMIT) QUERIES times on DB,
 //!                                         cycling through the tasks
-//! bench_daemon spawn N                    spawn N `/bin/sh -c true` back to back the way the runner
-//!                                         does (own process group, piped output): the floor under
-//!                                         the scheduling skew of N tasks due at once
+//! bench_daemon spawn N [ROUNDS]           spawn N `/bin/sh -c true` back to back the way the runner
+//!                                         does (own process group, piped output), ROUNDS times (1):
+//!                                         the floor under the scheduling skew of N tasks due at
+//!                                         once, quantiles over every round's spawns together
 //! bench_daemon recorder RUNS PARENT [overlapped|serial|ahead] [PARALLEL [COMMAND]]
 //!                                         the least a runner that keeps a durable record must do
 //!                                         (see `recorder.rs`): the floor beside the shell loop
@@ -40,7 +41,7 @@ use runwisp::engine::store::Store;
 use runwisp::engine::{Engine, TriggerRequest};
 
 fn usage() -> ! {
-    eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N | recorder RUNS PARENT [overlapped|serial|ahead] [PARALLEL [COMMAND]] | serve PORT PARENT PARALLEL COMMAND");
+    eprintln!("usage: bench_daemon queue RUNS PARENT [together|one-by-one] | history DB QUERIES LIMIT TASK... | spawn N [ROUNDS] | recorder RUNS PARENT [overlapped|serial|ahead] [PARALLEL [COMMAND]] | serve PORT PARENT PARALLEL COMMAND");
     std::process::exit(2)
 }
 
@@ -66,7 +67,10 @@ fn main() -> anyhow::Result<()> {
             let limit: u32 = number(args.get(3));
             history(Path::new(&args[1]), queries, limit, &args[4..])
         }
-        Some("spawn") => spawn(number(args.get(1))),
+        Some("spawn") => spawn(
+            number(args.get(1)),
+            args.get(2).map_or(1, |_| number(args.get(2))),
+        ),
         Some("serve") if args.len() == 5 => serve::run(
             number(args.get(1)),
             Path::new(&args[2]),
@@ -218,27 +222,31 @@ fn history(db: &Path, queries: usize, limit: u32, tasks: &[String]) -> anyhow::R
     Ok(())
 }
 
-fn spawn(n: usize) -> anyhow::Result<()> {
+fn spawn(n: usize, rounds: usize) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
-    let start = Instant::now();
-    let mut children = Vec::with_capacity(n);
-    let mut at = Vec::with_capacity(n);
-    for _ in 0..n {
-        let child = Command::new("/bin/sh")
-            .args(["-c", "true"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()?;
-        at.push(start.elapsed());
-        children.push(child);
-    }
-    for mut child in children {
-        child.wait()?;
+    let (n, rounds) = (n.max(1), rounds.max(1));
+    let mut at = Vec::with_capacity(n * rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let mut children = Vec::with_capacity(n);
+        for _ in 0..n {
+            let child = Command::new("/bin/sh")
+                .args(["-c", "true"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .spawn()?;
+            at.push(start.elapsed());
+            children.push(child);
+        }
+        for mut child in children {
+            child.wait()?;
+        }
     }
     at.sort();
     println!("spawned={n}");
+    println!("rounds={rounds}");
     println!("p50_ms={}", ms(quantile(&at, 0.50)));
     println!("p99_ms={}", ms(quantile(&at, 0.99)));
     println!("max_ms={}", ms(at[at.len() - 1]));
