@@ -159,9 +159,10 @@ cron runs ($(val "$T/skew.txt" instants) instants: $(val "$T/skew.txt" per_insta
 when stopped: $(val "$T/skew.txt" not_started)): min $(val "$T/skew.txt" min_ms), p50
 $(val "$T/skew.txt" p50_ms), p99 **$skew_p99**, max $(val "$T/skew.txt" max_ms) ms. The floor
 under it, one process spawning $SKEW_TASKS \`/bin/sh -c true\` back to back as the runner does (own
-process group, piped output), $floor_rounds rounds (one per instant, at least 3) taken together: the p99 spawn
-returns $floor_p99 ms after its round's first started, the last $floor_max ms. One fsync of a 4 KiB append on this disk: $fsync_p50 ms (median
-of 200), so the floor plus one fsync is $floor_fsync ms.
+process group, piped output), $floor_rounds rounds (one per instant, at least 3) taken
+together: the p99 spawn returns $floor_p99 ms after its round's first started, the last
+$floor_max ms. One fsync of a 4 KiB append on this disk: $fsync_p50 ms (median of 200), so the
+floor plus one fsync is $floor_fsync ms.
 "
 fi
 

@@ -1,6 +1,7 @@
 //! Firing cron tasks on time (`product.md` §3.3, §3.4). One loop holds every scheduled task in
-//! a heap ordered by its next instant and sleeps until the earliest (no polling: the real clock
-//! only re-reads the wall clock once a minute to notice a step).
+//! a heap ordered by its next instant and sleeps until [`LEAD`] before the earliest, or until
+//! the instant of a firing it holds (no polling: the real clock only re-reads the wall clock
+//! once a minute to notice a step).
 //!
 //! - At boot each task compares its firings since its anchor (its newest cron run, or when the
 //!   daemon first saw it) with now and applies `catch_up`: `latest`, `all` (at most
@@ -241,12 +242,13 @@ async fn run(inner: Arc<Inner>, mut scheduled: Vec<Scheduled>, mut last_now: Tim
         let next_lead = heap
             .peek()
             .map(|Reverse((t, _))| t.checked_sub(LEAD).unwrap_or(*t));
-        let wake = match (next_lead, held.first()) {
-            (Some(a), Some(b)) => a.min(*b),
-            (a, b) => a.or(b.copied()).unwrap_or_else(|| {
+        let wake = next_lead
+            .into_iter()
+            .chain(held.first().copied())
+            .min()
+            .unwrap_or_else(|| {
                 now + jiff::SignedDuration::try_from(WALL_CHECK).unwrap_or_default()
-            }),
-        };
+            });
         tokio::select! {
             _ = inner.clock.sleep_until(wake) => {}
             changed = reloads.changed() => reloaded = changed.is_ok(),

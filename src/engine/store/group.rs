@@ -24,9 +24,10 @@
 //! until the queue is empty and wakes each writer alone; it then waits a moment (`LINGER`) for
 //! the next writer before it gives up the leading, so a busy daemon commits on one thread. 200
 //! tasks due at once used to take 200 blocking threads, each woken by every commit to find its
-//! change still queued; that ping-pong cost the daemon more CPU than the 200 spawns. A blocking writer ([`Store::wait`]) that finds
-//! no leader leads the same way, until the queue is empty (only `runwisp exec --standalone` and
-//! recovery at boot still write so, with no one else writing).
+//! change still queued; that ping-pong cost the daemon more CPU than the 200 spawns. A blocking
+//! writer ([`Store::wait`]) that finds no leader leads the same way, until the queue is empty
+//! (only `runwisp exec --standalone` and recovery at boot still write so, with no one else
+//! writing).
 //!
 //! A change that fails on its own (a second run for the same firing) is refused alone: SQLite
 //! undoes just that statement. Any other failure (a full disk, an I/O error, a failed commit)
