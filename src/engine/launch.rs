@@ -37,6 +37,9 @@ pub struct ActiveRun {
     /// Notified once the start is recorded (or the run ended without one): a manual trigger
     /// waits on it to answer with the run as it is then.
     pub started: Arc<Notify>,
+    /// A trigger waits for the start to answer: it is committed at once, not with the next
+    /// commit.
+    pub awaited: bool,
 }
 
 /// Registers a pending run as active, so a stop or the shutdown can reach it from now on.
@@ -50,6 +53,7 @@ pub(crate) fn register(inner: &Inner, new: &NewRun, task: &TaskName) -> StopHand
             pid: None,
             replica_index: new.replica_index,
             started: Arc::default(),
+            awaited: false,
         },
     );
     stop
@@ -68,7 +72,6 @@ pub(crate) struct Ending {
     started_at: Option<i64>,
     message: Option<String>,
     pending: store::Pending,
-    marking: Marking,
 }
 
 /// A run's end that could not be written (a full disk, a locked database) is written again
@@ -79,18 +82,17 @@ impl Ending {
     /// Queues the end of run `id`. It keeps its place: a change queued after it (the start of
     /// the next queued run) is never committed before it.
     pub(crate) fn submit(inner: &Inner, id: RunId, task: &TaskName, outcome: &Outcome) -> Self {
-        Self::after_start(inner, id, task, outcome, None, None)
+        Self::after_start(inner, id, task, outcome, None)
     }
 
-    /// [`Ending::submit`] for a run whose process started at `started_at` (Unix ms), and
-    /// whose start is still being recorded by `marking`.
+    /// [`Ending::submit`] for a run whose process started at `started_at` (Unix ms). Its start
+    /// was queued before it, so `RunStarted` has gone out before this end is answered.
     pub(crate) fn after_start(
         inner: &Inner,
         id: RunId,
         task: &TaskName,
         outcome: &Outcome,
         started_at: Option<i64>,
-        marking: Marking,
     ) -> Self {
         let end_at = millis(inner.clock.now());
         let (reason, exit_code) = (outcome.end_reason, outcome.exit_code);
@@ -110,7 +112,6 @@ impl Ending {
             started_at,
             message: outcome.message.clone(),
             pending,
-            marking,
         }
     }
 
@@ -126,13 +127,7 @@ impl Ending {
             started_at,
             message,
             mut pending,
-            marking,
         } = self;
-        if let Some(marking) = marking {
-            if let Err(e) = marking.await {
-                tracing::error!(run = %id, "recording the start of a run failed: {e}");
-            }
-        }
         // Written until it is on disk: the run stays active (shutdown waits for it) meanwhile.
         // Once the daemon is stopping, only for its shutdown_timeout: the row then stays
         // unfinished and the next start records it (a stop must never hang on a full disk).
@@ -140,7 +135,7 @@ impl Ending {
         let mut stopping_since: Option<tokio::time::Instant> = None;
         let mut durable = false;
         loop {
-            match inner.store.committed(pending).await {
+            match inner.store.committed_lazily(pending).await {
                 Ok(()) => {
                     durable = true;
                     break;
@@ -243,13 +238,13 @@ pub fn prepare(
     Ok((spec, log_path))
 }
 
-fn refused(message: String) -> (Outcome, Option<i64>, Marking) {
+fn refused(message: String) -> (Outcome, Option<i64>) {
     let outcome = Outcome {
         end_reason: EndReason::Failed,
         exit_code: -1,
         message: Some(message),
     };
-    (outcome, None, None)
+    (outcome, None)
 }
 
 /// Runs a registered, recorded (`pending`) run until nothing of it is left, and queues its
@@ -263,14 +258,10 @@ pub(crate) async fn run_to_end(
     timeout: Option<Duration>,
     stop: StopHandle,
 ) -> (Outcome, Ending) {
-    let (outcome, started_at, marking) =
-        execute(inner, new, task, common, extra_env, timeout, stop).await;
-    let ending = Ending::after_start(inner, new.id, task, &outcome, started_at, marking);
+    let (outcome, started_at) = execute(inner, new, task, common, extra_env, timeout, stop).await;
+    let ending = Ending::after_start(inner, new.id, task, &outcome, started_at);
     (outcome, ending)
 }
-
-/// The recording of a run's start, still in progress.
-type Marking = Option<tokio::task::JoinHandle<()>>;
 
 async fn execute(
     inner: &Arc<Inner>,
@@ -280,14 +271,14 @@ async fn execute(
     extra_env: &BTreeMap<String, String>,
     timeout: Option<Duration>,
     stop: StopHandle,
-) -> (Outcome, Option<i64>, Marking) {
+) -> (Outcome, Option<i64>) {
     if inner.is_stopping() {
         let outcome = Outcome {
             end_reason: EndReason::Stopped,
             exit_code: -1,
             message: Some("the daemon shut down before this run started".into()),
         };
-        return (outcome, None, None);
+        return (outcome, None);
     }
     let floor = inner.config().storage.min_free_space;
     let (spec, log_path) = match prepare(&inner.dir, floor, new, common, extra_env, timeout) {
@@ -310,11 +301,14 @@ async fn execute(
             }
         }) as runner::Echo
     };
-    // The start is queued for the commit here, in order before the end, and waited for
-    // without blocking this async worker: a worker blocked on a commit would hold up every
-    // other run due now. `RunStarted` goes out once it is committed, and before
-    // `RunEnded` (see `Ending::recorded`).
-    let mut marking = None;
+    // The start is queued for the commit here, in order before the end, and nothing waits for
+    // it: the thread that commits it sends `RunStarted` and wakes a trigger waiting to answer,
+    // before it answers the end (queued later), so `RunStarted` goes before `RunEnded`. A
+    // worker blocked on a commit would hold up every other run due now, and a task spawned to
+    // wait for it cost a hand-off between threads per run. It goes with the next commit (a
+    // trigger's row, or when the commit thread's linger runs out) unless a trigger waits to
+    // answer with it: a busy daemon then commits a run's start, its end and the next trigger's
+    // row together.
     let mut started_at = None;
     let on_start = |started: runner::Started| {
         let now = millis(inner.clock.now());
@@ -322,25 +316,32 @@ async fn execute(
         if let (TriggeredBy::Cron, Some(due)) = (new.triggered_by, new.scheduled_for) {
             inner.metrics.scheduling_skew(now - due);
         }
-        if let Some(active) = inner.active().get_mut(&new.id) {
-            active.pid = Some(started.pid);
-        }
-        let (inner, id, task) = (inner.clone(), new.id, task.clone());
-        let pending = inner
-            .store
-            .submit_start(&id, now, started.pid, started.start_time);
-        marking = Some(tokio::spawn(async move {
-            if let Err(e) = inner.store.committed(pending).await {
+        let (told, id, task) = (inner.clone(), new.id, task.clone());
+        let then = Box::new(move |result: &store::Result<()>| {
+            if let Err(e) = result {
                 tracing::error!(run = %id, "cannot record the start of a run: {e}");
             }
-            inner.emit(Event::RunStarted { run: id, task });
-            if let Some(run) = inner.active().get(&id) {
+            told.emit(Event::RunStarted { run: id, task });
+            if let Some(run) = told.active().get(&id) {
                 run.started.notify_one();
             }
-        }));
+        });
+        // Queued under the lock of the active runs, where the pid is set: a trigger that
+        // comes to wait for the start finds it either not queued yet (and marks it awaited)
+        // or queued (and hurries the commit itself).
+        let mut active = inner.active();
+        let awaited = active.get_mut(&id).is_some_and(|run| {
+            run.pid = Some(started.pid);
+            run.awaited
+        });
+        let facts = (started.pid, started.start_time);
+        inner
+            .store
+            .submit_start_then((&id, now), facts, then, awaited);
+        drop(active);
     };
     let outcome = runner::execute(&spec, None, log_path, Some(echo), stop, on_start).await;
-    (outcome, started_at, marking)
+    (outcome, started_at)
 }
 
 /// Waits until no run is active and no firing is in flight, up to `budget`; true when all

@@ -108,14 +108,7 @@ pub(crate) async fn run_to_end(
     } else {
         execute(inner, new, pipeline, spec, env, stop, started_at).await
     };
-    let ending = Ending::after_start(
-        inner,
-        new.id,
-        &new.task_name,
-        &outcome,
-        Some(started_at),
-        None,
-    );
+    let ending = Ending::after_start(inner, new.id, &new.task_name, &outcome, Some(started_at));
     (outcome, ending)
 }
 

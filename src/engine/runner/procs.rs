@@ -239,15 +239,24 @@ pub fn leftovers(run_id: &str, pgid: i32, since: Option<u64>) -> Vec<i32> {
 /// nothing to stop. Nothing is read from a child but its start time: a child in the middle of
 /// its exit can read as anything else, and is handing its own children over meanwhile.
 pub fn surely_gone(pgid: i32, since: u64) -> bool {
-    if !matches!(nix::sys::prctl::get_child_subreaper(), Ok(true)) {
-        return false;
-    }
+    // Where the adopted children are listed, known once runwisp is a subreaper (it becomes
+    // one before its first spawn and never stops being one).
+    static ADOPTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let adopted = match ADOPTED.get() {
+        Some(path) => path,
+        None if matches!(nix::sys::prctl::get_child_subreaper(), Ok(true)) => {
+            ADOPTED.get_or_init(|| {
+                let me = std::process::id();
+                format!("/proc/{me}/task/{me}/children")
+            })
+        }
+        None => return false,
+    };
     // Zombies still count as members here, which only sends the caller to the full scan.
     if killpg(Pid::from_raw(pgid), None) != Err(nix::errno::Errno::ESRCH) {
         return false;
     }
-    let me = std::process::id();
-    let Some(children) = read_proc(&format!("/proc/{me}/task/{me}/children")) else {
+    let Some(children) = read_proc(adopted) else {
         return false;
     };
     children

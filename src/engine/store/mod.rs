@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use group::Pending;
+pub use group::{Pending, Then};
 pub use notices::{Delivery, NoticeBatch, NoticeRow, NoticeWrite, PayloadFn, Streak};
 pub use outbox::OutboxRow;
 pub use runs::{NewRun, WebhookDelivery, DELIVERY_MEMORY_MS};

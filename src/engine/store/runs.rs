@@ -284,6 +284,25 @@ impl Store {
         })
     }
 
+    /// [`Store::submit_start`] with nothing waiting: `then` is handed the result by the thread
+    /// that commits it, before the run's end (queued later) is answered. Committed at once
+    /// with `hurry`, else with the next commit (see `group.rs`).
+    pub fn submit_start_then(
+        self: &std::sync::Arc<Self>,
+        (id, start_at): (&RunId, i64),
+        (pid, pid_start_time): (i32, Option<u64>),
+        then: super::Then,
+        hurry: bool,
+    ) {
+        let write = Write::MarkRunning {
+            id: *id,
+            start_at,
+            pid: Some(pid),
+            pid_start_time,
+        };
+        self.submit_then(write, then, hurry);
+    }
+
     /// Moves a pipeline run to `running`: it has no process of its own. Queued without
     /// waiting; [`Store::committed`] waits for it.
     pub fn submit_pipeline_start(&self, id: &RunId, start_at: i64) -> Pending {

@@ -326,6 +326,70 @@ async fn async_writers_share_commits_and_each_gets_its_result() {
     store.committed(queued_only).await.unwrap();
 }
 
+/// A run's start and end are queued in no hurry: while the commit thread lingers for more, they
+/// wait for the next change someone hurries (a trigger's row), go with it, and have their
+/// `then` run before that writer is answered; a trigger waiting for a start hurries it; alone,
+/// they are committed when the linger runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_in_no_hurry_go_with_the_next_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(&dir.path().join("runwisp.db")).unwrap());
+    // Long enough that only a bug commits a change in no hurry before it runs out.
+    store.set_linger(std::time::Duration::from_secs(2));
+    let (a, b, c) = (new_run("a", None), new_run("b", None), new_run("c", None));
+    store.committed(store.submit_insert(&a)).await.unwrap();
+    store.committed(store.submit_insert(&b)).await.unwrap();
+    let status = |id: &RunId| store.get_run(id).unwrap().unwrap().status;
+
+    // The leader lingers after `b` (a change queued while it is still committing goes with its
+    // next batch at once): a start in no hurry is not committed on its own.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (told, heard) = std::sync::mpsc::channel();
+    let then = |told: std::sync::mpsc::Sender<&'static str>, what| -> Then {
+        Box::new(move |result: &Result<()>| {
+            assert!(result.is_ok(), "{result:?}");
+            let _ = told.send(what);
+        })
+    };
+    store.submit_start_then(
+        (&a.id, 1),
+        (4242, None),
+        then(told.clone(), "a started"),
+        false,
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(status(&a.id), RunStatus::Pending, "committed in no hurry");
+    assert!(heard.try_recv().is_err());
+
+    // The next hurried change takes it along, and its `then` has run when that one returns.
+    store.committed(store.submit_insert(&c)).await.unwrap();
+    assert_eq!(heard.try_recv(), Ok("a started"));
+    assert_eq!(status(&a.id), RunStatus::Running);
+
+    // A trigger waiting for a start hurries it.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    store.submit_start_then(
+        (&b.id, 2),
+        (4343, None),
+        then(told.clone(), "b started"),
+        false,
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(status(&b.id), RunStatus::Pending);
+    store.hurry();
+    let waited =
+        tokio::task::spawn_blocking(move || heard.recv_timeout(std::time::Duration::from_secs(1)));
+    assert_eq!(waited.await.unwrap(), Ok("b started"), "hurried");
+    assert_eq!(status(&b.id), RunStatus::Running);
+
+    // A start asked to hurry, and an end in no hurry alone: committed when the linger ends.
+    store.submit_start_then((&c.id, 3), (4444, None), then(told, "c started"), true);
+    let end = store.submit_finish(&a.id, EndReason::Success, Some(0), 5, None);
+    store.committed_lazily(end).await.unwrap();
+    assert_eq!(status(&a.id), RunStatus::Ended);
+    assert_eq!(status(&c.id), RunStatus::Running);
+}
+
 fn failure_notice(key: &str, at: i64, window_ms: i64) -> NoticeWrite {
     NoticeWrite {
         kind: crate::engine::model::NotifyKind::RunFailed,

@@ -54,8 +54,16 @@ impl Engine {
     /// (or already ended) after waiting briefly for its process, rather than a transient
     /// `pending`; a queued run is not active, and is answered at once.
     pub(crate) async fn as_started(&self, id: RunId) -> Result<Run, TriggerError> {
-        let started = self.inner.active().get(&id).map(|run| run.started.clone());
-        if let Some(started) = started {
+        // A start is committed with the next commit unless someone waits for it: this answer
+        // does (see `launch::execute`).
+        let waiting = self.inner.active().get_mut(&id).map(|run| {
+            run.awaited = true;
+            (run.started.clone(), run.pid.is_some())
+        });
+        if let Some((started, queued)) = waiting {
+            if queued {
+                self.inner.store.hurry();
+            }
             let _ = tokio::time::timeout(START_WAIT, started.notified()).await;
         }
         // Read here, not on the blocking pool: the reader connection never waits for a commit,
