@@ -53,6 +53,34 @@ impl NewRun {
             resume_of: None,
         }
     }
+
+    /// The run as its row reads until it starts: what [`Store::insert_run`] wrote, nothing
+    /// else set.
+    pub fn as_pending(&self) -> Run {
+        Run {
+            id: self.id,
+            task_name: self.task_name.clone(),
+            kind: self.kind,
+            status: RunStatus::Pending,
+            end_reason: None,
+            exit_code: None,
+            triggered_by: self.triggered_by,
+            scheduled_for: self.scheduled_for,
+            created_at: self.created_at,
+            start_at: None,
+            end_at: None,
+            retry_attempt: self.retry_attempt,
+            retry_of_run_id: self.retry_of_run_id,
+            replica_index: self.replica_index,
+            message: None,
+            pid: None,
+            pgid: None,
+            pid_start_time: None,
+            parent_run_id: self.parent.as_ref().map(|(id, _)| *id),
+            step: self.parent.as_ref().map(|(_, step)| step.clone()),
+            resume_of_run_id: self.resume_of,
+        }
+    }
 }
 
 /// The columns a [`Run`] is read from.

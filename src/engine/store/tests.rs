@@ -232,6 +232,29 @@ fn concurrent_writes_each_get_their_own_result() {
     assert_eq!(other.list_runs(None, 100).unwrap().len(), 22);
 }
 
+/// A queued run is answered from memory (`NewRun::as_pending`), not from its row: the two must
+/// read alike, with every field a run can be recorded with set.
+#[test]
+fn a_new_run_as_pending_reads_as_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
+    let plain = new_run("plain", None);
+    let full = NewRun {
+        scheduled_for: Some(60_000),
+        retry_attempt: 2,
+        retry_of_run_id: Some(plain.id),
+        replica_index: Some(3),
+        parent: Some((plain.id, "build".into())),
+        resume_of: Some(plain.id),
+        ..new_run("full", None)
+    };
+    for new in [&plain, &full] {
+        store.insert_run(new).unwrap();
+        let row = store.get_run(&new.id).unwrap().unwrap();
+        assert_eq!(new.as_pending(), row);
+    }
+}
+
 #[test]
 fn a_start_leaves_the_connection_synced_and_queued_changes_keep_their_order() {
     let dir = tempfile::tempdir().unwrap();
