@@ -59,6 +59,11 @@ async fn queue_runs_firings_one_after_another_and_refuses_past_queue_max() {
         full.message.as_deref(),
         Some("queue full: 2 firings already waiting (queue_max = 2)")
     );
+    // Answered as `fire` left them, not read back: the answers read as the rows do.
+    for answered in [&second, &full] {
+        let row = b.engine.run(answered.id).await.unwrap().unwrap();
+        assert_eq!(&row, answered);
+    }
 
     let runs = wait_runs(&b.engine, "q", "all ended", |r| ended(r) == 4).await;
     let done: Vec<_> = runs

@@ -301,7 +301,7 @@ impl Engine {
             )
         };
         match fire(&self.inner, &task, firing).await {
-            Ok(id) => Ok(Outcome::Started(id)),
+            Ok(fired) => Ok(Outcome::Started(fired.id)),
             Err(TriggerError::Store(StoreError::DuplicateDelivery { .. })) => {
                 let _ = std::fs::remove_file(&payload);
                 let (name, delivery) = (task.to_string(), facts.delivery.unwrap_or_default());

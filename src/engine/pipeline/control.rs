@@ -91,7 +91,7 @@ impl Engine {
         };
         let new = fire_detached(&self.inner, &name, firing).await?;
         drop(_one);
-        Ok(self.as_started(&name, new).await?)
+        Ok(self.as_started(new).await?)
     }
 
     /// Pipeline run `id` with its steps.

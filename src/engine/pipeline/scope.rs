@@ -124,7 +124,7 @@ pub(super) async fn launch(
     let task = tokio::spawn(async move {
         // The count goes down however this ends, so a stop never waits for a firing forever.
         let mut settled = Settled(Some(scopes.clone()));
-        let fired = tasks::fire(&inner, &name, firing).await;
+        let fired = tasks::fire(&inner, &name, firing).await.map(|f| f.id);
         settled.0 = None;
         let mut cancelled = false;
         // Counted down and registered under one lock: a stop sees the firing or its run.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{drop_queue, fire, Firing, StopError, TaskInfo, TriggerError, START_WAIT};
+use super::{drop_queue, fire, Fired, Firing, StopError, TaskInfo, TriggerError, START_WAIT};
 use crate::engine::launch::record_end;
 use crate::engine::model::{EndReason, Run, RunId, RunKind, TaskName};
 use crate::engine::runner::Outcome;
@@ -18,7 +18,7 @@ pub(crate) async fn fire_detached(
     inner: &std::sync::Arc<crate::engine::Inner>,
     task: &TaskName,
     firing: Firing,
-) -> Result<RunId, TriggerError> {
+) -> Result<Fired, TriggerError> {
     let (inner, task) = (inner.clone(), task.clone());
     tokio::spawn(async move { fire(&inner, &task, firing).await })
         .await
@@ -46,15 +46,19 @@ impl Engine {
         }
         request.check_env()?;
         let firing = Firing::new(request.by, Arc::new(request.env));
-        let id = fire_detached(&self.inner, task, firing).await?;
-        self.as_started(task, id).await
+        let fired = fire_detached(&self.inner, task, firing).await?;
+        self.as_started(fired).await
     }
 
-    /// A run of `task` just fired, as callers see it: one that started now is answered as
-    /// `running` (or already ended) after waiting briefly for its process, rather than a
-    /// transient `pending`; a queued run is not active, and is answered at once, from its
-    /// place in the queue (its row has not changed since it was recorded).
-    pub(crate) async fn as_started(&self, task: &TaskName, id: RunId) -> Result<Run, TriggerError> {
+    /// A run just fired, as callers see it: one that started now is answered as `running` (or
+    /// already ended) after waiting briefly for its process, rather than a transient
+    /// `pending`; a queued or refused run is answered at once, as `fire` left it (its row has
+    /// not changed since: it is not read back).
+    pub(crate) async fn as_started(&self, fired: Fired) -> Result<Run, TriggerError> {
+        let id = fired.id;
+        if let Some(run) = fired.settled {
+            return Ok(run);
+        }
         // A start is committed with the next commit unless someone waits for it: this answer
         // does (see `launch::execute`).
         let waiting = self.inner.active().get_mut(&id).map(|run| {
@@ -66,8 +70,6 @@ impl Engine {
                 self.inner.store.hurry();
             }
             let _ = tokio::time::timeout(START_WAIT, started.notified()).await;
-        } else if let Some(queued) = self.queued(task, id).await {
-            return Ok(queued);
         }
         // Read here, not on the blocking pool: the reader connection never waits for a commit,
         // and the hop to a blocking thread and back was a tenth of a trigger's CPU.
@@ -80,19 +82,6 @@ impl Engine {
                 "run {id} vanished after it was recorded"
             )))
         })
-    }
-
-    /// Run `id` while it waits in `task`'s queue, as its row reads. Looked for from the back:
-    /// a run just queued is the last.
-    async fn queued(&self, task: &TaskName, id: RunId) -> Option<Run> {
-        let slot = self.inner.task_def(task)?.slot;
-        let state = slot.state.lock().await;
-        state
-            .queue
-            .iter()
-            .rev()
-            .find(|q| q.new.id == id)
-            .map(|q| q.new.as_pending())
     }
 
     /// Stops one run: an active run gets the stop ladder, a queued one ends at once.

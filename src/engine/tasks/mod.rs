@@ -133,6 +133,13 @@ impl Firing {
     }
 }
 
+/// A firing recorded: its run's id, and the run as its row reads when it did not start (it
+/// waits in the queue, or was refused), known without reading the row back.
+pub(crate) struct Fired {
+    pub id: RunId,
+    pub settled: Option<Run>,
+}
+
 #[derive(Clone, Copy)]
 enum Decision {
     Start,
@@ -144,7 +151,7 @@ enum Decision {
 }
 
 /// Records a firing of `name` and starts, queues or refuses it by the task's policy; returns
-/// the run's id.
+/// the run's id (with the run itself when it did not start).
 ///
 /// The row is written (and synced) before the task's state is locked, and the lock is held only
 /// for the decision: a slot freed by an ending run is never handed over behind other firings'
@@ -153,7 +160,7 @@ pub(crate) async fn fire(
     inner: &Arc<Inner>,
     name: &TaskName,
     firing: Firing,
-) -> Result<RunId, TriggerError> {
+) -> Result<Fired, TriggerError> {
     // The definition this firing runs under, whatever a reload does meanwhile.
     let Def { spec, slot } = inner
         .task_def(name)
@@ -295,24 +302,38 @@ pub(crate) async fn fire(
         record_end(inner, run.id, name, &outcome).await;
     }
     let id = new.id;
-    if let Some((reason, message)) = refused {
-        let end_at = new.created_at;
-        let pending = inner
-            .store
-            .submit_finish(&id, reason, Some(-1), end_at, Some(&message));
-        inner.store.committed(pending).await?;
-        inner.metrics.run_ended(name, reason, None, end_at);
-        inner.emit(Event::RunEnded {
-            run: id,
-            task: name.clone(),
-            reason,
-            exit_code: -1,
-        });
-        if decision.is_none() {
-            return Err(TriggerError::ShuttingDown);
-        }
+    let Some((reason, message)) = refused else {
+        let started = matches!(decision, Some(Decision::Start));
+        let settled = (!started).then(|| new.as_pending());
+        return Ok(Fired { id, settled });
+    };
+    let end_at = new.created_at;
+    let pending = inner
+        .store
+        .submit_finish(&id, reason, Some(-1), end_at, Some(&message));
+    inner.store.committed(pending).await?;
+    inner.metrics.run_ended(name, reason, None, end_at);
+    inner.emit(Event::RunEnded {
+        run: id,
+        task: name.clone(),
+        reason,
+        exit_code: -1,
+    });
+    if decision.is_none() {
+        return Err(TriggerError::ShuttingDown);
     }
-    Ok(id)
+    let settled = Run {
+        status: crate::engine::model::RunStatus::Ended,
+        end_reason: Some(reason),
+        exit_code: Some(-1),
+        end_at: Some(end_at),
+        message: Some(message),
+        ..new.as_pending()
+    };
+    Ok(Fired {
+        id,
+        settled: Some(settled),
+    })
 }
 
 type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
