@@ -334,10 +334,10 @@ async fn execute(
             run.pid = Some(started.pid);
             run.awaited
         });
-        let facts = (started.pid, started.start_time);
+        let (pid, start_time) = (started.pid, started.start_time);
         inner
             .store
-            .submit_start_then((&id, now), facts, then, awaited);
+            .submit_start_then(&id, now, pid, start_time, then, awaited);
         drop(active);
     };
     let outcome = runner::execute(&spec, None, log_path, Some(echo), stop, on_start).await;

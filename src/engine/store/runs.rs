@@ -252,8 +252,10 @@ impl Store {
     /// with `hurry`, else with the next commit (see `group.rs`).
     pub fn submit_start_then(
         self: &std::sync::Arc<Self>,
-        (id, start_at): (&RunId, i64),
-        (pid, pid_start_time): (i32, Option<u64>),
+        id: &RunId,
+        start_at: i64,
+        pid: i32,
+        pid_start_time: Option<u64>,
         then: super::Then,
         hurry: bool,
     ) {

@@ -232,10 +232,10 @@ fn concurrent_writes_each_get_their_own_result() {
     assert_eq!(other.list_runs(None, 100).unwrap().len(), 22);
 }
 
-/// A queued run is answered from memory (`NewRun::as_pending`), not from its row: the two must
-/// read alike, with every field a run can be recorded with set.
+/// A queued or refused run is answered from memory (`NewRun::as_pending`, `as_refused`), not
+/// from its row: the two must read alike, with every field a run can be recorded with set.
 #[test]
-fn a_new_run_as_pending_reads_as_its_row() {
+fn a_new_run_as_pending_or_refused_reads_as_its_row() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("runwisp.db")).unwrap();
     let plain = new_run("plain", None);
@@ -252,6 +252,14 @@ fn a_new_run_as_pending_reads_as_its_row() {
         store.insert_run(new).unwrap();
         let row = store.get_run(&new.id).unwrap().unwrap();
         assert_eq!(new.as_pending(), row);
+        // Refused at once: ended without a start, as `fire` answers it.
+        let message = "queue full: 2 firings already waiting (queue_max = 2)";
+        let (reason, end_at) = (EndReason::QueueFull, new.created_at + 5);
+        store
+            .finish_run(&new.id, reason, Some(-1), end_at, Some(message))
+            .unwrap();
+        let row = store.get_run(&new.id).unwrap().unwrap();
+        assert_eq!(new.as_refused(reason, end_at, message.into()), row);
     }
 }
 
@@ -374,12 +382,7 @@ async fn changes_in_no_hurry_go_with_the_next_commit() {
             let _ = told.send(what);
         })
     };
-    store.submit_start_then(
-        (&a.id, 1),
-        (4242, None),
-        then(told.clone(), "a started"),
-        false,
-    );
+    store.submit_start_then(&a.id, 1, 4242, None, then(told.clone(), "a started"), false);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(status(&a.id), RunStatus::Pending, "committed in no hurry");
     assert!(heard.try_recv().is_err());
@@ -391,12 +394,7 @@ async fn changes_in_no_hurry_go_with_the_next_commit() {
 
     // A trigger waiting for a start hurries it.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    store.submit_start_then(
-        (&b.id, 2),
-        (4343, None),
-        then(told.clone(), "b started"),
-        false,
-    );
+    store.submit_start_then(&b.id, 2, 4343, None, then(told.clone(), "b started"), false);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(status(&b.id), RunStatus::Pending);
     store.hurry();
@@ -406,7 +404,7 @@ async fn changes_in_no_hurry_go_with_the_next_commit() {
     assert_eq!(status(&b.id), RunStatus::Running);
 
     // A start asked to hurry, and an end in no hurry alone: committed when the linger ends.
-    store.submit_start_then((&c.id, 3), (4444, None), then(told, "c started"), true);
+    store.submit_start_then(&c.id, 3, 4444, None, then(told, "c started"), true);
     let end = store.submit_finish(&a.id, EndReason::Success, Some(0), 5, None);
     store.committed_lazily(end).await.unwrap();
     assert_eq!(status(&a.id), RunStatus::Ended);

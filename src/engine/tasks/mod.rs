@@ -322,17 +322,9 @@ pub(crate) async fn fire(
     if decision.is_none() {
         return Err(TriggerError::ShuttingDown);
     }
-    let settled = Run {
-        status: crate::engine::model::RunStatus::Ended,
-        end_reason: Some(reason),
-        exit_code: Some(-1),
-        end_at: Some(end_at),
-        message: Some(message),
-        ..new.as_pending()
-    };
     Ok(Fired {
         id,
-        settled: Some(settled),
+        settled: Some(new.as_refused(reason, end_at, message)),
     })
 }
 

@@ -1,7 +1,8 @@
-//! What is known of a run when it is created ([`NewRun`]), and how it reads until it starts.
+//! What is known of a run when it is created ([`NewRun`]), and how its row reads until it
+//! starts or once it was refused.
 
 use super::WebhookDelivery;
-use crate::engine::model::{Run, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
+use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
 
 /// What is known of a run when it is created.
 #[derive(Debug, Clone)]
@@ -67,6 +68,22 @@ impl NewRun {
             parent_run_id: self.parent.as_ref().map(|(id, _)| *id),
             step: self.parent.as_ref().map(|(_, step)| step.clone()),
             resume_of_run_id: self.resume_of,
+        }
+    }
+
+    /// The run as its row reads once it was refused without starting (`skipped`,
+    /// `queue_full`, a shutdown): ended at `end_at` with exit code -1 and `message`, as
+    /// [`Store::finish_run`] writes it.
+    ///
+    /// [`Store::finish_run`]: crate::engine::store::Store::finish_run
+    pub fn as_refused(&self, reason: EndReason, end_at: i64, message: String) -> Run {
+        Run {
+            status: RunStatus::Ended,
+            end_reason: Some(reason),
+            exit_code: Some(-1),
+            end_at: Some(end_at),
+            message: Some(message),
+            ..self.as_pending()
         }
     }
 }
