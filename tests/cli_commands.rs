@@ -264,17 +264,12 @@ fn logs_take_a_unique_prefix_or_suffix_of_a_run_id() {
         store
             .insert_run(&runwisp::engine::store::NewRun {
                 id: runwisp::engine::model::RunId::parse(&id).unwrap(),
-                task_name: runwisp::engine::model::TaskName::parse("old").unwrap(),
-                kind: runwisp::engine::model::RunKind::Task,
-                triggered_by: runwisp::engine::model::TriggeredBy::Cli,
-                scheduled_for: None,
-                created_at: 1_748_744_400_000,
-                retry_attempt: 0,
-                retry_of_run_id: None,
-                replica_index: None,
-                parent: None,
-                webhook: None,
-                resume_of: None,
+                ..runwisp::engine::store::NewRun::new(
+                    runwisp::engine::model::TaskName::parse("old").unwrap(),
+                    runwisp::engine::model::RunKind::Task,
+                    runwisp::engine::model::TriggeredBy::Cli,
+                    1_748_744_400_000,
+                )
             })
             .unwrap();
     }

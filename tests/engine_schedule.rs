@@ -11,7 +11,7 @@ use std::time::Duration;
 use harness::*;
 use jiff::Timestamp;
 use runwisp::engine::clock::{Clock, FakeClock};
-use runwisp::engine::model::{EndReason, NotifyKind, RunId, RunKind, RunStatus, TriggeredBy};
+use runwisp::engine::model::{EndReason, NotifyKind, RunKind, RunStatus, TriggeredBy};
 use runwisp::engine::store::{NewRun, Store};
 
 /// Advances the clock `step` at a time until `end`, waiting after each step until the task has
@@ -185,18 +185,13 @@ fn seed_last_run(dir: &std::path::Path, task: &str, scheduled: &str) {
     let store = Store::open(&dir.join("data/runwisp.db")).unwrap();
     let t = ts(scheduled).as_millisecond();
     let run = NewRun {
-        id: RunId::new(),
-        task_name: runwisp::engine::model::TaskName::parse(task).unwrap(),
-        kind: RunKind::Task,
-        triggered_by: TriggeredBy::Cron,
         scheduled_for: Some(t),
-        created_at: t,
-        retry_attempt: 0,
-        retry_of_run_id: None,
-        replica_index: None,
-        parent: None,
-        webhook: None,
-        resume_of: None,
+        ..NewRun::new(
+            runwisp::engine::model::TaskName::parse(task).unwrap(),
+            RunKind::Task,
+            TriggeredBy::Cron,
+            t,
+        )
     };
     store.insert_run(&run).unwrap();
     store

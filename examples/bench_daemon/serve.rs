@@ -50,10 +50,10 @@ fn execute_queued(
     records: &Sender<Request>,
 ) {
     loop {
-        let next = queued
-            .lock()
-            .map_err(|_| ())
-            .and_then(|q| q.recv().map_err(|_| ()));
+        // A worker that panicked while it held the queue left the lock poisoned, not the
+        // queue: the others go on taking runs from it instead of ending one by one unseen.
+        let next = queued.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        // Only once every sender is gone, when the server itself ends.
         let Ok(id) = next else { return };
         if let Err(e) = recorder::execute(id, parent, command, false, records) {
             eprintln!("bench_daemon serve: run {id}: {e}");

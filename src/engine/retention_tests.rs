@@ -37,17 +37,7 @@ fn seed(store: &Store, dir: &DataDir, task: &TaskName, size: usize) -> Vec<RunId
         let id = RunId::new();
         let run = NewRun {
             id,
-            task_name: task.clone(),
-            kind: RunKind::Task,
-            triggered_by: TriggeredBy::Cron,
-            scheduled_for: None,
-            created_at: i * 1000,
-            retry_attempt: 0,
-            retry_of_run_id: None,
-            replica_index: None,
-            parent: None,
-            webhook: None,
-            resume_of: None,
+            ..NewRun::new(task.clone(), RunKind::Task, TriggeredBy::Cron, i * 1000)
         };
         store.insert_run(&run).unwrap();
         if i < 5 {
@@ -152,17 +142,7 @@ fn ended_run(store: &Store, dir: &DataDir, task: &TaskName, at: i64) -> RunId {
     store
         .insert_run(&NewRun {
             id,
-            task_name: task.clone(),
-            kind: RunKind::Task,
-            triggered_by: TriggeredBy::Cron,
-            scheduled_for: None,
-            created_at: at - 500,
-            retry_attempt: 0,
-            retry_of_run_id: None,
-            replica_index: None,
-            parent: None,
-            webhook: None,
-            resume_of: None,
+            ..NewRun::new(task.clone(), RunKind::Task, TriggeredBy::Cron, at - 500)
         })
         .unwrap();
     store

@@ -502,17 +502,12 @@ mod tests {
         });
         let insert = queued(Write::Insert(NewRun {
             id,
-            task_name: TaskName::parse("t").unwrap(),
-            kind: RunKind::Task,
-            triggered_by: TriggeredBy::Cli,
-            scheduled_for: None,
-            created_at: 0,
-            retry_attempt: 0,
-            retry_of_run_id: None,
-            replica_index: None,
-            parent: None,
-            webhook: None,
-            resume_of: None,
+            ..NewRun::new(
+                TaskName::parse("t").unwrap(),
+                RunKind::Task,
+                TriggeredBy::Cli,
+                0,
+            )
         }));
         assert_eq!(synchronous_for(&[start(), start()]), "NORMAL");
         assert_eq!(synchronous_for(&[start(), finish]), "FULL");

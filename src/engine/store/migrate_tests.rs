@@ -253,18 +253,13 @@ fn opening_a_version_2_file_migrates_it_and_keeps_every_row() {
     );
     // UNIQUE(task_name, scheduled_for) still holds one firing to one run.
     let again = NewRun {
-        id: RunId::new(),
-        task_name: TaskName::parse("backup").unwrap(),
-        kind: RunKind::Task,
-        triggered_by: TriggeredBy::Cron,
         scheduled_for: Some(1_764_460_800_000),
-        created_at: 1_764_470_000_000,
-        retry_attempt: 0,
-        retry_of_run_id: None,
-        replica_index: None,
-        parent: None,
-        webhook: None,
-        resume_of: None,
+        ..NewRun::new(
+            TaskName::parse("backup").unwrap(),
+            RunKind::Task,
+            TriggeredBy::Cron,
+            1_764_470_000_000,
+        )
     };
     let err = store.insert_run(&again).unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");

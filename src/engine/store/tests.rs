@@ -3,18 +3,13 @@ use crate::engine::model::{EndReason, RunId, RunKind, RunStatus, TaskName, Trigg
 
 fn new_run(task: &str, scheduled_for: Option<i64>) -> NewRun {
     NewRun {
-        id: RunId::new(),
-        task_name: TaskName::parse(task).unwrap(),
-        kind: RunKind::Task,
-        triggered_by: TriggeredBy::Cli,
         scheduled_for,
-        created_at: 1_000,
-        retry_attempt: 0,
-        retry_of_run_id: None,
-        replica_index: None,
-        parent: None,
-        webhook: None,
-        resume_of: None,
+        ..NewRun::new(
+            TaskName::parse(task).unwrap(),
+            RunKind::Task,
+            TriggeredBy::Cli,
+            1_000,
+        )
     }
 }
 

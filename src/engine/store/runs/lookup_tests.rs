@@ -19,17 +19,12 @@ fn add(store: &Store, id: &str, task: &str, start_at: Option<i64>) {
     store
         .insert_run(&NewRun {
             id: run_id,
-            task_name: TaskName::parse(task).unwrap(),
-            kind: RunKind::Task,
-            triggered_by: TriggeredBy::Cli,
-            scheduled_for: None,
-            created_at: 1_748_744_000_000,
-            retry_attempt: 0,
-            retry_of_run_id: None,
-            replica_index: None,
-            parent: None,
-            webhook: None,
-            resume_of: None,
+            ..NewRun::new(
+                TaskName::parse(task).unwrap(),
+                RunKind::Task,
+                TriggeredBy::Cli,
+                1_748_744_000_000,
+            )
         })
         .expect("insert");
     if let Some(start) = start_at {
