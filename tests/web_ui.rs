@@ -302,6 +302,7 @@ fn the_web_ui_end_to_end_in_chromium() {
         "a_task_lists_its_next_firings_and_a_service_its_replicas",
         "a_pipeline_run_shows_its_tree_live",
         "the_fallback_sha256_agrees_with_hashlib",
+        "eight_tabs_stay_live",
         "the_daemon_restarts_and_the_page_recovers",
     ] {
         assert!(

@@ -4,7 +4,7 @@
 // own: each page asks the API and listens to its streams.
 
 import { token, insecure, toLogin } from './api.js';
-import { Stream, onConnection, onReconnect } from './live.js';
+import { follow, onConnection, onReconnect } from './live.js';
 import { Bell } from './bell.js';
 import * as login from './login.js';
 import * as overview from './overview.js';
@@ -55,7 +55,7 @@ export function confirmAction(title, text, okLabel) {
 function startLive() {
   if (runStream) return;
   const tell = (kind) => (run) => { for (const fn of runListeners) fn(kind, run); };
-  runStream = new Stream(() => '/api/runs/stream', {
+  runStream = follow('/api/runs/stream', {
     'run.created': tell('created'),
     'run.started': tell('started'),
     'run.ended': tell('ended'),

@@ -4,7 +4,7 @@
 
 import { h, timeEl, errorText } from './dom.js';
 import { api, post } from './api.js';
-import { Stream } from './live.js';
+import { follow } from './live.js';
 
 export class Bell {
   constructor() {
@@ -20,7 +20,7 @@ export class Bell {
       if (e.target.closest('a')) this.close();
     });
     this.show(0);
-    this.stream = new Stream(() => '/api/notifications/stream', {
+    this.stream = follow('/api/notifications/stream', {
       notification: () => this.refresh(),
       read_all: () => this.refresh(),
       lagged: () => this.refresh(),

@@ -28,7 +28,7 @@ function setUp(up) {
 }
 
 // Whether the daemon answers and this session is still logged in.
-async function probe() {
+export async function probe() {
   try {
     const r = await fetch('/api/auth/status', { cache: 'no-store', credentials: 'same-origin' });
     if (!r.ok) return 'down';
@@ -37,6 +37,11 @@ async function probe() {
   } catch (_) {
     return 'down';
   }
+}
+
+// Parses an event's data as JSON (as is when it is not).
+function parsed(text) {
+  try { return text ? JSON.parse(text) : null; } catch (_) { return text; }
 }
 
 // One stream: `url()` gives where to (re)connect (so a log resumes after its last line),
@@ -64,11 +69,7 @@ export class Stream {
       if (this.onOpen) this.onOpen();
     };
     for (const [name, handler] of Object.entries(this.events)) {
-      source.addEventListener(name, (event) => {
-        let data = null;
-        try { data = event.data ? JSON.parse(event.data) : null; } catch (_) { data = event.data; }
-        handler(data, event);
-      });
+      source.addEventListener(name, (event) => handler(parsed(event.data), event));
     }
     source.onerror = () => this.failed();
   }
@@ -97,4 +98,83 @@ export class Stream {
     if (this.source) this.source.close();
     this.source = null;
   }
+}
+
+// The streams every page follows (the runs, the notifications) go through one shared worker
+// for all the tabs of this browser (`hub.js`): a browser opens at most six connections to one
+// host, and two streams per tab left a fourth tab waiting. Where no shared worker can run, the
+// tab opens them itself (`Stream`). `follow(url, events, {onOpen})` answers as a `Stream` does.
+const hub = { port: null, failed: typeof SharedWorker !== 'function', followed: new Map() };
+
+function startHub() {
+  if (hub.port || hub.failed) return;
+  try {
+    const worker = new SharedWorker(new URL('./hub.js', import.meta.url), { type: 'module', name: 'runwisp' });
+    worker.onerror = () => {
+      // The worker could not start: every stream falls back to one of the tab's own.
+      hub.failed = true;
+      hub.port = null;
+      for (const shared of hub.followed.values()) shared.fallBack();
+    };
+    hub.port = worker.port;
+    hub.port.onmessage = (m) => heard(m.data || {});
+    hub.port.start();
+    addEventListener('pagehide', () => { if (hub.port) hub.port.postMessage({ type: 'bye' }); });
+    // Back from the browser's page cache: the worker was told `bye`, so follow again.
+    addEventListener('pageshow', (e) => {
+      if (e.persisted) for (const shared of hub.followed.values()) shared.follow();
+    });
+  } catch (_) {
+    hub.failed = true;
+  }
+}
+
+function heard(msg) {
+  if (msg.type === 'logged-out') {
+    toLogin();
+    return;
+  }
+  if (msg.type === 'down') {
+    setUp(false);
+    return;
+  }
+  const shared = hub.followed.get(msg.url);
+  if (!shared || shared.own) return;
+  if (msg.type === 'open') {
+    setUp(true);
+    if (shared.onOpen) shared.onOpen();
+  } else if (msg.type === 'event' && shared.events[msg.name]) {
+    shared.events[msg.name](parsed(msg.data), { data: msg.data });
+  }
+}
+
+class Shared {
+  constructor(url, events, { onOpen } = {}) {
+    this.url = url;
+    this.events = events;
+    this.onOpen = onOpen;
+    this.own = null;
+    hub.followed.set(url, this);
+    this.follow();
+  }
+
+  follow() {
+    if (hub.port) hub.port.postMessage({ type: 'follow', url: this.url, events: Object.keys(this.events) });
+    else this.fallBack();
+  }
+
+  fallBack() {
+    if (!this.own) this.own = new Stream(() => this.url, this.events, { onOpen: this.onOpen });
+  }
+
+  close() {
+    hub.followed.delete(this.url);
+    if (this.own) this.own.close();
+    else if (hub.port) hub.port.postMessage({ type: 'unfollow', url: this.url });
+  }
+}
+
+export function follow(url, events, options) {
+  startHub();
+  return new Shared(url, events, options);
 }

@@ -60,6 +60,7 @@ const FILES: &[File] = &[
     ui_file!("log.js", JS),
     ui_file!("ansi.js", JS),
     ui_file!("bell.js", JS),
+    ui_file!("hub.js", JS),
 ];
 
 /// A file as served: as is, and gzip-compressed.

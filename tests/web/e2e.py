@@ -339,6 +339,39 @@ class Check:
         want = [hashlib.sha256(s.encode()).hexdigest() for s in samples]
         assert got == want, f"{got} != {want}"
 
+    def eight_tabs_stay_live(self):
+        # A browser opens at most six connections to one host. Every tab follows the runs and
+        # the notifications: the tabs share those two streams, so an eighth tab still loads
+        # its page and its bell still rises with a failure. One tab is of a browser without
+        # shared workers: it follows the streams itself.
+        token = self.page.evaluate("sessionStorage.getItem('runwisp.token')")
+        self.go("/runs")
+        tabs = [self.page]
+        try:
+            for i in range(7):
+                tab = self.page.context.new_page()
+                tab.add_init_script(f"sessionStorage.setItem('runwisp.token', {json.dumps(token)})")
+                if i == 0:
+                    tab.add_init_script("delete window.SharedWorker")
+                tab.goto(self.url + "/runs")
+                tabs.append(tab)
+            assert tabs[1].evaluate("typeof SharedWorker") == "undefined"
+            for tab in tabs:
+                expect(tab.locator("#runs tbody tr")).not_to_have_count(0)
+                expect(tab.locator("#conn")).to_have_text("live")
+            # Read, every tab's bell goes to 0; a new failure raises it to 1 in every tab (an
+            # unread notice of the same failure would only count another occurrence).
+            assert self.api("POST", "/api/notifications/read")["status"] == 200
+            for tab in tabs:
+                expect(tab.locator("#bell")).to_have_accessible_name("Notifications, 0 unread")
+            run = self.api("POST", "/api/tasks/fails/run", {"triggered_by": "web"})
+            assert run["status"] == 201, run
+            for tab in tabs:
+                expect(tab.locator("#bell")).to_have_accessible_name("Notifications, 1 unread")
+        finally:
+            for tab in tabs[1:]:
+                tab.close()
+
     def the_daemon_restarts_and_the_page_recovers(self):
         self.go("/tasks/hello")
         expect(self.page.locator("#conn")).to_have_text("live")
@@ -374,6 +407,7 @@ CHECKS = [
     "a_task_lists_its_next_firings_and_a_service_its_replicas",
     "a_pipeline_run_shows_its_tree_live",
     "the_fallback_sha256_agrees_with_hashlib",
+    "eight_tabs_stay_live",
     "the_daemon_restarts_and_the_page_recovers",
 ]
 
