@@ -14,7 +14,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use crate::engine::runner::Stream;
 
@@ -189,6 +189,36 @@ pub fn start_line(from: i64, extent: &Extent) -> u64 {
     (start.max(1) as u64).max(extent.first_available)
 }
 
+/// A running run's log followed from its first kept line: the lines of the rotated generation
+/// (`prev`) to replay, then a [`Tail`] of the live file (`current`). The live file is opened
+/// first and the rotated one after it, each held open from then on, so a `drop_old` rotation
+/// at any moment loses no line and repeats none: one during the replay leaves the tail holding
+/// the generation renamed away, which it finishes before it goes on to the new one; one
+/// between the two opens makes the rotated file the very one the tail holds, and it is not
+/// replayed. The caller sets the tail's `next` to the replay's [`Lines::next_number`].
+pub fn follow(prev: &Path, current: PathBuf) -> io::Result<(Lines, Tail)> {
+    let mut tail = Tail::new(current, 1);
+    tail.open()?;
+    let prev = match File::open(prev) {
+        Ok(file) => Some(file),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let held = tail.reader.as_ref().map(|_| tail.inode);
+    let prev = match prev {
+        Some(file) if Some(file.metadata()?.ino()) == held => None,
+        other => other,
+    };
+    let lines = Lines {
+        files: Vec::new().into_iter(),
+        current: prev.map(LineReader::new),
+        next: 1,
+        first_seen: None,
+        truncated: false,
+    };
+    Ok((lines, tail))
+}
+
 /// Numbered lines of a [`KeptLog`], oldest first.
 pub struct Lines {
     files: std::vec::IntoIter<PathBuf>,
@@ -262,6 +292,22 @@ impl Tail {
         }
     }
 
+    /// Opens the live file if it is not open yet and exists.
+    fn open(&mut self) -> io::Result<()> {
+        if self.reader.is_some() {
+            return Ok(());
+        }
+        match File::open(&self.path) {
+            Ok(file) => {
+                self.inode = file.metadata()?.ino();
+                self.reader = Some(LineReader::new(file));
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Up to `max_bytes` of new whole lines (at least one when there is one), numbered;
     /// `rotated` is set when the file was replaced by a new generation.
     pub fn read(
@@ -272,16 +318,7 @@ impl Tail {
     ) -> io::Result<()> {
         let mut bytes = 0;
         loop {
-            if self.reader.is_none() {
-                match File::open(&self.path) {
-                    Ok(file) => {
-                        self.inode = file.metadata()?.ino();
-                        self.reader = Some(LineReader::new(file));
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-                    Err(e) => return Err(e),
-                }
-            }
+            self.open()?;
             let Some(reader) = self.reader.as_mut() else {
                 return Ok(());
             };

@@ -281,3 +281,69 @@ fn a_tail_delivers_every_line_written_before_a_rotation() {
         .all(|(i, (_, l))| *l == format!("batch {i}\n").into_bytes()));
     w.finish();
 }
+
+/// Replays what `follow` opened, then tails: every line with its number.
+fn followed(lines: &mut Lines, tail: &mut Tail) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut raw = Vec::new();
+    while let Some(n) = lines.next_line(&mut raw).unwrap() {
+        out.push((n, std::mem::take(&mut raw)));
+    }
+    tail.next = lines.next_number();
+    let mut rotated = false;
+    tail.read(&mut out, 1 << 20, &mut rotated).unwrap();
+    out
+}
+
+fn numbers(out: &[(u64, Vec<u8>)]) -> Vec<u64> {
+    out.iter().map(|(n, _)| *n).collect()
+}
+
+#[test]
+fn a_rotation_while_the_rotated_generation_replays_loses_no_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("run.log");
+    let prev = prev_log_path(&path);
+    let mut w = LogWriter::new(None, &path, 1000, LogOnFull::DropOld, 0);
+    let long = |c: char| format!("{}\n", c.to_string().repeat(600));
+    // Generation one, then two (which starts with the marker that numbers it).
+    w.write(&chunk(Stream::Stdout, &long('a')));
+    w.write(&chunk(Stream::Stdout, &long('b')));
+    w.write(&chunk(Stream::Stdout, "two\n"));
+    let (mut lines, mut tail) = follow(&prev, path.clone()).unwrap();
+    // The follower has opened both; before it reads a line, generation two is rotated away
+    // (generation one is gone from disk) and three begins.
+    w.write(&chunk(Stream::Stdout, &long('c')));
+    w.write(&chunk(Stream::Stdout, "three\n"));
+    let on_disk = std::fs::read(&prev).unwrap();
+    assert!(
+        on_disk.windows(3).any(|w| w == b"bbb") && !on_disk.windows(3).any(|w| w == b"aaa"),
+        "the rotated name holds generation two now"
+    );
+    let out = followed(&mut lines, &mut tail);
+    let want: Vec<u64> = (1..=out.len() as u64).collect();
+    assert_eq!(numbers(&out), want, "every line once, in order");
+    let texts: Vec<&[u8]> = out.iter().map(|(_, l)| l.as_slice()).collect();
+    for expected in [&b"aaa"[..], b"bbb", b"two", b"ccc", b"three"] {
+        assert!(
+            texts.iter().any(|t| t.starts_with(expected)),
+            "{expected:?} was followed"
+        );
+    }
+    w.finish();
+}
+
+#[test]
+fn a_rotated_file_the_tail_already_holds_is_not_replayed_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("run.log");
+    std::fs::write(&path, b"one\ntwo\n").unwrap();
+    // What a rotation between the follower's two opens leaves: the rotated name is the file
+    // the tail opened (here one file under both names).
+    let prev = prev_log_path(&path);
+    std::fs::hard_link(&path, &prev).unwrap();
+    let (mut lines, mut tail) = follow(&prev, path.clone()).unwrap();
+    let out = followed(&mut lines, &mut tail);
+    assert_eq!(numbers(&out), vec![1, 2]);
+    assert_eq!(out[1].1, b"two\n");
+}

@@ -151,8 +151,18 @@ async fn produce(
         .map_err(|_| ())?
         .unwrap_or_default();
     let start = runlog::start_line(from, &extent);
-    // Replay the rotated generation a batch at a time, then follow the live file.
-    let mut prev_lines = KeptLog::new([prev]).lines();
+    // Replay the rotated generation a batch at a time, then follow the live file, both opened
+    // now: a rotation meanwhile loses no line (`runlog::follow`).
+    let opened = tokio::task::spawn_blocking(move || runlog::follow(&prev, current))
+        .await
+        .map_err(|_| ())?;
+    let (mut prev_lines, mut tail) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            tracing::warn!(run = %id, "cannot open the log of run {id} to follow it: {e}");
+            return Err(());
+        }
+    };
     loop {
         let (lines, batch) = replay_batch(prev_lines).await.ok_or(())?;
         prev_lines = lines;
@@ -161,7 +171,7 @@ async fn produce(
         }
         send_lines(&tx, batch, start).await?;
     }
-    let mut tail = Tail::new(current, prev_lines.next_number());
+    tail.next = prev_lines.next_number();
     // Whether the run has ended comes from the database at first, after a missed event and at
     // each RECHECK; otherwise from the run's own events, so printing costs no query.
     let mut ended = false;
