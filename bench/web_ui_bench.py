@@ -84,7 +84,10 @@ def overview(page, url, tasks):
     """Milliseconds from navigation start to the first task's row painted, a key's latency
     while the rest is drawn, and the last timeline row painted (see PROBE)."""
     page.goto(url + "/runs")
-    page.wait_for_load_state("networkidle")
+    # Settled once its rows (or "No runs match.") are drawn: the streams the tabs share live
+    # in a shared worker, whose open connections keep Chromium from ever calling the page's
+    # network idle.
+    page.locator("#runs tbody tr").first.wait_for()
     page.goto(url + "/", wait_until="commit")
     page.wait_for_function("() => window.__rw && window.__rw.first > 0", timeout=60_000, polling=5)
     page.keyboard.press("?")

@@ -54,7 +54,9 @@ def main():
                 page.set_viewport_size({"width": width, "height": height})
                 for name, path in pages.items():
                     page.goto(url + path)
-                    page.wait_for_load_state("networkidle") if name not in ("run", "pipeline") else page.wait_for_timeout(1500)
+                    # Not `networkidle`: the streams the tabs share live in a shared worker,
+                    # whose open connections keep Chromium from ever calling the page idle.
+                    page.wait_for_timeout(1500)
                     page.wait_for_timeout(300)
                     out = os.path.join(opts.out, f"{name}-{size}-{scheme}.png")
                     page.screenshot(path=out)
