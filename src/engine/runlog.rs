@@ -148,13 +148,7 @@ impl KeptLog {
 
     /// Numbered lines from the first kept one.
     pub fn lines(&self) -> Lines {
-        Lines {
-            files: self.files.clone().into_iter(),
-            current: None,
-            next: 1,
-            first_seen: None,
-            truncated: false,
-        }
+        Lines::of(self.files.clone(), None)
     }
 
     /// One pass over the whole log, holding one line at a time.
@@ -209,14 +203,7 @@ pub fn follow(prev: &Path, current: PathBuf) -> io::Result<(Lines, Tail)> {
         Some(file) if Some(file.metadata()?.ino()) == held => None,
         other => other,
     };
-    let lines = Lines {
-        files: Vec::new().into_iter(),
-        current: prev.map(LineReader::new),
-        next: 1,
-        first_seen: None,
-        truncated: false,
-    };
-    Ok((lines, tail))
+    Ok((Lines::of(Vec::new(), prev.map(LineReader::new)), tail))
 }
 
 /// Numbered lines of a [`KeptLog`], oldest first.
@@ -229,6 +216,17 @@ pub struct Lines {
 }
 
 impl Lines {
+    /// The lines of `current` (already open), then of `files`, numbered from 1.
+    fn of(files: Vec<PathBuf>, current: Option<LineReader>) -> Self {
+        Self {
+            files: files.into_iter(),
+            current,
+            next: 1,
+            first_seen: None,
+            truncated: false,
+        }
+    }
+
     /// The number the next line gets (where a follower of the next file goes on).
     pub fn next_number(&self) -> u64 {
         self.next

@@ -18,6 +18,16 @@ use super::group::{Pending, Write};
 use super::{cached_row, Result, Store, StoreError};
 use crate::engine::model::{EndReason, Run, RunId, RunKind, RunStatus, TaskName, TriggeredBy};
 
+/// The change that moves run `id` to `running`, its process `pid` started at `start_at`.
+fn start_write(id: &RunId, start_at: i64, pid: i32, pid_start_time: Option<u64>) -> Write {
+    Write::MarkRunning {
+        id: *id,
+        start_at,
+        pid: Some(pid),
+        pid_start_time,
+    }
+}
+
 /// The columns a [`Run`] is read from.
 pub(super) const COLUMNS: &str =
     "id, task_name, kind, status, end_reason, exit_code, triggered_by, \
@@ -239,12 +249,7 @@ impl Store {
         pid: i32,
         pid_start_time: Option<u64>,
     ) -> Pending {
-        self.submit(Write::MarkRunning {
-            id: *id,
-            start_at,
-            pid: Some(pid),
-            pid_start_time,
-        })
+        self.submit(start_write(id, start_at, pid, pid_start_time))
     }
 
     /// [`Store::submit_start`] with nothing waiting: `then` is handed the result by the thread
@@ -259,13 +264,7 @@ impl Store {
         then: super::Then,
         hurry: bool,
     ) {
-        let write = Write::MarkRunning {
-            id: *id,
-            start_at,
-            pid: Some(pid),
-            pid_start_time,
-        };
-        self.submit_then(write, then, hurry);
+        self.submit_then(start_write(id, start_at, pid, pid_start_time), then, hurry);
     }
 
     /// Moves a pipeline run to `running`: it has no process of its own. Queued without
